@@ -1,0 +1,475 @@
+// Package model holds adstage-ops' domain: services, their autoscaling groups, instances,
+// load-balancer health, images, releases and action plans, with the pure logic over them
+// (grouping by tags, which AMI each instance runs, drain countdowns, plan checks).
+// It does no I/O and knows nothing of the AWS SDK.
+package model
+
+import (
+	"sort"
+	"time"
+)
+
+// Lifecycle is an instance's autoscaling lifecycle state, kept as a small integer so that a
+// 20,000-instance fleet stays compact.
+type Lifecycle uint8
+
+const (
+	LifecycleUnknown Lifecycle = iota
+	Pending
+	PendingWait
+	PendingProceed
+	InService
+	EnteringStandby
+	Standby
+	Terminating
+	TerminatingWait
+	TerminatingProceed
+	Terminated
+	Detaching
+	Detached
+	Quarantined
+)
+
+var lifecycleNames = [...]string{
+	LifecycleUnknown:   "Unknown",
+	Pending:            "Pending",
+	PendingWait:        "Pending:Wait",
+	PendingProceed:     "Pending:Proceed",
+	InService:          "InService",
+	EnteringStandby:    "EnteringStandby",
+	Standby:            "Standby",
+	Terminating:        "Terminating",
+	TerminatingWait:    "Terminating:Wait",
+	TerminatingProceed: "Terminating:Proceed",
+	Terminated:         "Terminated",
+	Detaching:          "Detaching",
+	Detached:           "Detached",
+	Quarantined:        "Quarantined",
+}
+
+func (l Lifecycle) String() string {
+	if int(l) < len(lifecycleNames) {
+		return lifecycleNames[l]
+	}
+	return "Unknown"
+}
+
+// ParseLifecycle maps an AWS lifecycle state name ("InService", "Pending:Wait") to a Lifecycle.
+func ParseLifecycle(s string) Lifecycle {
+	for i, n := range lifecycleNames {
+		if n == s {
+			return Lifecycle(i)
+		}
+	}
+	return LifecycleUnknown
+}
+
+// Leaving reports whether the instance is on its way out of the group.
+func (l Lifecycle) Leaving() bool {
+	return l >= Terminating && l <= Detached
+}
+
+// Arriving reports whether the instance is still launching.
+func (l Lifecycle) Arriving() bool { return l >= Pending && l <= PendingProceed }
+
+// TargetState is a load balancer's view of one instance.
+type TargetState uint8
+
+const (
+	TargetUnknown TargetState = iota
+	TargetInitial
+	TargetHealthy
+	TargetUnhealthy
+	TargetDraining
+	TargetUnused
+	TargetUnavailable
+)
+
+var targetStateNames = [...]string{"unknown", "initial", "healthy", "unhealthy", "draining", "unused", "unavailable"}
+
+func (s TargetState) String() string {
+	if int(s) < len(targetStateNames) {
+		return targetStateNames[s]
+	}
+	return "unknown"
+}
+
+// ParseTargetState maps an ELBv2 target state ("healthy", "draining") or a classic ELB
+// instance state ("InService", "OutOfService") to a TargetState.
+func ParseTargetState(s string) TargetState {
+	switch s {
+	case "InService":
+		return TargetHealthy
+	case "OutOfService":
+		return TargetUnhealthy
+	}
+	for i, n := range targetStateNames {
+		if n == s {
+			return TargetState(i)
+		}
+	}
+	return TargetUnknown
+}
+
+// BalancerKind tells a target group from a classic ELB.
+type BalancerKind uint8
+
+const (
+	TargetGroup BalancerKind = iota
+	ClassicELB
+)
+
+// TargetHealth is one balancer's health for one instance.
+type TargetHealth struct {
+	Balancer string // target group name or classic ELB name
+	Reason   string // AWS reason code or description, empty when healthy
+	// DrainSince is the unix second at which the target was first seen draining (0 if not draining).
+	DrainSince int64
+	// DrainDelay is the balancer's deregistration delay / connection-draining timeout in seconds.
+	DrainDelay int32
+	Kind       BalancerKind
+	State      TargetState
+	// DrainObserved is false when the target was already draining the first time we looked,
+	// so the countdown is an upper bound ("about").
+	DrainObserved bool
+	// Stale is set when this row's health comes from an earlier poll than the current snapshot.
+	Stale bool
+	// CheckedAt is the unix second at which this health was read from AWS.
+	CheckedAt int64
+}
+
+// DrainRemaining is the countdown for a draining target: delay - (now - first seen draining).
+// The second result is false when the start was not observed and the figure is only "about".
+func (t TargetHealth) DrainRemaining(now time.Time) (time.Duration, bool) {
+	if t.State != TargetDraining || t.DrainSince == 0 {
+		return 0, false
+	}
+	left := time.Duration(t.DrainDelay)*time.Second - now.Sub(time.Unix(t.DrainSince, 0))
+	if left < 0 {
+		left = 0
+	}
+	return left, t.DrainObserved
+}
+
+// Instance is one EC2 instance as its autoscaling group and load balancers see it.
+type Instance struct {
+	ID        string
+	AZ        string
+	ImageID   string // the AMI it was launched from
+	LTVersion string // launch template version it was launched from ("" for launch configurations)
+	// LaunchedAt is the unix second of launch (0 when unknown).
+	LaunchedAt int64
+	Targets    []TargetHealth
+	Lifecycle  Lifecycle
+	Healthy    bool // the group's health status
+	Protected  bool // scale-in protection
+}
+
+// Age is how long the instance has run, or 0 when its launch time is unknown.
+func (i *Instance) Age(now time.Time) time.Duration {
+	if i.LaunchedAt == 0 {
+		return 0
+	}
+	return now.Sub(time.Unix(i.LaunchedAt, 0))
+}
+
+// Draining reports whether any balancer is draining this instance.
+func (i *Instance) Draining() bool {
+	for _, t := range i.Targets {
+		if t.State == TargetDraining {
+			return true
+		}
+	}
+	return false
+}
+
+// LBHealthy reports whether every balancer that knows the instance says healthy.
+func (i *Instance) LBHealthy() bool {
+	for _, t := range i.Targets {
+		if t.State != TargetHealthy {
+			return false
+		}
+	}
+	return true
+}
+
+// Serving reports whether the instance is in service, healthy for its group and for every balancer.
+func (i *Instance) Serving() bool {
+	return i.Lifecycle == InService && i.Healthy && i.LBHealthy()
+}
+
+// LaunchTemplateRef names a launch template and the version a group or refresh uses.
+type LaunchTemplateRef struct {
+	ID      string
+	Name    string
+	Version string // a number, "$Latest" or "$Default"
+}
+
+// Refresh is an instance refresh (a rollout) on one group.
+type Refresh struct {
+	ID                string
+	Status            string // Pending, InProgress, Successful, Failed, Cancelling, Cancelled, RollbackInProgress, RollbackFailed, RollbackSuccessful, Baking
+	StatusReason      string
+	Percent           int32
+	InstancesToUpdate int32
+	StartedAt         time.Time
+	EndedAt           time.Time
+	// DesiredVersion and DesiredImage are what the refresh rolls out, when known.
+	DesiredVersion string
+	DesiredImage   string
+}
+
+// Active reports whether the refresh is still changing the group.
+func (r *Refresh) Active() bool {
+	if r == nil {
+		return false
+	}
+	switch r.Status {
+	case "Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking":
+		return true
+	}
+	return false
+}
+
+// Group is one autoscaling group.
+type Group struct {
+	Name    string
+	Service string
+	Env     string
+	Min     int32
+	Desired int32
+	Max     int32
+	// LaunchTemplate is set for groups on a launch template; LaunchConfig for legacy groups.
+	LaunchTemplate  *LaunchTemplateRef
+	LaunchConfig    string
+	ImageID         string // the AMI new instances get (from the launch template version)
+	HealthCheckType string // EC2 or ELB
+	GracePeriod     int32
+	Suspended       []string
+	TargetGroups    []string // target group names
+	ClassicELBs     []string
+	Instances       []Instance
+	Refresh         *Refresh // the newest refresh, nil when none is known
+	// Warmup is the expected seconds for a new instance to become healthy (health check grace
+	// or the refresh preference); used for restore-time estimates.
+	Warmup int32
+}
+
+// Legacy reports whether the group still uses a launch configuration.
+func (g *Group) Legacy() bool { return g.LaunchTemplate == nil && g.LaunchConfig != "" }
+
+// Suspends reports whether the named scaling process is suspended.
+func (g *Group) Suspends(process string) bool {
+	for _, p := range g.Suspended {
+		if p == process {
+			return true
+		}
+	}
+	return false
+}
+
+// Counts are the headline numbers of a group or service.
+type Counts struct {
+	Groups    int
+	Desired   int
+	InService int
+	Healthy   int // in service, group-healthy and healthy on every balancer
+	Draining  int
+	Unhealthy int
+	Instances int
+}
+
+func (c *Counts) add(g *Group) {
+	c.Groups++
+	c.Desired += int(g.Desired)
+	for i := range g.Instances {
+		in := &g.Instances[i]
+		c.Instances++
+		if in.Lifecycle == InService {
+			c.InService++
+			if in.Serving() {
+				c.Healthy++
+			} else {
+				c.Unhealthy++
+			}
+		}
+		if in.Draining() {
+			c.Draining++
+		}
+	}
+}
+
+// Counts totals the group.
+func (g *Group) Counts() Counts {
+	var c Counts
+	c.add(g)
+	return c
+}
+
+// ServiceKey identifies a service in one environment.
+type ServiceKey struct {
+	Name string
+	Env  string
+}
+
+func (k ServiceKey) String() string { return k.Name + "/" + k.Env }
+
+// Untagged is the service name under which groups without a service tag are listed.
+const Untagged = "(untagged)"
+
+// Service is a service in one environment: every group that carries its tags.
+type Service struct {
+	ServiceKey
+	Groups []*Group
+}
+
+// Counts totals every group of the service.
+func (s *Service) Counts() Counts {
+	var c Counts
+	for _, g := range s.Groups {
+		c.add(g)
+	}
+	return c
+}
+
+// ImageCount is how many live instances run one AMI.
+type ImageCount struct {
+	ImageID   string
+	Instances int
+}
+
+// Images lists the AMIs the service's live instances run, most common first (ties by ID).
+func (s *Service) Images() []ImageCount {
+	counts := map[string]int{}
+	for _, g := range s.Groups {
+		for i := range g.Instances {
+			in := &g.Instances[i]
+			if in.Lifecycle.Leaving() || in.ImageID == "" {
+				continue
+			}
+			counts[in.ImageID]++
+		}
+	}
+	out := make([]ImageCount, 0, len(counts))
+	for id, n := range counts {
+		out = append(out, ImageCount{id, n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Instances != out[j].Instances {
+			return out[i].Instances > out[j].Instances
+		}
+		return out[i].ImageID < out[j].ImageID
+	})
+	return out
+}
+
+// Release is the AMI the service's groups are configured to launch: the release it runs.
+// When groups disagree it is the first group's, and Mixed reports it.
+func (s *Service) Release() string {
+	for _, g := range s.Groups {
+		if g.ImageID != "" {
+			return g.ImageID
+		}
+	}
+	if imgs := s.Images(); len(imgs) > 0 {
+		return imgs[0].ImageID
+	}
+	return ""
+}
+
+// Mixed reports whether the service's live instances or groups run more than one AMI.
+func (s *Service) Mixed() bool {
+	if len(s.Images()) > 1 {
+		return true
+	}
+	var first string
+	for _, g := range s.Groups {
+		if g.ImageID == "" {
+			continue
+		}
+		if first == "" {
+			first = g.ImageID
+		} else if g.ImageID != first {
+			return true
+		}
+	}
+	return false
+}
+
+// RollingOut reports whether any group has an active instance refresh.
+func (s *Service) RollingOut() bool {
+	for _, g := range s.Groups {
+		if g.Refresh.Active() {
+			return true
+		}
+	}
+	return false
+}
+
+// Degraded reports whether the service has fewer healthy instances than desired.
+func (s *Service) Degraded() bool {
+	c := s.Counts()
+	return c.Healthy < c.Desired || c.Unhealthy > 0
+}
+
+// Fleet is one snapshot of everything the console shows.
+type Fleet struct {
+	Account   string
+	Region    string
+	Identity  string // caller ARN
+	FetchedAt time.Time
+	Groups    []Group
+	Services  []Service
+}
+
+// TagKeys names the ASG tags that identify services and environments.
+type TagKeys struct {
+	Service     string
+	Environment string
+}
+
+// DefaultTagKeys are the keys the seed's deployment uses.
+var DefaultTagKeys = TagKeys{Service: "Service", Environment: "Environment"}
+
+// BuildServices groups the fleet's groups into services by their Service and Env fields,
+// sorted by name then environment. Groups without a service are listed under Untagged unless
+// skipUntagged is set.
+func (f *Fleet) BuildServices(skipUntagged bool) {
+	idx := map[ServiceKey]int{}
+	f.Services = f.Services[:0]
+	for i := range f.Groups {
+		g := &f.Groups[i]
+		name := g.Service
+		if name == "" {
+			if skipUntagged {
+				continue
+			}
+			name = Untagged
+		}
+		k := ServiceKey{name, g.Env}
+		j, ok := idx[k]
+		if !ok {
+			j = len(f.Services)
+			idx[k] = j
+			f.Services = append(f.Services, Service{ServiceKey: k})
+		}
+		f.Services[j].Groups = append(f.Services[j].Groups, g)
+	}
+	sort.Slice(f.Services, func(i, j int) bool {
+		a, b := f.Services[i], f.Services[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Env < b.Env
+	})
+}
+
+// Service finds a service by name and environment.
+func (f *Fleet) Service(name, env string) (*Service, bool) {
+	for i := range f.Services {
+		if f.Services[i].Name == name && f.Services[i].Env == env {
+			return &f.Services[i], true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,192 @@
+package model
+
+import "time"
+
+// Image is a machine image (AMI) baked for a service.
+type Image struct {
+	ID             string
+	Name           string
+	State          string // pending, available, failed, deregistered, ...
+	Service        string
+	SourceInstance string
+	BakedBy        string // caller ARN of whoever baked it
+	Label          string // the operator's label, e.g. a git SHA
+	CreatedAt      time.Time
+	// SnapshotProgress is the lowest progress percentage of the image's snapshots while pending.
+	SnapshotProgress int
+}
+
+// Available reports whether the image can be launched.
+func (i Image) Available() bool { return i.State == "available" }
+
+// Release is one launch template version: one release of a service's group.
+type Release struct {
+	TemplateID   string
+	TemplateName string
+	Version      int64
+	ImageID      string
+	Description  string // who, when, from which AMI and why, as written by promote
+	CreatedBy    string
+	CreatedAt    time.Time
+	Default      bool
+}
+
+// RefreshRecord is one instance refresh in a group's history.
+type RefreshRecord struct {
+	Group string
+	Refresh
+}
+
+// Activity is one scaling activity of a group.
+type Activity struct {
+	Group       string
+	Description string
+	Cause       string
+	Status      string
+	StartedAt   time.Time
+	EndedAt     time.Time
+}
+
+// History is what happened to a service in one environment.
+type History struct {
+	ServiceKey
+	Releases   []Release       // newest first
+	Refreshes  []RefreshRecord // newest first
+	Activities []Activity      // newest first
+}
+
+// ActionKind names a mutating action.
+type ActionKind string
+
+const (
+	ActionBake     ActionKind = "bake"
+	ActionPromote  ActionKind = "promote"
+	ActionRollback ActionKind = "rollback"
+)
+
+// Check is one precondition a plan verified.
+type Check struct {
+	Name   string
+	OK     bool
+	Detail string
+	// Warn marks a failed check that the operator may override by confirming.
+	Warn bool
+}
+
+// ImageRef describes an AMI in a plan with when and by whom it was released.
+type ImageRef struct {
+	ImageID    string
+	Label      string
+	ReleasedAt time.Time
+	ReleasedBy string
+}
+
+// GroupStep is what a plan does to one group.
+type GroupStep struct {
+	Group       string
+	Template    LaunchTemplateRef // the template and the version it runs now
+	FromImage   ImageRef
+	ToImage     ImageRef
+	ToVersion   string // existing version to roll out (rollback to a previous version); "" means create one
+	RefreshID   string // the running refresh a rollback reverses
+	Instances   int
+	Desired     int32
+	MaxCapacity int32
+}
+
+// BakeSpec is what a bake plan will create.
+type BakeSpec struct {
+	InstanceID string
+	Label      string
+	NoReboot   bool
+	Name       string
+}
+
+// Plan is what a mutating action will do, computed by reading only; nothing is sent before the
+// operator confirms it.
+type Plan struct {
+	Action     ActionKind
+	Service    string
+	Env        string
+	Production bool
+	Steps      []GroupStep
+	Bake       *BakeSpec
+	Strategy   string // e.g. "instance refresh, launch before terminate, auto-rollback"
+	Capacity   string // expected capacity during the rollout
+	Checks     []Check
+	// RestoreEstimate is how long the action is expected to take.
+	RestoreEstimate time.Duration
+	Reason          string
+	CLI             string // the adstage-ops command that does the same thing
+	CreatedAt       time.Time
+}
+
+// Blocked reports whether a hard precondition failed.
+func (p *Plan) Blocked() bool {
+	for _, c := range p.Checks {
+		if !c.OK && !c.Warn {
+			return true
+		}
+	}
+	return false
+}
+
+// Warnings lists failed checks that confirmation overrides.
+func (p *Plan) Warnings() []Check {
+	var out []Check
+	for _, c := range p.Checks {
+		if !c.OK && c.Warn {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Failures lists failed hard checks.
+func (p *Plan) Failures() []Check {
+	var out []Check
+	for _, c := range p.Checks {
+		if !c.OK && !c.Warn {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Progress is one event of a running action.
+type Progress struct {
+	Time    time.Time
+	Group   string
+	Stage   string // e.g. "template-version", "refresh", "image"
+	Percent int
+	Message string
+	Done    bool
+	Err     error
+}
+
+// AuditEvent is one line of the local audit log.
+type AuditEvent struct {
+	Time     time.Time  `json:"time"`
+	Finished *time.Time `json:"finished,omitempty"`
+	Who      string     `json:"who"`
+	Action   ActionKind `json:"action"`
+	Service  string     `json:"service,omitempty"`
+	Env      string     `json:"env,omitempty"`
+	Groups   []string   `json:"groups,omitempty"`
+	From     string     `json:"from,omitempty"`
+	To       string     `json:"to,omitempty"`
+	Reason   string     `json:"reason,omitempty"`
+	Result   string     `json:"result"` // planned, cancelled, started, succeeded, failed, refused
+	Error    string     `json:"error,omitempty"`
+	Via      string     `json:"via,omitempty"` // tui or cli
+}
+
+// Readiness says whether a service can be rolled back right now, and how.
+type Readiness struct {
+	Possible bool
+	// Via is "rollback-refresh" when a rollout is running, "previous-release" otherwise.
+	Via      string
+	Target   Release
+	Estimate time.Duration
+	Why      string // why not, when impossible
+}
