@@ -27,6 +27,9 @@ type AutoScalingAPI interface {
 	AutoScalingReader
 	StartInstanceRefresh(context.Context, *autoscaling.StartInstanceRefreshInput, ...func(*autoscaling.Options)) (*autoscaling.StartInstanceRefreshOutput, error)
 	RollbackInstanceRefresh(context.Context, *autoscaling.RollbackInstanceRefreshInput, ...func(*autoscaling.Options)) (*autoscaling.RollbackInstanceRefreshOutput, error)
+	// UpdateAutoScalingGroup pins a group on "$Latest"/"$Default" to its numeric known-good
+	// version before a promote, so that AWS's auto-rollback returns to the right release.
+	UpdateAutoScalingGroup(context.Context, *autoscaling.UpdateAutoScalingGroupInput, ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error)
 }
 
 // EC2Reader lists only the EC2 read operations adstage-ops calls.
