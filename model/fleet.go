@@ -420,6 +420,10 @@ type Fleet struct {
 	FetchedAt time.Time
 	Groups    []Group
 	Services  []Service
+	// Problems lists what the snapshot could not read (a throttled or denied call on one
+	// balancer, a failed EC2 lookup): the affected data is the previous snapshot's, marked
+	// Stale. Empty when everything was read.
+	Problems []string
 }
 
 // TagKeys names the ASG tags that identify services and environments.
