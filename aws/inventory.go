@@ -48,16 +48,17 @@ type Inventory struct {
 
 	// running guards Snapshot and the state below it: a second caller gets ErrRefreshRunning
 	// instead of waiting.
-	running   sync.Mutex
-	in        interner
-	templates templateCache
-	instances map[string]instanceFacts
-	balancers map[string]*balancer // by target group ARN or classic ELB name
-	refreshes map[string]*refreshState
-	elbBudget *budget
-	ec2Budget *budget
-	sweep     *budget
-	gen       uint64
+	running     sync.Mutex
+	in          interner
+	templates   templateCache
+	instances   map[string]instanceFacts
+	balancers   map[string]*balancer // by target group ARN or classic ELB name
+	refreshes   map[string]*refreshState
+	elbBudget   *budget
+	ec2Budget   *budget
+	sweep       *budget
+	mustRefresh *budget
+	gen         uint64
 
 	mu       sync.Mutex // guards the fields below
 	identity *Identity
@@ -93,17 +94,18 @@ func NewInventory(c ReadClients, opts Options) *Inventory {
 		opts.EC2ReadsPerSecond = 10
 	}
 	return &Inventory{
-		c:         c,
-		opts:      opts,
-		templates: newTemplateCache(),
-		instances: map[string]instanceFacts{},
-		balancers: map[string]*balancer{},
-		refreshes: map[string]*refreshState{},
-		elbBudget: newBudget(opts.ELBReadsPerSecond, opts.Refresh),
-		ec2Budget: newBudget(opts.EC2ReadsPerSecond, opts.Refresh),
-		sweep:     newBudget(sweepRate, opts.Refresh),
-		focus:     map[model.ServiceKey]bool{},
-		watched:   map[string]time.Time{},
+		c:           c,
+		opts:        opts,
+		templates:   newTemplateCache(),
+		instances:   map[string]instanceFacts{},
+		balancers:   map[string]*balancer{},
+		refreshes:   map[string]*refreshState{},
+		elbBudget:   newBudget(opts.ELBReadsPerSecond, opts.Refresh),
+		ec2Budget:   newBudget(opts.EC2ReadsPerSecond, opts.Refresh),
+		sweep:       newBudget(sweepRate, opts.Refresh),
+		mustRefresh: newBudget(mustRate, opts.Refresh),
+		focus:       map[model.ServiceKey]bool{},
+		watched:     map[string]time.Time{},
 	}
 }
 
@@ -486,21 +488,18 @@ func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s
 			inv.refreshes[r.g.Name] = st
 		}
 		st.gen = inv.gen
-		must := r.moving || st.last.Active() || watched[r.g.Name] ||
-			(r.mix != "" && r.mix != st.quietMix) || inv.groupDraining(r)
-		cands = append(cands, refreshCandidate{name: r.g.Name, template: r.template, mix: r.mix, must: must, state: st})
+		urgent := st.last.Active() || watched[r.g.Name]
+		must := r.moving || (r.mix != "" && r.mix != st.quietMix) || inv.groupDraining(r)
+		cands = append(cands, refreshCandidate{name: r.g.Name, template: r.template, mix: r.mix, must: must, urgent: urgent, state: st})
 	}
-	chosen := selectRefreshes(cands, s.now, inv.sweep.available(s.now))
-	swept := 0
-	tasks := make([]task, len(chosen))
-	for i, c := range chosen {
-		if !c.must {
-			swept++
-		}
-		tasks[i] = inv.refreshTask(c, s)
+	musts, swept := selectRefreshes(cands, s.now, inv.mustRefresh.available(s.now), inv.sweep.available(s.now))
+	inv.mustRefresh.spend(len(musts))
+	inv.sweep.spend(len(swept))
+	var tasks []task
+	for _, c := range append(musts, swept...) {
+		tasks = append(tasks, inv.refreshTask(c, s))
 	}
-	inv.sweep.spend(swept)
-	s.stats.RefreshesRead = len(chosen)
+	s.stats.RefreshesRead = len(tasks)
 	return tasks
 }
 

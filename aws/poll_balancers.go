@@ -175,7 +175,8 @@ func selectBalancers(all []*balancer, prio map[*balancer]bool, n int) []*balance
 func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 	return func(ctx context.Context) func() {
 		if s.elbBreaker.tripped() {
-			return func() { b.err = errSkipped.Error(); b.triedAt = s.now }
+			// Not attempted: triedAt stays, so it comes first next tick.
+			return func() { b.err = errSkipped.Error() }
 		}
 		var reads []targetRead
 		var err error
@@ -217,6 +218,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 			b.err = ""
 			inv.applyHealth(b, reads, s)
 			if needDelay {
+				inv.elbBudget.spend(1)
 				if delayErr != nil {
 					s.problem(delayErr)
 				} else {

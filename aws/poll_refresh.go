@@ -27,9 +27,13 @@ import (
 //     reads every group once (spread over ticks at that rate).
 //
 // Between sweeps a quiet fleet therefore costs no DescribeInstanceRefreshes calls at all.
+// The groups that must be asked are capped too (mustRate per second: a fleet-wide scale-out
+// must not turn into hundreds of calls a tick): watched groups and those with an active
+// refresh first, then the longest unasked.
 const (
 	refreshSweepEvery = 5 * time.Minute
 	sweepRate         = 2.0 // DescribeInstanceRefreshes per second for the sweep
+	mustRate          = 5.0 // DescribeInstanceRefreshes per second for groups that move
 	watchFor          = 2 * time.Minute
 )
 
@@ -48,32 +52,43 @@ type refreshCandidate struct {
 	template string // the group's template key
 	mix      string // the group's instance launch template versions, when more than one
 	must     bool
+	urgent   bool // watched, or an active refresh at the last look
 	state    *refreshState
 }
 
-// selectRefreshes picks the groups to ask about this snapshot: every must, then sweep
-// candidates oldest first up to sweep.
-func selectRefreshes(cands []refreshCandidate, now time.Time, sweep int) []refreshCandidate {
-	var out, rest []refreshCandidate
+// selectRefreshes picks the groups to ask about this snapshot: up to must groups that must be
+// asked (urgent first, then the longest unasked), then up to sweep quiet groups due for the
+// sweep, oldest first.
+func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (musts, swept []refreshCandidate) {
 	for _, c := range cands {
 		switch {
-		case c.must:
-			out = append(out, c)
+		case c.must || c.urgent:
+			musts = append(musts, c)
 		case c.state.checkedAt.IsZero() || now.Sub(c.state.checkedAt) >= refreshSweepEvery:
-			rest = append(rest, c)
+			swept = append(swept, c)
 		}
 	}
-	sort.SliceStable(rest, func(i, j int) bool {
-		a, b := rest[i].state.checkedAt, rest[j].state.checkedAt
-		if !a.Equal(b) {
-			return a.Before(b)
-		}
-		return rest[i].name < rest[j].name
-	})
-	if len(rest) > sweep {
-		rest = rest[:sweep]
+	order := func(cs []refreshCandidate) {
+		sort.SliceStable(cs, func(i, j int) bool {
+			if cs[i].urgent != cs[j].urgent {
+				return cs[i].urgent
+			}
+			a, b := cs[i].state.checkedAt, cs[j].state.checkedAt
+			if !a.Equal(b) {
+				return a.Before(b)
+			}
+			return cs[i].name < cs[j].name
+		})
 	}
-	return append(out, rest...)
+	order(musts)
+	order(swept)
+	if len(musts) > must {
+		musts = musts[:must]
+	}
+	if len(swept) > sweep {
+		swept = swept[:sweep]
+	}
+	return musts, swept
 }
 
 // readRefresh reads the group's newest instance refresh (nil when it never had one).
