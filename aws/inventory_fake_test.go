@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -800,5 +801,75 @@ func TestAliasVersionsResolvedWithTTL(t *testing.T) {
 	}
 	if g := findGroup(t, fl, "api-staging"); g.ImageID != "ami-3" {
 		t.Errorf("$Latest AMI after TTL = %q, want ami-3", g.ImageID)
+	}
+}
+
+func TestThrottlingForAMinuteRecoversWithinTwoTicks(t *testing.T) {
+	clock := newTestClock()
+	ff := manyServices(10)
+	inv, f := newFakeInventory(t, ff, clock, Options{})
+	if _, err := inv.Snapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	throttleUntil := clock.Now().Add(time.Minute)
+	throttling := func() bool { return clock.Now().Before(throttleUntil) }
+	// Load balancer reads are throttled for the whole minute; group listing for its second half.
+	health := f.DescribeTargetHealthOp.Respond
+	f.DescribeTargetHealthOp.Respond = func(in *elbv2.DescribeTargetHealthInput) (*elbv2.DescribeTargetHealthOutput, error) {
+		if throttling() {
+			return nil, throttleErr()
+		}
+		return health(in)
+	}
+	groups := f.DescribeAutoScalingGroupsOp.Respond
+	f.DescribeAutoScalingGroupsOp.Respond = func(in *autoscaling.DescribeAutoScalingGroupsInput) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
+		if throttling() && clock.Now().After(throttleUntil.Add(-30*time.Second)) {
+			return nil, throttleErr()
+		}
+		return groups(in)
+	}
+	var lastGood model.Fleet
+	for clock.Advance(5 * time.Second); throttling(); clock.Advance(5 * time.Second) {
+		f.ResetCalls()
+		fl, err := inv.Snapshot(context.Background())
+		if err != nil {
+			if strings.Contains(err.Error(), "quota") {
+				t.Fatalf("error mentions the retry quota: %v", err)
+			}
+			continue
+		}
+		lastGood = fl
+		if n := f.DescribeTargetHealthOp.Calls(); n > workers {
+			t.Errorf("%d target health calls in one throttled tick", n)
+		}
+		for _, g := range fl.Groups {
+			if th := g.Instances[0].Targets; len(th) != 1 || !th[0].Stale || th[0].State != model.TargetHealthy {
+				t.Errorf("during throttling %s = %+v, want the last health, stale", g.Name, th)
+			}
+		}
+	}
+	if lastGood.Groups == nil {
+		t.Fatal("no snapshot succeeded during the first half")
+	}
+	recovered := -1
+	for tick := range 2 {
+		fl, err := inv.Snapshot(context.Background())
+		clock.Advance(5 * time.Second)
+		if err != nil {
+			continue
+		}
+		fresh := 0
+		for _, g := range fl.Groups {
+			if th := g.Instances[0].Targets; len(th) == 1 && !th[0].Stale {
+				fresh++
+			}
+		}
+		if fresh == len(fl.Groups) && len(fl.Problems) == 0 {
+			recovered = tick
+			break
+		}
+	}
+	if recovered < 0 {
+		t.Error("not fully fresh within two ticks after throttling stopped")
 	}
 }
