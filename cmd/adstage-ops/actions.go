@@ -1,0 +1,310 @@
+//go:build cliwip
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+
+	"github.com/adstage/adstage-ops/aws"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// actionFlags are shared by bake, promote and rollback.
+type actionFlags struct {
+	yes, wait, asJSON bool
+	reason            string
+}
+
+func (f *actionFlags) add(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.yes, "yes", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&f.wait, "wait", false, "follow progress until the action has finished")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the plan and progress as JSON lines")
+	cmd.Flags().StringVar(&f.reason, "reason", "", "why: written to the audit log and the release note")
+}
+
+func (a *app) bakeCommand() *cobra.Command {
+	var af actionFlags
+	var req aws.BakeRequest
+	cmd := &cobra.Command{
+		Use:   "bake --instance ID --label L",
+		Short: "Make an AMI from an instance (reboots it for a consistent disk unless --no-reboot)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if req.InstanceID == "" || req.Label == "" {
+				return fail(exitError, "bake needs --instance and --label")
+			}
+			req.Reason = af.reason
+			return a.act(cmd.Context(), "bake", af, func(ctx context.Context) (model.Plan, error) {
+				return a.op.PlanBake(ctx, req)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&req.InstanceID, "instance", "", "instance to bake from")
+	cmd.Flags().StringVar(&req.Label, "label", "", "label for the image, e.g. a git SHA")
+	cmd.Flags().BoolVar(&req.NoReboot, "no-reboot", false, "do not reboot the instance (the disk may be inconsistent)")
+	af.add(cmd)
+	return cmd
+}
+
+func (a *app) promoteCommand() *cobra.Command {
+	var af actionFlags
+	var req aws.PromoteRequest
+	cmd := &cobra.Command{
+		Use:   "promote --service S --env E [--image AMI | --from-env ENV]",
+		Short: "Roll an AMI out to a service's groups in one environment with zero downtime",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if req.Service == "" || a.flags.env == "" {
+				return fail(exitError, "promote needs --service and --env")
+			}
+			if req.ImageID != "" && req.FromEnv != "" {
+				return fail(exitError, "give --image or --from-env, not both")
+			}
+			req.Env, req.Reason = a.flags.env, af.reason
+			return a.act(cmd.Context(), "promote", af, func(ctx context.Context) (model.Plan, error) {
+				return a.op.PlanPromote(ctx, req)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&req.Service, "service", "", "service name")
+	cmd.Flags().StringVar(&req.ImageID, "image", "", "AMI to roll out (default: the newest baked image the environment does not run)")
+	cmd.Flags().StringVar(&req.FromEnv, "from-env", "", "roll out the image this environment runs (e.g. staging)")
+	af.add(cmd)
+	return cmd
+}
+
+func (a *app) rollbackCommand() *cobra.Command {
+	var af actionFlags
+	var req aws.RollbackRequest
+	cmd := &cobra.Command{
+		Use:   "rollback --service S --env E",
+		Short: "Return a service to its last known-good release (or roll back the running rollout)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if req.Service == "" || a.flags.env == "" {
+				return fail(exitError, "rollback needs --service and --env")
+			}
+			req.Env, req.Reason = a.flags.env, af.reason
+			return a.act(cmd.Context(), "rollback", af, func(ctx context.Context) (model.Plan, error) {
+				return a.op.PlanRollback(ctx, req)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&req.Service, "service", "", "service name")
+	cmd.Flags().StringVar(&req.ToVersion, "to-version", "", "launch template version to return to (default: the previous release)")
+	af.add(cmd)
+	return cmd
+}
+
+// act plans, shows the plan, asks, executes and follows: the same steps as the console.
+func (a *app) act(ctx context.Context, what string, af actionFlags, plan func(context.Context) (model.Plan, error)) error {
+	if err := a.open(ctx, true, what); err != nil {
+		return err
+	}
+	p, err := plan(ctx)
+	if err != nil {
+		if errors.Is(err, aws.ErrReadOnly) {
+			return fail(exitReadOnly, "%s", aws.Explain(err))
+		}
+		return fail(exitRefused, "%s", aws.Explain(err))
+	}
+	if af.asJSON {
+		if err := writeJSON(a.stdout, p); err != nil {
+			return err
+		}
+	} else {
+		printPlan(a.stdout, p)
+	}
+	if p.Blocked() {
+		var why []string
+		for _, c := range p.Failures() {
+			why = append(why, c.Name+": "+c.Detail)
+		}
+		return fail(exitRefused, "%s refused: %s", what, strings.Join(why, "; "))
+	}
+	if !af.yes {
+		if err := a.confirm(p); err != nil {
+			a.op.Cancelled(p)
+			return err
+		}
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, err := a.op.Execute(runCtx, p)
+	if err != nil {
+		if errors.Is(err, aws.ErrReadOnly) {
+			return fail(exitReadOnly, "%s", aws.Explain(err))
+		}
+		return fail(exitFailed, "%s failed: %s", what, aws.Explain(err))
+	}
+	return a.follow(runCtx, cancel, what, p, events, af)
+}
+
+// follow prints progress. Without --wait it stops once AWS has the action (the rollout goes
+// on server-side); with --wait it follows to the end.
+func (a *app) follow(ctx context.Context, cancel context.CancelFunc, what string, p model.Plan, events <-chan model.Progress, af actionFlags) error {
+	var last model.Progress
+	var failed error
+	for ev := range events {
+		last = ev
+		if af.asJSON {
+			writeJSON(a.stdout, progressJSON(ev))
+		} else {
+			printProgress(a.stdout, ev)
+		}
+		if ev.Err != nil {
+			failed = ev.Err
+		}
+		if !af.wait && ev.Stage == "started" {
+			cancel()
+		}
+	}
+	if failed != nil {
+		return fail(exitFailed, "%s of %s failed: %s", what, target(p), aws.Explain(failed))
+	}
+	if !af.wait && !last.Done {
+		fmt.Fprintf(a.stdout, "%s of %s is running in AWS; follow it with: adstage-ops status --service %s --env %s\n", what, target(p), p.Service, p.Env)
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "%s of %s finished\n", what, target(p))
+	return nil
+}
+
+func target(p model.Plan) string {
+	if p.Action == model.ActionBake && p.Bake != nil {
+		return p.Bake.InstanceID
+	}
+	return p.Service + "/" + p.Env
+}
+
+type progressOut struct {
+	Time    time.Time `json:"time"`
+	Group   string    `json:"group,omitempty"`
+	Stage   string    `json:"stage"`
+	Percent int       `json:"percent"`
+	Message string    `json:"message,omitempty"`
+	Done    bool      `json:"done,omitempty"`
+	Error   string    `json:"error,omitempty"`
+}
+
+func progressJSON(ev model.Progress) progressOut {
+	out := progressOut{Time: ev.Time, Group: ev.Group, Stage: ev.Stage, Percent: ev.Percent, Message: ev.Message, Done: ev.Done}
+	if ev.Err != nil {
+		out.Error = aws.Explain(ev.Err)
+	}
+	return out
+}
+
+func printProgress(w io.Writer, ev model.Progress) {
+	where := ev.Group
+	if where == "" {
+		where = ev.Stage
+	}
+	line := fmt.Sprintf("%s  %-24s %3d%%  %s", ev.Time.UTC().Format("15:04:05"), where, ev.Percent, ev.Message)
+	if ev.Err != nil {
+		line += "  error: " + aws.Explain(ev.Err)
+	}
+	fmt.Fprintln(w, strings.TrimRight(line, " "))
+}
+
+// printPlan shows what the action will do: the same plan the console's dialog shows.
+func printPlan(w io.Writer, p model.Plan) {
+	title := strings.ToUpper(string(p.Action))
+	if p.Action == model.ActionBake && p.Bake != nil {
+		fmt.Fprintf(w, "%s instance %s -> image %s\n", title, p.Bake.InstanceID, p.Bake.Name)
+		reboot := "reboot the instance for a consistent disk"
+		if p.Bake.NoReboot {
+			reboot = "no reboot (the disk may be inconsistent)"
+		}
+		fmt.Fprintf(w, "  label %s; %s\n", p.Bake.Label, reboot)
+	} else {
+		prod := ""
+		if p.Production {
+			prod = "  [PRODUCTION]"
+		}
+		fmt.Fprintf(w, "%s %s in %s%s\n", title, p.Service, p.Env, prod)
+	}
+	for _, s := range p.Steps {
+		fmt.Fprintf(w, "  group %s (%d instances, desired %d)\n", s.Group, s.Instances, s.Desired)
+		fmt.Fprintf(w, "    from %s\n", imageLine(s.FromImage))
+		if s.RefreshID != "" {
+			fmt.Fprintf(w, "    roll back the running rollout %s\n", s.RefreshID)
+		} else {
+			fmt.Fprintf(w, "    to   %s\n", imageLine(s.ToImage))
+		}
+	}
+	if p.Strategy != "" {
+		fmt.Fprintf(w, "  strategy: %s\n", p.Strategy)
+	}
+	if p.Capacity != "" {
+		fmt.Fprintf(w, "  capacity: %s\n", p.Capacity)
+	}
+	if p.RestoreEstimate > 0 {
+		fmt.Fprintf(w, "  expected duration: about %s\n", p.RestoreEstimate.Round(time.Second))
+	}
+	for _, c := range p.Checks {
+		mark := "ok  "
+		switch {
+		case !c.OK && c.Warn:
+			mark = "WARN"
+		case !c.OK:
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "  [%s] %s", mark, c.Name)
+		if c.Detail != "" {
+			fmt.Fprintf(w, ": %s", c.Detail)
+		}
+		fmt.Fprintln(w)
+	}
+	if p.CLI != "" {
+		fmt.Fprintf(w, "  same from a script: %s\n", p.CLI)
+	}
+}
+
+func imageLine(r model.ImageRef) string {
+	s := orDash(r.ImageID)
+	if r.Label != "" {
+		s += " (" + r.Label + ")"
+	}
+	if !r.ReleasedAt.IsZero() {
+		s += " released " + fmtTime(r.ReleasedAt)
+	}
+	if r.ReleasedBy != "" {
+		s += " by " + r.ReleasedBy
+	}
+	return s
+}
+
+// confirm asks on a terminal; production makes the operator type the service name.
+func (a *app) confirm(p model.Plan) error {
+	f, ok := a.stdin.(*os.File)
+	if !ok || !term.IsTerminal(f.Fd()) {
+		return fail(exitRefused, "not confirmed: stdin is not a terminal; pass --yes to run %s without asking", p.Action)
+	}
+	in := bufio.NewReader(a.stdin)
+	if p.Production {
+		fmt.Fprintf(a.stdout, "This is production. Type the service name (%s) to confirm: ", p.Service)
+		line, _ := in.ReadString('\n')
+		if strings.TrimSpace(line) != p.Service {
+			return fail(exitRefused, "not confirmed: the name did not match; nothing was changed")
+		}
+		return nil
+	}
+	fmt.Fprint(a.stdout, "Proceed? [y/N] ")
+	line, _ := in.ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return fail(exitRefused, "not confirmed; nothing was changed")
+}

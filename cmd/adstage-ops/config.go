@@ -1,0 +1,195 @@
+//go:build cliwip
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/adstage/adstage-ops/aws"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// Config is the file under os.UserConfigDir()/adstage-ops/config.yaml. Flags override it.
+type Config struct {
+	TagKeys      TagKeysConfig        `yaml:"tag_keys"`
+	SkipUntagged bool                 `yaml:"skip_untagged"`
+	Refresh      Duration             `yaml:"refresh"`
+	Environments map[string]EnvConfig `yaml:"environments"`
+	Rollout      RolloutConfig        `yaml:"rollout"`
+}
+
+// TagKeysConfig names the ASG tags that identify services and environments.
+type TagKeysConfig struct {
+	Service     string `yaml:"service"`
+	Environment string `yaml:"environment"`
+}
+
+// EnvConfig maps an environment to its AWS identity and how the console treats it.
+type EnvConfig struct {
+	Profile    string `yaml:"profile"`
+	Region     string `yaml:"region"`
+	Color      string `yaml:"color"`
+	Production *bool  `yaml:"production"`
+	ReadOnly   bool   `yaml:"read_only"`
+}
+
+// RolloutConfig holds the instance refresh preferences of a promote.
+type RolloutConfig struct {
+	MinHealthyPercentage *int32 `yaml:"min_healthy_percentage"`
+	MaxHealthyPercentage *int32 `yaml:"max_healthy_percentage"`
+	InstanceWarmup       *int32 `yaml:"instance_warmup"`
+	SkipMatching         *bool  `yaml:"skip_matching"`
+	AutoRollback         *bool  `yaml:"auto_rollback"`
+}
+
+// Duration reads "5s", "1m" from YAML.
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("refresh must be a duration like 5s or 1m, not %q", string(b))
+	}
+	if v < time.Second {
+		return fmt.Errorf("refresh must be at least 1s, not %s", v)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// defaultConfigPath is where the config file lives unless --config says otherwise.
+func defaultConfigPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "adstage-ops", "config.yaml")
+}
+
+// loadConfig reads the config file. A missing file is fine unless the user named it.
+func loadConfig(path string, explicit bool) (Config, error) {
+	var c Config
+	if path == "" {
+		return c, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !explicit {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	if err := parseConfig(data, &c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// parseConfig decodes strictly: unknown keys and bad values are errors that name the line.
+func parseConfig(data []byte, c *Config) error {
+	if err := yaml.UnmarshalWithOptions(data, c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+		return errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))
+	}
+	for name, e := range c.Environments {
+		if e.Color != "" && !validColor(e.Color) {
+			return fmt.Errorf("environments.%s.color: %q is not a colour (use a name like red, a number 0-255 or #rrggbb)", name, e.Color)
+		}
+	}
+	if p := c.Rollout.MinHealthyPercentage; p != nil && (*p < 0 || *p > 100) {
+		return fmt.Errorf("rollout.min_healthy_percentage must be 0-100, not %d", *p)
+	}
+	if p := c.Rollout.MaxHealthyPercentage; p != nil && (*p < 100 || *p > 200) {
+		return fmt.Errorf("rollout.max_healthy_percentage must be 100-200, not %d", *p)
+	}
+	return nil
+}
+
+var colorNames = map[string]string{
+	"red": "1", "green": "2", "yellow": "3", "blue": "4", "magenta": "5", "cyan": "6", "white": "7",
+	"gray": "8", "grey": "8", "orange": "208", "purple": "5",
+}
+
+func validColor(s string) bool {
+	if _, ok := colorNames[s]; ok {
+		return true
+	}
+	if strings.HasPrefix(s, "#") && len(s) == 7 {
+		return true
+	}
+	var n int
+	_, err := fmt.Sscanf(s, "%d", &n)
+	return err == nil && n >= 0 && n <= 255 && fmt.Sprint(n) == s
+}
+
+// lipglossColor turns a configured colour into what lipgloss takes.
+func lipglossColor(s string) string {
+	if v, ok := colorNames[s]; ok {
+		return v
+	}
+	return s
+}
+
+// production reports whether an environment asks harder: configured, or named like production.
+func (c Config) production(env string) bool {
+	if e, ok := c.Environments[env]; ok && e.Production != nil {
+		return *e.Production
+	}
+	switch strings.ToLower(env) {
+	case "production", "prod", "prd":
+		return true
+	}
+	return false
+}
+
+// envColors is the colour of each environment: configured, production red by default.
+func (c Config) envColors() map[string]string {
+	out := map[string]string{"production": "1", "prod": "1", "staging": "3", "review": "6"}
+	for name, e := range c.Environments {
+		if e.Color != "" {
+			out[name] = lipglossColor(e.Color)
+		} else if c.production(name) {
+			out[name] = "1"
+		}
+	}
+	return out
+}
+
+func (c Config) tags() model.TagKeys {
+	t := model.DefaultTagKeys
+	if c.TagKeys.Service != "" {
+		t.Service = c.TagKeys.Service
+	}
+	if c.TagKeys.Environment != "" {
+		t.Environment = c.TagKeys.Environment
+	}
+	return t
+}
+
+func (c Config) rollout() aws.RolloutPrefs {
+	p := aws.RolloutPrefs{MinHealthyPercentage: 100, MaxHealthyPercentage: 200, SkipMatching: true, AutoRollback: true}
+	r := c.Rollout
+	if r.MinHealthyPercentage != nil {
+		p.MinHealthyPercentage = *r.MinHealthyPercentage
+	}
+	if r.MaxHealthyPercentage != nil {
+		p.MaxHealthyPercentage = *r.MaxHealthyPercentage
+	}
+	if r.InstanceWarmup != nil {
+		p.InstanceWarmup = *r.InstanceWarmup
+	}
+	if r.SkipMatching != nil {
+		p.SkipMatching = *r.SkipMatching
+	}
+	if r.AutoRollback != nil {
+		p.AutoRollback = *r.AutoRollback
+	}
+	return p
+}

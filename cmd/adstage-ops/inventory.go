@@ -1,0 +1,411 @@
+//go:build cliwip
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/adstage/adstage-ops/aws"
+	"github.com/adstage/adstage-ops/model"
+)
+
+func (a *app) statusCommand() *cobra.Command {
+	var service string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Print the inventory: exit 0 when every service is healthy, 1 when any is degraded, 2 on error",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.open(cmd.Context(), false, "status"); err != nil {
+				return err
+			}
+			fleet, err := a.reader.Snapshot(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("read the fleet: %w", err)
+			}
+			services := filterServices(fleet.Services, service, a.flags.env)
+			if service != "" && len(services) == 0 {
+				_, err := findService(&fleet, service, a.flags.env)
+				if err == nil {
+					err = fail(exitRefused, "service %s has no groups", service)
+				}
+				return err
+			}
+			degraded := false
+			for i := range services {
+				if services[i].Degraded() {
+					degraded = true
+				}
+			}
+			if asJSON {
+				err = writeJSON(a.stdout, statusJSON(&fleet, services, a.now()))
+			} else {
+				printStatus(a.stdout, &fleet, services, a.now())
+			}
+			if err != nil {
+				return err
+			}
+			for _, p := range fleet.Problems {
+				fmt.Fprintln(a.stderr, "adstage-ops: warning:", p)
+			}
+			if degraded {
+				a.exit = exitDegraded
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&service, "service", "", "only this service")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func filterServices(all []model.Service, name, env string) []model.Service {
+	var out []model.Service
+	for _, s := range all {
+		if (name == "" || s.Name == name) && (env == "" || s.Env == env) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time.Time) {
+	fmt.Fprintf(w, "account %s  region %s  as %s\n\n", f.Account, f.Region, f.Identity)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tENV\tGROUPS\tDESIRED\tIN SERVICE\tHEALTHY\tDRAINING\tRELEASE\tSTATE")
+	for i := range services {
+		s := &services[i]
+		c := s.Counts()
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", s.Name, s.Env, c.Groups, c.Desired, c.InService, c.Healthy, c.Draining, orDash(s.Release()), serviceState(s))
+	}
+	tw.Flush()
+	for i := range services {
+		s := &services[i]
+		for _, g := range s.Groups {
+			if g.Refresh.Active() {
+				fmt.Fprintf(w, "\n%s/%s: rollout on %s %s, %d%% done, %d instances to update\n", s.Name, s.Env, g.Name, g.Refresh.Status, g.Refresh.Percent, g.Refresh.InstancesToUpdate)
+			}
+			for j := range g.Instances {
+				in := &g.Instances[j]
+				for _, t := range in.Targets {
+					if t.State == model.TargetDraining {
+						left, exact := t.DrainRemaining(now)
+						about := ""
+						if !exact {
+							about = "about "
+						}
+						fmt.Fprintf(w, "%s/%s: %s draining from %s, %s%s left\n", s.Name, s.Env, in.ID, t.Balancer, about, left.Round(time.Second))
+					}
+				}
+			}
+		}
+	}
+}
+
+func serviceState(s *model.Service) string {
+	var parts []string
+	if s.Degraded() {
+		parts = append(parts, "degraded")
+	} else {
+		parts = append(parts, "healthy")
+	}
+	if s.RollingOut() {
+		parts = append(parts, "rolling-out")
+	}
+	if s.Mixed() {
+		parts = append(parts, "mixed")
+	}
+	for _, g := range s.Groups {
+		if g.Legacy() {
+			parts = append(parts, "legacy-launch-configuration")
+			break
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+type statusOut struct {
+	Account   string       `json:"account"`
+	Region    string       `json:"region"`
+	Identity  string       `json:"identity"`
+	FetchedAt time.Time    `json:"fetched_at"`
+	Services  []serviceOut `json:"services"`
+	Problems  []string     `json:"problems,omitempty"`
+	Degraded  bool         `json:"degraded"`
+}
+
+type serviceOut struct {
+	Service    string     `json:"service"`
+	Env        string     `json:"env"`
+	Release    string     `json:"release"`
+	Images     []string   `json:"images"`
+	Mixed      bool       `json:"mixed"`
+	RollingOut bool       `json:"rolling_out"`
+	Degraded   bool       `json:"degraded"`
+	Counts     countsOut  `json:"counts"`
+	Groups     []groupOut `json:"groups"`
+}
+
+type countsOut struct {
+	Groups    int `json:"groups"`
+	Desired   int `json:"desired"`
+	InService int `json:"in_service"`
+	Healthy   int `json:"healthy"`
+	Draining  int `json:"draining"`
+}
+
+type groupOut struct {
+	Name           string        `json:"name"`
+	Min            int32         `json:"min"`
+	Desired        int32         `json:"desired"`
+	Max            int32         `json:"max"`
+	LaunchTemplate string        `json:"launch_template,omitempty"`
+	Version        string        `json:"version,omitempty"`
+	LaunchConfig   string        `json:"launch_configuration,omitempty"`
+	Image          string        `json:"image"`
+	Suspended      []string      `json:"suspended,omitempty"`
+	Refresh        *refreshOut   `json:"refresh,omitempty"`
+	Instances      []instanceOut `json:"instances"`
+}
+
+type refreshOut struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	Percent int32  `json:"percent"`
+	ToGo    int32  `json:"instances_to_update"`
+}
+
+type instanceOut struct {
+	ID        string      `json:"id"`
+	AZ        string      `json:"az"`
+	Lifecycle string      `json:"lifecycle"`
+	Healthy   bool        `json:"healthy"`
+	Image     string      `json:"image"`
+	AgeSec    int64       `json:"age_seconds,omitempty"`
+	Targets   []targetOut `json:"targets,omitempty"`
+}
+
+type targetOut struct {
+	Balancer   string `json:"balancer"`
+	State      string `json:"state"`
+	Reason     string `json:"reason,omitempty"`
+	DrainLeft  int64  `json:"drain_seconds_left,omitempty"`
+	DrainAbout bool   `json:"drain_estimate,omitempty"`
+}
+
+func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusOut {
+	out := statusOut{Account: f.Account, Region: f.Region, Identity: f.Identity, FetchedAt: f.FetchedAt, Problems: f.Problems, Services: []serviceOut{}}
+	for i := range services {
+		s := &services[i]
+		c := s.Counts()
+		so := serviceOut{Service: s.Name, Env: s.Env, Release: s.Release(), Mixed: s.Mixed(), RollingOut: s.RollingOut(), Degraded: s.Degraded(),
+			Counts: countsOut{c.Groups, c.Desired, c.InService, c.Healthy, c.Draining}, Images: []string{}}
+		for _, ic := range s.Images() {
+			so.Images = append(so.Images, ic.ImageID)
+		}
+		out.Degraded = out.Degraded || so.Degraded
+		for _, g := range s.Groups {
+			gout := groupOut{Name: g.Name, Min: g.Min, Desired: g.Desired, Max: g.Max, LaunchConfig: g.LaunchConfig, Image: g.ImageID, Suspended: g.Suspended, Instances: []instanceOut{}}
+			if g.LaunchTemplate != nil {
+				gout.LaunchTemplate, gout.Version = g.LaunchTemplate.Name, g.LaunchTemplate.Version
+			}
+			if r := g.Refresh; r != nil {
+				gout.Refresh = &refreshOut{r.ID, r.Status, r.StatusReason, r.Percent, r.InstancesToUpdate}
+			}
+			for j := range g.Instances {
+				in := &g.Instances[j]
+				io := instanceOut{ID: in.ID, AZ: in.AZ, Lifecycle: in.Lifecycle.String(), Healthy: in.Healthy, Image: in.ImageID, AgeSec: int64(in.Age(now).Seconds())}
+				for _, t := range in.Targets {
+					to := targetOut{Balancer: t.Balancer, State: t.State.String(), Reason: t.Reason}
+					if left, exact := t.DrainRemaining(now); t.State == model.TargetDraining {
+						to.DrainLeft, to.DrainAbout = int64(left.Seconds()), !exact
+					}
+					io.Targets = append(io.Targets, to)
+				}
+				gout.Instances = append(gout.Instances, io)
+			}
+			so.Groups = append(so.Groups, gout)
+		}
+		out.Services = append(out.Services, so)
+	}
+	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (a *app) historyCommand() *cobra.Command {
+	var service string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "history --service S --env E",
+		Short: "Print a service's releases (launch template versions), rollouts and scaling activities",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if service == "" || a.flags.env == "" {
+				return fail(exitError, "history needs --service and --env")
+			}
+			if err := a.open(cmd.Context(), false, "history"); err != nil {
+				return err
+			}
+			h, err := a.reader.History(cmd.Context(), service, a.flags.env)
+			if err != nil {
+				return fmt.Errorf("read the history of %s/%s: %w", service, a.flags.env, err)
+			}
+			if len(h.Releases) == 0 && len(h.Refreshes) == 0 && len(h.Activities) == 0 {
+				fleet, ferr := a.reader.Snapshot(cmd.Context())
+				if ferr == nil {
+					if _, err := findService(&fleet, service, a.flags.env); err != nil {
+						return err
+					}
+				}
+			}
+			if asJSON {
+				return writeJSON(a.stdout, h)
+			}
+			printHistory(a.stdout, h)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&service, "service", "", "service name")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printHistory(w io.Writer, h model.History) {
+	fmt.Fprintf(w, "Releases of %s/%s (launch template versions, newest first)\n", h.Name, h.Env)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TEMPLATE\tVERSION\tIMAGE\tWHEN\tWHO\tWHY")
+	for _, r := range h.Releases {
+		who, why := r.CreatedBy, r.Description
+		if n, ok := model.ParseReleaseNote(r.Description); ok {
+			who, why = n.Who, fmt.Sprintf("%s -> %s", n.From, n.To)
+			if n.Why != "" {
+				why += ": " + n.Why
+			}
+		}
+		def := ""
+		if r.Default {
+			def = " (default)"
+		}
+		fmt.Fprintf(tw, "%s\t%d%s\t%s\t%s\t%s\t%s\n", r.TemplateName, r.Version, def, r.ImageID, fmtTime(r.CreatedAt), orDash(who), orDash(why))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nRollouts (instance refreshes)")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tID\tSTATUS\tDONE\tSTARTED\tENDED\tTO\tREASON")
+	for _, r := range h.Refreshes {
+		to := r.DesiredImage
+		if to == "" && r.DesiredVersion != "" {
+			to = "version " + r.DesiredVersion
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d%%\t%s\t%s\t%s\t%s\n", r.Group, r.ID, r.Status, r.Percent, fmtTime(r.StartedAt), fmtTime(r.EndedAt), orDash(to), orDash(r.StatusReason))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nScaling activities")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tSTARTED\tSTATUS\tDESCRIPTION")
+	for _, ac := range h.Activities {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.Group, fmtTime(ac.StartedAt), ac.Status, ac.Description)
+	}
+	tw.Flush()
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+func (a *app) auditCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Print the local audit log of actions taken with adstage-ops",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, err := aws.DefaultAuditPath()
+			if err != nil {
+				return fail(exitError, "find the audit log: %v", err)
+			}
+			if a.flags.demo {
+				path = demoAuditPath(path)
+			}
+			events, err := aws.NewAuditLog(path).Read()
+			if err != nil {
+				return fail(exitError, "read the audit log %s: %v", path, err)
+			}
+			events = filterAudit(events, a.flags.env)
+			if asJSON {
+				if events == nil {
+					events = []model.AuditEvent{}
+				}
+				return writeJSON(a.stdout, events)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "WHEN\tWHO\tACTION\tSERVICE\tENV\tFROM\tTO\tRESULT\tWHY")
+			for _, e := range events {
+				result := e.Result
+				if e.Error != "" {
+					result += ": " + e.Error
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", fmtTime(e.Time), e.Who, e.Action, orDash(e.Service), orDash(e.Env), orDash(e.From), orDash(e.To), result, orDash(e.Reason))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func filterAudit(events []model.AuditEvent, env string) []model.AuditEvent {
+	if env == "" {
+		return events
+	}
+	var out []model.AuditEvent
+	for _, e := range events {
+		if e.Env == env || e.Env == "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (a *app) iamPolicyCommand() *cobra.Command {
+	var ro bool
+	cmd := &cobra.Command{
+		Use:   "iam-policy",
+		Short: "Print the minimal IAM policy the console needs (generated from the same allow-list that enforces --read-only)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			doc, err := aws.IAMPolicy(ro || a.flags.readOnly)
+			if err != nil {
+				return err
+			}
+			_, err = a.stdout.Write(append(doc, '\n'))
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&ro, "read-only", false, "the policy for read-only mode")
+	return cmd
+}

@@ -1,0 +1,114 @@
+//go:build cliwip
+
+// Command adstage-ops is a terminal operations console for services that run as one AMI per
+// release in autoscaling groups behind load balancers. Without a subcommand it opens the live
+// console; the subcommands run the same actions for scripts and CI jobs.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+
+	"github.com/adstage/adstage-ops/aws"
+)
+
+// version is stamped by the release build (-X main.version=...).
+var version = "dev"
+
+// Exit codes, documented in the README.
+const (
+	exitOK        = 0
+	exitDegraded  = 1 // status: some service is degraded
+	exitError     = 2 // usage or any other error
+	exitReadOnly  = 3 // a mutating command in read-only mode
+	exitRefused   = 4 // a precondition failed, or the operator declined
+	exitFailed    = 5 // the action started and failed
+	exitCancelled = exitRefused
+)
+
+// exitError carries an exit code and the one sentence printed for it.
+type codeError struct {
+	code int
+	msg  string
+}
+
+func (e *codeError) Error() string { return e.msg }
+
+func fail(code int, format string, args ...any) error {
+	return &codeError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the process exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	a.close()
+	if err == nil {
+		return a.exit
+	}
+	var ce *codeError
+	if errors.As(err, &ce) {
+		fmt.Fprintln(stderr, "adstage-ops:", ce.msg)
+		return ce.code
+	}
+	if errors.Is(err, aws.ErrReadOnly) {
+		fmt.Fprintln(stderr, "adstage-ops:", aws.Explain(err))
+		return exitReadOnly
+	}
+	fmt.Fprintln(stderr, "adstage-ops:", aws.Explain(err))
+	return exitError
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "adstage-ops",
+		Short: "Operations console for AMI-per-release services on AWS autoscaling groups",
+		Long: `adstage-ops shows every service, its autoscaling groups, every instance's lifecycle and
+load-balancer health and draining targets, live; and bakes, promotes and rolls back releases.
+
+Run it without a subcommand for the console; --demo runs it on a built-in simulated fleet.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE:          a.runConsole,
+	}
+	f := root.PersistentFlags()
+	f.BoolVar(&a.flags.demo, "demo", false, "use the built-in simulated fleet instead of AWS")
+	f.BoolVar(&a.flags.readOnly, "read-only", false, "audit mode: nothing can be changed")
+	f.BoolVar(&a.flags.readOnly, "audit", false, "alias of --read-only")
+	f.StringVar(&a.flags.profile, "profile", "", "AWS profile (default: the standard chain, AWS_PROFILE)")
+	f.StringVar(&a.flags.region, "region", "", "AWS region (default: the profile's or AWS_REGION)")
+	f.StringVar(&a.flags.env, "env", "", "environment to show and act on (picks its profile and region from the config)")
+	f.DurationVar(&a.flags.refresh, "refresh", 0, "live refresh interval (default 5s, or the config's)")
+	f.StringVar(&a.flags.config, "config", "", "config file (default "+defaultConfigPath()+")")
+	f.StringVar(&a.flags.demoState, "demo-state", "", "file that keeps the demo fleet between runs (default in the state directory)")
+	f.BoolVar(&a.flags.demoReset, "demo-reset", false, "start the demo fleet afresh")
+	root.AddCommand(
+		a.statusCommand(),
+		a.bakeCommand(),
+		a.promoteCommand(),
+		a.rollbackCommand(),
+		a.historyCommand(),
+		a.auditCommand(),
+		a.iamPolicyCommand(),
+	)
+	return root
+}
