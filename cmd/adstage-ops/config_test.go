@@ -1,0 +1,72 @@
+//go:build cliwip
+
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseConfig(t *testing.T) {
+	good := `
+tag_keys:
+  service: App
+  environment: Stage
+skip_untagged: true
+refresh: 10s
+environments:
+  production:
+    profile: prod-admin
+    region: eu-west-1
+    read_only: true
+  qa:
+    color: "#00ff00"
+    production: false
+rollout:
+  min_healthy_percentage: 90
+  instance_warmup: 60
+`
+	var c Config
+	if err := parseConfig([]byte(good), &c); err != nil {
+		t.Fatalf("good config: %v", err)
+	}
+	if c.tags().Service != "App" || c.tags().Environment != "Stage" || !c.SkipUntagged {
+		t.Errorf("tag keys not read: %+v", c)
+	}
+	if !c.production("production") || c.production("qa") || c.production("staging") {
+		t.Error("production detection wrong")
+	}
+	if !c.Environments["production"].ReadOnly {
+		t.Error("read_only not read")
+	}
+	r := c.rollout()
+	if r.MinHealthyPercentage != 90 || r.MaxHealthyPercentage != 200 || r.InstanceWarmup != 60 || !r.SkipMatching || !r.AutoRollback {
+		t.Errorf("rollout prefs: %+v", r)
+	}
+	if got := c.envColors()["production"]; got != "1" {
+		t.Errorf("production colour %q, want red (1)", got)
+	}
+
+	bad := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key", "tag_keys:\n  service: A\nrefrsh: 5s\n", "[3:1]"},
+		{"unknown nested key", "environments:\n  prod:\n    profle: x\n", "[3:5]"},
+		{"bad duration", "refresh: soon\n", "duration"},
+		{"bad type", "skip_untagged: maybe\n", "[1:"},
+		{"bad percentage", "rollout:\n  max_healthy_percentage: 300\n", "100-200"},
+		{"bad colour", "environments:\n  prod:\n    color: blurple\n", "not a colour"},
+	}
+	for _, b := range bad {
+		t.Run(b.name, func(t *testing.T) {
+			var c Config
+			err := parseConfig([]byte(b.yaml), &c)
+			if err == nil {
+				t.Fatalf("accepted %q", b.yaml)
+			}
+			if !strings.Contains(err.Error(), b.want) {
+				t.Errorf("error %q does not mention %q", err, b.want)
+			}
+		})
+	}
+}
