@@ -1,0 +1,470 @@
+package sim
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	sdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+)
+
+// autoScalingClient is the simulated Auto Scaling API.
+type autoScalingClient struct{ c *Cloud }
+
+// paginate cuts one page out of items. Tokens are opaque to callers, as AWS's are.
+func paginate[T any](items []T, token *string, limit int) ([]T, *string, bool) {
+	start := 0
+	if t := sdk.ToString(token); t != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(t, "sim-next-"))
+		if err != nil || !strings.HasPrefix(t, "sim-next-") || n < 0 || n > len(items) {
+			return nil, nil, false
+		}
+		start = n
+	}
+	end := min(start+limit, len(items))
+	var next *string
+	if end < len(items) {
+		next = sdk.String("sim-next-" + strconv.Itoa(end))
+	}
+	return items[start:end], next, true
+}
+
+// pageSize applies an API's default and maximum page size.
+func pageSize(v *int32, def, most int32) (int, bool) {
+	if v == nil {
+		return int(def), true
+	}
+	if *v < 1 || *v > most {
+		return 0, false
+	}
+	return int(*v), true
+}
+
+func (a *autoScalingClient) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
+	const op = "DescribeAutoScalingGroups"
+	c := a.c
+	if err := c.begin(svcAutoScaling, op, "autoscaling"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil {
+		in = &autoscaling.DescribeAutoScalingGroupsInput{}
+	}
+	limit, ok := pageSize(in.MaxRecords, 50, 100)
+	if !ok {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value less than or equal to 100", sdk.ToInt32(in.MaxRecords))
+	}
+	var match []*Group
+	for _, g := range c.st.Groups {
+		if len(in.AutoScalingGroupNames) > 0 && !slices.Contains(in.AutoScalingGroupNames, g.Name) {
+			continue
+		}
+		if !groupMatches(g, in.Filters) {
+			continue
+		}
+		match = append(match, g)
+	}
+	pg, next, ok := paginate(match, in.NextToken, limit)
+	if !ok {
+		return nil, apiError(svcAutoScaling, op, "InvalidNextToken", "The token '%s' is invalid.", sdk.ToString(in.NextToken))
+	}
+	out := &autoscaling.DescribeAutoScalingGroupsOutput{NextToken: next, AutoScalingGroups: make([]astypes.AutoScalingGroup, 0, len(pg))}
+	for _, g := range pg {
+		out.AutoScalingGroups = append(out.AutoScalingGroups, c.groupOut(g))
+	}
+	return out, nil
+}
+
+// groupMatches applies DescribeAutoScalingGroups filters: values of one filter are ORed,
+// filters are ANDed.
+func groupMatches(g *Group, filters []astypes.Filter) bool {
+	for _, f := range filters {
+		name := sdk.ToString(f.Name)
+		ok := false
+		for _, t := range g.Tags {
+			switch {
+			case name == "tag-key":
+				ok = slices.Contains(f.Values, t.Key)
+			case name == "tag-value":
+				ok = slices.Contains(f.Values, t.Value)
+			case strings.HasPrefix(name, "tag:"):
+				ok = t.Key == name[len("tag:"):] && slices.Contains(f.Values, t.Value)
+			}
+			if ok {
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Cloud) groupOut(g *Group) astypes.AutoScalingGroup {
+	o := astypes.AutoScalingGroup{
+		AutoScalingGroupName:   sdk.String(g.Name),
+		AutoScalingGroupARN:    sdk.String(g.ARN),
+		AvailabilityZones:      slices.Clone(g.AZs),
+		CreatedTime:            sdk.Time(g.CreatedAt),
+		DefaultCooldown:        sdk.Int32(300),
+		DesiredCapacity:        sdk.Int32(g.Desired),
+		MinSize:                sdk.Int32(g.Min),
+		MaxSize:                sdk.Int32(g.Max),
+		HealthCheckType:        sdk.String(g.HealthCheckType),
+		HealthCheckGracePeriod: sdk.Int32(g.GracePeriod),
+		LoadBalancerNames:      slices.Clone(g.ClassicELBs),
+		TargetGroupARNs:        slices.Clone(g.TargetGroupARNs),
+		TerminationPolicies:    []string{"Default"},
+		VPCZoneIdentifier:      sdk.String("subnet-0sima,subnet-0simb,subnet-0simc"),
+		ServiceLinkedRoleARN:   sdk.String("arn:aws:iam::" + c.st.Account + ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"),
+	}
+	if o.LoadBalancerNames == nil {
+		o.LoadBalancerNames = []string{}
+	}
+	if o.TargetGroupARNs == nil {
+		o.TargetGroupARNs = []string{}
+	}
+	if g.DefaultWarmup > 0 {
+		o.DefaultInstanceWarmup = sdk.Int32(g.DefaultWarmup)
+	}
+	if g.LaunchTemplate != nil {
+		o.LaunchTemplate = &astypes.LaunchTemplateSpecification{LaunchTemplateId: sdk.String(g.LaunchTemplate.ID), LaunchTemplateName: sdk.String(g.LaunchTemplate.Name), Version: sdk.String(g.LaunchTemplate.Version)}
+	}
+	if g.LaunchConfig != "" {
+		o.LaunchConfigurationName = sdk.String(g.LaunchConfig)
+	}
+	for _, p := range g.Suspended {
+		o.SuspendedProcesses = append(o.SuspendedProcesses, astypes.SuspendedProcess{ProcessName: sdk.String(p), SuspensionReason: sdk.String("User suspended at " + stamp(g.CreatedAt))})
+	}
+	for _, t := range g.Tags {
+		o.Tags = append(o.Tags, astypes.TagDescription{Key: sdk.String(t.Key), Value: sdk.String(t.Value), PropagateAtLaunch: sdk.Bool(t.Propagate), ResourceId: sdk.String(g.Name), ResourceType: sdk.String("auto-scaling-group")})
+	}
+	o.Instances = make([]astypes.Instance, 0, len(g.Instances))
+	for _, id := range g.Instances {
+		in := c.st.Instances[id]
+		if in == nil || in.Lifecycle == lcTerminated {
+			continue
+		}
+		oi := astypes.Instance{
+			InstanceId:           sdk.String(in.ID),
+			AvailabilityZone:     sdk.String(in.AZ),
+			HealthStatus:         sdk.String("Healthy"),
+			LifecycleState:       astypes.LifecycleState(in.Lifecycle),
+			ProtectedFromScaleIn: sdk.Bool(in.ProtectedScaleIn),
+			InstanceType:         sdk.String(in.InstanceType),
+			ImageId:              sdk.String(in.ImageID),
+		}
+		if in.Config.LaunchConfig != "" {
+			oi.LaunchConfigurationName = sdk.String(in.Config.LaunchConfig)
+		} else {
+			oi.LaunchTemplate = &astypes.LaunchTemplateSpecification{LaunchTemplateId: sdk.String(in.Config.TemplateID), LaunchTemplateName: sdk.String(in.Config.TemplateName), Version: sdk.String(strconv.Itoa(in.Config.Version))}
+		}
+		o.Instances = append(o.Instances, oi)
+	}
+	return o
+}
+
+func (a *autoScalingClient) DescribeInstanceRefreshes(_ context.Context, in *autoscaling.DescribeInstanceRefreshesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeInstanceRefreshesOutput, error) {
+	const op = "DescribeInstanceRefreshes"
+	c := a.c
+	if err := c.begin(svcAutoScaling, op, "autoscaling"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil || sdk.ToString(in.AutoScalingGroupName) == "" {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "1 validation error detected: Value null at 'autoScalingGroupName' failed to satisfy constraint: Member must not be null")
+	}
+	limit, ok := pageSize(in.MaxRecords, 50, 100)
+	if !ok {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "MaxRecords must be between 1 and 100")
+	}
+	var list []*Refresh
+	if g := c.groups[sdk.ToString(in.AutoScalingGroupName)]; g != nil {
+		for i := len(g.Refreshes) - 1; i >= 0; i-- {
+			r := g.Refreshes[i]
+			if len(in.InstanceRefreshIds) > 0 && !slices.Contains(in.InstanceRefreshIds, r.ID) {
+				continue
+			}
+			list = append(list, r)
+		}
+	}
+	pg, next, ok := paginate(list, in.NextToken, limit)
+	if !ok {
+		return nil, apiError(svcAutoScaling, op, "InvalidNextToken", "The token '%s' is invalid.", sdk.ToString(in.NextToken))
+	}
+	out := &autoscaling.DescribeInstanceRefreshesOutput{NextToken: next, InstanceRefreshes: []astypes.InstanceRefresh{}}
+	for _, r := range pg {
+		out.InstanceRefreshes = append(out.InstanceRefreshes, refreshOut(r))
+	}
+	return out, nil
+}
+
+func refreshOut(r *Refresh) astypes.InstanceRefresh {
+	o := astypes.InstanceRefresh{
+		AutoScalingGroupName: sdk.String(r.Group),
+		InstanceRefreshId:    sdk.String(r.ID),
+		Status:               astypes.InstanceRefreshStatus(r.Status),
+		StartTime:            sdk.Time(r.StartTime),
+		PercentageComplete:   sdk.Int32(r.percent()),
+		InstancesToUpdate:    sdk.Int32(r.toUpdate()),
+		Strategy:             astypes.RefreshStrategyRolling,
+		Preferences: &astypes.RefreshPreferences{
+			MinHealthyPercentage:      sdk.Int32(r.MinHealthy),
+			MaxHealthyPercentage:      sdk.Int32(r.MaxHealthy),
+			SkipMatching:              sdk.Bool(r.SkipMatching),
+			AutoRollback:              sdk.Bool(r.AutoRollback),
+			InstanceWarmup:            sdk.Int32(r.Warmup),
+			ScaleInProtectedInstances: astypes.ScaleInProtectedInstancesIgnore,
+			StandbyInstances:          astypes.StandbyInstancesIgnore,
+		},
+		ProgressDetails: &astypes.InstanceRefreshProgressDetails{LivePoolProgress: &astypes.InstanceRefreshLivePoolProgress{
+			PercentageComplete: sdk.Int32(r.percent()), InstancesToUpdate: sdk.Int32(r.toUpdate())}},
+	}
+	if r.StatusReason != "" {
+		o.StatusReason = sdk.String(r.StatusReason)
+	}
+	if !r.EndTime.IsZero() {
+		o.EndTime = sdk.Time(r.EndTime)
+	}
+	if r.Desired != nil {
+		o.DesiredConfiguration = &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{
+			LaunchTemplateId: sdk.String(r.Target.TemplateID), LaunchTemplateName: sdk.String(r.Target.TemplateName), Version: sdk.String(r.Desired.Version)}}
+		if r.Rolling {
+			// The desired configuration stays the one requested; the rollback goes to the
+			// previous one.
+			o.DesiredConfiguration.LaunchTemplate.LaunchTemplateId = sdk.String(r.Desired.ID)
+			o.DesiredConfiguration.LaunchTemplate.LaunchTemplateName = sdk.String(r.Desired.Name)
+		}
+	}
+	if r.Rolling {
+		o.RollbackDetails = &astypes.RollbackDetails{
+			RollbackReason:               sdk.String(r.RollbackReason),
+			RollbackStartTime:            sdk.Time(r.RollbackStart),
+			PercentageCompleteOnRollback: sdk.Int32(r.PctOnRollback),
+			InstancesToUpdateOnRollback:  sdk.Int32(r.ToUpdateOnRollback),
+		}
+	}
+	return o
+}
+
+func (a *autoScalingClient) DescribeScalingActivities(_ context.Context, in *autoscaling.DescribeScalingActivitiesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeScalingActivitiesOutput, error) {
+	const op = "DescribeScalingActivities"
+	c := a.c
+	if err := c.begin(svcAutoScaling, op, "autoscaling"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil {
+		in = &autoscaling.DescribeScalingActivitiesInput{}
+	}
+	limit, ok := pageSize(in.MaxRecords, 100, 100)
+	if !ok {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "MaxRecords must be between 1 and 100")
+	}
+	var list []*Activity
+	for _, g := range c.st.Groups {
+		if n := sdk.ToString(in.AutoScalingGroupName); n != "" && n != g.Name {
+			continue
+		}
+		for _, act := range g.Activities {
+			if len(in.ActivityIds) > 0 && !slices.Contains(in.ActivityIds, act.ID) {
+				continue
+			}
+			list = append(list, act)
+		}
+	}
+	slices.SortStableFunc(list, func(x, y *Activity) int { return y.Start.Compare(x.Start) })
+	pg, next, ok := paginate(list, in.NextToken, limit)
+	if !ok {
+		return nil, apiError(svcAutoScaling, op, "InvalidNextToken", "The token '%s' is invalid.", sdk.ToString(in.NextToken))
+	}
+	out := &autoscaling.DescribeScalingActivitiesOutput{NextToken: next, Activities: []astypes.Activity{}}
+	for _, act := range pg {
+		o := astypes.Activity{
+			ActivityId: sdk.String(act.ID), AutoScalingGroupName: sdk.String(act.Group), Description: sdk.String(act.Description),
+			Cause: sdk.String(act.Cause), Details: sdk.String(act.Details), StartTime: sdk.Time(act.Start),
+			StatusCode: astypes.ScalingActivityStatusCode(act.StatusCode), Progress: sdk.Int32(act.Progress),
+		}
+		if g := c.groups[act.Group]; g != nil {
+			o.AutoScalingGroupARN = sdk.String(g.ARN)
+		}
+		if !act.End.IsZero() {
+			o.EndTime = sdk.Time(act.End)
+		}
+		out.Activities = append(out.Activities, o)
+	}
+	return out, nil
+}
+
+func (a *autoScalingClient) StartInstanceRefresh(_ context.Context, in *autoscaling.StartInstanceRefreshInput, _ ...func(*autoscaling.Options)) (*autoscaling.StartInstanceRefreshOutput, error) {
+	const op = "StartInstanceRefresh"
+	c := a.c
+	if err := c.begin(svcAutoScaling, op, "autoscaling"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil {
+		in = &autoscaling.StartInstanceRefreshInput{}
+	}
+	g := c.groups[sdk.ToString(in.AutoScalingGroupName)]
+	if g == nil {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup name not found - %s", sdk.ToString(in.AutoScalingGroupName))
+	}
+	if activeRefresh(g) != nil {
+		return nil, apiError(svcAutoScaling, op, "InstanceRefreshInProgress", "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")
+	}
+	if in.Strategy != "" && in.Strategy != astypes.RefreshStrategyRolling {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "Strategy %s is not supported", in.Strategy)
+	}
+	p := in.Preferences
+	if p == nil {
+		p = &astypes.RefreshPreferences{}
+	}
+	// AWS's defaults: MinHealthyPercentage 90, MaxHealthyPercentage 100, SkipMatching false.
+	minH, maxH := int32(90), int32(100)
+	if p.MinHealthyPercentage != nil {
+		minH = *p.MinHealthyPercentage
+	}
+	if p.MaxHealthyPercentage != nil {
+		maxH = *p.MaxHealthyPercentage
+	}
+	switch {
+	case minH < 0 || minH > 100:
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "MinHealthyPercentage must be between 0 and 100")
+	case maxH < 100 || maxH > 200:
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "MaxHealthyPercentage must be between 100 and 200")
+	case maxH-minH > 100:
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "The difference between MaxHealthyPercentage and MinHealthyPercentage cannot be greater than 100")
+	case minH == 100 && maxH == 100:
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "MinHealthyPercentage and MaxHealthyPercentage cannot both be 100")
+	}
+	warmup := g.DefaultWarmup
+	if warmup == 0 {
+		warmup = g.GracePeriod
+	}
+	if p.InstanceWarmup != nil {
+		warmup = *p.InstanceWarmup
+	}
+	autoRollback := sdk.ToBool(p.AutoRollback)
+	target := c.groupConfig(g)
+	var desired *TemplateSpec
+	if dc := in.DesiredConfiguration; dc != nil && dc.LaunchTemplate != nil {
+		lt := dc.LaunchTemplate
+		spec := TemplateSpec{ID: sdk.ToString(lt.LaunchTemplateId), Name: sdk.ToString(lt.LaunchTemplateName), Version: sdk.ToString(lt.Version)}
+		if spec.Version == "" {
+			spec.Version = "$Default"
+		}
+		cfg, ok := c.resolve(spec)
+		if !ok {
+			return nil, apiError(svcAutoScaling, op, "ValidationError", "The specified launch template %s%s version %s does not exist.", spec.ID, spec.Name, spec.Version)
+		}
+		target = cfg
+		desired = &spec
+	} else if autoRollback {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoRollback requires a DesiredConfiguration.")
+	}
+	if target.LaunchConfig == "" && target.TemplateID == "" {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "The group has no launch template or launch configuration to refresh to.")
+	}
+	r := c.startRefresh(g, desired, target, minH, maxH, sdk.ToBool(p.SkipMatching), autoRollback, warmup)
+	return &autoscaling.StartInstanceRefreshOutput{InstanceRefreshId: sdk.String(r.ID)}, nil
+}
+
+func (a *autoScalingClient) RollbackInstanceRefresh(_ context.Context, in *autoscaling.RollbackInstanceRefreshInput, _ ...func(*autoscaling.Options)) (*autoscaling.RollbackInstanceRefreshOutput, error) {
+	const op = "RollbackInstanceRefresh"
+	c := a.c
+	if err := c.begin(svcAutoScaling, op, "autoscaling"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	name := ""
+	if in != nil {
+		name = sdk.ToString(in.AutoScalingGroupName)
+	}
+	g := c.groups[name]
+	if g == nil {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup name not found - %s", name)
+	}
+	r := activeRefresh(g)
+	if r == nil || r.Rolling {
+		return nil, apiError(svcAutoScaling, op, "ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found for Auto Scaling group %s", name)
+	}
+	if r.Desired == nil {
+		return nil, apiError(svcAutoScaling, op, "IrreversibleInstanceRefresh", "The instance refresh for Auto Scaling group %s has no desired configuration and cannot be rolled back.", name)
+	}
+	c.rollback(g, r, "Rollback requested by the user.")
+	return &autoscaling.RollbackInstanceRefreshOutput{InstanceRefreshId: sdk.String(r.ID)}, nil
+}
+
+func (a *autoScalingClient) UpdateAutoScalingGroup(_ context.Context, in *autoscaling.UpdateAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error) {
+	const op = "UpdateAutoScalingGroup"
+	c := a.c
+	if err := c.begin(svcAutoScaling, op, "autoscaling"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil {
+		in = &autoscaling.UpdateAutoScalingGroupInput{}
+	}
+	g := c.groups[sdk.ToString(in.AutoScalingGroupName)]
+	if g == nil {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup name not found - %s", sdk.ToString(in.AutoScalingGroupName))
+	}
+	minS, maxS, des := g.Min, g.Max, g.Desired
+	if in.MinSize != nil {
+		minS = *in.MinSize
+	}
+	if in.MaxSize != nil {
+		maxS = *in.MaxSize
+	}
+	if in.DesiredCapacity != nil {
+		des = *in.DesiredCapacity
+	} else {
+		des = min(max(des, minS), maxS)
+	}
+	if minS > maxS || des < minS || des > maxS || minS < 0 {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "Desired capacity:%d must be between the specified min size:%d and max size:%d", des, minS, maxS)
+	}
+	var spec *TemplateSpec
+	if lt := in.LaunchTemplate; lt != nil {
+		s := TemplateSpec{ID: sdk.ToString(lt.LaunchTemplateId), Name: sdk.ToString(lt.LaunchTemplateName), Version: sdk.ToString(lt.Version)}
+		if s.Version == "" {
+			s.Version = "$Default"
+		}
+		cfg, ok := c.resolve(s)
+		if !ok {
+			return nil, apiError(svcAutoScaling, op, "ValidationError", "You must use a valid fully-formed launch template. The specified launch template %s%s version %s does not exist.", s.ID, s.Name, s.Version)
+		}
+		s.ID, s.Name = cfg.TemplateID, cfg.TemplateName
+		spec = &s
+	}
+	if n := sdk.ToString(in.LaunchConfigurationName); n != "" && c.lcs[n] == nil {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "Launch configuration name not found - %s", n)
+	}
+	if t := sdk.ToString(in.HealthCheckType); t != "" {
+		if t != "EC2" && t != "ELB" && t != "VPC_LATTICE" && t != "EBS" {
+			return nil, apiError(svcAutoScaling, op, "ValidationError", "Health check type %s is not supported", t)
+		}
+		g.HealthCheckType = t
+	}
+	if in.HealthCheckGracePeriod != nil {
+		g.GracePeriod = *in.HealthCheckGracePeriod
+	}
+	if in.DefaultInstanceWarmup != nil {
+		g.DefaultWarmup = *in.DefaultInstanceWarmup
+	}
+	if spec != nil {
+		g.LaunchTemplate = spec
+		g.LaunchConfig = ""
+	} else if n := sdk.ToString(in.LaunchConfigurationName); n != "" {
+		g.LaunchConfig = n
+		g.LaunchTemplate = nil
+	}
+	g.Min, g.Max, g.Desired = minS, maxS, des
+	g.Busy = true
+	return &autoscaling.UpdateAutoScalingGroupOutput{}, nil
+}

@@ -1,0 +1,584 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	sdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// ec2Client is the simulated EC2 API.
+type ec2Client struct{ c *Cloud }
+
+// Image timing: snapshots take snapshotTime to reach 100%, the image is available a few
+// seconds after its last snapshot completes.
+const (
+	snapshotTime = 30 * time.Second
+	registerTime = 3 * time.Second
+	// terminatedVisible is how long a terminated instance stays visible to DescribeInstances
+	// (AWS: about an hour).
+	terminatedVisible = time.Hour
+)
+
+func ec2Tags(tags []Tag) []ec2types.Tag {
+	if len(tags) == 0 {
+		return nil
+	}
+	out := make([]ec2types.Tag, len(tags))
+	for i, t := range tags {
+		out[i] = ec2types.Tag{Key: sdk.String(t.Key), Value: sdk.String(t.Value)}
+	}
+	return out
+}
+
+// ec2Filter applies the EC2 filters the sim supports (tag:<key>, tag-key and the named
+// fields given in fields); an unsupported filter name is an error, as on AWS.
+func ec2Filter(filters []ec2types.Filter, tags []Tag, fields map[string]string) (bool, string) {
+	for _, f := range filters {
+		name := sdk.ToString(f.Name)
+		ok := false
+		switch {
+		case strings.HasPrefix(name, "tag:"):
+			v, has := tagValue(tags, name[4:])
+			ok = has && matchAny(f.Values, v)
+		case name == "tag-key":
+			for _, t := range tags {
+				if matchAny(f.Values, t.Key) {
+					ok = true
+				}
+			}
+		default:
+			v, known := fields[name]
+			if !known {
+				return false, name
+			}
+			ok = matchAny(f.Values, v)
+		}
+		if !ok {
+			return false, ""
+		}
+	}
+	return true, ""
+}
+
+// matchAny matches EC2 filter values, which may use * and ? wildcards.
+func matchAny(values []string, v string) bool {
+	for _, p := range values {
+		if wildcard(p, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func wildcard(p, s string) bool {
+	if p == "" {
+		return s == ""
+	}
+	switch p[0] {
+	case '*':
+		for i := 0; i <= len(s); i++ {
+			if wildcard(p[1:], s[i:]) {
+				return true
+			}
+		}
+		return false
+	case '?':
+		return s != "" && wildcard(p[1:], s[1:])
+	}
+	return s != "" && s[0] == p[0] && wildcard(p[1:], s[1:])
+}
+
+func (e *ec2Client) DescribeLaunchTemplateVersions(_ context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, _ ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
+	const op = "DescribeLaunchTemplateVersions"
+	c := e.c
+	if err := c.begin(svcEC2, op, "ec2-read"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil {
+		in = &ec2.DescribeLaunchTemplateVersionsInput{}
+	}
+	limit, ok := pageSize(in.MaxResults, 200, 200)
+	if !ok {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "MaxResults must be between 1 and 200")
+	}
+	var templates []*Template
+	switch {
+	case sdk.ToString(in.LaunchTemplateId) != "":
+		t := c.templates[sdk.ToString(in.LaunchTemplateId)]
+		if t == nil {
+			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateId.NotFound", "The specified launch template, with template ID %s, does not exist.", sdk.ToString(in.LaunchTemplateId))
+		}
+		templates = []*Template{t}
+	case sdk.ToString(in.LaunchTemplateName) != "":
+		t := c.templates["name:"+sdk.ToString(in.LaunchTemplateName)]
+		if t == nil {
+			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateName.NotFoundException", "At least one of the launch templates specified in the request does not exist.")
+		}
+		templates = []*Template{t}
+	default:
+		// Without a template, AWS only describes $Latest or $Default versions of every
+		// template.
+		for _, v := range in.Versions {
+			if v != "$Latest" && v != "$Default" {
+				return nil, apiError(svcEC2, op, "InvalidParameterCombination", "A launch template ID or name must be specified to describe specific versions.")
+			}
+		}
+		templates = c.st.Templates
+	}
+	minV, maxV := 0, int(^uint(0)>>1)
+	if s := sdk.ToString(in.MinVersion); s != "" {
+		minV, _ = strconv.Atoi(s)
+	}
+	if s := sdk.ToString(in.MaxVersion); s != "" {
+		maxV, _ = strconv.Atoi(s)
+	}
+	var list []*ec2types.LaunchTemplateVersion
+	for _, t := range templates {
+		var vs []*TemplateVersion
+		if len(in.Versions) > 0 {
+			for _, want := range in.Versions {
+				cfg, ok := c.resolve(TemplateSpec{ID: t.ID, Version: want})
+				if !ok {
+					return nil, apiError(svcEC2, op, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template %s.", want, t.ID)
+				}
+				if v := t.version(cfg.Version); v != nil && !slices.Contains(vs, v) {
+					vs = append(vs, v)
+				}
+			}
+		} else {
+			// Newest first.
+			for i := len(t.Versions) - 1; i >= 0; i-- {
+				vs = append(vs, t.Versions[i])
+			}
+		}
+		for _, v := range vs {
+			if v.Number < minV || v.Number > maxV {
+				continue
+			}
+			list = append(list, c.versionOut(t, v))
+		}
+	}
+	pg, next, ok := paginate(list, in.NextToken, limit)
+	if !ok {
+		return nil, apiError(svcEC2, op, "InvalidPaginationToken", "The pagination token is invalid.")
+	}
+	out := &ec2.DescribeLaunchTemplateVersionsOutput{NextToken: next, LaunchTemplateVersions: make([]ec2types.LaunchTemplateVersion, 0, len(pg))}
+	for _, v := range pg {
+		out.LaunchTemplateVersions = append(out.LaunchTemplateVersions, *v)
+	}
+	return out, nil
+}
+
+func (c *Cloud) versionOut(t *Template, v *TemplateVersion) *ec2types.LaunchTemplateVersion {
+	o := &ec2types.LaunchTemplateVersion{
+		LaunchTemplateId:   sdk.String(t.ID),
+		LaunchTemplateName: sdk.String(t.Name),
+		VersionNumber:      sdk.Int64(int64(v.Number)),
+		CreateTime:         sdk.Time(v.CreatedAt),
+		CreatedBy:          sdk.String(v.CreatedBy),
+		DefaultVersion:     sdk.Bool(v.Number == t.DefaultVersion),
+		LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: sdk.String(v.ImageID), InstanceType: ec2types.InstanceType(v.InstanceType)},
+	}
+	if v.Description != "" {
+		o.VersionDescription = sdk.String(v.Description)
+	}
+	return o
+}
+
+func (e *ec2Client) CreateLaunchTemplateVersion(_ context.Context, in *ec2.CreateLaunchTemplateVersionInput, _ ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error) {
+	const op = "CreateLaunchTemplateVersion"
+	c := e.c
+	if err := c.begin(svcEC2, op, "ec2-write"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil || in.LaunchTemplateData == nil {
+		return nil, apiError(svcEC2, op, "MissingParameter", "The request must contain the parameter LaunchTemplateData.")
+	}
+	var t *Template
+	switch {
+	case sdk.ToString(in.LaunchTemplateId) != "":
+		if t = c.templates[sdk.ToString(in.LaunchTemplateId)]; t == nil {
+			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateId.NotFound", "The specified launch template, with template ID %s, does not exist.", sdk.ToString(in.LaunchTemplateId))
+		}
+	case sdk.ToString(in.LaunchTemplateName) != "":
+		if t = c.templates["name:"+sdk.ToString(in.LaunchTemplateName)]; t == nil {
+			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateName.NotFoundException", "The specified launch template, with template name %s, does not exist.", sdk.ToString(in.LaunchTemplateName))
+		}
+	default:
+		return nil, apiError(svcEC2, op, "MissingParameter", "The request must contain the parameter LaunchTemplateName or LaunchTemplateId.")
+	}
+	if d := sdk.ToString(in.VersionDescription); len(d) > 255 {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "The version description must be at most 255 characters.")
+	}
+	// Only the fields the simulator models (ImageId, InstanceType) are carried; with a
+	// SourceVersion the new version starts from it, as on AWS.
+	v := &TemplateVersion{CreatedBy: c.st.Caller, CreatedAt: c.st.Now, Description: sdk.ToString(in.VersionDescription), InstanceType: "t3.medium"}
+	if src := sdk.ToString(in.SourceVersion); src != "" {
+		cfg, ok := c.resolve(TemplateSpec{ID: t.ID, Version: src})
+		if !ok {
+			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template %s.", src, t.ID)
+		}
+		s := t.version(cfg.Version)
+		v.ImageID, v.InstanceType = s.ImageID, s.InstanceType
+	}
+	if id := sdk.ToString(in.LaunchTemplateData.ImageId); id != "" {
+		v.ImageID = id
+	}
+	if it := in.LaunchTemplateData.InstanceType; it != "" {
+		v.InstanceType = string(it)
+	}
+	v.Number = t.Versions[len(t.Versions)-1].Number + 1
+	t.Versions = append(t.Versions, v)
+	out := &ec2.CreateLaunchTemplateVersionOutput{LaunchTemplateVersion: c.versionOut(t, v)}
+	// AWS accepts a version whose AMI does not exist and says so in a warning.
+	if img := c.images[v.ImageID]; img == nil || img.Deregistered {
+		out.Warning = &ec2types.ValidationWarning{Errors: []ec2types.ValidationError{{Code: sdk.String("InvalidAMIID.NotFound"), Message: sdk.String(fmt.Sprintf("The image id '[%s]' does not exist", v.ImageID))}}}
+	}
+	return out, nil
+}
+
+// instanceState is the EC2 state of an instance, derived from its Auto Scaling lifecycle.
+func (c *Cloud) instanceState(in *Instance) (string, int32) {
+	now := c.st.Now
+	switch {
+	case in.Lifecycle == lcTerminated:
+		return "terminated", 48
+	case in.Lifecycle == lcTerminating && !now.Before(in.TerminateAt.Add(-2*time.Second)):
+		return "shutting-down", 32
+	case in.Lifecycle == lcPending && now.Before(in.LaunchedAt.Add(5*time.Second)):
+		return "pending", 0
+	}
+	return "running", 16
+}
+
+func (e *ec2Client) DescribeInstances(_ context.Context, in *ec2.DescribeInstancesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
+	const op = "DescribeInstances"
+	c := e.c
+	if err := c.begin(svcEC2, op, "ec2-read"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil {
+		in = &ec2.DescribeInstancesInput{}
+	}
+	if in.MaxResults != nil && len(in.InstanceIds) > 0 {
+		return nil, apiError(svcEC2, op, "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
+	}
+	limit, ok := pageSize(in.MaxResults, 1000, 1000)
+	if !ok || (in.MaxResults != nil && *in.MaxResults < 5) {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "Value for parameter maxResults is invalid. Expecting a value between 5 and 1000.")
+	}
+	visible := func(i *Instance) bool {
+		return i.Lifecycle != lcTerminated || c.st.Now.Sub(i.TerminatedAt) < terminatedVisible
+	}
+	var list []*Instance
+	if len(in.InstanceIds) > 0 {
+		var missing []string
+		for _, id := range in.InstanceIds {
+			i := c.st.Instances[id]
+			if i == nil || !visible(i) {
+				missing = append(missing, id)
+				continue
+			}
+			list = append(list, i)
+		}
+		if len(missing) > 0 {
+			return nil, apiError(svcEC2, op, "InvalidInstanceID.NotFound", "The instance IDs '%s' do not exist", strings.Join(missing, ", "))
+		}
+	} else {
+		for _, i := range c.st.Instances {
+			if visible(i) {
+				list = append(list, i)
+			}
+		}
+		slices.SortFunc(list, func(a, b *Instance) int { return strings.Compare(a.ID, b.ID) })
+	}
+	filtered := list[:0:0]
+	for _, i := range list {
+		state, _ := c.instanceState(i)
+		ok, bad := ec2Filter(in.Filters, i.Tags, map[string]string{
+			"instance-id": i.ID, "image-id": i.ImageID, "instance-state-name": state,
+			"availability-zone": i.AZ, "instance-type": i.InstanceType,
+		})
+		if bad != "" {
+			return nil, apiError(svcEC2, op, "InvalidParameterValue", "The filter '%s' is invalid", bad)
+		}
+		if ok {
+			filtered = append(filtered, i)
+		}
+	}
+	pg, next, ok := paginate(filtered, in.NextToken, limit)
+	if !ok {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "Invalid value for parameter nextToken")
+	}
+	out := &ec2.DescribeInstancesOutput{NextToken: next, Reservations: []ec2types.Reservation{}}
+	for _, i := range pg {
+		state, code := c.instanceState(i)
+		inst := ec2types.Instance{
+			InstanceId:       sdk.String(i.ID),
+			ImageId:          sdk.String(i.ImageID),
+			InstanceType:     ec2types.InstanceType(i.InstanceType),
+			LaunchTime:       sdk.Time(i.LaunchedAt),
+			Placement:        &ec2types.Placement{AvailabilityZone: sdk.String(i.AZ), Tenancy: ec2types.TenancyDefault},
+			State:            &ec2types.InstanceState{Name: ec2types.InstanceStateName(state), Code: sdk.Int32(code)},
+			PrivateIpAddress: sdk.String(i.PrivateIP),
+			Tags:             ec2Tags(i.Tags),
+			Architecture:     ec2types.ArchitectureValuesX8664,
+			RootDeviceName:   sdk.String("/dev/xvda"),
+			RootDeviceType:   ec2types.DeviceTypeEbs,
+		}
+		out.Reservations = append(out.Reservations, ec2types.Reservation{
+			ReservationId: sdk.String("r-" + strings.TrimPrefix(i.ID, "i-")),
+			OwnerId:       sdk.String(c.st.Account),
+			RequesterId:   sdk.String("940372691376"), // Auto Scaling launches on the account's behalf
+			Instances:     []ec2types.Instance{inst},
+		})
+	}
+	return out, nil
+}
+
+// imageState is pending until the image's snapshots are done, then available.
+func (c *Cloud) imageState(img *Image) string {
+	if c.st.Now.Before(img.ReadyAt) {
+		return "pending"
+	}
+	return "available"
+}
+
+func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInput, _ ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
+	const op = "DescribeImages"
+	c := e.c
+	if err := c.begin(svcEC2, op, "ec2-read"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil {
+		in = &ec2.DescribeImagesInput{}
+	}
+	limit, ok := pageSize(in.MaxResults, 1000, 1000)
+	if !ok {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "MaxResults must be between 5 and 1000")
+	}
+	for _, o := range in.Owners {
+		// The sim holds only the account's own images.
+		if o != "self" && o != c.st.Account {
+			return &ec2.DescribeImagesOutput{Images: []ec2types.Image{}}, nil
+		}
+	}
+	var list []*Image
+	if len(in.ImageIds) > 0 {
+		var missing []string
+		for _, id := range in.ImageIds {
+			if !strings.HasPrefix(id, "ami-") {
+				return nil, apiError(svcEC2, op, "InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", id)
+			}
+			img := c.images[id]
+			if img == nil || img.Deregistered {
+				missing = append(missing, id)
+				continue
+			}
+			list = append(list, img)
+		}
+		if len(missing) > 0 {
+			return nil, apiError(svcEC2, op, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(missing, ", "))
+		}
+	} else {
+		for _, img := range c.st.Images {
+			if !img.Deregistered {
+				list = append(list, img)
+			}
+		}
+	}
+	var filtered []*Image
+	for _, img := range list {
+		ok, bad := ec2Filter(in.Filters, img.Tags, map[string]string{
+			"image-id": img.ID, "name": img.Name, "state": c.imageState(img), "owner-id": c.st.Account,
+		})
+		if bad != "" {
+			return nil, apiError(svcEC2, op, "InvalidParameterValue", "The filter '%s' is invalid", bad)
+		}
+		if ok {
+			filtered = append(filtered, img)
+		}
+	}
+	pg, next, ok := paginate(filtered, in.NextToken, limit)
+	if !ok {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "Invalid value for parameter nextToken")
+	}
+	out := &ec2.DescribeImagesOutput{NextToken: next, Images: make([]ec2types.Image, 0, len(pg))}
+	for _, img := range pg {
+		o := ec2types.Image{
+			ImageId:        sdk.String(img.ID),
+			Name:           sdk.String(img.Name),
+			State:          ec2types.ImageState(c.imageState(img)),
+			CreationDate:   sdk.String(img.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")),
+			OwnerId:        sdk.String(c.st.Account),
+			Public:         sdk.Bool(false),
+			Architecture:   ec2types.ArchitectureValuesX8664,
+			ImageType:      ec2types.ImageTypeValuesMachine,
+			RootDeviceName: sdk.String("/dev/xvda"),
+			RootDeviceType: ec2types.DeviceTypeEbs,
+			Tags:           ec2Tags(img.Tags),
+		}
+		if img.Description != "" {
+			o.Description = sdk.String(img.Description)
+		}
+		for i, sid := range img.Snapshots {
+			dev := "/dev/xvda"
+			if i > 0 {
+				dev = fmt.Sprintf("/dev/xvd%c", 'a'+i)
+			}
+			size := int32(8)
+			if s := c.snapshots[sid]; s != nil {
+				size = s.VolumeSize
+			}
+			o.BlockDeviceMappings = append(o.BlockDeviceMappings, ec2types.BlockDeviceMapping{DeviceName: sdk.String(dev),
+				Ebs: &ec2types.EbsBlockDevice{SnapshotId: sdk.String(sid), VolumeSize: sdk.Int32(size), DeleteOnTermination: sdk.Bool(true), VolumeType: ec2types.VolumeTypeGp3}})
+		}
+		out.Images = append(out.Images, o)
+	}
+	return out, nil
+}
+
+// snapshotProgress is the snapshot's percentage and state at the current time.
+func (c *Cloud) snapshotProgress(s *Snapshot) (int, string) {
+	now := c.st.Now
+	if !now.Before(s.DoneAt) {
+		return 100, "completed"
+	}
+	total := s.DoneAt.Sub(s.StartTime)
+	if total <= 0 {
+		return 100, "completed"
+	}
+	return int(100 * now.Sub(s.StartTime) / total), "pending"
+}
+
+func (e *ec2Client) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapshotsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error) {
+	const op = "DescribeSnapshots"
+	c := e.c
+	if err := c.begin(svcEC2, op, "ec2-read"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil {
+		in = &ec2.DescribeSnapshotsInput{}
+	}
+	limit, ok := pageSize(in.MaxResults, 1000, 1000)
+	if !ok {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "MaxResults must be between 5 and 1000")
+	}
+	var list []*Snapshot
+	if len(in.SnapshotIds) > 0 {
+		for _, id := range in.SnapshotIds {
+			s := c.snapshots[id]
+			if s == nil {
+				return nil, apiError(svcEC2, op, "InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
+			}
+			list = append(list, s)
+		}
+	} else {
+		list = c.st.Snapshots
+	}
+	var filtered []*Snapshot
+	for _, s := range list {
+		_, state := c.snapshotProgress(s)
+		ok, bad := ec2Filter(in.Filters, s.Tags, map[string]string{"snapshot-id": s.ID, "status": state, "owner-id": c.st.Account, "volume-id": s.VolumeID})
+		if bad != "" {
+			return nil, apiError(svcEC2, op, "InvalidParameterValue", "The filter '%s' is invalid", bad)
+		}
+		if ok {
+			filtered = append(filtered, s)
+		}
+	}
+	pg, next, ok := paginate(filtered, in.NextToken, limit)
+	if !ok {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "Invalid value for parameter nextToken")
+	}
+	out := &ec2.DescribeSnapshotsOutput{NextToken: next, Snapshots: make([]ec2types.Snapshot, 0, len(pg))}
+	for _, s := range pg {
+		pct, state := c.snapshotProgress(s)
+		o := ec2types.Snapshot{
+			SnapshotId:  sdk.String(s.ID),
+			VolumeId:    sdk.String(s.VolumeID),
+			VolumeSize:  sdk.Int32(s.VolumeSize),
+			StartTime:   sdk.Time(s.StartTime),
+			Progress:    sdk.String(fmt.Sprintf("%d%%", pct)),
+			State:       ec2types.SnapshotState(state),
+			OwnerId:     sdk.String(c.st.Account),
+			Encrypted:   sdk.Bool(false),
+			Description: sdk.String(fmt.Sprintf("Created by CreateImage(%s) for %s", s.VolumeID, s.ImageID)),
+			Tags:        ec2Tags(s.Tags),
+		}
+		if state == "completed" {
+			o.CompletionTime = sdk.Time(s.DoneAt)
+		}
+		out.Snapshots = append(out.Snapshots, o)
+	}
+	return out, nil
+}
+
+func (e *ec2Client) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ ...func(*ec2.Options)) (*ec2.CreateImageOutput, error) {
+	const op = "CreateImage"
+	c := e.c
+	if err := c.begin(svcEC2, op, "ec2-write"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil || sdk.ToString(in.InstanceId) == "" {
+		return nil, apiError(svcEC2, op, "MissingParameter", "The request must contain the parameter InstanceId.")
+	}
+	name := sdk.ToString(in.Name)
+	if len(name) < 3 || len(name) > 128 {
+		return nil, apiError(svcEC2, op, "InvalidAMIName.Malformed", "AMI names must be between 3 and 128 characters long.")
+	}
+	src := c.st.Instances[sdk.ToString(in.InstanceId)]
+	if src == nil || src.Lifecycle == lcTerminated {
+		return nil, apiError(svcEC2, op, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", sdk.ToString(in.InstanceId))
+	}
+	for _, img := range c.st.Images {
+		if img.Name == name && !img.Deregistered {
+			return nil, apiError(svcEC2, op, "InvalidAMIName.Duplicate", "AMI name %s is already in use by AMI %s", name, img.ID)
+		}
+	}
+	var imgTags, snapTags []Tag
+	for _, ts := range in.TagSpecifications {
+		var tags []Tag
+		for _, t := range ts.Tags {
+			tags = append(tags, Tag{Key: sdk.ToString(t.Key), Value: sdk.ToString(t.Value)})
+		}
+		switch ts.ResourceType {
+		case ec2types.ResourceTypeImage:
+			imgTags = append(imgTags, tags...)
+		case ec2types.ResourceTypeSnapshot:
+			snapTags = append(snapTags, tags...)
+		default:
+			return nil, apiError(svcEC2, op, "InvalidParameterValue", "'%s' is not a valid taggable resource type for this operation.", ts.ResourceType)
+		}
+	}
+	// Without NoReboot AWS reboots the instance for a consistent disk; the sim does not model
+	// the reboot (the instance keeps serving).
+	img := c.createImage(src.ID, name, sdk.ToString(in.Description), imgTags, snapTags, c.st.Now)
+	return &ec2.CreateImageOutput{ImageId: sdk.String(img.ID)}, nil
+}
+
+// createImage registers a pending image with one root snapshot.
+func (c *Cloud) createImage(source, name, desc string, imgTags, snapTags []Tag, at time.Time) *Image {
+	img := &Image{ID: c.newID("ami-0", 16), Name: name, Description: desc, SourceInstance: source, CreatedAt: at, Tags: imgTags}
+	s := &Snapshot{ID: c.newID("snap-0", 16), ImageID: img.ID, VolumeID: c.newID("vol-0", 16), VolumeSize: 8, StartTime: at, DoneAt: at.Add(snapshotTime), Tags: snapTags}
+	img.Snapshots = []string{s.ID}
+	img.ReadyAt = s.DoneAt.Add(registerTime)
+	c.st.Images = append(c.st.Images, img)
+	c.st.Snapshots = append(c.st.Snapshots, s)
+	c.images[img.ID] = img
+	c.snapshots[s.ID] = s
+	return img
+}

@@ -1,0 +1,312 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Instance refresh statuses (Auto Scaling's names).
+const (
+	rsPending            = "Pending"
+	rsInProgress         = "InProgress"
+	rsSuccessful         = "Successful"
+	rsFailed             = "Failed"
+	rsCancelled          = "Cancelled"
+	rsRollbackInProgress = "RollbackInProgress"
+	rsRollbackFailed     = "RollbackFailed"
+	rsRollbackSuccessful = "RollbackSuccessful"
+)
+
+func (r *Refresh) active() bool {
+	switch r.Status {
+	case rsPending, rsInProgress, rsRollbackInProgress:
+		return true
+	}
+	return false
+}
+
+func activeRefresh(g *Group) *Refresh {
+	if n := len(g.Refreshes); n > 0 && g.Refreshes[n-1].active() {
+		return g.Refreshes[n-1]
+	}
+	return nil
+}
+
+// batchSize is how many instances one step of the refresh replaces. With MaxHealthyPercentage
+// above 100 it launches that much extra capacity first (launch before terminate); otherwise it
+// terminates down to MinHealthyPercentage first.
+func (r *Refresh) batchSize(desired int32) int {
+	var n int32
+	if r.MaxHealthy > 100 {
+		n = desired * (r.MaxHealthy - 100) / 100
+	} else {
+		n = desired * (100 - r.MinHealthy) / 100
+	}
+	return int(max(n, 1))
+}
+
+// batchTimeout is how long a batch may take to become healthy before the refresh fails. AWS
+// does not document a fixed figure (it gives up after repeated failed replacements); the sim
+// allows three warmups, at least 90 s.
+func (r *Refresh) batchTimeout() time.Duration {
+	return max(3*time.Duration(r.Warmup)*time.Second, 90*time.Second)
+}
+
+// startRefresh begins an instance refresh on g.
+func (c *Cloud) startRefresh(g *Group, desired *TemplateSpec, target Config, minH, maxH int32, skip, autoRollback bool, warmup int32) *Refresh {
+	r := &Refresh{
+		ID: c.uuid(), Group: g.Name, Status: rsPending, StartTime: c.st.Now, Desired: desired,
+		Target: target, Previous: c.groupConfig(g), MinHealthy: minH, MaxHealthy: maxH,
+		SkipMatching: skip, AutoRollback: autoRollback, Warmup: warmup,
+	}
+	if g.LaunchTemplate != nil {
+		spec := *g.LaunchTemplate
+		r.PreviousSpec = &spec
+	}
+	for _, in := range c.live(g) {
+		if skip && in.Config == target {
+			continue
+		}
+		r.ToReplace = append(r.ToReplace, in.ID)
+	}
+	r.Total = int32(len(r.ToReplace))
+	g.Refreshes = append(g.Refreshes, r)
+	g.Busy = true
+	return r
+}
+
+// outdated are the instances still to replace, oldest first, the ones that are not serving
+// before the others.
+func (c *Cloud) outdated(g *Group, r *Refresh) []*Instance {
+	var out []*Instance
+	for _, id := range r.ToReplace {
+		in := c.st.Instances[id]
+		if in == nil || in.Group != g.Name || (in.Lifecycle != lcPending && in.Lifecycle != lcInService) {
+			continue
+		}
+		if slices.Contains(r.Victims, id) {
+			continue
+		}
+		out = append(out, in)
+	}
+	slices.SortStableFunc(out, func(a, b *Instance) int {
+		as, bs := c.serving(g, a), c.serving(g, b)
+		if as != bs {
+			if !as {
+				return -1
+			}
+			return 1
+		}
+		return a.LaunchedAt.Compare(b.LaunchedAt)
+	})
+	return out
+}
+
+func (c *Cloud) serving(g *Group, in *Instance) bool {
+	return in.Lifecycle == lcInService && c.lbHealthy(g, in)
+}
+
+// ready reports whether a new instance counts as replaced: in service, healthy on every
+// balancer and past its warmup.
+func (c *Cloud) ready(g *Group, in *Instance, warmup int32) bool {
+	return c.serving(g, in) && !c.st.Now.Before(in.InServiceAt.Add(time.Duration(warmup)*time.Second))
+}
+
+// stepRefresh advances an active refresh by one step.
+func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
+	now := c.st.Now
+	if r.Status == rsPending {
+		r.Status = rsInProgress
+	}
+	for _, p := range []string{"Launch", "Terminate"} {
+		if slices.Contains(g.Suspended, p) {
+			r.StatusReason = fmt.Sprintf("Waiting for the %s process to be resumed.", p)
+			return
+		}
+	}
+	// Instances terminated behind the refresh's back leave its batch.
+	r.Batch = slices.DeleteFunc(r.Batch, func(id string) bool {
+		in := c.st.Instances[id]
+		return in == nil || in.Lifecycle == lcTerminating || in.Lifecycle == lcTerminated
+	})
+	cause := fmt.Sprintf("At %s an instance was launched in response to an instance refresh.", stamp(now))
+	termCause := fmt.Sprintf("At %s an instance was taken out of service in response to an instance refresh.", stamp(now))
+	if r.Rolling {
+		cause = fmt.Sprintf("At %s an instance was launched in response to an instance refresh rollback.", stamp(now))
+		termCause = fmt.Sprintf("At %s an instance was taken out of service in response to an instance refresh rollback.", stamp(now))
+	}
+
+	// Terminate-first: wait for the victims to go, then launch their replacements.
+	if len(r.Victims) > 0 {
+		left := r.Victims[:0]
+		for _, id := range r.Victims {
+			if in := c.st.Instances[id]; in != nil && in.Lifecycle == lcTerminating {
+				left = append(left, id)
+			}
+		}
+		n := len(r.Victims) - len(left)
+		r.Victims = left
+		for range n {
+			in := c.launch(g, r.Target, r.ID, cause)
+			r.Batch = append(r.Batch, in.ID)
+			r.BatchStart = now
+		}
+		if len(r.Victims) > 0 {
+			return
+		}
+	}
+
+	if len(r.Batch) > 0 {
+		all := true
+		for _, id := range r.Batch {
+			if !c.ready(g, c.st.Instances[id], r.Warmup) {
+				all = false
+				break
+			}
+		}
+		if !all {
+			if now.Sub(r.BatchStart) > r.batchTimeout() {
+				c.refreshFailed(g, r)
+			}
+			return
+		}
+		n := len(r.Batch)
+		r.Batch = nil
+		if r.MaxHealthy > 100 {
+			// Launch before terminate: the new batch is serving, retire as many old instances.
+			old := c.outdated(g, r)
+			for _, in := range old[:min(n, len(old))] {
+				c.terminate(g, in, termCause)
+			}
+		}
+		r.Replaced = min(r.Replaced+int32(n), r.Total)
+		c.progress(r)
+	}
+
+	old := c.outdated(g, r)
+	if len(old) == 0 {
+		for _, id := range g.Instances {
+			if in := c.st.Instances[id]; in != nil && in.Lifecycle == lcTerminating {
+				return // the last old instances are still draining
+			}
+		}
+		c.refreshDone(g, r)
+		return
+	}
+	n := min(r.batchSize(g.Desired), len(old))
+	if r.MaxHealthy > 100 {
+		for range n {
+			in := c.launch(g, r.Target, r.ID, cause)
+			r.Batch = append(r.Batch, in.ID)
+		}
+		r.BatchStart = now
+		return
+	}
+	for _, in := range old[:n] {
+		c.terminate(g, in, termCause)
+		r.Victims = append(r.Victims, in.ID)
+	}
+}
+
+func (c *Cloud) progress(r *Refresh) {
+	if r.Total == 0 {
+		r.StatusReason = ""
+		return
+	}
+	r.StatusReason = ""
+	if !r.Rolling {
+		r.StatusReason = fmt.Sprintf("Waiting for instances to warm up before continuing. For example: %d of %d instances replaced.", r.Replaced, r.Total)
+	}
+}
+
+// Percent and InstancesToUpdate as DescribeInstanceRefreshes reports them.
+func (r *Refresh) percent() int32 {
+	if r.Status == rsSuccessful || r.Status == rsRollbackSuccessful {
+		return 100
+	}
+	if r.Total == 0 {
+		return 0
+	}
+	return r.Replaced * 100 / r.Total
+}
+
+func (r *Refresh) toUpdate() int32 {
+	if r.Status == rsSuccessful || r.Status == rsRollbackSuccessful {
+		return 0
+	}
+	return r.Total - r.Replaced
+}
+
+func (c *Cloud) refreshDone(g *Group, r *Refresh) {
+	r.EndTime = c.st.Now
+	r.Replaced = r.Total
+	if r.Rolling {
+		r.Status = rsRollbackSuccessful
+		r.StatusReason = "Instance refresh rollback completed successfully."
+		return
+	}
+	r.Status = rsSuccessful
+	r.StatusReason = ""
+	// With a DesiredConfiguration, Auto Scaling updates the group's launch template when the
+	// refresh succeeds.
+	if r.Desired != nil {
+		spec := *r.Desired
+		if t := c.templates[r.Target.TemplateID]; t != nil {
+			spec.ID, spec.Name = t.ID, t.Name
+		}
+		g.LaunchTemplate = &spec
+		g.LaunchConfig = ""
+	}
+}
+
+// refreshFailed handles a batch that did not become healthy: auto rollback when asked for,
+// otherwise the refresh fails and leaves the instances as they are.
+func (c *Cloud) refreshFailed(g *Group, r *Refresh) {
+	reason := fmt.Sprintf("%d new instances failed to become healthy within %s.", len(r.Batch), r.batchTimeout())
+	switch {
+	case r.Rolling:
+		r.Status = rsRollbackFailed
+		r.StatusReason = "Instance refresh rollback failed: " + reason
+		r.EndTime = c.st.Now
+	case r.AutoRollback && r.Desired != nil:
+		c.rollback(g, r, "Instance refresh failed: "+reason+" Rolling back to the previous configuration.")
+	default:
+		r.Status = rsFailed
+		r.StatusReason = "Instance refresh failed: " + reason
+		r.EndTime = c.st.Now
+		r.Batch = nil
+	}
+}
+
+// rollback turns an active refresh around: instances not on the previous configuration are
+// replaced by ones that are, launch before terminate as the preferences say. New instances
+// that never entered service are terminated at once: they carry no traffic.
+func (c *Cloud) rollback(g *Group, r *Refresh, reason string) {
+	now := c.st.Now
+	r.PctOnRollback = r.percent()
+	r.ToUpdateOnRollback = r.toUpdate()
+	r.Status = rsRollbackInProgress
+	r.StatusReason = reason
+	r.RollbackReason = reason
+	r.RollbackStart = now
+	r.Rolling = true
+	r.Target = r.Previous
+	cause := fmt.Sprintf("At %s an instance was taken out of service in response to an instance refresh rollback.", stamp(now))
+	for _, id := range r.Batch {
+		if in := c.st.Instances[id]; in != nil && (in.Lifecycle == lcPending || in.Lifecycle == lcInService) {
+			c.terminate(g, in, cause)
+		}
+	}
+	r.Batch = nil
+	r.Victims = nil
+	r.ToReplace = nil
+	for _, in := range c.live(g) {
+		if in.Config != r.Previous {
+			r.ToReplace = append(r.ToReplace, in.ID)
+		}
+	}
+	r.Total = int32(len(r.ToReplace))
+	r.Replaced = 0
+	g.Busy = true
+}

@@ -1,0 +1,247 @@
+package sim
+
+import "time"
+
+// The simulator keeps its whole world in plain structs with exported fields, so that Save and
+// Load are encoding/json of State. Times are simulated times.
+
+// State is the whole simulated account and region.
+type State struct {
+	Account string
+	Region  string
+	Caller  string // caller ARN returned by GetCallerIdentity
+	// Now is the simulated time up to which the world has been advanced.
+	Now time.Time
+	// Seq feeds the deterministic ID generator.
+	Seq uint64
+	// BootTime is how long a new instance stays Pending before it enters service.
+	BootTime time.Duration
+
+	Groups        []*Group // sorted by name
+	Templates     []*Template
+	LaunchConfigs []*LaunchConfig
+	Instances     map[string]*Instance
+	Images        []*Image
+	Snapshots     []*Snapshot
+	TargetGroups  []*TargetGroup
+	ClassicELBs   []*ClassicELB
+	Schedules     []*ScheduledAction
+	// BadImages are AMIs whose instances never pass load balancer health checks.
+	BadImages map[string]bool
+}
+
+// Tag is a key/value tag; Propagate is the ASG's PropagateAtLaunch.
+type Tag struct {
+	Key       string
+	Value     string
+	Propagate bool `json:",omitempty"`
+}
+
+// TemplateSpec is a launch template reference as a group or a refresh names it: Version is a
+// number, "$Latest" or "$Default".
+type TemplateSpec struct {
+	ID      string
+	Name    string
+	Version string
+}
+
+// Config is a resolved launch configuration: a numeric template version, or a launch
+// configuration name.
+type Config struct {
+	TemplateID   string `json:",omitempty"`
+	TemplateName string `json:",omitempty"`
+	Version      int    `json:",omitempty"`
+	LaunchConfig string `json:",omitempty"`
+}
+
+// Group is an autoscaling group.
+type Group struct {
+	Name            string
+	ARN             string
+	Tags            []Tag
+	Min             int32
+	Desired         int32
+	Max             int32
+	LaunchTemplate  *TemplateSpec `json:",omitempty"`
+	LaunchConfig    string        `json:",omitempty"`
+	HealthCheckType string
+	GracePeriod     int32
+	DefaultWarmup   int32 `json:",omitempty"`
+	AZs             []string
+	Suspended       []string `json:",omitempty"`
+	TargetGroupARNs []string `json:",omitempty"`
+	ClassicELBs     []string `json:",omitempty"`
+	// Instances are the IDs of the group's instances (terminated ones leave), in launch order.
+	Instances  []string
+	Refreshes  []*Refresh  `json:",omitempty"` // oldest first
+	Activities []*Activity `json:",omitempty"` // oldest first
+	CreatedAt  time.Time
+	// Busy is set while the group has anything in motion (launches, terminations, a refresh,
+	// a capacity difference); idle groups are skipped when time advances.
+	Busy bool `json:",omitempty"`
+}
+
+// Instance is an EC2 instance launched by a group.
+type Instance struct {
+	ID               string
+	Group            string
+	AZ               string
+	ImageID          string
+	InstanceType     string
+	Config           Config
+	Lifecycle        string // Pending, InService, Terminating, Terminated
+	LaunchedAt       time.Time
+	InServiceAt      time.Time `json:",omitempty"`
+	TerminateAt      time.Time `json:",omitempty"` // when Terminating ends (after draining)
+	TerminatedAt     time.Time `json:",omitempty"`
+	Tags             []Tag     `json:",omitempty"`
+	FailsHealth      bool      `json:",omitempty"` // never passes load balancer health checks
+	Flipped          bool      `json:",omitempty"` // load balancer health inverted by ChurnInstances
+	LaunchActivity   string    `json:",omitempty"`
+	TermActivity     string    `json:",omitempty"`
+	ByRefresh        string    `json:",omitempty"` // ID of the refresh that launched it
+	PrivateIP        string
+	ProtectedScaleIn bool `json:",omitempty"`
+}
+
+// LaunchConfig is a legacy launch configuration.
+type LaunchConfig struct {
+	Name         string
+	ImageID      string
+	InstanceType string
+	CreatedAt    time.Time
+}
+
+// Template is a launch template with its immutable numbered versions.
+type Template struct {
+	ID             string
+	Name           string
+	DefaultVersion int
+	CreatedAt      time.Time
+	CreatedBy      string
+	Versions       []*TemplateVersion // ascending
+}
+
+// TemplateVersion is one immutable launch template version.
+type TemplateVersion struct {
+	Number       int
+	ImageID      string
+	InstanceType string
+	Description  string `json:",omitempty"`
+	CreatedBy    string
+	CreatedAt    time.Time
+}
+
+// Image is an AMI.
+type Image struct {
+	ID             string
+	Name           string
+	Description    string `json:",omitempty"`
+	SourceInstance string `json:",omitempty"`
+	CreatedAt      time.Time
+	ReadyAt        time.Time // pending until then, then available
+	Tags           []Tag     `json:",omitempty"`
+	Snapshots      []string
+	Deregistered   bool `json:",omitempty"`
+}
+
+// Snapshot is an EBS snapshot behind an image.
+type Snapshot struct {
+	ID         string
+	ImageID    string
+	VolumeID   string
+	VolumeSize int32
+	StartTime  time.Time
+	DoneAt     time.Time
+	Tags       []Tag `json:",omitempty"`
+}
+
+// TargetGroup is an ELBv2 target group of instances.
+type TargetGroup struct {
+	ARN                 string
+	Name                string
+	LoadBalancerARN     string `json:",omitempty"`
+	Port                int32
+	Interval            int32 // health check interval, seconds
+	HealthyThreshold    int32
+	UnhealthyThreshold  int32
+	DeregistrationDelay int32 // seconds
+	Targets             []*Registration
+}
+
+// ClassicELB is a classic load balancer.
+type ClassicELB struct {
+	Name               string
+	Interval           int32
+	HealthyThreshold   int32
+	UnhealthyThreshold int32
+	DrainingEnabled    bool
+	DrainingTimeout    int32
+	Instances          []*Registration
+}
+
+// Registration is one instance registered with a balancer; DeregisteredAt is set while it
+// drains.
+type Registration struct {
+	InstanceID     string
+	RegisteredAt   time.Time
+	DeregisteredAt time.Time `json:",omitempty"`
+}
+
+// Refresh is an instance refresh.
+type Refresh struct {
+	ID           string
+	Group        string
+	Status       string
+	StatusReason string `json:",omitempty"`
+	StartTime    time.Time
+	EndTime      time.Time `json:",omitempty"`
+	// Desired is the DesiredConfiguration's launch template as requested (nil when none).
+	Desired *TemplateSpec `json:",omitempty"`
+	// Target is the configuration the refresh currently launches (the previous one while
+	// rolling back); Previous is the group's configuration when the refresh started.
+	Target       Config
+	Previous     Config
+	PreviousSpec *TemplateSpec `json:",omitempty"`
+	MinHealthy   int32
+	MaxHealthy   int32
+	SkipMatching bool
+	AutoRollback bool
+	Warmup       int32
+	// ToReplace are the instances the refresh (or its rollback) replaces; Total is their
+	// number and Replaced how many are done.
+	ToReplace  []string
+	Total      int32
+	Replaced   int32
+	Batch      []string  `json:",omitempty"` // launched, waiting to be healthy and warm
+	BatchStart time.Time `json:",omitempty"`
+	Victims    []string  `json:",omitempty"` // terminating before their replacements launch
+	Rolling    bool      `json:",omitempty"`
+	// Rollback details.
+	RollbackReason     string    `json:",omitempty"`
+	RollbackStart      time.Time `json:",omitempty"`
+	PctOnRollback      int32     `json:",omitempty"`
+	ToUpdateOnRollback int32     `json:",omitempty"`
+}
+
+// Activity is a scaling activity.
+type Activity struct {
+	ID          string
+	Group       string
+	Description string
+	Cause       string
+	Details     string `json:",omitempty"`
+	StatusCode  string
+	Progress    int32
+	Start       time.Time
+	End         time.Time `json:",omitempty"`
+}
+
+// ScheduledAction changes a group's desired capacity at Next, then every Period.
+type ScheduledAction struct {
+	Name    string
+	Group   string
+	Desired int32
+	Next    time.Time
+	Period  time.Duration
+}
