@@ -1,0 +1,420 @@
+//go:build cliwip
+
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/sahilm/fuzzy"
+
+	"github.com/adstage/adstage-ops/model"
+)
+
+// servicesView is the services screen: one row per service and environment, fuzzy-filtered.
+type servicesView struct {
+	rows    []model.ServiceKey         // what is listed, in order
+	matches map[model.ServiceKey][]int // matched character positions in the row's name
+	index   map[model.ServiceKey]int   // position of each service in the fleet
+	cursor  int
+	offset  int
+
+	input     textinput.Model
+	filtering bool
+	query     string // the query the rows answer
+	gen       int    // newest filter request
+
+	cache    map[model.ServiceKey]rowCache
+	rendered int // rows formatted by the last view (tests count it)
+}
+
+type rowCache struct {
+	sig  string
+	line string
+}
+
+func newServicesView() servicesView {
+	in := textinput.New()
+	in.Prompt = "/"
+	in.Placeholder = "filter services"
+	return servicesView{input: in, cache: map[model.ServiceKey]rowCache{}, index: map[model.ServiceKey]int{}}
+}
+
+// fleetChanged re-indexes the services and re-runs the filter over the new fleet.
+func (v *servicesView) fleetChanged(f *model.Fleet) tea.Cmd {
+	clear(v.index)
+	for i := range f.Services {
+		v.index[f.Services[i].ServiceKey] = i
+	}
+	if v.query == "" {
+		v.rows = v.rows[:0]
+		for i := range f.Services {
+			v.rows = append(v.rows, f.Services[i].ServiceKey)
+		}
+		v.matches = nil
+		v.clamp()
+		return nil
+	}
+	v.gen++
+	return filterCmd(v.gen, v.query, allKeys(f), f)
+}
+
+func allKeys(f *model.Fleet) []model.ServiceKey {
+	keys := make([]model.ServiceKey, len(f.Services))
+	for i := range f.Services {
+		keys[i] = f.Services[i].ServiceKey
+	}
+	return keys
+}
+
+// filterMsg carries the result of one filter request.
+type filterMsg struct {
+	gen     int
+	query   string
+	rows    []model.ServiceKey
+	matches map[model.ServiceKey][]int
+}
+
+// keySource lets sahilm/fuzzy search service names without copying them.
+type keySource []model.ServiceKey
+
+func (s keySource) String(i int) string { return s[i].Name + " " + s[i].Env }
+func (s keySource) Len() int            { return len(s) }
+
+// filterCmd matches the query against the candidates off the key path.
+func filterCmd(gen int, query string, candidates []model.ServiceKey, _ *model.Fleet) tea.Cmd {
+	cands := append([]model.ServiceKey(nil), candidates...)
+	return func() tea.Msg { return runFilter(gen, query, cands) }
+}
+
+func runFilter(gen int, query string, cands []model.ServiceKey) filterMsg {
+	out := filterMsg{gen: gen, query: query, matches: map[model.ServiceKey][]int{}}
+	if query == "" {
+		out.rows = cands
+		return out
+	}
+	for _, mt := range fuzzy.FindFrom(query, keySource(cands)) {
+		k := cands[mt.Index]
+		out.rows = append(out.rows, k)
+		var inName []int
+		for _, p := range mt.MatchedIndexes {
+			if p < len(k.Name) {
+				inName = append(inName, p)
+			}
+		}
+		out.matches[k] = inName
+	}
+	return out
+}
+
+// applyFilter takes a filter result unless a newer request was made since.
+func (v *servicesView) applyFilter(msg filterMsg, f *model.Fleet) {
+	if msg.gen != v.gen {
+		return
+	}
+	v.query = msg.query
+	v.rows, v.matches = msg.rows, msg.matches
+	if msg.query == "" {
+		v.matches = nil
+	}
+	clear(v.cache) // highlighting changed
+	v.cursor, v.offset = 0, 0
+	v.clamp()
+}
+
+// setQuery starts a filter request. When the query only grew, only the rows that matched the
+// previous query can match, so only they are searched.
+func (v *servicesView) setQuery(q string, f *model.Fleet) tea.Cmd {
+	v.gen++
+	cands := allKeys(f)
+	if v.query != "" && strings.HasPrefix(q, v.query) {
+		cands = v.rows
+	}
+	return filterCmd(v.gen, q, cands, f)
+}
+
+func (v *servicesView) filterKey(msg tea.KeyMsg, m *Model) tea.Cmd {
+	switch {
+	case key.Matches(msg, m.keys.Filter.Clear):
+		v.filtering = false
+		v.input.Blur()
+		v.input.SetValue("")
+		return v.setQuery("", &m.fleet)
+	case key.Matches(msg, m.keys.Filter.Apply):
+		v.filtering = false
+		v.input.Blur()
+		return nil
+	}
+	before := v.input.Value()
+	var cmd tea.Cmd
+	v.input, cmd = v.input.Update(msg)
+	if v.input.Value() != before {
+		return tea.Batch(cmd, v.setQuery(v.input.Value(), &m.fleet))
+	}
+	return cmd
+}
+
+func (v *servicesView) selected() (model.ServiceKey, bool) {
+	if v.cursor < 0 || v.cursor >= len(v.rows) {
+		return model.ServiceKey{}, false
+	}
+	return v.rows[v.cursor], true
+}
+
+func (v *servicesView) handleKey(msg tea.KeyMsg, m *Model) tea.Cmd {
+	k := m.keys.Services
+	sel, ok := v.selected()
+	switch {
+	case key.Matches(msg, k.Filter):
+		v.filtering = true
+		v.input.SetValue(v.query)
+		v.input.CursorEnd()
+		return v.input.Focus()
+	case key.Matches(msg, m.keys.Filter.Clear) && v.query != "":
+		v.input.SetValue("")
+		return v.setQuery("", &m.fleet)
+	case key.Matches(msg, k.Open) && ok:
+		return m.openService(sel)
+	case key.Matches(msg, k.Audit) && ok:
+		m.detail.open(sel, &m.fleet)
+		return m.openAudit(sel)
+	case pressed(msg, k.Rollback):
+		if !k.Rollback.Enabled() {
+			return m.unavailable(k.Rollback)
+		}
+		if ok {
+			return m.rollbackCmd(sel)
+		}
+	case pressed(msg, k.Promote):
+		if !k.Promote.Enabled() {
+			return m.unavailable(k.Promote)
+		}
+		if ok {
+			m.detail.open(sel, &m.fleet)
+			return m.promoteDialog(sel)
+		}
+	default:
+		if moveCursor(msg, m.keys.Nav, &v.cursor, len(v.rows), m.bodyHeight()-2) {
+			v.clamp()
+			m.focus()
+		}
+	}
+	return nil
+}
+
+// moveCursor applies a navigation key; it reports whether the key was one.
+func moveCursor(msg tea.KeyMsg, k NavKeys, cursor *int, n, page int) bool {
+	if page < 1 {
+		page = 1
+	}
+	switch {
+	case key.Matches(msg, k.Up):
+		*cursor--
+	case key.Matches(msg, k.Down):
+		*cursor++
+	case key.Matches(msg, k.Top):
+		*cursor = 0
+	case key.Matches(msg, k.Bottom):
+		*cursor = n - 1
+	case key.Matches(msg, k.PageUp):
+		*cursor -= page
+	case key.Matches(msg, k.PageDown):
+		*cursor += page
+	default:
+		return false
+	}
+	if *cursor >= n {
+		*cursor = n - 1
+	}
+	if *cursor < 0 {
+		*cursor = 0
+	}
+	return true
+}
+
+func (v *servicesView) clamp() {
+	if v.cursor >= len(v.rows) {
+		v.cursor = len(v.rows) - 1
+	}
+	if v.cursor < 0 {
+		v.cursor = 0
+	}
+}
+
+// scroll keeps the cursor inside a window of h rows.
+func scroll(cursor, offset, h, n int) int {
+	if cursor < offset {
+		offset = cursor
+	}
+	if cursor >= offset+h {
+		offset = cursor - h + 1
+	}
+	if offset > n-h {
+		offset = n - h
+	}
+	if offset < 0 {
+		offset = 0
+	}
+	return offset
+}
+
+// visible lists the services whose rows are on screen.
+func (v *servicesView) visible(h int) []model.ServiceKey {
+	h -= 2
+	end := v.offset + h
+	if end > len(v.rows) {
+		end = len(v.rows)
+	}
+	if v.offset >= end {
+		return nil
+	}
+	return append([]model.ServiceKey(nil), v.rows[v.offset:end]...)
+}
+
+// Column widths of the services screen; the name takes what is left.
+const (
+	colEnv     = 12
+	colNum     = 8
+	colRelease = 22
+	colState   = 24
+)
+
+func (v *servicesView) view(m *Model, h int) string {
+	st := m.st
+	var b strings.Builder
+	if v.filtering {
+		b.WriteString(v.input.View())
+	} else if v.query != "" {
+		b.WriteString(st.Muted.Render(fmt.Sprintf("filter: %s  (%d of %d services; esc clears)", v.query, len(v.rows), len(m.fleet.Services))))
+	} else {
+		b.WriteString(st.Muted.Render(fmt.Sprintf("%d services", len(v.rows))))
+	}
+	b.WriteByte('\n')
+	nameW := m.w - colEnv - 5*colNum - colRelease - colState
+	if nameW < 12 {
+		nameW = 12
+	}
+	b.WriteString(st.ColumnHeader.Render(pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("DESIRED", colNum) + padL("IN SVC", colNum) + padL("HEALTHY", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-2) + pad("STATE", colState)))
+	rowsH := h - 2
+	if !m.haveFleet {
+		b.WriteString("\n" + st.Muted.Render("reading the fleet…"))
+		return b.String()
+	}
+	if len(v.rows) == 0 {
+		msg := "no services found: no autoscaling group carries the service tag"
+		if v.query != "" {
+			msg = "no service matches " + v.query
+		}
+		b.WriteString("\n" + st.Muted.Render(msg))
+		return b.String()
+	}
+	v.offset = scroll(v.cursor, v.offset, rowsH, len(v.rows))
+	end := min(v.offset+rowsH, len(v.rows))
+	v.rendered = 0
+	for i := v.offset; i < end; i++ {
+		k := v.rows[i]
+		idx, ok := v.index[k]
+		if !ok {
+			continue
+		}
+		b.WriteByte('\n')
+		b.WriteString(v.row(m, &m.fleet.Services[idx], i == v.cursor, nameW))
+	}
+	return b.String()
+}
+
+// row formats one service, from the cache when nothing it shows has changed.
+func (v *servicesView) row(m *Model, s *model.Service, selected bool, nameW int) string {
+	c := s.Counts()
+	state, stateStyle := serviceState(m, s)
+	release := s.Release()
+	sig := fmt.Sprintf("%v|%v|%s|%s|%d|%d", c, selected, release, state, nameW, m.w)
+	if rc, ok := v.cache[s.ServiceKey]; ok && rc.sig == sig {
+		return rc.line
+	}
+	v.rendered++
+	st := m.st
+	name := highlight(s.Name, v.matches[s.ServiceKey], st)
+	cells := pad(name, nameW) + pad(s.Env, colEnv) + padL(fmt.Sprint(c.Groups), colNum) + padL(fmt.Sprint(c.Desired), colNum) + padL(fmt.Sprint(c.InService), colNum)
+	healthy := padL(fmt.Sprintf("%d/%d", c.Healthy, c.Desired), colNum)
+	if c.Healthy < c.Desired || c.Unhealthy > 0 {
+		healthy = st.Warning.Render(healthy)
+	} else {
+		healthy = st.OK.Render(healthy)
+	}
+	drain := padL(fmt.Sprint(c.Draining), colNum)
+	if c.Draining > 0 {
+		drain = st.Busy.Render(drain)
+	}
+	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-2) + stateStyle.Render(pad(state, colState))
+	if selected {
+		line = st.Selected.Render(ansiStrip(line))
+	}
+	v.cache[s.ServiceKey] = rowCache{sig: sig, line: line}
+	return line
+}
+
+// serviceState is the short state column: rollout, mixed, degraded, legacy.
+func serviceState(m *Model, s *model.Service) (string, lipglossStyle) {
+	st := m.st
+	var parts []string
+	style := st.OK
+	if p, ok := m.actions[s.ServiceKey]; ok {
+		parts = append(parts, fmt.Sprintf("⟳ %s %d%%", p.Stage, p.Percent))
+		style = st.Busy
+	}
+	for _, g := range s.Groups {
+		if g.Refresh.Active() {
+			parts = append(parts, fmt.Sprintf("rollout %d%%", g.Refresh.Percent))
+			style = st.Busy
+			break
+		}
+	}
+	if s.Mixed() {
+		parts = append(parts, "mixed")
+	}
+	if s.Degraded() {
+		parts = append(parts, "degraded")
+		style = st.Warning
+	}
+	for _, g := range s.Groups {
+		if g.Legacy() {
+			parts = append(parts, "legacy LC")
+			break
+		}
+	}
+	if len(parts) == 0 {
+		return "ok", style
+	}
+	return strings.Join(parts, " "), style
+}
+
+// highlight marks the matched characters of a name.
+func highlight(name string, pos []int, st Styles) string {
+	if len(pos) == 0 {
+		return name
+	}
+	hit := make(map[int]bool, len(pos))
+	for _, p := range pos {
+		hit[p] = true
+	}
+	var b strings.Builder
+	for i, r := range name {
+		if hit[i] {
+			b.WriteString(st.Match.Render(string(r)))
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
