@@ -199,6 +199,7 @@ func (c *Cloud) addTargetGroup(name string, delay int32) *TargetGroup {
 	tg.LoadBalancerARN = fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:loadbalancer/app/%s/%s", c.st.Region, c.st.Account, strings.TrimSuffix(name, "-tg"), c.newID("", 16))
 	c.st.TargetGroups = append(c.st.TargetGroups, tg)
 	c.tgs[tg.ARN] = tg
+	c.tgNames[tg.Name] = tg
 	return tg
 }
 
@@ -262,12 +263,7 @@ func (c *Cloud) addGroup(spec GroupSpec) (*Group, error) {
 	g.Tags = append(g.Tags, Tag{Key: "Name", Value: spec.Name, Propagate: true})
 	slices.SortFunc(g.Tags, func(a, b Tag) int { return strings.Compare(a.Key, b.Key) })
 	for _, n := range spec.TargetGroups {
-		var tg *TargetGroup
-		for _, t := range c.st.TargetGroups {
-			if t.Name == n {
-				tg = t
-			}
-		}
+		tg := c.tgNames[n]
 		if tg == nil {
 			return nil, fmt.Errorf("add group %s: no target group %s", spec.Name, n)
 		}
@@ -306,8 +302,8 @@ func (c *Cloud) addGroup(spec GroupSpec) (*Group, error) {
 	default:
 		return nil, fmt.Errorf("add group %s: needs a launch template or a launch configuration", spec.Name)
 	}
-	c.st.Groups = append(c.st.Groups, g)
-	slices.SortFunc(c.st.Groups, func(a, b *Group) int { return strings.Compare(a.Name, b.Name) })
+	i, _ := slices.BinarySearchFunc(c.st.Groups, g.Name, func(a *Group, n string) int { return strings.Compare(a.Name, n) })
+	c.st.Groups = slices.Insert(c.st.Groups, i, g)
 	c.groups[g.Name] = g
 	cfg := c.groupConfig(g)
 	for i := range int(spec.Desired) {

@@ -58,6 +58,7 @@ type Cloud struct {
 	images    map[string]*Image
 	snapshots map[string]*Snapshot
 	tgs       map[string]*TargetGroup // by ARN
+	tgNames   map[string]*TargetGroup
 	elbs      map[string]*ClassicELB
 
 	calls         map[string]int
@@ -134,8 +135,10 @@ func (c *Cloud) reindex() {
 		c.snapshots[s.ID] = s
 	}
 	c.tgs = make(map[string]*TargetGroup, len(st.TargetGroups))
+	c.tgNames = make(map[string]*TargetGroup, len(st.TargetGroups))
 	for _, t := range st.TargetGroups {
 		c.tgs[t.ARN] = t
+		c.tgNames[t.Name] = t
 	}
 	c.elbs = make(map[string]*ClassicELB, len(st.ClassicELBs))
 	for _, e := range st.ClassicELBs {

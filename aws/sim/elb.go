@@ -130,12 +130,7 @@ func (e *elbv2Client) DescribeTargetGroups(_ context.Context, in *elbv2.Describe
 		}
 	case len(in.Names) > 0:
 		for _, n := range in.Names {
-			var found *TargetGroup
-			for _, tg := range c.st.TargetGroups {
-				if tg.Name == n {
-					found = tg
-				}
-			}
+			found := c.tgNames[n]
 			if found == nil {
 				return nil, apiError(svcELBv2, op, "TargetGroupNotFound", "One or more target groups not found")
 			}
