@@ -307,7 +307,7 @@ func (c *Cloud) addGroup(spec GroupSpec) (*Group, error) {
 	c.groups[g.Name] = g
 	cfg := c.groupConfig(g)
 	for i := range int(spec.Desired) {
-		c.running(g, cfg, now.Add(-spec.Age-time.Duration(i)*time.Minute))
+		c.running(g, cfg, now.Add(-spec.Age-time.Duration(i+1)*time.Minute))
 	}
 	return g, nil
 }
