@@ -1,5 +1,3 @@
-//go:build cliwip
-
 package tui
 
 import "github.com/charmbracelet/bubbles/key"

@@ -1,5 +1,3 @@
-//go:build cliwip
-
 package tui
 
 import (
@@ -524,7 +522,7 @@ func (m *Model) View() string {
 	}
 	body = fitHeight(body, m.bodyHeight())
 	_, color := m.envColor()
-	frame := m.st.FrameFor(color).Width(m.w).Render("")
+	frame := m.st.FrameLine(color, m.w)
 	return strings.Join([]string{m.header(), frame, body, m.statusLine(), m.shortHelp()}, "\n")
 }
 
@@ -542,18 +540,11 @@ func fitHeight(s string, h int) string {
 
 func (m *Model) header() string {
 	st := m.st
-	parts := []string{st.Title.Render("adstage-ops")}
-	if m.haveFleet {
-		parts = append(parts, st.HeaderKey.Render("account ")+m.fleet.Account, st.HeaderKey.Render("region ")+m.fleet.Region)
-		if id := shortARN(m.fleet.Identity); id != "" {
-			parts = append(parts, st.HeaderKey.Render("as ")+id)
-		}
-	}
 	env, color := m.envColor()
 	if env == "" {
 		env = "all envs"
 	}
-	parts = append(parts, st.EnvBadge(env, color))
+	parts := []string{st.Title.Render("adstage-ops"), st.EnvBadge(env, color)}
 	if m.cfg.ReadOnly {
 		parts = append(parts, st.HeaderLock.Render("🔒 read-only"))
 	} else {
@@ -563,8 +554,10 @@ func (m *Model) header() string {
 	case m.refreshing && !m.haveFleet:
 		parts = append(parts, st.Busy.Render(m.spin.View()+" loading"))
 	case m.haveFleet:
-		age := m.cfg.Now().Sub(m.fleet.FetchedAt).Round(time.Second)
-		a := st.Muted.Render(fmt.Sprintf("data %s old", age))
+		a := st.Muted.Render("data " + age(m.cfg.Now().Sub(m.fleet.FetchedAt)) + " old")
+		if m.cfg.Now().Sub(m.fleet.FetchedAt) < time.Second {
+			a = st.Muted.Render("data fresh")
+		}
 		if m.refreshing {
 			a = st.Busy.Render(m.spin.View()) + " " + a
 		}
@@ -574,6 +567,12 @@ func (m *Model) header() string {
 		parts = append(parts, st.Error.Render("✗ refresh failed"))
 	} else if len(m.fleet.Problems) > 0 {
 		parts = append(parts, st.Warning.Render(fmt.Sprintf("⚠ %d partial", len(m.fleet.Problems))))
+	}
+	if m.haveFleet {
+		parts = append(parts, st.HeaderKey.Render("acct ")+m.fleet.Account, m.fleet.Region)
+		if id := shortARN(m.fleet.Identity); id != "" {
+			parts = append(parts, id)
+		}
 	}
 	return truncate(strings.Join(parts, st.Muted.Render(" │ ")), m.w)
 }

@@ -1,5 +1,3 @@
-//go:build cliwip
-
 package tui
 
 import (
@@ -204,7 +202,7 @@ func (v *serviceView) view(m *Model, h int) string {
 		v.rendered++
 		line := v.line(m, &v.lines[i], now)
 		if i == v.cursor {
-			line = st.Selected.Render(pad(ansiStrip(line), m.w))
+			line = st.Selected.Render(pad("›"+string([]rune(ansiStrip(line))[1:]), m.w))
 		}
 		b.WriteByte('\n')
 		b.WriteString(truncate(line, m.w))
@@ -230,13 +228,13 @@ func (v *serviceView) readinessLine(m *Model) string {
 
 // Instance columns.
 const (
-	colID    = 21
-	colAZ    = 12
-	colLife  = 17
-	colASG   = 11
-	colAMI   = 23
-	colAge   = 6
-	minLBCol = 30
+	colID    = 20
+	colAZ    = 11
+	colLife  = 16
+	colASG   = 10
+	colAMI   = 22
+	colAge   = 5
+	minLBCol = 24
 )
 
 func (v *serviceView) line(m *Model, l *detailLine, now time.Time) string {

@@ -1,5 +1,3 @@
-//go:build cliwip
-
 package tui
 
 import (
@@ -278,7 +276,7 @@ func (v *servicesView) visible(h int) []model.ServiceKey {
 const (
 	colEnv     = 12
 	colNum     = 8
-	colRelease = 22
+	colRelease = 25
 	colState   = 24
 )
 
@@ -293,11 +291,11 @@ func (v *servicesView) view(m *Model, h int) string {
 		b.WriteString(st.Muted.Render(fmt.Sprintf("%d services", len(v.rows))))
 	}
 	b.WriteByte('\n')
-	nameW := m.w - colEnv - 5*colNum - colRelease - colState
+	nameW := m.w - 2 - colEnv - 5*colNum - colRelease - colState
 	if nameW < 12 {
 		nameW = 12
 	}
-	b.WriteString(st.ColumnHeader.Render(pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("DESIRED", colNum) + padL("IN SVC", colNum) + padL("HEALTHY", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-2) + pad("STATE", colState)))
+	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("DESIRED", colNum) + padL("IN SVC", colNum) + padL("HEALTHY", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-2) + pad("STATE", colState)))
 	rowsH := h - 2
 	if !m.haveFleet {
 		b.WriteString("\n" + st.Muted.Render("reading the fleet…"))
@@ -351,7 +349,9 @@ func (v *servicesView) row(m *Model, s *model.Service, selected bool, nameW int)
 	}
 	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-2) + stateStyle.Render(pad(state, colState))
 	if selected {
-		line = st.Selected.Render(ansiStrip(line))
+		line = st.Selected.Render("› " + ansiStrip(line))
+	} else {
+		line = "  " + line
 	}
 	v.cache[s.ServiceKey] = rowCache{sig: sig, line: line}
 	return line

@@ -1,11 +1,13 @@
-//go:build cliwip
-
 // Package tui is adstage-ops' live console: Bubble Tea views over the aws action layer. It
 // never calls AWS itself: every read and action is a tea.Cmd calling aws.Reader or
 // aws.Operator, answered by a message.
 package tui
 
-import "github.com/charmbracelet/lipgloss"
+import (
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+)
 
 // Palette names the colour roles the console uses; every style is built from these.
 type Palette struct {
@@ -63,7 +65,7 @@ func NewStyles(p Palette) Styles {
 		DangerTitle:  base.Foreground(p.Destructive).Bold(true),
 		Status:       base.Foreground(p.Muted),
 		StatusError:  base.Foreground(p.Error),
-		Frame:        base.Border(lipgloss.NormalBorder(), true, false, false, false),
+		Frame:        base,
 	}
 }
 
@@ -78,10 +80,11 @@ func (s Styles) EnvBadge(env, color string) string {
 	return st.Render(env)
 }
 
-// FrameFor is the frame line in an environment's colour.
-func (s Styles) FrameFor(color string) lipgloss.Style {
-	if color == "" {
-		return s.Frame.BorderForeground(s.palette.Muted)
+// FrameLine is the rule under the header, in the colour of the environment in view.
+func (s Styles) FrameLine(color string, width int) string {
+	st := s.Frame.Foreground(s.palette.Muted)
+	if color != "" {
+		st = s.Frame.Foreground(lipgloss.Color(color))
 	}
-	return s.Frame.BorderForeground(lipgloss.Color(color))
+	return st.Render(strings.Repeat("━", width))
 }
