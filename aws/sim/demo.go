@@ -73,8 +73,9 @@ const demoLead = 60 * time.Second
 // NewDemo is the seeded demo fleet in us-east-1, account 123456789012, at clock.Now(). It is
 // alive from the first look: web/production is mid-rollout (a mixed fleet, targets draining)
 // and finishes within about a minute and a half; api/staging has an instance its target group
-// keeps failing; an image of worker-bids is being baked; worker-bids/production scales out
-// and back in every four minutes. The same clock time always gives the same fleet.
+// keeps failing; an image of worker-bids is being baked; worker-bids/production,
+// api/production's internal group and worker-reports/staging scale out and back in on
+// schedules of three to five minutes. The same clock time always gives the same fleet.
 func NewDemo(clock Clock) *Cloud {
 	t0 := clock.Now()
 	c := New(clock, Options{Account: DefaultAccount, Region: DefaultRegion})
@@ -121,6 +122,11 @@ func NewDemo(clock Clock) *Cloud {
 	c.st.Schedules = append(c.st.Schedules,
 		&ScheduledAction{Name: "bids-peak-out", Group: "worker-bids-production", Desired: 6, Next: t0.Add(45 * time.Second), Period: 4 * time.Minute},
 		&ScheduledAction{Name: "bids-peak-in", Group: "worker-bids-production", Desired: 4, Next: t0.Add(165 * time.Second), Period: 4 * time.Minute},
+		// api's internal fleet and the reports staging box follow their own traffic.
+		&ScheduledAction{Name: "internal-burst-out", Group: "api-production-internal", Desired: 3, Next: t0.Add(100 * time.Second), Period: 3 * time.Minute},
+		&ScheduledAction{Name: "internal-burst-in", Group: "api-production-internal", Desired: 2, Next: t0.Add(190 * time.Second), Period: 3 * time.Minute},
+		&ScheduledAction{Name: "reports-batch-out", Group: "worker-reports-staging", Desired: 2, Next: t0.Add(150 * time.Second), Period: 5 * time.Minute},
+		&ScheduledAction{Name: "reports-batch-in", Group: "worker-reports-staging", Desired: 1, Next: t0.Add(230 * time.Second), Period: 5 * time.Minute},
 	)
 	c.advanceTo(t0)
 	return c
