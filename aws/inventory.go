@@ -247,7 +247,7 @@ func (s *snapshotRun) problemList() []string {
 // place, marked Stale, and is listed in Fleet.Problems.
 func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	if !inv.running.TryLock() {
-		return model.Fleet{}, errSnapshotBusy
+		return model.Fleet{}, ErrRefreshRunning
 	}
 	defer inv.running.Unlock()
 	s := &snapshotRun{now: inv.opts.Now(), calls: map[string]int{}}
@@ -584,6 +584,3 @@ func (inv *Inventory) prune() {
 		}
 	}
 }
-
-// errSnapshotBusy stands in until aws/errors.go declares ErrRefreshRunning.
-var errSnapshotBusy = errors.New("a refresh is already running")

@@ -567,7 +567,7 @@ func TestSnapshotsNeverOverlap(t *testing.T) {
 		done <- err
 	}()
 	<-entered
-	if _, err := inv.Snapshot(context.Background()); !errors.Is(err, errSnapshotBusy) {
+	if _, err := inv.Snapshot(context.Background()); !errors.Is(err, ErrRefreshRunning) {
 		t.Errorf("second snapshot err = %v, want the refresh-running error", err)
 	}
 	close(release)
