@@ -35,6 +35,8 @@ type OperatorConsole struct {
 	pollEvery time.Duration
 }
 
+var _ Operator = (*OperatorConsole)(nil)
+
 // defaultPoll is how often a running action polls AWS for progress when Options.Refresh does
 // not ask for faster.
 const defaultPoll = 2 * time.Second
