@@ -157,17 +157,27 @@ func (a *app) openDemo() error {
 	if err != nil {
 		return fail(exitError, "find the demo state directory: %v", err)
 	}
-	var clock sim.Clock = sim.RealClock{}
-	if speed != 1 {
-		clock = sim.NewScaledClock(time.Now(), speed)
+	// clockFrom continues simulated time from where the saved fleet left it: at wall-clock
+	// speed the demo simply follows real time; faster, it runs on from the saved instant.
+	clockFrom := func(start time.Time) sim.Clock {
+		if speed == 1 {
+			return sim.RealClock{}
+		}
+		return sim.NewScaledClock(start, speed)
 	}
 	if !a.flags.demoReset {
 		f, err := os.Open(path)
 		switch {
 		case err == nil:
-			cloud, lerr := sim.Load(f, clock)
+			cloud, lerr := sim.Load(f, nil)
 			f.Close()
 			if lerr == nil {
+				start := time.Now()
+				if cloud.Now().After(start) {
+					start = cloud.Now()
+				}
+				clock := clockFrom(start)
+				cloud.SetClock(clock)
 				a.cloud, a.now = cloud, clock.Now
 				return nil
 			}
@@ -176,6 +186,7 @@ func (a *app) openDemo() error {
 			return fail(exitError, "open the demo state: %v", err)
 		}
 	}
+	clock := clockFrom(time.Now())
 	a.cloud, a.now = sim.NewDemo(clock), clock.Now
 	return nil
 }
