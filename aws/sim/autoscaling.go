@@ -231,14 +231,9 @@ func refreshOut(r *Refresh) astypes.InstanceRefresh {
 		o.EndTime = sdk.Time(r.EndTime)
 	}
 	if r.Desired != nil {
+		// The desired configuration stays the one requested, also while rolling back.
 		o.DesiredConfiguration = &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{
-			LaunchTemplateId: sdk.String(r.Target.TemplateID), LaunchTemplateName: sdk.String(r.Target.TemplateName), Version: sdk.String(r.Desired.Version)}}
-		if r.Rolling {
-			// The desired configuration stays the one requested; the rollback goes to the
-			// previous one.
-			o.DesiredConfiguration.LaunchTemplate.LaunchTemplateId = sdk.String(r.Desired.ID)
-			o.DesiredConfiguration.LaunchTemplate.LaunchTemplateName = sdk.String(r.Desired.Name)
-		}
+			LaunchTemplateId: sdk.String(r.Desired.ID), LaunchTemplateName: sdk.String(r.Desired.Name), Version: sdk.String(r.Desired.Version)}}
 	}
 	if r.Rolling {
 		o.RollbackDetails = &astypes.RollbackDetails{
@@ -363,6 +358,7 @@ func (a *autoScalingClient) StartInstanceRefresh(_ context.Context, in *autoscal
 			return nil, apiError(svcAutoScaling, op, "ValidationError", "The specified launch template %s%s version %s does not exist.", spec.ID, spec.Name, spec.Version)
 		}
 		target = cfg
+		spec.ID, spec.Name = cfg.TemplateID, cfg.TemplateName
 		desired = &spec
 	} else if autoRollback {
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoRollback requires a DesiredConfiguration.")

@@ -252,9 +252,6 @@ func (c *Cloud) refreshDone(g *Group, r *Refresh) {
 	// refresh succeeds.
 	if r.Desired != nil {
 		spec := *r.Desired
-		if t := c.templates[r.Target.TemplateID]; t != nil {
-			spec.ID, spec.Name = t.ID, t.Name
-		}
 		g.LaunchTemplate = &spec
 		g.LaunchConfig = ""
 	}

@@ -21,6 +21,8 @@ type State struct {
 	Templates     []*Template
 	LaunchConfigs []*LaunchConfig
 	Instances     map[string]*Instance
+	// Terminated lists terminated instances, oldest first, until they are forgotten.
+	Terminated []string `json:",omitempty"`
 	Images        []*Image
 	Snapshots     []*Snapshot
 	TargetGroups  []*TargetGroup

@@ -94,6 +94,7 @@ func (c *Cloud) stepWorld() {
 			c.stepGroup(g)
 		}
 	}
+	c.forget()
 }
 
 func (c *Cloud) scheduled(g *Group, s *ScheduledAction) {
@@ -385,6 +386,22 @@ func (c *Cloud) finishTerminate(g *Group, in *Instance) {
 		}
 	}
 	c.finishActivity(g, in.TermActivity)
+	c.st.Terminated = append(c.st.Terminated, in.ID)
+}
+
+// forget drops terminated instances once DescribeInstances would no longer show them, so
+// that a long-running demo (and its saved state) does not grow without bound.
+func (c *Cloud) forget() {
+	n := 0
+	for _, id := range c.st.Terminated {
+		in := c.st.Instances[id]
+		if in != nil && c.st.Now.Sub(in.TerminatedAt) < terminatedVisible {
+			break
+		}
+		delete(c.st.Instances, id)
+		n++
+	}
+	c.st.Terminated = c.st.Terminated[n:]
 }
 
 // activity records a scaling activity.
