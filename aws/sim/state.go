@@ -22,12 +22,12 @@ type State struct {
 	LaunchConfigs []*LaunchConfig
 	Instances     map[string]*Instance
 	// Terminated lists terminated instances, oldest first, until they are forgotten.
-	Terminated []string `json:",omitempty"`
-	Images        []*Image
-	Snapshots     []*Snapshot
-	TargetGroups  []*TargetGroup
-	ClassicELBs   []*ClassicELB
-	Schedules     []*ScheduledAction
+	Terminated   []string `json:",omitempty"`
+	Images       []*Image
+	Snapshots    []*Snapshot
+	TargetGroups []*TargetGroup
+	ClassicELBs  []*ClassicELB
+	Schedules    []*ScheduledAction
 	// BadImages are AMIs whose instances never pass load balancer health checks.
 	BadImages map[string]bool
 }
