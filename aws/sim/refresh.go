@@ -153,6 +153,7 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 			r.BatchStart = now
 		}
 		if len(r.Victims) > 0 {
+			r.StatusReason = fmt.Sprintf("Waiting for instances to terminate before continuing. For example: %s is terminating.", r.Victims[0])
 			return
 		}
 	}
@@ -166,6 +167,7 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 			}
 		}
 		if !all {
+			r.StatusReason = fmt.Sprintf("Waiting for instances to warm up before continuing. For example: %s is warming up.", r.Batch[0])
 			if now.Sub(r.BatchStart) > r.batchTimeout() {
 				c.refreshFailed(g, r)
 			}
@@ -181,14 +183,16 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 			}
 		}
 		r.Replaced = min(r.Replaced+int32(n), r.Total)
-		c.progress(r)
+		r.StatusReason = ""
 	}
 
 	old := c.outdated(g, r)
 	if len(old) == 0 {
 		for _, id := range g.Instances {
 			if in := c.st.Instances[id]; in != nil && in.Lifecycle == lcTerminating {
-				return // the last old instances are still draining
+				// The last old instances are still draining.
+				r.StatusReason = fmt.Sprintf("Waiting for instances to terminate before continuing. For example: %s is terminating.", id)
+				return
 			}
 		}
 		c.refreshDone(g, r)
@@ -206,17 +210,6 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 	for _, in := range old[:n] {
 		c.terminate(g, in, termCause)
 		r.Victims = append(r.Victims, in.ID)
-	}
-}
-
-func (c *Cloud) progress(r *Refresh) {
-	if r.Total == 0 {
-		r.StatusReason = ""
-		return
-	}
-	r.StatusReason = ""
-	if !r.Rolling {
-		r.StatusReason = fmt.Sprintf("Waiting for instances to warm up before continuing. For example: %d of %d instances replaced.", r.Replaced, r.Total)
 	}
 }
 
