@@ -121,7 +121,7 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 	}
 	for _, p := range []string{"Launch", "Terminate"} {
 		if slices.Contains(g.Suspended, p) {
-			r.StatusReason = fmt.Sprintf("Waiting for the %s process to be resumed.", p)
+			r.wait(fmt.Sprintf("Waiting for the %s process to be resumed.", p))
 			return
 		}
 	}
@@ -153,7 +153,7 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 			r.BatchStart = now
 		}
 		if len(r.Victims) > 0 {
-			r.StatusReason = fmt.Sprintf("Waiting for instances to terminate before continuing. For example: %s is terminating.", r.Victims[0])
+			r.wait(fmt.Sprintf("Waiting for instances to terminate before continuing. For example: %s is terminating.", r.Victims[0]))
 			return
 		}
 	}
@@ -167,7 +167,7 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 			}
 		}
 		if !all {
-			r.StatusReason = fmt.Sprintf("Waiting for instances to warm up before continuing. For example: %s is warming up.", r.Batch[0])
+			r.wait(fmt.Sprintf("Waiting for instances to warm up before continuing. For example: %s is warming up.", r.Batch[0]))
 			if now.Sub(r.BatchStart) > r.batchTimeout() {
 				c.refreshFailed(g, r)
 			}
@@ -183,7 +183,7 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 			}
 		}
 		r.Replaced = min(r.Replaced+int32(n), r.Total)
-		r.StatusReason = ""
+		r.wait("")
 	}
 
 	old := c.outdated(g, r)
@@ -191,7 +191,7 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 		for _, id := range g.Instances {
 			if in := c.st.Instances[id]; in != nil && in.Lifecycle == lcTerminating {
 				// The last old instances are still draining.
-				r.StatusReason = fmt.Sprintf("Waiting for instances to terminate before continuing. For example: %s is terminating.", id)
+				r.wait(fmt.Sprintf("Waiting for instances to terminate before continuing. For example: %s is terminating.", id))
 				return
 			}
 		}
@@ -211,6 +211,15 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 		c.terminate(g, in, termCause)
 		r.Victims = append(r.Victims, in.ID)
 	}
+}
+
+// wait sets the status reason to what the refresh waits for; a rollback keeps its reason.
+func (r *Refresh) wait(reason string) {
+	if r.Rolling {
+		r.StatusReason = r.RollbackReason
+		return
+	}
+	r.StatusReason = reason
 }
 
 // Percent and InstancesToUpdate as DescribeInstanceRefreshes reports them.

@@ -358,3 +358,27 @@ func TestStartRefreshValidation(t *testing.T) {
 		t.Errorf("rollback of a refresh without desired configuration: %v", err)
 	}
 }
+
+func TestRefreshWaitsWhileLaunchSuspended(t *testing.T) {
+	clk := NewManualClock(t0)
+	c := New(clk, Options{})
+	a := c.AddImage("s-1", t0.Add(-time.Hour), nil)
+	b := c.AddImage("s-2", t0.Add(-time.Hour), nil)
+	c.AddTemplate("s", []string{a, b}, nil, 1)
+	if _, err := c.AddGroup(GroupSpec{Name: "s", Min: 1, Desired: 2, Max: 4, Template: "s", Version: "1", Suspended: []string{"Launch"}}); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{clk: clk, c: c}
+	if _, err := c.Clients().AutoScaling.StartInstanceRefresh(context.Background(), &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("s"),
+		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: sdk.String("s"), Version: sdk.String("2")}}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(5 * time.Minute)
+	r := f.refresh(t, "s")
+	if r.Status != astypes.InstanceRefreshStatusInProgress || !strings.Contains(sdk.ToString(r.StatusReason), "Launch process") || *r.PercentageComplete != 0 {
+		t.Errorf("refresh with Launch suspended: %s %q %d%%", r.Status, sdk.ToString(r.StatusReason), *r.PercentageComplete)
+	}
+	if n := len(f.group(t, "s").Instances); n != 2 {
+		t.Errorf("%d instances, want the original 2", n)
+	}
+}
