@@ -283,7 +283,26 @@ func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
 	cmd := m.list.fleetChanged(&m.fleet)
 	m.detail.fleetChanged(&m.fleet)
 	m.focus()
-	return cmd
+	return tea.Batch(cmd, m.detailRefresh())
+}
+
+// detailRefresh re-reads what the service screen shows beside the fleet: rollback readiness
+// every tick (the inventory caches it until the groups change) and the baked images while one
+// is still pending. Never two of the same at once.
+func (m *Model) detailRefresh() tea.Cmd {
+	if m.screen != screenService || m.detail.svc == nil {
+		return nil
+	}
+	var cmds []tea.Cmd
+	if !m.detail.readyLoading {
+		m.detail.readyLoading = true
+		cmds = append(cmds, m.readinessCmd(m.detail.key))
+	}
+	if !m.detail.imagesLoading && m.detail.pendingImage() {
+		m.detail.imagesLoading = true
+		cmds = append(cmds, m.imagesCmd(m.detail.key.Name))
+	}
+	return tea.Batch(cmds...)
 }
 
 func filterEnv(all []model.Service, env string) []model.Service {
@@ -401,6 +420,7 @@ func (m *Model) openService(k model.ServiceKey) tea.Cmd {
 	m.screen = screenService
 	m.detail.open(k, &m.fleet)
 	m.focus()
+	m.detail.imagesLoading, m.detail.readyLoading = true, true
 	return tea.Batch(m.imagesCmd(k.Name), m.readinessCmd(k))
 }
 

@@ -27,6 +27,18 @@ type serviceView struct {
 	ready     *model.Readiness
 	readyErr  string
 	rendered  int
+
+	imagesLoading, readyLoading bool
+}
+
+// pendingImage reports whether a baked image is still being made.
+func (v *serviceView) pendingImage() bool {
+	for _, img := range v.images {
+		if img.State == "pending" {
+			return true
+		}
+	}
+	return false
 }
 
 type lineKind uint8
@@ -103,6 +115,7 @@ func (v *serviceView) apply(msg tea.Msg) {
 		if msg.service != v.key.Name {
 			return
 		}
+		v.imagesLoading = false
 		v.images, v.imagesErr = msg.images, ""
 		if msg.err != nil {
 			v.imagesErr = aws.Explain(msg.err)
@@ -112,6 +125,7 @@ func (v *serviceView) apply(msg tea.Msg) {
 		if msg.key != v.key {
 			return
 		}
+		v.readyLoading = false
 		v.ready, v.readyErr = &msg.r, ""
 		if msg.err != nil {
 			v.ready, v.readyErr = nil, aws.Explain(msg.err)
