@@ -32,7 +32,7 @@ import (
 // refresh first, then the longest unasked.
 const (
 	refreshSweepEvery = 5 * time.Minute
-	sweepRate         = 2.0 // DescribeInstanceRefreshes per second for the sweep
+	sweepRate         = 0.4 // DescribeInstanceRefreshes per second for the sweep: 2 a tick at 5 s
 	mustRate          = 5.0 // DescribeInstanceRefreshes per second for groups that move
 	watchFor          = 2 * time.Minute
 )
