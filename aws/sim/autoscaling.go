@@ -328,6 +328,8 @@ func (a *autoScalingClient) StartInstanceRefresh(_ context.Context, in *autoscal
 		maxH = *p.MaxHealthyPercentage
 	}
 	switch {
+	case p.MaxHealthyPercentage != nil && p.MinHealthyPercentage == nil:
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "Both MinHealthyPercentage and MaxHealthyPercentage must be specified.")
 	case minH < 0 || minH > 100:
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "MinHealthyPercentage must be between 0 and 100")
 	case maxH < 100 || maxH > 200:

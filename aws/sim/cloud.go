@@ -7,6 +7,18 @@
 //
 // The simulation is lazy: every API call first advances the world to Clock.Now(), processing
 // what happened in between in one-second steps, so a ManualClock drives it deterministically.
+//
+// Where it departs from AWS, on purpose:
+//   - Instances boot in 15 s (Options.BootTime); health checks run every 5 s with thresholds
+//     of 2, AWS's shortest settings, so a rollout takes a minute or two.
+//   - The group health status is always Healthy: a group with HealthCheckType ELB does not
+//     replace instances its balancers fail (AWS would, after the grace period).
+//   - An instance refresh may take the group above MaxSize while it launches before
+//     terminating; a batch that is not healthy within max(3 x warmup, 90 s) fails the refresh
+//     (AWS does not document a figure). Checkpoints, bake time, alarms, standby and
+//     scale-in-protected instance preferences and mixed instances policies are not modelled.
+//   - CreateImage does not reboot the instance; every image has one 8 GiB root snapshot.
+//   - Load balancer reads (ELBv2 and classic) share one token bucket; STS is not throttled.
 package sim
 
 import (
