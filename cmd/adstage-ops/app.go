@@ -1,5 +1,3 @@
-//go:build cliwip
-
 package main
 
 import (

@@ -1,5 +1,3 @@
-//go:build cliwip
-
 // Command adstage-ops is a terminal operations console for services that run as one AMI per
 // release in autoscaling groups behind load balancers. Without a subcommand it opens the live
 // console; the subcommands run the same actions for scripts and CI jobs.
