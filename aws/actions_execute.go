@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -323,7 +324,12 @@ func (o *OperatorConsole) executeRollout(ctx context.Context, plan model.Plan) (
 	facts, err := o.recheck(ctx, plan)
 	if err != nil {
 		err = fmt.Errorf("%s: %w", what, err)
-		o.finish(o.event(ctx, plan, "refused"), "refused", err)
+		result := "refused"
+		var r *refusal
+		if !errors.As(err, &r) {
+			result = "failed" // the re-check could not read AWS
+		}
+		o.finish(o.event(ctx, plan, result), result, err)
 		return nil, err
 	}
 	ev := o.event(ctx, plan, "started")
@@ -360,6 +366,15 @@ func (o *OperatorConsole) executeRollout(ctx context.Context, plan model.Plan) (
 	return ch, nil
 }
 
+// refusal is a precondition that no longer holds at Execute time (as opposed to a read
+// that failed).
+type refusal struct{ err error }
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+func refuse(format string, args ...any) error { return &refusal{fmt.Errorf(format, args...)} }
+
 // recheck reads the service again and refuses when a step's group is gone, a refresh started
 // since the plan, the refresh a rollback reverses has ended, the group's launch template
 // version moved, or a promote's image is no longer available.
@@ -376,21 +391,21 @@ func (o *OperatorConsole) recheck(ctx context.Context, plan model.Plan) (map[str
 		f, ok := by[s.Group]
 		switch {
 		case !ok:
-			return nil, fmt.Errorf("group %s is no longer part of %s/%s: plan again", s.Group, plan.Service, plan.Env)
+			return nil, refuse("group %s is no longer part of %s/%s: plan again", s.Group, plan.Service, plan.Env)
 		case f.template == "":
-			return nil, fmt.Errorf("group %s uses launch configuration %s: move it to a launch template first", s.Group, f.g.LaunchConfig)
+			return nil, refuse("group %s uses launch configuration %s: move it to a launch template first", s.Group, f.g.LaunchConfig)
 		case s.RefreshID != "":
 			if f.refresh == nil || f.refresh.ID != s.RefreshID || !f.refresh.Active() {
 				status := "gone"
 				if f.refresh != nil && f.refresh.ID == s.RefreshID {
 					status = f.refresh.Status
 				}
-				return nil, fmt.Errorf("the rollout of group %s (refresh %s) is no longer running (%s): plan the rollback again", s.Group, s.RefreshID, status)
+				return nil, refuse("the rollout of group %s (refresh %s) is no longer running (%s): plan the rollback again", s.Group, s.RefreshID, status)
 			}
 		case f.refresh.Active():
-			return nil, fmt.Errorf("group %s: instance refresh %s (%s, %d%%) started after the plan was made; wait for it or roll it back: %w", s.Group, f.refresh.ID, f.refresh.Status, f.refresh.Percent, ErrRefreshRunning)
+			return nil, refuse("group %s: instance refresh %s (%s, %d%%) started after the plan was made; wait for it or roll it back: %w", s.Group, f.refresh.ID, f.refresh.Status, f.refresh.Percent, ErrRefreshRunning)
 		case s.Template.Version != "" && itoa(f.version) != s.Template.Version:
-			return nil, fmt.Errorf("group %s now launches launch template %s version %d, not version %s as planned: plan again", s.Group, templateLabel(f.template), f.version, s.Template.Version)
+			return nil, refuse("group %s now launches launch template %s version %d, not version %s as planned: plan again", s.Group, templateLabel(f.template), f.version, s.Template.Version)
 		}
 	}
 	if plan.Action == model.ActionPromote {
@@ -400,7 +415,7 @@ func (o *OperatorConsole) recheck(ctx context.Context, plan model.Plan) (map[str
 			return nil, err
 		}
 		if st := images.state(to); st != string(ec2types.ImageStateAvailable) {
-			return nil, fmt.Errorf("image %s is %s since the plan was made", to, st)
+			return nil, refuse("image %s is %s since the plan was made", to, st)
 		}
 	}
 	return by, nil
@@ -461,10 +476,10 @@ func (o *OperatorConsole) changeGroup(ctx context.Context, plan model.Plan, s *m
 			}
 			n = aws.ToInt64(out.LaunchTemplateVersion.VersionNumber)
 			created[key] = n
+			c.done = append(c.done, "launch template version "+itoa(n)+" created")
 			*pre = append(*pre, model.Progress{Group: s.Group, Stage: StageVersion, Message: fmt.Sprintf("created launch template %s version %d (%s -> %s)", templateLabel(f.template), n, f.image, s.ToImage.ImageID)})
 		}
 		version = itoa(n)
-		c.done = append(c.done, "launch template version "+version+" created")
 	}
 	if version == "" {
 		return fmt.Errorf("the plan names no launch template version to roll out")

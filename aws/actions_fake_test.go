@@ -892,3 +892,64 @@ func TestExecute_AuditUnwritable_NothingSent(t *testing.T) {
 		t.Errorf("sent %v without an audit line", w.order)
 	}
 }
+
+func TestPromote_GroupsSharingATemplateShareTheVersion_RecordedFake(t *testing.T) {
+	w := standardWorld(t)
+	w.groups = append(w.groups, actGroup("api-prod-b", "production", "lt-a", "$Latest", 1))
+	op, _ := w.operator(t)
+	ctx := context.Background()
+	plan, err := op.PlanPromote(ctx, PromoteRequest{Service: "api", Env: "production", ImageID: "ami-new"})
+	if err != nil || plan.Blocked() {
+		t.Fatalf("plan: %v %+v", err, plan.Checks)
+	}
+	ch, err := op.Execute(ctx, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastEv := drain(t, ch)
+	if l := lastEv[len(lastEv)-1]; !l.Done || l.Err != nil {
+		t.Fatalf("last = %+v", l)
+	}
+	if n := w.f.CreateLaunchTemplateVersionOp.Calls(); n != 1 {
+		t.Errorf("%d versions created for one template", n)
+	}
+	sr := w.f.StartInstanceRefreshOp.Inputs()
+	if len(sr) != 2 {
+		t.Fatalf("%d refreshes", len(sr))
+	}
+	for _, in := range sr {
+		if v := aws.ToString(in.DesiredConfiguration.LaunchTemplate.Version); v != "4" {
+			t.Errorf("%s rolls out version %s, want 4", aws.ToString(in.AutoScalingGroupName), v)
+		}
+	}
+}
+
+func TestExecute_ContextEndsAfterStart_RolloutLeftToAWS(t *testing.T) {
+	w := standardWorld(t)
+	w.refreshSteps = []astypes.InstanceRefreshStatus{astypes.InstanceRefreshStatusInProgress}
+	op, log := w.operator(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	plan, err := op.PlanPromote(ctx, PromoteRequest{Service: "api", Env: "production", ImageID: "ami-new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := op.Execute(ctx, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range ch {
+		if p.Stage == StageStarted {
+			cancel() // the CLI without --wait, or a closed terminal
+		}
+		if p.Done {
+			t.Fatalf("rollout reported done: %+v", p)
+		}
+	}
+	if got := strings.Join(results(t, log), ","); got != "promote:started" {
+		t.Errorf("audit = %s, want only the start (the rollout goes on in AWS)", got)
+	}
+	if w.f.StartInstanceRefreshOp.Calls() != 1 {
+		t.Error("refresh not started")
+	}
+}
