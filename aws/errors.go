@@ -134,7 +134,7 @@ func Explain(err error) string {
 			return fmt.Sprintf("Cannot reach the AWS endpoint %s (set by AWS_ENDPOINT_URL); check that it is running or unset the variable.", ep)
 		}
 		return "Cannot reach the AWS endpoint; check your network, proxy or VPN and the region, then try again."
-	case strings.Contains(lower, "region") && (strings.Contains(lower, "missing") || strings.Contains(lower, "no region")):
+	case errors.Is(err, ErrNoRegion), strings.Contains(lower, "missing region"), strings.Contains(lower, "region is required"):
 		return "No AWS region is set; pass --region, set AWS_REGION, or set region in your AWS profile."
 	}
 	var pe config.SharedConfigProfileNotExistError
@@ -193,8 +193,10 @@ func isThrottling(err error, code string) bool {
 		"RequestThrottled", "RequestThrottledException", "SlowDown", "PriorRequestNotComplete":
 		return true
 	}
-	var qe *ratelimit.QuotaExceededError
-	return errors.As(err, &qe)
+	// The standard retryer's client-side quota (LoadClients disables it; other callers may not).
+	var qe ratelimit.QuotaExceededError
+	var qp *ratelimit.QuotaExceededError
+	return errors.As(err, &qe) || errors.As(err, &qp)
 }
 
 func isUnreachable(err error, lower string) bool {

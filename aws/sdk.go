@@ -1,0 +1,111 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// ErrNoRegion is returned by LoadClients when neither the options, the environment nor the
+// profile name a region.
+var ErrNoRegion = errors.New("no AWS region set")
+
+// LoadOptions choose the identity and mode of the real AWS clients.
+type LoadOptions struct {
+	// Profile is the shared-config profile; "" uses the standard chain (AWS_PROFILE, then
+	// "default").
+	Profile string
+	// Region overrides the profile's and AWS_REGION's region.
+	Region string
+	// ReadOnly installs the read-only guard on every client and returns no mutating clients.
+	ReadOnly bool
+}
+
+// Retry settings for every client (see newRetryer).
+const (
+	retryMaxAttempts = 6
+	retryMaxBackoff  = 10 * time.Second
+)
+
+// newRetryer is the retryer every client gets, configured on purpose for a console that polls:
+//
+//   - The standard retryer draws every retry from a client-side quota (500 tokens, 5 per retry)
+//     and, once the quota is spent, fails calls at once with "retry quota exceeded". Under a
+//     minute of account-wide throttling a polling console spends it in seconds and then fails
+//     every call even after AWS recovers. ratelimit.None removes the quota: throttled calls back
+//     off instead of failing; the console never overlaps its refreshes, so retries cannot pile up.
+//   - Adaptive mode is not used: it delays even the first attempt client-side, which would hold
+//     back the on-screen service's reads behind the background ones.
+//   - More attempts than the default 3 (6), with backoff capped at 10 s instead of 20 s, so that
+//     a throttled read gives up after about half a minute: the inventory then keeps the last good
+//     data, says so, and tries again on the next tick.
+func newRetryer() awssdk.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = retryMaxAttempts
+		o.MaxBackoff = retryMaxBackoff
+		o.RateLimiter = ratelimit.None
+	})
+}
+
+// LoadClients builds the real SDK clients from the standard credential chain (AWS_PROFILE, SSO,
+// assume-role, static keys, instance roles), the given profile and region, and AWS_ENDPOINT_URL
+// (the SDK honours it natively, e.g. for moto). With ReadOnly, every client refuses any
+// operation outside ReadOperations before it is sent, and only ReadClients is filled: the
+// returned Clients is zero, so a read-only console never holds a mutating client.
+func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRetryer(newRetryer)}
+	if o.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
+	}
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return Clients{}, ReadClients{}, fmt.Errorf("load AWS configuration%s: %w", profileSuffix(o.Profile), err)
+	}
+	if cfg.Region == "" {
+		return Clients{}, ReadClients{}, fmt.Errorf("load AWS configuration%s: %w (pass --region, set AWS_REGION, or set region in the profile)", profileSuffix(o.Profile), ErrNoRegion)
+	}
+	profile := o.Profile
+	if profile == "" {
+		profile = os.Getenv("AWS_PROFILE")
+	}
+	activeProfile.Store(profile)
+
+	if o.ReadOnly {
+		// Added to the service clients' copy only: the credential providers built inside
+		// LoadDefaultConfig (sts:AssumeRole, SSO) keep working in read-only mode.
+		cfg.APIOptions = append(slices.Clip(cfg.APIOptions), ReadOnlyAPIOption)
+	}
+	as := autoscaling.NewFromConfig(cfg)
+	e2 := ec2.NewFromConfig(cfg)
+	lb2 := elbv2.NewFromConfig(cfg)
+	lb := elb.NewFromConfig(cfg)
+	st := sts.NewFromConfig(cfg)
+	read := ReadClients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, Region: cfg.Region}
+	if o.ReadOnly {
+		return Clients{}, read, nil
+	}
+	return Clients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, Region: cfg.Region}, read, nil
+}
+
+func profileSuffix(p string) string {
+	if p == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (profile %s)", p)
+}
