@@ -482,3 +482,36 @@ func TestConcurrentClients(t *testing.T) {
 		t.Errorf("calls %v", calls)
 	}
 }
+
+func TestChurnInstances(t *testing.T) {
+	clk := NewManualClock(t0)
+	c := NewScale(clk, Options{}, ScaleSpec{Groups: 100, InstancesPerGroup: 10, TargetGroups: 100})
+	unhealthy := func() int {
+		n := 0
+		for _, tg := range c.st.TargetGroups {
+			out, err := c.Clients().ELBv2.DescribeTargetHealth(context.Background(), &elbv2.DescribeTargetHealthInput{TargetGroupArn: sdk.String(tg.ARN)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range out.TargetHealthDescriptions {
+				if d.TargetHealth.State != "healthy" {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	if n := unhealthy(); n != 0 {
+		t.Fatalf("%d unhealthy at start", n)
+	}
+	if n := c.ChurnInstances(0.01); n != 10 {
+		t.Errorf("churned %d, want 10", n)
+	}
+	if n := unhealthy(); n != 10 {
+		t.Errorf("%d unhealthy after churning 1%%, want 10", n)
+	}
+	c.ChurnInstances(0.01)
+	if n := unhealthy(); n > 20 || n%2 != 0 {
+		t.Errorf("%d unhealthy after a second churn", n)
+	}
+}
