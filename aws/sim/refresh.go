@@ -298,7 +298,8 @@ func (c *Cloud) rollback(g *Group, r *Refresh, reason string) {
 		}
 	}
 	r.Batch = nil
-	r.Victims = nil
+	// Victims of a terminate-first step keep draining; their replacements launch with the
+	// previous configuration.
 	r.ToReplace = nil
 	for _, in := range c.live(g) {
 		if in.Config != r.Previous {

@@ -253,13 +253,18 @@ func TestTerminateFirstRefresh(t *testing.T) {
 }
 
 func TestRollbackMidRefresh(t *testing.T) {
+	t.Run("launch first", func(t *testing.T) { testRollbackMidRefresh(t, 100, 150, 4) })
+	t.Run("terminate first", func(t *testing.T) { testRollbackMidRefresh(t, 50, 100, 2) })
+}
+
+func testRollbackMidRefresh(t *testing.T, minH, maxH int32, minHealthy int) {
 	f := newFixture(t, 4, 10)
 	ctx := context.Background()
 	as := f.c.Clients().AutoScaling
 	if _, err := as.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: sdk.String("app")}); errCode(err) != "ActiveInstanceRefreshNotFound" {
 		t.Errorf("rollback without refresh: %v", err)
 	}
-	id := f.startRefresh(t, "2", 100, 150, false)
+	id := f.startRefresh(t, "2", minH, maxH, false)
 	for i := 0; i < 300 && *f.refresh(t, "app").PercentageComplete == 0; i++ {
 		f.clk.Advance(time.Second)
 	}
@@ -279,8 +284,8 @@ func TestRollbackMidRefresh(t *testing.T) {
 	}
 	for i := 0; i < 600 && f.refresh(t, "app").Status == astypes.InstanceRefreshStatusRollbackInProgress; i++ {
 		f.clk.Advance(time.Second)
-		if h := f.healthyByImage(t); h[f.old]+h[f.new] < 4 {
-			t.Fatalf("healthy capacity %v below desired during rollback", h)
+		if h := f.healthyByImage(t); h[f.old]+h[f.new] < minHealthy {
+			t.Fatalf("healthy capacity %v below %d during rollback", h, minHealthy)
 		}
 	}
 	r = f.refresh(t, "app")
