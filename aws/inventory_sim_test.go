@@ -470,3 +470,47 @@ func TestSimReadinessFollowsDeregisteredImages(t *testing.T) {
 	}
 	check(0, b)
 }
+
+// TestSimReadersRunAlongsideSnapshots exercises every Reader method at once on the demo fleet
+// (run with -race): the console asks for history, images and readiness while ticks refresh.
+func TestSimReadersRunAlongsideSnapshots(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	cloud := sim.NewDemo(clk)
+	inv := aws.NewInventory(cloud.Clients().Read(), aws.Options{Now: clk.Now})
+	ctx := context.Background()
+	invSnapshot(t, inv)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				var err error
+				switch i {
+				case 0:
+					_, err = inv.Snapshot(ctx)
+					if errors.Is(err, aws.ErrRefreshRunning) {
+						err = nil
+					}
+				case 1:
+					_, err = inv.History(ctx, "web", "production")
+				case 2:
+					_, err = inv.Readiness(ctx, "api", "production")
+					inv.Focus([]model.ServiceKey{{Name: "api", Env: "production"}})
+				case 3:
+					_, err = inv.Images(ctx, "worker-bids")
+					inv.Watch("web-production")
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
