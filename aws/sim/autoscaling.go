@@ -351,6 +351,9 @@ func (a *autoScalingClient) StartInstanceRefresh(_ context.Context, in *autoscal
 	var desired *TemplateSpec
 	if dc := in.DesiredConfiguration; dc != nil && dc.LaunchTemplate != nil {
 		lt := dc.LaunchTemplate
+		if (lt.LaunchTemplateId == nil) == (lt.LaunchTemplateName == nil) {
+			return nil, apiError(svcAutoScaling, op, "ValidationError", "Valid requests must contain either launchTemplateId or LaunchTemplateName")
+		}
 		spec := TemplateSpec{ID: sdk.ToString(lt.LaunchTemplateId), Name: sdk.ToString(lt.LaunchTemplateName), Version: sdk.ToString(lt.Version)}
 		if spec.Version == "" {
 			spec.Version = "$Default"
@@ -429,6 +432,9 @@ func (a *autoScalingClient) UpdateAutoScalingGroup(_ context.Context, in *autosc
 	}
 	var spec *TemplateSpec
 	if lt := in.LaunchTemplate; lt != nil {
+		if (lt.LaunchTemplateId == nil) == (lt.LaunchTemplateName == nil) {
+			return nil, apiError(svcAutoScaling, op, "ValidationError", "Valid requests must contain either launchTemplateId or LaunchTemplateName")
+		}
 		s := TemplateSpec{ID: sdk.ToString(lt.LaunchTemplateId), Name: sdk.ToString(lt.LaunchTemplateName), Version: sdk.ToString(lt.Version)}
 		if s.Version == "" {
 			s.Version = "$Default"

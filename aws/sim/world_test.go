@@ -350,6 +350,8 @@ func TestStartRefreshValidation(t *testing.T) {
 		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("nope")}, "ValidationError"},
 		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("app"), Preferences: &astypes.RefreshPreferences{MinHealthyPercentage: sdk.Int32(100), MaxHealthyPercentage: sdk.Int32(100)}}, "ValidationError"},
 		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("app"), DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: sdk.String("app"), Version: sdk.String("9")}}}, "ValidationError"},
+		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("app"), DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateId: sdk.String("lt-0x"), LaunchTemplateName: sdk.String("app"), Version: sdk.String("2")}}}, "ValidationError"},
+		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("app"), Preferences: &astypes.RefreshPreferences{MaxHealthyPercentage: sdk.Int32(150)}}, "ValidationError"},
 	} {
 		if _, err := as.StartInstanceRefresh(ctx, tc.in); errCode(err) != tc.code {
 			t.Errorf("%+v: %v, want %s", tc.in, err, tc.code)
