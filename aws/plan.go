@@ -606,14 +606,17 @@ func (o *OperatorConsole) previousReleases(ctx context.Context, p *model.Plan, r
 		}
 		gone = append(gone, msg)
 	}
-	if len(missing) > 0 {
+	// Groups on a launch configuration have no release to return to; the launch template
+	// check refuses them, so they add nothing here.
+	switch {
+	case len(missing) > 0:
 		p.Checks = append(p.Checks, model.Check{Name: CheckPrevious, Detail: strings.Join(missing, "; ")})
-	} else {
+	case len(found) > 0 || len(gone) > 0:
 		p.Checks = append(p.Checks, model.Check{Name: CheckPrevious, OK: true, Detail: strings.Join(found, "; ")})
 	}
 	if len(gone) > 0 {
 		p.Checks = append(p.Checks, model.Check{Name: CheckRollbackImage, Detail: strings.Join(gone, "; ")})
-	} else if len(missing) == 0 {
+	} else if len(missing) == 0 && len(found) > 0 {
 		p.Checks = append(p.Checks, model.Check{Name: CheckRollbackImage, OK: true, Detail: "every target AMI is available"})
 	}
 	return nil
