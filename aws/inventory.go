@@ -16,7 +16,10 @@ import (
 	"github.com/adstage/adstage-ops/model"
 )
 
-// How the inventory keeps AWS calls down (DESIGN.md section 3, issue 5):
+// Inventory reads the fleet from AWS with the fewest calls it can: it implements Reader.
+// It is safe for concurrent use; Snapshot never runs twice at once.
+//
+// How it keeps AWS calls down (DESIGN.md section 3, issue 5):
 //
 //   - One DescribeAutoScalingGroups page per 100 groups lists every group with its instances'
 //     lifecycle, health and launch template version.
@@ -34,14 +37,16 @@ import (
 //     from an earlier read is marked Stale with its CheckedAt.
 //   - Drain delays (DescribeTargetGroupAttributes, DescribeLoadBalancerAttributes) are read
 //     only for balancers with draining targets, then cached for drainAttrEvery.
-//   - Instance refreshes are read per group only where something moves (see poll_refresh.go),
-//     plus a slow sweep.
+//   - Instance refreshes (DescribeInstanceRefreshes, one group per call) are read only for
+//     groups that move (instances arriving or leaving, mixed versions, draining targets), had
+//     an active refresh at the last look, or were marked with Watch, plus a slow sweep of the
+//     quiet groups (see poll_refresh.go).
+//   - So a quiet fleet on numeric template versions costs exactly Cmin per tick; each group
+//     on "$Latest"/"$Default" adds one DescribeLaunchTemplateVersions per template per
+//     aliasTTL, and the sweep adds at most sweepRate calls per second.
 //   - EC2 reads share a budget of EC2ReadsPerSecond (default 10/s). Once AWS throttles a call,
 //     the snapshot makes no more calls of that class; what it could not read keeps its last
 //     value, marked Stale, and the problem is listed in Fleet.Problems.
-
-// Inventory reads the fleet from AWS with the fewest calls it can: it implements Reader.
-// It is safe for concurrent use; Snapshot never runs twice at once.
 type Inventory struct {
 	c    ReadClients
 	opts Options
