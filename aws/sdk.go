@@ -17,6 +17,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // ErrNoRegion is returned by LoadClients when neither the options, the environment nor the
@@ -32,6 +33,9 @@ type LoadOptions struct {
 	Region string
 	// ReadOnly installs the read-only guard on every client and returns no mutating clients.
 	ReadOnly bool
+	// APIOptions are extra middleware for every client (tests add moto's account header with
+	// it). In read-only mode the guard still runs first.
+	APIOptions []func(*middleware.Stack) error
 }
 
 // Retry settings for every client (see newRetryer).
@@ -86,10 +90,11 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	}
 	activeProfile.Store(profile)
 
+	// Added to the service clients' copy only: the credential providers built inside
+	// LoadDefaultConfig (sts:AssumeRole, SSO) keep working in read-only mode.
+	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), o.APIOptions...)
 	if o.ReadOnly {
-		// Added to the service clients' copy only: the credential providers built inside
-		// LoadDefaultConfig (sts:AssumeRole, SSO) keep working in read-only mode.
-		cfg.APIOptions = append(slices.Clip(cfg.APIOptions), ReadOnlyAPIOption)
+		cfg.APIOptions = append(cfg.APIOptions, ReadOnlyAPIOption)
 	}
 	as := autoscaling.NewFromConfig(cfg)
 	e2 := ec2.NewFromConfig(cfg)
