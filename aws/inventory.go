@@ -64,6 +64,7 @@ type Inventory struct {
 	sweep       *budget
 	mustRefresh *budget
 	gen         uint64
+	turns       uint64 // balancer picks so far: the round-robin clock
 
 	mu       sync.Mutex // guards the fields below
 	identity *Identity
@@ -441,7 +442,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		}
 	}
 	n := inv.elbBudget.available(s.now)
-	chosen := selectBalancers(all, prio, n)
+	chosen := selectBalancers(all, prio, n, &inv.turns)
 	inv.elbBudget.spend(len(chosen))
 	s.stats.Balancers, s.stats.BalancersRead = len(all), len(chosen)
 	for _, b := range all {

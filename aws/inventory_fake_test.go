@@ -876,3 +876,41 @@ func TestThrottlingForAMinuteRecoversWithinTwoTicks(t *testing.T) {
 		t.Error("not fully fresh within two ticks after throttling stopped")
 	}
 }
+
+func TestPriorityBeyondBudgetDoesNotStarveTheRest(t *testing.T) {
+	clock := newTestClock()
+	ff := manyServices(20)
+	// 5 reads a tick; 10 services on screen.
+	inv, f := newFakeInventory(t, ff, clock, Options{ELBReadsPerSecond: 1})
+	var keys []model.ServiceKey
+	for i := range 10 {
+		keys = append(keys, model.ServiceKey{Name: fmt.Sprintf("svc%02d", i), Env: "prod"})
+	}
+	inv.Focus(keys)
+	reads := map[string]int{}
+	for range 20 {
+		f.ResetCalls()
+		if _, err := inv.Snapshot(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ins := f.DescribeTargetHealthOp.Inputs()
+		if len(ins) != 5 {
+			t.Errorf("%d reads in a tick, want the budget of 5", len(ins))
+		}
+		for _, in := range ins {
+			reads[targetGroupName(aws.ToString(in.TargetGroupArn))]++
+		}
+		clock.Advance(5 * time.Second)
+	}
+	// 4 reads a tick for the 10 focused (each every 2.5 ticks), 1 for the 10 others.
+	for i := range 20 {
+		name := fmt.Sprintf("svc%02d", i)
+		want := 2
+		if i < 10 {
+			want = 8
+		}
+		if reads[name] != want {
+			t.Errorf("%s read %d times in 20 ticks, want %d", name, reads[name], want)
+		}
+	}
+}

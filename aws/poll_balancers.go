@@ -35,9 +35,9 @@ type balancer struct {
 	targets map[string]target
 	// checkedAt is the unix second of the last successful read; 0 means never read.
 	checkedAt int64
-	triedAt   time.Time // last attempt, successful or not: the round-robin order
-	readNow   bool      // read successfully by the current snapshot
-	err       string    // why the last attempt failed; "" when it succeeded
+	turn      uint64 // when it was last picked, in picks: the round-robin order
+	readNow   bool   // read successfully by the current snapshot
+	err       string // why the last attempt failed; "" when it succeeded
 	delay     int32
 	delayAt   time.Time
 	gen       uint64 // the last snapshot whose groups referenced it
@@ -149,25 +149,43 @@ func deregistrationDelay(attrs []elbv2types.TargetGroupAttribute) int32 {
 	return 300 // AWS's default when the attribute is absent
 }
 
-// selectBalancers picks the balancers one snapshot reads: priority ones first (on screen,
-// rolling out, draining), then the rest, each tier oldest attempt first, so that the rest go
-// round-robin; at most n of them.
-func selectBalancers(all []*balancer, prio map[*balancer]bool, n int) []*balancer {
-	sorted := append([]*balancer(nil), all...)
-	sort.SliceStable(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if prio[a] != prio[b] {
-			return prio[a]
+// selectBalancers picks the balancers one snapshot reads, at most n: priority ones (on
+// screen, rolling out, draining, scaling) first, then the rest, each tier oldest attempt
+// first, so that both go round-robin. When the priority tier alone exceeds the budget, a fifth
+// of it (at least one read) stays reserved for the rest, so that no balancer is starved: the
+// priority ones are then read every few ticks instead of every tick.
+func selectBalancers(all []*balancer, prio map[*balancer]bool, n int, turns *uint64) []*balancer {
+	var hot, rest []*balancer
+	for _, b := range all {
+		if prio[b] {
+			hot = append(hot, b)
+		} else {
+			rest = append(rest, b)
 		}
-		if !a.triedAt.Equal(b.triedAt) {
-			return a.triedAt.Before(b.triedAt)
-		}
-		return a.key < b.key
-	})
-	if n < len(sorted) {
-		sorted = sorted[:n]
 	}
-	return sorted
+	oldestFirst := func(bs []*balancer) {
+		sort.SliceStable(bs, func(i, j int) bool {
+			a, b := bs[i], bs[j]
+			if a.turn != b.turn {
+				return a.turn < b.turn
+			}
+			return a.key < b.key
+		})
+	}
+	oldestFirst(hot)
+	oldestFirst(rest)
+	hotN := min(len(hot), n)
+	if len(rest) > 0 && n > 0 {
+		hotN = min(hotN, n-max(1, n/5))
+	}
+	restN := min(len(rest), n-hotN)
+	hotN = min(len(hot), n-restN) // what the rest does not need goes back to the priority tier
+	chosen := append(hot[:hotN:hotN], rest[:restN]...)
+	for _, b := range chosen {
+		*turns++
+		b.turn = *turns
+	}
+	return chosen
 }
 
 // balancerTask reads one balancer's health (and, when it starts draining or the delay is old,
@@ -175,8 +193,8 @@ func selectBalancers(all []*balancer, prio map[*balancer]bool, n int) []*balance
 func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 	return func(ctx context.Context) func() {
 		if s.elbBreaker.tripped() {
-			// Not attempted: triedAt stays, so it comes first next tick.
-			return func() { b.err = errSkipped.Error() }
+			// Not attempted: it comes first next tick.
+			return func() { b.err = errSkipped.Error(); b.turn = 0 }
 		}
 		var reads []targetRead
 		var err error
@@ -209,7 +227,6 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 			s.elbBreaker.observe(delayErr)
 		}
 		return func() {
-			b.triedAt = s.now
 			if err != nil {
 				b.err = err.Error()
 				s.problem(err)
