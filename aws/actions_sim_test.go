@@ -439,3 +439,45 @@ func TestBake_PendingToAvailable_Sim(t *testing.T) {
 		t.Errorf("newest api image = %+v, %v", imgs, err)
 	}
 }
+
+func TestPromote_ThrottledMidRolloutKeepsFollowing_Sim(t *testing.T) {
+	s := newSimConsole(t)
+	ctx := context.Background()
+	plan, err := s.op.PlanPromote(ctx, aws.PromoteRequest{Service: "worker-bids", Env: "production", FromEnv: "staging"})
+	if err != nil || plan.Blocked() {
+		t.Fatalf("plan: %v %+v", err, plan.Checks)
+	}
+	ch, err := s.op.Execute(ctx, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []model.Progress
+	for p := range ch {
+		evs = append(evs, p)
+		if p.Stage == aws.StageStarted {
+			break
+		}
+	}
+	// The account is throttled for three simulated minutes in the middle of the rollout.
+	s.cloud.ThrottleUntil(s.clock.Now().Add(3 * time.Minute))
+	evs = append(evs, s.follow(t, ch)...)
+	lastOK(t, evs)
+	if n := s.cloud.Throttled()["DescribeInstanceRefreshes"]; n <= 5 {
+		t.Errorf("only %d throttled reads: the test did not throttle the following", n)
+	}
+	saw := false
+	for _, e := range evs {
+		if strings.Contains(e.Message, "throttling") {
+			saw = true
+		}
+	}
+	if !saw {
+		t.Error("throttling not reported in the progress")
+	}
+	if rel, _ := s.runs(t, "worker-bids", "production"); rel != plan.Steps[0].ToImage.ImageID {
+		t.Errorf("after the rollout the service launches %s, want %s", rel, plan.Steps[0].ToImage.ImageID)
+	}
+	if got := strings.Join(s.results(t), ","); got != "promote:started,promote:succeeded" {
+		t.Errorf("audit = %s", got)
+	}
+}
