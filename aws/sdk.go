@@ -55,12 +55,20 @@ const (
 //     back the on-screen service's reads behind the background ones.
 //   - More attempts than the default 3 (6), with backoff capped at 10 s instead of 20 s, so that
 //     a throttled read gives up after about half a minute: the inventory then keeps the last good
-//     data, says so, and tries again on the next tick.
-func newRetryer() awssdk.Retryer {
+//     data, says so, and tries again on the next tick. AWS_MAX_ATTEMPTS / max_attempts, when
+//     set, still override the number of attempts.
+func newRetryer() awssdk.Retryer { return newRetryerWith(nil) }
+
+// newRetryerWith is newRetryer with another backoff (tests use none); nil keeps the SDK's
+// exponential backoff with jitter, capped at retryMaxBackoff.
+func newRetryerWith(backoff retry.BackoffDelayer) awssdk.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = retryMaxAttempts
 		o.MaxBackoff = retryMaxBackoff
 		o.RateLimiter = ratelimit.None
+		if backoff != nil {
+			o.Backoff = backoff
+		}
 	})
 }
 
@@ -70,7 +78,7 @@ func newRetryer() awssdk.Retryer {
 // operation outside ReadOperations before it is sent, and only ReadClients is filled: the
 // returned Clients is zero, so a read-only console never holds a mutating client.
 func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRetryer(newRetryer)}
+	var opts []func(*config.LoadOptions) error
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
 	}
@@ -84,6 +92,10 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	if cfg.Region == "" {
 		return Clients{}, ReadClients{}, fmt.Errorf("load AWS configuration%s: %w (pass --region, set AWS_REGION, or set region in the profile)", profileSuffix(o.Profile), ErrNoRegion)
 	}
+	// Set after loading, not with config.WithRetryer, so that a max_attempts of the profile or
+	// AWS_MAX_ATTEMPTS still applies (the clients wrap this retryer with it); retry_mode is
+	// deliberately not honoured (see newRetryer).
+	cfg.Retryer = newRetryer
 	profile := o.Profile
 	if profile == "" {
 		profile = os.Getenv("AWS_PROFILE")
