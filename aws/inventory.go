@@ -57,6 +57,7 @@ type Inventory struct {
 	in          interner
 	templates   templateCache
 	instances   map[string]instanceFacts
+	images      map[string]string    // instance ID -> AMI, for instances the group listing gives none
 	balancers   map[string]*balancer // by target group ARN or classic ELB name
 	refreshes   map[string]*refreshState
 	elbBudget   *budget
@@ -104,6 +105,7 @@ func NewInventory(c ReadClients, opts Options) *Inventory {
 		opts:        opts,
 		templates:   newTemplateCache(),
 		instances:   map[string]instanceFacts{},
+		images:      map[string]string{},
 		balancers:   map[string]*balancer{},
 		refreshes:   map[string]*refreshState{},
 		elbBudget:   newBudget(opts.ELBReadsPerSecond, opts.Refresh),
@@ -279,9 +281,16 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 		return model.Fleet{}, fmt.Errorf("refresh fleet: %w", err)
 	}
 	inv.gen++
+	total := 0
+	for i := range raw {
+		total += len(raw[i].Instances)
+	}
+	all := make([]model.Instance, total)
 	reads := make([]groupRead, len(raw))
 	for i := range raw {
-		reads[i] = mapGroup(&raw[i], inv.opts.Tags, &inv.in)
+		n := len(raw[i].Instances)
+		reads[i] = mapGroupInto(&raw[i], inv.opts.Tags, &inv.in, all[:n:n])
+		all = all[n:]
 	}
 	raw = nil
 	sort.Slice(reads, func(i, j int) bool { return reads[i].g.Name < reads[j].g.Name })
@@ -323,6 +332,7 @@ func (inv *Inventory) keepStats(s *snapshotRun) {
 func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 	var wants templateWants
 	var fresh []string
+	needImage := map[string]bool{}
 	for i := range reads {
 		r := &reads[i]
 		if lt := r.g.LaunchTemplate; lt != nil {
@@ -340,6 +350,9 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 			}
 			if _, ok := inv.instances[inst.ID]; !ok {
 				fresh = append(fresh, inst.ID)
+				if r.instImage[j] == "" {
+					needImage[inst.ID] = true
+				}
 			}
 		}
 	}
@@ -358,7 +371,7 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 			s.stats.DeferredInstances += len(call.ids)
 			continue
 		}
-		tasks = append(tasks, inv.instanceTask(call, s))
+		tasks = append(tasks, inv.instanceTask(call, needImage, s))
 	}
 	inv.ec2Budget.spend(len(tasks))
 	return tasks
@@ -382,7 +395,7 @@ func (inv *Inventory) templateTask(call templateCall, s *snapshotRun) task {
 	}
 }
 
-func (inv *Inventory) instanceTask(call instanceCall, s *snapshotRun) task {
+func (inv *Inventory) instanceTask(call instanceCall, needImage map[string]bool, s *snapshotRun) task {
 	return func(ctx context.Context) func() {
 		if s.ec2Breaker.tripped() {
 			return nil
@@ -395,7 +408,10 @@ func (inv *Inventory) instanceTask(call instanceCall, s *snapshotRun) task {
 				s.problem(err)
 			}
 			for _, info := range got {
-				inv.instances[info.id] = instanceFacts{launched: info.launched, image: inv.in.str(info.image), gen: inv.gen}
+				inv.instances[info.id] = instanceFacts{id: info.id, launched: info.launched, gen: inv.gen}
+				if needImage[info.id] {
+					inv.images[info.id] = inv.in.str(info.image)
+				}
 			}
 		}
 	}
@@ -512,6 +528,13 @@ func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s
 // assemble finishes the groups: AMIs, launch times, load-balancer health and refreshes.
 func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group {
 	groups := make([]model.Group, len(reads))
+	// One backing array for every target row of the fleet: no per-instance or per-group
+	// allocation. Rows are at most one per instance and balancer.
+	rows := 0
+	for i := range reads {
+		rows += len(reads[i].g.Instances) * (len(reads[i].tgARNs) + len(reads[i].g.ClassicELBs))
+	}
+	room := make([]model.TargetHealth, 0, rows)
 	for i := range reads {
 		r := &reads[i]
 		g := r.g
@@ -525,8 +548,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 		for _, name := range g.ClassicELBs {
 			bals = append(bals, inv.balancers[name])
 		}
-		// One backing array for the whole group's targets: no per-instance allocation.
-		targets := make([]model.TargetHealth, 0, len(g.Instances)*len(bals))
+		targets := room
 		for j := range g.Instances {
 			inst := &g.Instances[j]
 			inst.ImageID = r.instImage[j]
@@ -540,9 +562,10 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 					f.gen = inv.gen
 					inv.instances[inst.ID] = f
 				}
+				inst.ID = f.id // the shared copy
 				inst.LaunchedAt = f.launched
 				if inst.ImageID == "" {
-					inst.ImageID = f.image
+					inst.ImageID = inv.images[f.id]
 				}
 			}
 			start := len(targets)
@@ -555,6 +578,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 				inst.Targets = targets[start:len(targets):len(targets)]
 			}
 		}
+		room = targets[len(targets):]
 		if st := inv.refreshes[g.Name]; st != nil && st.last != nil {
 			ref := *st.last
 			if ref.DesiredVersion != "" {
@@ -582,6 +606,11 @@ func (inv *Inventory) prune() {
 	for id, f := range inv.instances {
 		if f.gen != inv.gen {
 			delete(inv.instances, id)
+		}
+	}
+	for id := range inv.images {
+		if _, ok := inv.instances[id]; !ok {
+			delete(inv.images, id)
 		}
 	}
 	for k, st := range inv.refreshes {

@@ -71,6 +71,13 @@ func launchTemplateOf(a *astypes.AutoScalingGroup) *astypes.LaunchTemplateSpecif
 
 // mapGroup turns an SDK group into the model's (instances without AMI, age and targets yet).
 func mapGroup(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner) groupRead {
+	return mapGroupInto(a, tags, in, nil)
+}
+
+// mapGroupInto is mapGroup with the group's instances placed in room, when room has exactly
+// one slot per instance: a snapshot carves every group's instances out of one array, so that
+// 20,000 instances cost one allocation and no size-class slack.
+func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner, room []model.Instance) groupRead {
 	r := groupRead{g: model.Group{
 		Name:            aws.ToString(a.AutoScalingGroupName),
 		Min:             aws.ToInt32(a.MinSize),
@@ -114,7 +121,11 @@ func mapGroup(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner) gro
 	for _, n := range a.LoadBalancerNames {
 		g.ClassicELBs = append(g.ClassicELBs, in.str(n))
 	}
-	g.Instances = make([]model.Instance, len(a.Instances))
+	if len(room) == len(a.Instances) {
+		g.Instances = room
+	} else {
+		g.Instances = make([]model.Instance, len(a.Instances))
+	}
 	r.instImage = make([]string, len(a.Instances))
 	r.instTpl = make([]string, len(a.Instances))
 	var versions []string

@@ -256,6 +256,9 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 	recent := b.checkedAt != 0 && now-b.checkedAt <= gap
 	fresh := make(map[string]target, len(reads))
 	for _, r := range reads {
+		if f, ok := inv.instances[r.id]; ok {
+			r.id = f.id // the shared copy of the ID
+		}
 		t := target{state: r.state, reason: inv.in.str(r.reason)}
 		if r.state == model.TargetDraining {
 			if old, ok := b.targets[r.id]; ok && old.state == model.TargetDraining {
