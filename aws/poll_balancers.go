@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,9 +31,9 @@ const classicDraining = "Instance deregistration currently in progress"
 // snapshots: the last health it read, when, and the drain delay.
 type balancer struct {
 	kind    model.BalancerKind
-	key     string // target group ARN or classic ELB name
-	name    string // what the console shows: the target group or ELB name
-	targets map[string]target
+	key     string   // target group ARN or classic ELB name
+	name    string   // what the console shows: the target group or ELB name
+	targets []target // sorted by instance ID: a slice, not a map, to keep 20,000 of them small
 	// checkedAt is the unix second of the last successful read; 0 means never read.
 	checkedAt int64
 	turn      uint64 // when it was last picked, in picks: the round-robin order
@@ -45,10 +46,20 @@ type balancer struct {
 
 // target is one instance's health at one balancer, with the drain bookkeeping.
 type target struct {
+	id         string
 	reason     string
 	drainSince int64
 	state      model.TargetState
 	observed   bool
+}
+
+// target finds the instance's last health at the balancer.
+func (b *balancer) target(id string) (target, bool) {
+	i, ok := slices.BinarySearchFunc(b.targets, id, func(t target, id string) int { return strings.Compare(t.id, id) })
+	if !ok {
+		return target{}, false
+	}
+	return b.targets[i], true
 }
 
 // targetRead is one target as AWS reported it.
@@ -254,22 +265,25 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 	now := s.now.Unix()
 	gap := int64(2*inv.opts.Refresh/time.Second) + 1
 	recent := b.checkedAt != 0 && now-b.checkedAt <= gap
-	fresh := make(map[string]target, len(reads))
+	fresh := make([]target, 0, len(reads))
 	for _, r := range reads {
 		if f, ok := inv.instances[r.id]; ok {
 			r.id = f.id // the shared copy of the ID
 		}
-		t := target{state: r.state, reason: inv.in.str(r.reason)}
+		t := target{id: r.id, state: r.state, reason: inv.in.str(r.reason)}
 		if r.state == model.TargetDraining {
-			if old, ok := b.targets[r.id]; ok && old.state == model.TargetDraining {
+			if old, ok := b.target(r.id); ok && old.state == model.TargetDraining {
 				t.drainSince, t.observed = old.drainSince, old.observed
 			} else {
 				t.drainSince, t.observed = now, recent
 			}
 		}
-		fresh[r.id] = t
+		fresh = append(fresh, t)
 	}
-	b.targets = fresh
+	slices.SortFunc(fresh, func(a, b target) int { return strings.Compare(a.id, b.id) })
+	// A target listed twice (two ports) keeps one row: the first after sorting.
+	fresh = slices.CompactFunc(fresh, func(a, b target) bool { return a.id == b.id })
+	b.targets = slices.Clip(fresh)
 	b.checkedAt = now
 	b.readNow = true
 }
@@ -291,7 +305,7 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 		th.State, th.Reason = model.TargetUnknown, "not read yet"
 		return th, true
 	}
-	t, ok := b.targets[id]
+	t, ok := b.target(id)
 	if !ok {
 		if lc != model.InService {
 			return th, false
@@ -308,6 +322,6 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 
 // draining reports whether the balancer's last read had the instance draining.
 func (b *balancer) draining(id string) bool {
-	t, ok := b.targets[id]
+	t, ok := b.target(id)
 	return ok && t.state == model.TargetDraining
 }
