@@ -58,7 +58,7 @@ func (o *OperatorConsole) Execute(ctx context.Context, plan model.Plan) (<-chan 
 		for _, c := range plan.Failures() {
 			why = append(why, c.Name+": "+c.Detail)
 		}
-		err := fmt.Errorf("%s: refused: %s", describe(plan), strings.Join(why, "; "))
+		err := refuse("%s: refused: %s", describe(plan), strings.Join(why, "; "))
 		o.finish(o.event(ctx, plan, "refused"), "refused", err)
 		return nil, err
 	}
@@ -325,8 +325,7 @@ func (o *OperatorConsole) executeRollout(ctx context.Context, plan model.Plan) (
 	if err != nil {
 		err = fmt.Errorf("%s: %w", what, err)
 		result := "refused"
-		var r *refusal
-		if !errors.As(err, &r) {
+		if !IsRefusal(err) {
 			result = "failed" // the re-check could not read AWS
 		}
 		o.finish(o.event(ctx, plan, result), result, err)
@@ -366,14 +365,22 @@ func (o *OperatorConsole) executeRollout(ctx context.Context, plan model.Plan) (
 	return ch, nil
 }
 
-// refusal is a precondition that no longer holds at Execute time (as opposed to a read
-// that failed).
+// refusal is a precondition that does not hold at Execute time (as opposed to a read or a
+// change that failed): nothing was sent.
 type refusal struct{ err error }
 
 func (r *refusal) Error() string { return r.err.Error() }
 func (r *refusal) Unwrap() error { return r.err }
 
 func refuse(format string, args ...any) error { return &refusal{fmt.Errorf(format, args...)} }
+
+// IsRefusal reports whether Execute refused the plan before sending anything (a failed
+// precondition, or something that changed since the plan), as opposed to failing half-way.
+// The CLI exits with its "refused" code for these.
+func IsRefusal(err error) bool {
+	var r *refusal
+	return errors.As(err, &r)
+}
 
 // recheck reads the service again and refuses when a step's group is gone, a refresh started
 // since the plan, the refresh a rollback reverses has ended, the group's launch template

@@ -609,8 +609,8 @@ func TestPlanPromote_Refusals_RecordedFake(t *testing.T) {
 				t.Errorf("Blocked() = %v for a warn=%v check", p.Blocked(), c.warn)
 			}
 			if !c.warn {
-				if _, err := op.Execute(context.Background(), p); err == nil {
-					t.Fatal("blocked plan executed")
+				if _, err := op.Execute(context.Background(), p); !IsRefusal(err) {
+					t.Fatalf("blocked plan: err = %v, want a refusal", err)
 				}
 				if n := len(w.order); n != 0 {
 					t.Errorf("blocked plan sent %v", w.order)
@@ -673,7 +673,7 @@ func TestExecute_RefreshStartedSincePlan_Refused(t *testing.T) {
 	w.refreshes["api-prod-a"] = []astypes.InstanceRefresh{{InstanceRefreshId: aws.String("r-other"), Status: astypes.InstanceRefreshStatusInProgress, StartTime: aws.Time(actNow)}}
 	w.mu.Unlock()
 	_, err = op.Execute(ctx, plan)
-	if !errors.Is(err, ErrRefreshRunning) || !strings.Contains(err.Error(), "r-other") {
+	if !errors.Is(err, ErrRefreshRunning) || !IsRefusal(err) || !strings.Contains(err.Error(), "r-other") {
 		t.Fatalf("err = %v, want ErrRefreshRunning naming r-other", err)
 	}
 	if len(w.order) != 0 {
@@ -704,8 +704,8 @@ func TestPromote_HalfwayFailureNamesGroups_RecordedFake(t *testing.T) {
 		return orig(in)
 	}
 	_, err = op.Execute(ctx, plan)
-	if err == nil {
-		t.Fatal("no error")
+	if err == nil || IsRefusal(err) {
+		t.Fatalf("err = %v, want a failure (not a refusal)", err)
 	}
 	msg := err.Error()
 	for _, want := range []string{"group api-prod-b", "boom", "changed: api-prod-a (pinned from $Latest to version 3, launch template version 4 created, refresh r-api-prod-a started); api-prod-b (launch template version 3 created)", "not changed: api-prod-c"} {
