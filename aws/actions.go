@@ -42,7 +42,8 @@ var _ Operator = (*OperatorConsole)(nil)
 const defaultPoll = 2 * time.Second
 
 // NewOperator builds the read-write console over the clients. Zero options take the same
-// defaults as NewInventory; progress is polled every Options.Refresh, at most every 2 s.
+// defaults as NewInventory. A running action polls AWS for its progress every
+// Options.Refresh when that is shorter than 2 s, else every 2 s.
 func NewOperator(c Clients, opts Options) *OperatorConsole {
 	opts = withDefaults(opts)
 	poll := defaultPoll
