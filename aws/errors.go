@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -37,13 +36,22 @@ func (e *ReadOnlyError) Error() string {
 // Unwrap makes errors.Is(err, ErrReadOnly) true.
 func (e *ReadOnlyError) Unwrap() error { return ErrReadOnly }
 
-// activeProfile is the profile the last LoadClients call used, so that Explain can name it in
-// `aws sso login --profile NAME`.
-var activeProfile atomic.Value // string
+// profileError carries the shared-config profile of the clients a call failed on, so that
+// Explain can say `aws sso login --profile NAME` for the right profile even when environments
+// use different ones. Its text is the wrapped error's.
+type profileError struct {
+	profile string
+	err     error
+}
 
-func profileName() string {
-	if p, _ := activeProfile.Load().(string); p != "" {
-		return p
+func (e *profileError) Error() string { return e.err.Error() }
+func (e *profileError) Unwrap() error { return e.err }
+
+// profileName is the profile err was met with: the clients', else AWS_PROFILE, else "default".
+func profileName(err error) string {
+	var pe *profileError
+	if errors.As(err, &pe) && pe.profile != "" {
+		return pe.profile
 	}
 	if p := os.Getenv("AWS_PROFILE"); p != "" {
 		return p
@@ -111,7 +119,7 @@ func Explain(err error) string {
 	case errors.Is(err, ErrRefreshRunning), code == "InstanceRefreshInProgress":
 		return "An instance refresh is already running on this group; wait for it to finish or roll it back before starting another."
 	case isExpiredSession(err, code, lower):
-		return fmt.Sprintf("Your AWS session has expired; run `aws sso login --profile %s` (or renew your credentials) and try again.", profileName())
+		return fmt.Sprintf("Your AWS session has expired (or was never started here); run `aws sso login --profile %s` (or renew your credentials) and try again.", profileName(err))
 	case isNoCredentials(err, lower):
 		return "No AWS credentials found; set AWS_PROFILE (or pass --profile), run `aws sso login`, or start with --demo to explore the simulated fleet."
 	case isAccessDenied(code):
@@ -120,7 +128,7 @@ func Explain(err error) string {
 		}
 		return fmt.Sprintf("AWS denied %s; grant that IAM action to your role (see `adstage-ops iam-policy`) and try again.", action)
 	case code == "InvalidClientTokenId", code == "UnrecognizedClientException", code == "SignatureDoesNotMatch", code == "AuthFailure":
-		return fmt.Sprintf("AWS rejected your credentials (%s); check AWS_PROFILE and your access keys, or run `aws sso login --profile %s`.", code, profileName())
+		return fmt.Sprintf("AWS rejected your credentials (%s); check AWS_PROFILE and your access keys, or run `aws sso login --profile %s`.", code, profileName(err))
 	case isThrottling(err, code):
 		return "AWS is throttling the API calls; the console backs off and keeps the last data, so wait a minute (or focus fewer services)."
 	case strings.HasPrefix(code, "InvalidAMIID"):
@@ -168,7 +176,8 @@ func isExpiredSession(err error, code, lower string) bool {
 	return strings.Contains(lower, "token has expired") ||
 		strings.Contains(lower, "sso session has expired") ||
 		strings.Contains(lower, "cached sso token is expired") ||
-		strings.Contains(lower, "refresh cached sso token failed")
+		strings.Contains(lower, "refresh cached sso token failed") ||
+		strings.Contains(lower, "cached sso token file") // never logged in on this machine
 }
 
 func isNoCredentials(err error, lower string) bool {

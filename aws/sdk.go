@@ -78,6 +78,10 @@ func newRetryerWith(backoff retry.BackoffDelayer) awssdk.Retryer {
 // operation outside ReadOperations before it is sent, and only ReadClients is filled: the
 // returned Clients is zero, so a read-only console never holds a mutating client.
 func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, error) {
+	profile := o.Profile
+	if profile == "" {
+		profile = os.Getenv("AWS_PROFILE")
+	}
 	var opts []func(*config.LoadOptions) error
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
@@ -87,7 +91,7 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return Clients{}, ReadClients{}, fmt.Errorf("load AWS configuration%s: %w", profileSuffix(o.Profile), err)
+		return Clients{}, ReadClients{}, &profileError{profile, fmt.Errorf("load AWS configuration%s: %w", profileSuffix(o.Profile), err)}
 	}
 	if cfg.Region == "" {
 		return Clients{}, ReadClients{}, fmt.Errorf("load AWS configuration%s: %w (pass --region, set AWS_REGION, or set region in the profile)", profileSuffix(o.Profile), ErrNoRegion)
@@ -96,15 +100,11 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	// AWS_MAX_ATTEMPTS still applies (the clients wrap this retryer with it); retry_mode is
 	// deliberately not honoured (see newRetryer).
 	cfg.Retryer = newRetryer
-	profile := o.Profile
-	if profile == "" {
-		profile = os.Getenv("AWS_PROFILE")
-	}
-	activeProfile.Store(profile)
 
 	// Added to the service clients' copy only: the credential providers built inside
 	// LoadDefaultConfig (sts:AssumeRole, SSO) keep working in read-only mode.
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), o.APIOptions...)
+	cfg.APIOptions = append(cfg.APIOptions, tagProfile(profile))
 	if o.ReadOnly {
 		cfg.APIOptions = append(cfg.APIOptions, ReadOnlyAPIOption)
 	}
@@ -125,4 +125,17 @@ func profileSuffix(p string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (profile %s)", p)
+}
+
+// tagProfile wraps every error of a client in a profileError naming its profile.
+func tagProfile(profile string) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("adstage-ops/Profile", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			if err != nil {
+				err = &profileError{profile: profile, err: err}
+			}
+			return out, md, err
+		}), middleware.Before)
+	}
 }
