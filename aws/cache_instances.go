@@ -22,8 +22,7 @@ const maxInstancesPerCall = 1000
 // Inventory.images.)
 type instanceFacts struct {
 	id       string
-	launched int64  // unix second
-	gen      uint64 // the last snapshot that listed the instance
+	launched int64 // unix second
 }
 
 // instanceCall is one DescribeInstances request for instances never seen before.

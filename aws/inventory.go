@@ -295,6 +295,9 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	raw = nil
 	sort.Slice(reads, func(i, j int) bool { return reads[i].g.Name < reads[j].g.Name })
 
+	for i := range reads {
+		reads[i].draining = inv.groupDraining(&reads[i])
+	}
 	focus, watched := inv.attention(s.now)
 	var tasks []task
 	tasks = append(tasks, inv.ec2Tasks(reads, s)...)
@@ -408,7 +411,7 @@ func (inv *Inventory) instanceTask(call instanceCall, needImage map[string]bool,
 				s.problem(err)
 			}
 			for _, info := range got {
-				inv.instances[info.id] = instanceFacts{id: info.id, launched: info.launched, gen: inv.gen}
+				inv.instances[info.id] = instanceFacts{id: info.id, launched: info.launched}
 				if needImage[info.id] {
 					inv.images[info.id] = inv.in.str(info.image)
 				}
@@ -441,7 +444,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	for i := range reads {
 		r := &reads[i]
 		k := serviceKey(&r.g)
-		if focus[k] || r.moving || inv.refreshes[r.g.Name] != nil && inv.refreshes[r.g.Name].last.Active() || inv.groupDraining(r) {
+		if focus[k] || r.moving || inv.refreshes[r.g.Name] != nil && inv.refreshes[r.g.Name].last.Active() || r.draining {
 			hot[k] = true
 		}
 	}
@@ -511,7 +514,7 @@ func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s
 		}
 		st.gen = inv.gen
 		urgent := st.last.Active() || watched[r.g.Name]
-		must := r.moving || (r.mix != "" && r.mix != st.quietMix) || inv.groupDraining(r)
+		must := r.moving || (r.mix != "" && r.mix != st.quietMix) || r.draining
 		cands = append(cands, refreshCandidate{name: r.g.Name, template: r.template, mix: r.mix, must: must, urgent: urgent, state: st})
 	}
 	musts, swept := selectRefreshes(cands, s.now, inv.mustRefresh.available(s.now), inv.sweep.available(s.now))
@@ -528,6 +531,7 @@ func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s
 // assemble finishes the groups: AMIs, launch times, load-balancer health and refreshes.
 func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group {
 	groups := make([]model.Group, len(reads))
+	live := 0 // instances with cached facts that the fleet still lists
 	// One backing array for every target row of the fleet: no per-instance or per-group
 	// allocation. Rows are at most one per instance and balancer.
 	rows := 0
@@ -558,10 +562,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 				}
 			}
 			if f, ok := inv.instances[inst.ID]; ok {
-				if f.gen != inv.gen {
-					f.gen = inv.gen
-					inv.instances[inst.ID] = f
-				}
+				live++
 				inst.ID = f.id // the shared copy
 				inst.LaunchedAt = f.launched
 				if inst.ImageID == "" {
@@ -593,7 +594,27 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 			s.stats.BalancersStale++
 		}
 	}
+	if live < len(inv.instances) {
+		inv.pruneInstances(groups)
+	}
 	return groups
+}
+
+// pruneInstances forgets the cached facts of instances the fleet no longer lists. It runs
+// only when some left, so a steady fleet pays no per-instance bookkeeping for it.
+func (inv *Inventory) pruneInstances(groups []model.Group) {
+	listed := make(map[string]struct{}, len(inv.instances))
+	for i := range groups {
+		for j := range groups[i].Instances {
+			listed[groups[i].Instances[j].ID] = struct{}{}
+		}
+	}
+	for id := range inv.instances {
+		if _, ok := listed[id]; !ok {
+			delete(inv.instances, id)
+			delete(inv.images, id)
+		}
+	}
 }
 
 // prune forgets balancers, groups and instances the fleet no longer has.
@@ -601,16 +622,6 @@ func (inv *Inventory) prune() {
 	for k, b := range inv.balancers {
 		if b.gen != inv.gen {
 			delete(inv.balancers, k)
-		}
-	}
-	for id, f := range inv.instances {
-		if f.gen != inv.gen {
-			delete(inv.instances, id)
-		}
-	}
-	for id := range inv.images {
-		if _, ok := inv.instances[id]; !ok {
-			delete(inv.images, id)
 		}
 	}
 	for k, st := range inv.refreshes {

@@ -55,6 +55,7 @@ type groupRead struct {
 	instImage []string
 	instTpl   []string // per instance template key (differs from template during a change)
 	moving    bool     // instances arriving or leaving
+	draining  bool     // the last balancer reads had one of its instances draining
 	mix       string   // instance launch template versions when more than one, else ""
 }
 
@@ -144,8 +145,11 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 			if k := templateKey(aws.ToString(lt.LaunchTemplateId), aws.ToString(lt.LaunchTemplateName)); k != "" {
 				r.instTpl[i] = in.str(k)
 			}
-			if v := r.instTpl[i] + "@" + inst.LTVersion; !slices.Contains(versions, v) {
-				versions = append(versions, v)
+			// Most groups run one version: only a second one builds the signature.
+			if len(versions) == 0 || r.instTpl[i] != r.instTpl[0] || inst.LTVersion != g.Instances[0].LTVersion {
+				if v := r.instTpl[i] + "@" + inst.LTVersion; !slices.Contains(versions, v) {
+					versions = append(versions, v)
+				}
 			}
 		}
 		if inst.Lifecycle.Arriving() || inst.Lifecycle.Leaving() {
