@@ -23,6 +23,11 @@ import (
 // often: a fleet at rest costs no attribute calls at all.
 const drainAttrEvery = 10 * time.Minute
 
+// restShare reserves 1/restShare of a tick's balancer reads (at least one) for the balancers
+// that are not on screen, rolling out or draining, when those priority ones alone exceed the
+// budget: no balancer is starved. With the default 25 reads a tick that is 5.
+const restShare = 5
+
 // classicDraining is how a classic ELB describes an instance in connection draining: it stays
 // "InService" with this description until the timeout.
 const classicDraining = "Instance deregistration currently in progress"
@@ -187,7 +192,7 @@ func selectBalancers(all []*balancer, prio map[*balancer]bool, n int, turns *uin
 	oldestFirst(rest)
 	hotN := min(len(hot), n)
 	if len(rest) > 0 && n > 0 {
-		hotN = min(hotN, n-max(1, n/5))
+		hotN = min(hotN, n-max(1, n/restShare))
 	}
 	restN := min(len(rest), n-hotN)
 	hotN = min(len(hot), n-restN) // what the rest does not need goes back to the priority tier
