@@ -139,10 +139,13 @@ func (a *app) act(ctx context.Context, what string, af actionFlags, plan func(co
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events, err := a.op.Execute(runCtx, p)
-	if err != nil {
-		if errors.Is(err, aws.ErrReadOnly) {
-			return fail(exitReadOnly, "%s", aws.Explain(err))
-		}
+	switch {
+	case err == nil:
+	case errors.Is(err, aws.ErrReadOnly):
+		return fail(exitReadOnly, "%s", aws.Explain(err))
+	case aws.IsRefusal(err):
+		return fail(exitRefused, "%s refused, nothing was changed: %s", what, aws.Explain(err))
+	default:
 		return fail(exitFailed, "%s failed: %s", what, aws.Explain(err))
 	}
 	return a.follow(runCtx, cancel, what, p, events, af)
