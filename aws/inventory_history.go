@@ -513,15 +513,20 @@ func (inv *Inventory) previousRelease(ctx context.Context, g *model.Group) (mode
 	if err != nil {
 		return model.Release{}, "", err
 	}
-	for _, c := range cands {
-		if states[c.ImageID] == string(ec2types.ImageStateAvailable) {
-			return c, "", nil
-		}
-	}
 	prev := cands[0]
+	if states[prev.ImageID] == string(ec2types.ImageStateAvailable) {
+		return prev, "", nil
+	}
+	// The previous release is gone. Rollback (PlanRollback) refuses to skip it silently, so
+	// readiness says the same and names the older release an operator can choose.
 	state := states[prev.ImageID]
 	if state == "" {
 		state = "deregistered"
+	}
+	for _, c := range cands[1:] {
+		if states[c.ImageID] == string(ec2types.ImageStateAvailable) {
+			return model.Release{}, fmt.Sprintf("previous release %s (launch template %s version %d) is %s; the newest older release still available is %s (version %d): roll back with --to-version %d", prev.ImageID, templateName(g), prev.Version, state, c.ImageID, c.Version, c.Version), nil
+		}
 	}
 	return model.Release{}, fmt.Sprintf("previous release %s (launch template %s version %d) is %s, and no older release's AMI is available", prev.ImageID, templateName(g), prev.Version, state), nil
 }
