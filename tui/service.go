@@ -288,6 +288,8 @@ func (v *serviceView) line(m *Model, l *detailLine, now time.Time) string {
 		s := "\n" + st.Title.Render("Baked images") + st.Muted.Render(" (newest first; which environments run each)")
 		if v.imagesErr != "" {
 			s += "  " + st.Warning.Render(v.imagesErr)
+		} else if len(v.images) == 0 && m.cfg.ReadOnly {
+			s += "  " + st.Muted.Render("none")
 		} else if len(v.images) == 0 {
 			s += "  " + st.Muted.Render("none yet: press b on an instance to bake one")
 		}
