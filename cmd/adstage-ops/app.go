@@ -124,7 +124,16 @@ func (a *app) build(clients aws.Clients, read aws.ReadClients, opts aws.Options)
 		a.reader = aws.NewInventory(read, opts)
 		return
 	}
-	op := aws.NewOperator(clients, opts)
+	var op aws.Operator = aws.NewOperator(clients, opts)
+	ro := map[string]bool{}
+	for name, e := range a.cfg.Environments {
+		if e.ReadOnly {
+			ro[name] = true
+		}
+	}
+	if len(ro) > 0 {
+		op = envGuard{Operator: op, readOnly: ro}
+	}
 	a.op, a.reader = op, op
 }
 

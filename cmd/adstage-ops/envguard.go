@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/adstage/adstage-ops/aws"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// envGuard refuses actions on environments the config makes read-only (read_only: true),
+// when the console itself is read-write because it shows other environments too. A console
+// opened on such an environment (--env) never has an operator at all.
+type envGuard struct {
+	aws.Operator
+	readOnly map[string]bool
+}
+
+func (g envGuard) refuse(env string) error {
+	if g.readOnly[env] {
+		return fmt.Errorf("%s is read-only in the config (environments.%s.read_only): %w", env, env, aws.ErrReadOnly)
+	}
+	return nil
+}
+
+func (g envGuard) PlanPromote(ctx context.Context, r aws.PromoteRequest) (model.Plan, error) {
+	if err := g.refuse(r.Env); err != nil {
+		return model.Plan{}, err
+	}
+	return g.Operator.PlanPromote(ctx, r)
+}
+
+func (g envGuard) PlanRollback(ctx context.Context, r aws.RollbackRequest) (model.Plan, error) {
+	if err := g.refuse(r.Env); err != nil {
+		return model.Plan{}, err
+	}
+	return g.Operator.PlanRollback(ctx, r)
+}
+
+// Execute is where the guard holds: a bake plan carries the environment of the instance's
+// service, so a read-only environment's instances are not baked from either.
+func (g envGuard) Execute(ctx context.Context, p model.Plan) (<-chan model.Progress, error) {
+	if err := g.refuse(p.Env); err != nil {
+		return nil, err
+	}
+	return g.Operator.Execute(ctx, p)
+}
