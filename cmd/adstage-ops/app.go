@@ -64,7 +64,7 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 		}
 		return fail(exitReadOnly, "read-only mode: %s changes nothing because %s; run without it to %s", what, why, what)
 	}
-	refresh := time.Duration(cfg.Refresh)
+	refresh := cfg.Refresh
 	if a.flags.refresh > 0 {
 		refresh = a.flags.refresh
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -18,7 +19,8 @@ import (
 type Config struct {
 	TagKeys      TagKeysConfig        `yaml:"tag_keys"`
 	SkipUntagged bool                 `yaml:"skip_untagged"`
-	Refresh      Duration             `yaml:"refresh"`
+	RefreshText  string               `yaml:"refresh"`
+	Refresh      time.Duration        `yaml:"-"`
 	Environments map[string]EnvConfig `yaml:"environments"`
 	Rollout      RolloutConfig        `yaml:"rollout"`
 }
@@ -45,22 +47,6 @@ type RolloutConfig struct {
 	InstanceWarmup       *int32 `yaml:"instance_warmup"`
 	SkipMatching         *bool  `yaml:"skip_matching"`
 	AutoRollback         *bool  `yaml:"auto_rollback"`
-}
-
-// Duration reads "5s", "1m" from YAML.
-type Duration time.Duration
-
-// UnmarshalText parses a Go duration.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("refresh must be a duration like 5s or 1m, not %q", string(b))
-	}
-	if v < time.Second {
-		return fmt.Errorf("refresh must be at least 1s, not %s", v)
-	}
-	*d = Duration(v)
-	return nil
 }
 
 // defaultConfigPath is where the config file lives unless --config says otherwise.
@@ -96,18 +82,47 @@ func parseConfig(data []byte, c *Config) error {
 	if err := yaml.UnmarshalWithOptions(data, c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
 		return errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))
 	}
+	if c.RefreshText != "" {
+		v, err := time.ParseDuration(c.RefreshText)
+		switch {
+		case err != nil:
+			return atLine(data, "$.refresh", fmt.Errorf("must be a duration like 5s or 1m, not %q", c.RefreshText))
+		case v < time.Second:
+			return atLine(data, "$.refresh", fmt.Errorf("must be at least 1s, not %s", v))
+		}
+		c.Refresh = v
+	}
 	for name, e := range c.Environments {
 		if e.Color != "" && !validColor(e.Color) {
-			return fmt.Errorf("environments.%s.color: %q is not a colour (use a name like red, a number 0-255 or #rrggbb)", name, e.Color)
+			return atLine(data, "$.environments."+name+".color", fmt.Errorf("is %q, not a colour (use a name like red, a number 0-255 or #rrggbb)", e.Color))
 		}
 	}
 	if p := c.Rollout.MinHealthyPercentage; p != nil && (*p < 0 || *p > 100) {
-		return fmt.Errorf("rollout.min_healthy_percentage must be 0-100, not %d", *p)
+		return atLine(data, "$.rollout.min_healthy_percentage", fmt.Errorf("must be 0-100, not %d", *p))
 	}
 	if p := c.Rollout.MaxHealthyPercentage; p != nil && (*p < 100 || *p > 200) {
-		return fmt.Errorf("rollout.max_healthy_percentage must be 100-200, not %d", *p)
+		return atLine(data, "$.rollout.max_healthy_percentage", fmt.Errorf("must be 100-200, not %d", *p))
+	}
+	if w := c.Rollout.InstanceWarmup; w != nil && *w < 0 {
+		return atLine(data, "$.rollout.instance_warmup", fmt.Errorf("must be 0 or more seconds, not %d", *w))
 	}
 	return nil
+}
+
+// atLine prefixes a validation error with the line and the key of the value it is about, in
+// the same "[line:column] key problem" shape as the decoder's own errors.
+func atLine(data []byte, path string, err error) error {
+	key := strings.TrimPrefix(path, "$.")
+	p, perr := yaml.PathString(path)
+	if perr != nil {
+		return fmt.Errorf("%s %w", key, err)
+	}
+	node, nerr := p.ReadNode(bytes.NewReader(data))
+	if nerr != nil || node == nil || node.GetToken() == nil {
+		return fmt.Errorf("%s %w", key, err)
+	}
+	pos := node.GetToken().Position
+	return fmt.Errorf("[%d:%d] %s %w", pos.Line, pos.Column, key, err)
 }
 
 var colorNames = map[string]string{

@@ -52,8 +52,8 @@ rollout:
 		{"unknown nested key", "environments:\n  prod:\n    profle: x\n", "[3:5]"},
 		{"bad duration", "refresh: soon\n", "duration"},
 		{"bad type", "skip_untagged: maybe\n", "[1:"},
-		{"bad percentage", "rollout:\n  max_healthy_percentage: 300\n", "100-200"},
-		{"bad colour", "environments:\n  prod:\n    color: blurple\n", "not a colour"},
+		{"bad percentage", "rollout:\n  max_healthy_percentage: 300\n", "[2:27] rollout.max_healthy_percentage must be 100-200"},
+		{"bad colour", "environments:\n  prod:\n    color: blurple\n", "[3:12] environments.prod.color is \"blurple\", not a colour"},
 	}
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {

@@ -45,3 +45,10 @@ func (g envGuard) Execute(ctx context.Context, p model.Plan) (<-chan model.Progr
 	}
 	return g.Operator.Execute(ctx, p)
 }
+
+// Watch passes the inventory's refresh watch through the guard.
+func (g envGuard) Watch(group string) {
+	if w, ok := g.Operator.(interface{ Watch(string) }); ok {
+		w.Watch(group)
+	}
+}

@@ -30,6 +30,19 @@ func (a *app) statusCommand() *cobra.Command {
 				return fmt.Errorf("read the fleet: %w", err)
 			}
 			services := filterServices(fleet.Services, service, a.flags.env)
+			// A one-shot status has no earlier tick that saw the groups move, so it asks for
+			// the rollouts of the groups it prints (up to a page's worth) and reads once more.
+			if w, ok := a.reader.(interface{ Watch(string) }); ok && groupCount(services) <= 100 {
+				for i := range services {
+					for _, g := range services[i].Groups {
+						w.Watch(g.Name)
+					}
+				}
+				if again, err := a.reader.Snapshot(cmd.Context()); err == nil {
+					fleet = again
+					services = filterServices(fleet.Services, service, a.flags.env)
+				}
+			}
 			if service != "" && len(services) == 0 {
 				_, err := findService(&fleet, service, a.flags.env)
 				if err == nil {
@@ -63,6 +76,14 @@ func (a *app) statusCommand() *cobra.Command {
 	cmd.Flags().StringVar(&service, "service", "", "only this service")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+func groupCount(services []model.Service) int {
+	n := 0
+	for i := range services {
+		n += len(services[i].Groups)
+	}
+	return n
 }
 
 func filterServices(all []model.Service, name, env string) []model.Service {
@@ -267,15 +288,13 @@ func (a *app) historyCommand() *cobra.Command {
 			}
 			h, err := a.reader.History(cmd.Context(), service, a.flags.env)
 			if err != nil {
-				return fmt.Errorf("read the history of %s/%s: %w", service, a.flags.env, err)
-			}
-			if len(h.Releases) == 0 && len(h.Refreshes) == 0 && len(h.Activities) == 0 {
-				fleet, ferr := a.reader.Snapshot(cmd.Context())
-				if ferr == nil {
-					if _, err := findService(&fleet, service, a.flags.env); err != nil {
-						return err
+				// An unknown service or environment is a refusal that names what exists.
+				if fleet, ferr := a.reader.Snapshot(cmd.Context()); ferr == nil {
+					if _, nerr := findService(&fleet, service, a.flags.env); nerr != nil {
+						return nerr
 					}
 				}
+				return fmt.Errorf("read the history of %s/%s: %w", service, a.flags.env, err)
 			}
 			if asJSON {
 				return writeJSON(a.stdout, h)
