@@ -355,10 +355,11 @@ func fmtTime(t time.Time) string {
 }
 
 func (a *app) auditCommand() *cobra.Command {
+	var service string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "audit",
-		Short: "Print the local audit log of actions taken with adstage-ops",
+		Use:   "audit [--service S --env E]",
+		Short: "Print the local audit log; with --service and --env also the service's release history, rollouts and scaling activities (the console's audit view)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := aws.DefaultAuditPath()
@@ -372,13 +373,39 @@ func (a *app) auditCommand() *cobra.Command {
 			if err != nil {
 				return fail(exitError, "read the audit log %s: %v", path, err)
 			}
-			events = filterAudit(events, a.flags.env)
-			if asJSON {
-				if events == nil {
-					events = []model.AuditEvent{}
-				}
-				return writeJSON(a.stdout, events)
+			events = filterAudit(events, service, a.flags.env)
+			if events == nil {
+				events = []model.AuditEvent{}
 			}
+			var history *model.History
+			if service != "" {
+				if a.flags.env == "" {
+					return fail(exitError, "audit --service needs --env too")
+				}
+				if err := a.open(cmd.Context(), false, "audit"); err != nil {
+					return err
+				}
+				h, err := a.reader.History(cmd.Context(), service, a.flags.env)
+				if err != nil {
+					if fleet, ferr := a.reader.Snapshot(cmd.Context()); ferr == nil {
+						if _, nerr := findService(&fleet, service, a.flags.env); nerr != nil {
+							return nerr
+						}
+					}
+					return fmt.Errorf("read the history of %s/%s: %w", service, a.flags.env, err)
+				}
+				history = &h
+			}
+			if asJSON {
+				if history == nil {
+					return writeJSON(a.stdout, events)
+				}
+				return writeJSON(a.stdout, struct {
+					Actions []model.AuditEvent `json:"actions"`
+					History model.History      `json:"history"`
+				}{events, *history})
+			}
+			fmt.Fprintln(a.stdout, "Actions taken with adstage-ops (local audit log)")
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "WHEN\tWHO\tACTION\tSERVICE\tENV\tFROM\tTO\tRESULT\tWHY")
 			for _, e := range events {
@@ -388,20 +415,25 @@ func (a *app) auditCommand() *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", fmtTime(e.Time), e.Who, e.Action, orDash(e.Service), orDash(e.Env), orDash(e.From), orDash(e.To), result, orDash(e.Reason))
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if history != nil {
+				fmt.Fprintln(a.stdout)
+				printHistory(a.stdout, *history)
+			}
+			return nil
 		},
 	}
+	cmd.Flags().StringVar(&service, "service", "", "also print this service's history (needs --env)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
-func filterAudit(events []model.AuditEvent, env string) []model.AuditEvent {
-	if env == "" {
-		return events
-	}
+func filterAudit(events []model.AuditEvent, service, env string) []model.AuditEvent {
 	var out []model.AuditEvent
 	for _, e := range events {
-		if e.Env == env || e.Env == "" {
+		if (env == "" || e.Env == env || e.Env == "") && (service == "" || e.Service == service) {
 			out = append(out, e)
 		}
 	}
