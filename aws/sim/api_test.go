@@ -445,7 +445,8 @@ func TestDemoKeepsMoving(t *testing.T) {
 		t.Errorf("demo changed in %d of 60 samples (%d after the rollout)", changes, lateChanges)
 	}
 	// Same clock, same fleet.
-	if describeAll(t, NewDemo(NewManualClock(t0))) != describeAll(t, NewDemo(NewManualClock(t0))) {
+	first, second := describeAll(t, NewDemo(NewManualClock(t0))), describeAll(t, NewDemo(NewManualClock(t0)))
+	if first != second {
 		t.Error("two demos at the same time differ")
 	}
 }
