@@ -106,7 +106,12 @@ func (d *planDialog) View(m *Model) string {
 		}
 		fmt.Fprintf(&b, "image %s, label %s; %s\n", p.Bake.Name, p.Bake.Label, reboot)
 	}
-	for _, s := range p.Steps {
+	// Keep the dialog on screen: with many groups, show as many as fit and count the rest.
+	steps := p.Steps
+	if fit := max(1, (m.bodyHeight()-18-len(p.Checks))/4); len(steps) > fit {
+		steps = steps[:fit]
+	}
+	for _, s := range steps {
 		fmt.Fprintf(&b, "\n%s  %s\n", st.Title.Render(s.Group), st.Muted.Render(fmt.Sprintf("%d instances, desired %d, template %s v%s", s.Instances, s.Desired, orDash(s.Template.Name), s.Template.Version)))
 		fmt.Fprintf(&b, "  from %s\n", imageRef(s.FromImage))
 		if s.RefreshID != "" {
@@ -118,6 +123,9 @@ func (d *planDialog) View(m *Model) string {
 			}
 			fmt.Fprintf(&b, "  to   %s\n", to)
 		}
+	}
+	if more := len(p.Steps) - len(steps); more > 0 {
+		fmt.Fprintf(&b, "\n%s\n", st.Warning.Render(fmt.Sprintf("… and %d more groups with the same change (ctrl+y copies the CLI command, which prints them all)", more)))
 	}
 	if p.Strategy != "" {
 		fmt.Fprintf(&b, "\nstrategy  %s\n", p.Strategy)
