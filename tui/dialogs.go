@@ -125,7 +125,7 @@ func (d *planDialog) View(m *Model) string {
 		}
 	}
 	if more := len(p.Steps) - len(steps); more > 0 {
-		fmt.Fprintf(&b, "\n%s\n", st.Warning.Render(fmt.Sprintf("… and %d more groups with the same change (ctrl+y copies the CLI command, which prints them all)", more)))
+		fmt.Fprintf(&b, "\n%s\n", st.Warning.Render(fmt.Sprintf("… and %d more groups (the CLI command, ctrl+y, prints the whole plan)", more)))
 	}
 	if p.Strategy != "" {
 		fmt.Fprintf(&b, "\nstrategy  %s\n", p.Strategy)
