@@ -1,3 +1,5 @@
+//go:build unix
+
 package aws_test
 
 import (
@@ -6,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,19 +61,35 @@ type scaleFleet struct {
 	// the inventory calls one page after another: the simulator building the SDK structs of
 	// 20,000 instances stands in for the network and the SDK's decoding.
 	listing *atomic.Int64
+	// listingCPU is the process CPU time (user+system) spent during those calls.
+	listingCPU *atomic.Int64
+	// cpu is the process CPU time spent in snapshot calls.
+	cpu time.Duration
 }
 
-// timedGroups times DescribeAutoScalingGroups.
+// timedGroups times DescribeAutoScalingGroups, in wall and in process CPU time.
 type timedGroups struct {
 	aws.AutoScalingReader
-	spent *atomic.Int64
+	spent, cpu *atomic.Int64
 }
 
 func (t timedGroups) DescribeAutoScalingGroups(ctx context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	out, err := t.AutoScalingReader.DescribeAutoScalingGroups(ctx, in, opts...)
+	t.cpu.Add(int64(cpuTime() - cpu))
 	t.spent.Add(int64(time.Since(start)))
 	return out, err
+}
+
+// cpuTime is the CPU time (user + system) the process has used: unlike wall time it does not
+// grow while the process waits for a CPU, so it stays comparable on a machine shared with
+// other work. It includes the garbage collector's background workers.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func newScaleFleet(tb testing.TB, spec sim.ScaleSpec, latency time.Duration) *scaleFleet {
@@ -78,22 +97,24 @@ func newScaleFleet(tb testing.TB, spec sim.ScaleSpec, latency time.Duration) *sc
 	clk := sim.NewManualClock(scaleStart)
 	cloud := sim.NewScale(clk, sim.Options{Latency: latency, Throttle: true}, spec)
 	rc := cloud.Clients().Read()
-	listing := new(atomic.Int64)
-	rc.AutoScaling = timedGroups{AutoScalingReader: rc.AutoScaling, spent: listing}
+	listing, listingCPU := new(atomic.Int64), new(atomic.Int64)
+	rc.AutoScaling = timedGroups{AutoScalingReader: rc.AutoScaling, spent: listing, cpu: listingCPU}
 	inv := aws.NewInventory(rc, aws.Options{Now: clk.Now, Refresh: scaleTick})
-	return &scaleFleet{clk: clk, cloud: cloud, inv: inv, listing: listing}
+	return &scaleFleet{clk: clk, cloud: cloud, inv: inv, listing: listing, listingCPU: listingCPU}
 }
 
 func scaleSpec() sim.ScaleSpec {
 	return sim.ScaleSpec{Groups: scaleGroups, InstancesPerGroup: scalePerGroup, TargetGroups: scaleTGs, ClassicELBs: scaleCLBs}
 }
 
-// snapshot takes one snapshot and returns it with its wall time.
+// snapshot takes one snapshot and returns it with its wall time; f.cpu accumulates its
+// process CPU time.
 func (f *scaleFleet) snapshot(tb testing.TB) (model.Fleet, time.Duration) {
 	tb.Helper()
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	fl, err := f.inv.Snapshot(context.Background())
 	took := time.Since(start)
+	f.cpu += cpuTime() - cpu
 	if err != nil {
 		tb.Fatalf("snapshot at %s: %v", f.clk.Now().Format(time.TimeOnly), err)
 	}
@@ -244,7 +265,8 @@ const scalePassTicks = 600
 //   - throttled: calls the simulated AWS refused (goal 0).
 //   - oldest-health-s and never-read: the age of the oldest balancer health on screen at the
 //     end, and how many balancers were never read at all.
-//   - ms/op: wall time of one Snapshot (with 1 ms per call and 8 workers).
+//   - ms/op: wall time of one Snapshot (with 1 ms per call and 8 workers); cpu-ms/op: the
+//     process CPU time (user+system, GC included) it used.
 //
 // Sub-benchmarks: focus=1 (a service screen: one service focused) and focus=50 (the services
 // screen: 50 services, 101 balancers, on screen). When no full pass completes within
@@ -270,6 +292,7 @@ func scaleRefresh(b *testing.B, focus int) {
 	var wall time.Duration
 	var last model.Fleet
 	ops := 0
+	f.cpu = 0
 	for b.Loop() {
 		fl, took := f.snapshot(b)
 		wall += took
@@ -278,6 +301,7 @@ func scaleRefresh(b *testing.B, focus int) {
 		f.clk.Advance(scaleTick)
 		last = fl
 	}
+	cpu := f.cpu
 	// Finish the pass in progress, untimed, so that calls-vs-min covers whole passes.
 	for p.passes == 0 || p.open > 0 {
 		if p.open >= scalePassTicks {
@@ -308,6 +332,7 @@ func scaleRefresh(b *testing.B, focus int) {
 	b.ReportMetric(age, "oldest-health-s")
 	b.ReportMetric(float64(never), "never-read")
 	b.ReportMetric(float64(wall.Microseconds())/1000/float64(ops), "ms/op")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(ops), "cpu-ms/op")
 	b.Logf("focus=%d: %d timed ticks; %d full passes in %d ticks; calls %v; throttled %v; last poll: %d of %d balancers read, %d priority",
 		focus, ops, p.passes, p.ticks, calls, f.cloud.Throttled(), f.inv.LastPoll().BalancersRead, f.inv.LastPoll().Balancers, f.inv.LastPoll().BalancersPriority)
 }
@@ -324,6 +349,8 @@ func scaleRefresh(b *testing.B, focus int) {
 //     (building 2,000 SDK groups with 20,000 instances: what the network and the SDK's
 //     decoding cost on AWS); inventory-ms/op: the rest, the inventory's own work (mapping,
 //     choosing calls, assembling the model.Fleet, grouping services).
+//   - cpu-ms/op and inventory-cpu-ms/op: the same two in process CPU time (user+system, GC
+//     included), which a busy machine inflates far less than wall time.
 //   - changed/op: instances whose health differs from the previous snapshot (what the
 //     tick could see of the churn: the rest is on balancers not read this tick).
 //   - allocs/op, B/op: as usual (b.ReportAllocs), per Snapshot.
@@ -338,6 +365,8 @@ func BenchmarkApplyRefresh(b *testing.B) {
 	var wall time.Duration
 	changed, flipped, ops := 0, 0, 0
 	f.listing.Store(0)
+	f.listingCPU.Store(0)
+	f.cpu = 0
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
@@ -356,6 +385,9 @@ func BenchmarkApplyRefresh(b *testing.B) {
 	b.ReportMetric(float64(wall.Microseconds())/1000/float64(ops), "ms/op")
 	b.ReportMetric(float64(listing.Microseconds())/1000/float64(ops), "sim-listing-ms/op")
 	b.ReportMetric(float64((wall-listing).Microseconds())/1000/float64(ops), "inventory-ms/op")
+	listingCPU := time.Duration(f.listingCPU.Load())
+	b.ReportMetric(float64(f.cpu.Microseconds())/1000/float64(ops), "cpu-ms/op")
+	b.ReportMetric(float64((f.cpu-listingCPU).Microseconds())/1000/float64(ops), "inventory-cpu-ms/op")
 	b.ReportMetric(float64(changed)/float64(ops), "changed/op")
 	b.ReportMetric(float64(flipped)/float64(ops), "flipped/op")
 }
