@@ -73,8 +73,8 @@ step "moto: answering on $MOTO_URL"
 step "go vet ./..."
 go vet ./...
 
-step "go test -count=1 ./..."
-go test -count=1 ./...
+step "go test -count=1 -p 1 ./..."
+go test -count=1 -p 1 ./...   # one package at a time: the moto tests of two packages share one server (and its reset)
 
 # --- goreleaser -----------------------------------------------------------------------------
 if [ -f .goreleaser.yaml ]; then
