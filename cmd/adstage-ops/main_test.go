@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,9 +48,10 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":   cmdExits,
-			"jsonq":   cmdJSONQ,
-			"grepset": cmdGrepSet,
+			"exits":      cmdExits,
+			"jsonq":      cmdJSONQ,
+			"grepset":    cmdGrepSet,
+			"jsonstream": cmdJSONStream,
 		},
 	})
 }
@@ -83,7 +85,7 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdJSONQ reads one value out of a JSON document: `jsonq [-set VAR] FILE PATH`. FILE may be
-// stdout or stderr (the last command's output). PATH is dot-separated: object keys, array
+// stdout or stderr (the last command's output); of a stream of values, the first is read. PATH is dot-separated: object keys, array
 // indexes, `len()` for the length of an array or object, and [k=v,k2=v2] for the first array
 // element whose fields have those values. The value (strings unquoted, the rest as JSON) is
 // written to stdout, or with -set stored in the environment variable VAR. A missing value
@@ -100,8 +102,8 @@ func cmdJSONQ(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: jsonq [-set VAR] FILE PATH")
 	}
 	var doc any
-	if err := json.Unmarshal([]byte(ts.ReadFile(args[0])), &doc); err != nil {
-		ts.Fatalf("jsonq: %s is not JSON: %v", args[0], err)
+	if err := json.NewDecoder(strings.NewReader(ts.ReadFile(args[0]))).Decode(&doc); err != nil {
+		ts.Fatalf("jsonq: %s does not start with JSON: %v", args[0], err)
 	}
 	v, err := jsonPath(doc, args[1])
 	if neg {
@@ -239,6 +241,37 @@ func cmdGrepSet(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0], m[1])
 }
 
+// cmdJSONStream checks that a file is nothing but a stream of JSON values (as --json output
+// of an action is: the plan, then one object per progress event) and writes how many there
+// are to stdout: `jsonstream FILE`. Any text between or after the values fails the script.
+func cmdJSONStream(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: jsonstream FILE")
+	}
+	n, err := countJSONValues(ts.ReadFile(args[0]))
+	if err != nil {
+		ts.Fatalf("jsonstream: %s: value %d: %v", args[0], n+1, err)
+	}
+	fmt.Fprintln(ts.Stdout(), n)
+}
+
+// countJSONValues counts the JSON values in s, failing on anything that is not one.
+func countJSONValues(s string) (int, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	n := 0
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+}
+
 // TestJSONPath checks the path walker the scripts rely on, so that a script's jsonq cannot
 // pass by reading the wrong thing.
 func TestJSONPath(t *testing.T) {
@@ -269,5 +302,18 @@ func TestJSONPath(t *testing.T) {
 		if !c.err && got != c.want {
 			t.Errorf("%s = %v, want %v", c.path, got, c.want)
 		}
+	}
+}
+
+// TestCountJSONValues checks the stream checker: text after the values must be caught.
+func TestCountJSONValues(t *testing.T) {
+	if n, err := countJSONValues("{\"a\": 1}\n{\"b\": [2]}\n"); err != nil || n != 2 {
+		t.Errorf("two objects: %d, %v", n, err)
+	}
+	if n, err := countJSONValues(""); err != nil || n != 0 {
+		t.Errorf("empty: %d, %v", n, err)
+	}
+	if _, err := countJSONValues("{\"a\": 1}\npromote of x finished\n"); err == nil {
+		t.Error("text after the JSON was accepted")
 	}
 }
