@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/adstage/adstage-ops/aws/sim"
 )
 
 // TestMain lets the test binary stand in for the adstage-ops binary: testscript puts a copy
@@ -52,6 +54,7 @@ func TestScripts(t *testing.T) {
 			"jsonq":      cmdJSONQ,
 			"grepset":    cmdGrepSet,
 			"jsonstream": cmdJSONStream,
+			"demo-admin": cmdDemoAdmin,
 		},
 	})
 }
@@ -270,6 +273,34 @@ func countJSONValues(s string) (int, error) {
 		}
 		n++
 	}
+}
+
+// cmdDemoAdmin changes a saved demo fleet the way AWS can change under the console, for the
+// failure paths: `demo-admin STATEFILE bad AMI` makes instances launched from AMI fail their
+// health checks (a rollout of it rolls itself back); `demo-admin STATEFILE deregister AMI`
+// deregisters the image.
+func cmdDemoAdmin(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: demo-admin STATEFILE bad|deregister AMI")
+	}
+	path := ts.MkAbs(args[0])
+	f, err := os.Open(path)
+	ts.Check(err)
+	cloud, err := sim.Load(f, nil)
+	f.Close()
+	ts.Check(err)
+	switch args[1] {
+	case "bad":
+		cloud.MarkImageBad(args[2])
+	case "deregister":
+		ts.Check(cloud.DeregisterImage(args[2]))
+	default:
+		ts.Fatalf("demo-admin: unknown change %q", args[1])
+	}
+	out, err := os.Create(path)
+	ts.Check(err)
+	ts.Check(cloud.Save(out))
+	ts.Check(out.Close())
 }
 
 // TestJSONPath checks the path walker the scripts rely on, so that a script's jsonq cannot
