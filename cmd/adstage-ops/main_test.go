@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -55,6 +56,8 @@ func TestScripts(t *testing.T) {
 			"grepset":    cmdGrepSet,
 			"jsonstream": cmdJSONStream,
 			"demo-admin": cmdDemoAdmin,
+			"waitfor":    cmdWaitFor,
+			"sleep":      cmdSleep,
 		},
 	})
 }
@@ -301,6 +304,42 @@ func cmdDemoAdmin(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Check(cloud.Save(out))
 	ts.Check(out.Close())
+}
+
+// cmdWaitFor waits until a file matches a regular expression: `waitfor FILE REGEXP`, for a
+// background command to reach a point (an audit line, say). It gives up after 30 s.
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitfor FILE REGEXP")
+	}
+	re, err := regexp.Compile(`(?m)` + args[1])
+	if err != nil {
+		ts.Fatalf("waitfor: %v", err)
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, err := os.ReadFile(path); err == nil && re.Match(b) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitfor: %s did not match %q within 30s", args[0], args[1])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cmdSleep pauses the script: `sleep DURATION` (at most 5 s), to let a background command
+// get past a point that leaves no trace outside it.
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil || d < 0 || d > 5*time.Second {
+		ts.Fatalf("sleep: want a duration up to 5s, not %q", args[0])
+	}
+	time.Sleep(d)
 }
 
 // TestJSONPath checks the path walker the scripts rely on, so that a script's jsonq cannot
