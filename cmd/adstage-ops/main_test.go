@@ -62,8 +62,9 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// cmdExits runs a program and requires its exact exit code: `exits CODE prog args...`. stdout
-// and stderr are kept for the stdout/stderr commands that follow, as exec keeps them.
+// cmdExits runs a program and requires its exact exit code: `exits CODE prog args...`, where
+// CODE may list the codes allowed (0,1). stdout and stderr are kept for the stdout/stderr
+// commands that follow, as exec keeps them.
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("exits does not support !")
@@ -71,11 +72,15 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: exits CODE program [args...]")
 	}
-	want, err := strconv.Atoi(args[0])
-	if err != nil {
-		ts.Fatalf("exits: bad exit code %q", args[0])
+	want := map[int]bool{}
+	for _, c := range strings.Split(args[0], ",") {
+		n, err := strconv.Atoi(c)
+		if err != nil {
+			ts.Fatalf("exits: bad exit code %q", c)
+		}
+		want[n] = true
 	}
-	err = ts.Exec(args[1], args[2:]...)
+	err := ts.Exec(args[1], args[2:]...)
 	got := 0
 	var ee *exec.ExitError
 	switch {
@@ -85,8 +90,8 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("exits: run %s: %v", args[1], err)
 	}
-	if got != want {
-		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	if !want[got] {
+		ts.Fatalf("%s exited with %d, want %s", args[1], got, args[0])
 	}
 }
 
