@@ -73,8 +73,11 @@ step "moto: answering on $MOTO_URL"
 step "go vet ./..."
 go vet ./...
 
+# -p 1: one test binary at a time. The packages share this one moto server, and some tests
+# reset moto or its recorder (global state); side by side, one package's reset would wipe
+# another's fixtures or recording. On 2 cores it costs little: the longest package dominates.
 step "go test -count=1 -p 1 ./..."
-go test -count=1 -p 1 ./...   # one package at a time: the moto tests of two packages share one server (and its reset)
+go test -count=1 -p 1 ./...
 
 # --- goreleaser -----------------------------------------------------------------------------
 if [ -f .goreleaser.yaml ]; then
