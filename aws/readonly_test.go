@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/adstage/adstage-ops/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 )
 
 func TestOperationLists_SortedDisjointAndCoveredByCalls(t *testing.T) {
@@ -143,5 +145,31 @@ func TestIsReadOperation_UsesSDKServiceIDs(t *testing.T) {
 		if got := aws.IsReadOperation(tc.service, tc.op); got != tc.want {
 			t.Errorf("IsReadOperation(%q, %q) = %v, want %v", tc.service, tc.op, got, tc.want)
 		}
+	}
+}
+
+// TestReadOnlyMiddleware_RunsFirst: the guard runs before the SDK's own input validation, so
+// even an invalid write is refused as a write (nothing else of the stack ran).
+func TestReadOnlyMiddleware_RunsFirst(t *testing.T) {
+	rec := &wireRecorder{}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	isolateAWSEnv(t, srv.URL)
+	_, read, err := aws.LoadClients(context.Background(), aws.LoadOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("LoadClients: %v", err)
+	}
+	c := rawClients(t, read)
+	_, err = c.EC2.CreateImage(context.Background(), &ec2.CreateImageInput{}) // InstanceId and Name missing
+	var ro *aws.ReadOnlyError
+	if !errors.As(err, &ro) || ro.Operation != "CreateImage" {
+		t.Errorf("invalid CreateImage in read-only mode: err = %v, want a ReadOnlyError", err)
+	}
+	_, err = c.AutoScaling.StartInstanceRefresh(context.Background(), &autoscaling.StartInstanceRefreshInput{})
+	if !errors.As(err, &ro) || ro.Operation != "StartInstanceRefresh" || ro.Service != "autoscaling" {
+		t.Errorf("invalid StartInstanceRefresh in read-only mode: err = %v, want a ReadOnlyError", err)
+	}
+	if got := rec.seen(); len(got) != 0 {
+		t.Errorf("server saw %v", got)
 	}
 }
