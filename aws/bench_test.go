@@ -31,9 +31,10 @@ const (
 	scaleCLBs     = 20
 	scaleTick     = 5 * time.Second
 	scaleLatency  = time.Millisecond
-	// scaleOnScreen is how many service rows a 200x60 services screen shows: the console
-	// focuses the inventory on them.
-	scaleOnScreen = 50
+	// scaleOnScreen is how many service rows a 200x60 services screen shows (60 lines less
+	// header, frame, status and help, less the table's two heading lines: tui's bodyHeight and
+	// servicesView.visible): the console focuses the inventory on them.
+	scaleOnScreen = 54
 	// scaleApplyFocus is how many services BenchmarkApplyRefresh focuses.
 	scaleApplyFocus = 10
 )
@@ -195,7 +196,7 @@ func (p *scalePasses) observe(fl *model.Fleet, now time.Time) bool {
 
 // warmUp ticks until the caches are filled: one full pass over every balancer has completed
 // and no instance waits for its launch time. After limit ticks it gives up and reports false:
-// some balancer is never read (see BenchmarkRefreshOnScreen/focus=50).
+// some balancer is never read.
 func (f *scaleFleet) warmUp(tb testing.TB, focus int, limit int) (model.Fleet, bool) {
 	tb.Helper()
 	p := scalePasses{start: f.clk.Now().Unix()}
@@ -243,8 +244,8 @@ func scaleHealthAge(fl *model.Fleet, now time.Time) (float64, int) {
 // reads a tick takes about 81 ticks.
 const scaleWarmUpTicks = 200
 
-// scalePassTicks bounds one pass with services on screen: with 50 services (101 balancers)
-// focused and 5 of the 25 reads a tick left for the rest, a pass takes about 384 ticks.
+// scalePassTicks bounds one pass with services on screen: with 54 services (110 balancers)
+// focused and 5 of the 25 reads a tick left for the rest, a pass takes about 382 ticks.
 const scalePassTicks = 600
 
 // BenchmarkRefreshOnScreen measures steady-state refreshes of the scale fleet while the
@@ -268,8 +269,8 @@ const scalePassTicks = 600
 //   - ms/op: wall time of one Snapshot (with 1 ms per call and 8 workers); cpu-ms/op: the
 //     process CPU time (user+system, GC included) it used.
 //
-// Sub-benchmarks: focus=1 (a service screen: one service focused) and focus=50 (the services
-// screen: 50 services, 101 balancers, on screen). When no full pass completes within
+// Sub-benchmarks: focus=1 (a service screen: one service focused) and focus=54 (the services
+// screen at 200x60: 54 services, 110 balancers, on screen). When no full pass completes within
 // scalePassTicks (balancers starve), the pass figures are not reported and the rates are over
 // the ticks run.
 func BenchmarkRefreshOnScreen(b *testing.B) {
