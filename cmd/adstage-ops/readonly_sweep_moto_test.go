@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,8 +56,9 @@ func motoPost(t *testing.T, base, path string) []byte {
 	return b.Bytes()
 }
 
-// recordedActions reads moto's request recording and returns the API action of every request.
-func recordedActions(t *testing.T, base string) []string {
+// recordedActions reads moto's request recording and returns the API action of every request
+// made by this test's clients (their user agent carries appID), not by tests running beside it.
+func recordedActions(t *testing.T, base, appID string) []string {
 	t.Helper()
 	resp, err := http.Get(base + "/moto-api/recorder/download-recording")
 	if err != nil {
@@ -66,13 +69,16 @@ func recordedActions(t *testing.T, base string) []string {
 	dec := json.NewDecoder(resp.Body)
 	for dec.More() {
 		var rec struct {
-			URL         string `json:"url"`
-			Body        string `json:"body"`
-			BodyEncoded bool   `json:"body_encoded"`
-			Headers     map[string]string
+			URL         string            `json:"url"`
+			Body        string            `json:"body"`
+			BodyEncoded bool              `json:"body_encoded"`
+			Headers     map[string]string `json:"headers"`
 		}
 		if err := dec.Decode(&rec); err != nil {
 			t.Fatalf("decode moto recording: %v", err)
+		}
+		if !strings.Contains(rec.Headers["User-Agent"], "app/"+appID) {
+			continue
 		}
 		body := rec.Body
 		if rec.BodyEncoded {
@@ -243,6 +249,9 @@ func TestMoto_ReadOnlyKeySweepSendsOnlyReads(t *testing.T) {
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	// Tag this test's requests, so that the recording can be told from other tests' traffic.
+	appID := fmt.Sprintf("sweep-%d", time.Now().UnixNano())
+	t.Setenv("AWS_SDK_UA_APP_ID", appID)
 	motoPost(t, base, "/moto-api/reset")
 	ctx := context.Background()
 
@@ -292,7 +301,7 @@ func TestMoto_ReadOnlyKeySweepSendsOnlyReads(t *testing.T) {
 			tm.Send(keyMsg("q"))
 			tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 
-			actions := recordedActions(t, base)
+			actions := recordedActions(t, base, appID)
 			seen := map[string]int{}
 			for _, a := range actions {
 				seen[a]++
