@@ -81,12 +81,16 @@ func renderFrame(b *testing.B, instances int) float64 {
 
 // BenchmarkRender: a frame after a cursor move at 20,000 and at 1,000 instances, 200x60.
 func BenchmarkRender(b *testing.B) {
-	var small, large float64
+	var small float64
 	b.Run("1k", func(b *testing.B) { small = renderFrame(b, 1000); b.ReportMetric(small, "ms/frame") })
-	b.Run("20k", func(b *testing.B) { large = renderFrame(b, 20000); b.ReportMetric(large, "ms/frame") })
-	if small > 0 {
-		b.ReportMetric(large/small, "ratio-20k-1k")
-	}
+	b.Run("20k", func(b *testing.B) {
+		large := renderFrame(b, 20000)
+		b.ReportMetric(large, "ms/frame")
+		// Reported here, not on the parent: Go prints no line for a benchmark with sub-benchmarks.
+		if small > 0 {
+			b.ReportMetric(large/small, "ratio-20k-1k")
+		}
+	})
 }
 
 // BenchmarkRenderServices: the services screen after a cursor move with 10,000 services.
@@ -110,7 +114,7 @@ func BenchmarkRenderServices(b *testing.B) {
 // (the worst case: every name is searched).
 func BenchmarkFilter(b *testing.B) {
 	f := bigFleet(10000, 1)
-	keys := allKeys(&f)
+	keys := allCandidates(&f)
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {

@@ -29,6 +29,11 @@ type serviceView struct {
 	rendered  int
 
 	imagesLoading, readyLoading bool
+
+	// The headline, computed once per snapshot: a frame costs the rows on screen, not the fleet.
+	counts  model.Counts
+	release string
+	mixed   bool
 }
 
 // pendingImage reports whether a baked image is still being made.
@@ -80,6 +85,7 @@ func (v *serviceView) fleetChanged(f *model.Fleet) {
 		return
 	}
 	v.svc = s
+	v.counts, v.release, v.mixed = s.Counts(), s.Release(), s.Mixed()
 	v.rebuild()
 }
 
@@ -192,9 +198,9 @@ func (v *serviceView) view(m *Model, h int) string {
 	var b strings.Builder
 	b.WriteString(st.Title.Render(v.key.Name) + "  " + st.EnvBadge(v.key.Env, m.cfg.EnvColors[v.key.Env]))
 	if v.svc != nil {
-		c := v.svc.Counts()
-		b.WriteString(st.Muted.Render(fmt.Sprintf("  %d groups · %d/%d healthy · %d draining · release %s", c.Groups, c.Healthy, c.Desired, c.Draining, orDash(v.svc.Release()))))
-		if v.svc.Mixed() {
+		c := v.counts
+		b.WriteString(st.Muted.Render(fmt.Sprintf("  %d groups · %d/%d healthy · %d draining · release %s", c.Groups, c.Healthy, c.Desired, c.Draining, orDash(v.release))))
+		if v.mixed {
 			b.WriteString(st.Warning.Render(" · mixed fleet"))
 		}
 	}

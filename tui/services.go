@@ -16,6 +16,8 @@ import (
 type servicesView struct {
 	rows    []model.ServiceKey         // what is listed, in order
 	matches map[model.ServiceKey][]int // matched character positions in the row's name
+	all     []candidate                // every service with its search text, built once per fleet
+	matched []candidate                // the candidates the current query matched
 	index   map[model.ServiceKey]int   // position of each service in the fleet
 	cursor  int
 	offset  int
@@ -47,6 +49,7 @@ func (v *servicesView) fleetChanged(f *model.Fleet) tea.Cmd {
 	for i := range f.Services {
 		v.index[f.Services[i].ServiceKey] = i
 	}
+	v.all = allCandidates(f)
 	if v.query == "" {
 		v.rows = v.rows[:0]
 		for i := range f.Services {
@@ -57,15 +60,23 @@ func (v *servicesView) fleetChanged(f *model.Fleet) tea.Cmd {
 		return nil
 	}
 	v.gen++
-	return filterCmd(v.gen, v.query, allKeys(f), f)
+	return filterCmd(v.gen, v.query, v.all)
 }
 
-func allKeys(f *model.Fleet) []model.ServiceKey {
-	keys := make([]model.ServiceKey, len(f.Services))
+// candidate is a service and the text the filter searches: "name env", built once per fleet
+// so that a keystroke allocates no strings.
+type candidate struct {
+	key  model.ServiceKey
+	text string
+}
+
+func allCandidates(f *model.Fleet) []candidate {
+	out := make([]candidate, len(f.Services))
 	for i := range f.Services {
-		keys[i] = f.Services[i].ServiceKey
+		k := f.Services[i].ServiceKey
+		out[i] = candidate{key: k, text: k.Name + " " + k.Env}
 	}
-	return keys
+	return out
 }
 
 // filterMsg carries the result of one filter request.
@@ -73,29 +84,34 @@ type filterMsg struct {
 	gen     int
 	query   string
 	rows    []model.ServiceKey
+	matched []candidate
 	matches map[model.ServiceKey][]int
 }
 
-// keySource lets sahilm/fuzzy search service names without copying them.
-type keySource []model.ServiceKey
+// candidateSource lets sahilm/fuzzy search the prepared texts.
+type candidateSource []candidate
 
-func (s keySource) String(i int) string { return s[i].Name + " " + s[i].Env }
-func (s keySource) Len() int            { return len(s) }
+func (s candidateSource) String(i int) string { return s[i].text }
+func (s candidateSource) Len() int            { return len(s) }
 
-// filterCmd matches the query against the candidates off the key path.
-func filterCmd(gen int, query string, candidates []model.ServiceKey, _ *model.Fleet) tea.Cmd {
-	cands := append([]model.ServiceKey(nil), candidates...)
+// filterCmd matches the query against the candidates off the key path. The candidates slice
+// is never written after it is built, so the command may read it while Update goes on.
+func filterCmd(gen int, query string, cands []candidate) tea.Cmd {
 	return func() tea.Msg { return runFilter(gen, query, cands) }
 }
 
-func runFilter(gen int, query string, cands []model.ServiceKey) filterMsg {
+func runFilter(gen int, query string, cands []candidate) filterMsg {
 	out := filterMsg{gen: gen, query: query, matches: map[model.ServiceKey][]int{}}
 	if query == "" {
-		out.rows = cands
+		out.matched = cands
+		for _, c := range cands {
+			out.rows = append(out.rows, c.key)
+		}
 		return out
 	}
-	for _, mt := range fuzzy.FindFrom(query, keySource(cands)) {
-		k := cands[mt.Index]
+	for _, mt := range fuzzy.FindFrom(query, candidateSource(cands)) {
+		k := cands[mt.Index].key
+		out.matched = append(out.matched, cands[mt.Index])
 		out.rows = append(out.rows, k)
 		var inName []int
 		for _, p := range mt.MatchedIndexes {
@@ -114,7 +130,7 @@ func (v *servicesView) applyFilter(msg filterMsg, f *model.Fleet) {
 		return
 	}
 	v.query = msg.query
-	v.rows, v.matches = msg.rows, msg.matches
+	v.rows, v.matches, v.matched = msg.rows, msg.matches, msg.matched
 	if msg.query == "" {
 		v.matches = nil
 	}
@@ -127,11 +143,11 @@ func (v *servicesView) applyFilter(msg filterMsg, f *model.Fleet) {
 // previous query can match, so only they are searched.
 func (v *servicesView) setQuery(q string, f *model.Fleet) tea.Cmd {
 	v.gen++
-	cands := allKeys(f)
+	cands := v.all
 	if v.query != "" && strings.HasPrefix(q, v.query) {
-		cands = v.rows
+		cands = v.matched
 	}
-	return filterCmd(v.gen, q, cands, f)
+	return filterCmd(v.gen, q, cands)
 }
 
 func (v *servicesView) filterKey(msg tea.KeyMsg, m *Model) tea.Cmd {
