@@ -193,6 +193,19 @@ func (i *Instance) LBHealthy() bool {
 	return true
 }
 
+// Failing reports whether the group or any balancer says the instance is unhealthy.
+func (i *Instance) Failing() bool {
+	if !i.Healthy {
+		return true
+	}
+	for _, t := range i.Targets {
+		if t.State == TargetUnhealthy || t.State == TargetUnavailable {
+			return true
+		}
+	}
+	return false
+}
+
 // Serving reports whether the instance is in service, healthy for its group and for every balancer.
 func (i *Instance) Serving() bool {
 	return i.Lifecycle == InService && i.Healthy && i.LBHealthy()
@@ -287,9 +300,12 @@ func (c *Counts) add(g *Group) {
 		c.Instances++
 		if in.Lifecycle == InService {
 			c.InService++
-			if in.Serving() {
+			switch {
+			case in.Serving():
 				c.Healthy++
-			} else {
+			case in.Failing():
+				// Only failing instances count as unhealthy: a new instance still in its first
+				// health checks ("initial") or one draining out is part of a normal rollout.
 				c.Unhealthy++
 			}
 		}

@@ -136,7 +136,8 @@ func (a *app) act(ctx context.Context, what string, af actionFlags, plan func(co
 			return err
 		}
 	}
-	runCtx, cancel := context.WithCancel(ctx)
+	runCtx, cancelCause := context.WithCancelCause(ctx)
+	cancel := func() { cancelCause(errStartedNoWait) }
 	defer cancel()
 	events, err := a.op.Execute(runCtx, p)
 	switch {
@@ -173,13 +174,32 @@ func (a *app) follow(ctx context.Context, cancel context.CancelFunc, what string
 	if failed != nil {
 		return fail(exitFailed, "%s of %s failed: %s", what, target(p), aws.Explain(failed))
 	}
-	if !af.wait && !last.Done {
-		fmt.Fprintf(a.stdout, "%s of %s is running in AWS; follow it with: adstage-ops status --service %s --env %s\n", what, target(p), p.Service, p.Env)
+	running := fmt.Sprintf("%s of %s is running in AWS; follow it with: adstage-ops status --service %s --env %s", what, target(p), p.Service, p.Env)
+	switch {
+	case last.Done:
+		if !af.asJSON {
+			fmt.Fprintf(a.stdout, "%s of %s finished\n", what, target(p))
+		}
 		return nil
+	case af.wait && ctx.Err() != nil && !stoppedByUs(ctx):
+		// Interrupted while following: the action goes on, and a cancelled CI job must not pass.
+		if !af.asJSON {
+			fmt.Fprintln(a.stdout, running)
+		}
+		return fail(exitInterrupted, "stopped following %s of %s; it goes on in AWS", what, target(p))
 	}
-	fmt.Fprintf(a.stdout, "%s of %s finished\n", what, target(p))
+	if !af.asJSON {
+		fmt.Fprintln(a.stdout, running)
+	}
 	return nil
 }
+
+// stoppedByUs tells our own cancel (after "started", without --wait) from an interrupt.
+func stoppedByUs(ctx context.Context) bool {
+	return context.Cause(ctx) == errStartedNoWait
+}
+
+var errStartedNoWait = errors.New("started; not waiting")
 
 func target(p model.Plan) string {
 	if p.Action == model.ActionBake && p.Bake != nil {

@@ -43,12 +43,8 @@ func (a *app) statusCommand() *cobra.Command {
 					services = filterServices(fleet.Services, service, a.flags.env)
 				}
 			}
-			if service != "" && len(services) == 0 {
-				_, err := findService(&fleet, service, a.flags.env)
-				if err == nil {
-					err = fail(exitRefused, "service %s has no groups", service)
-				}
-				return err
+			if len(services) == 0 && (service != "" || a.flags.env != "") {
+				return noMatch(&fleet, service, a.flags.env)
 			}
 			degraded := false
 			for i := range services {
@@ -76,6 +72,27 @@ func (a *app) statusCommand() *cobra.Command {
 	cmd.Flags().StringVar(&service, "service", "", "only this service")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// noMatch explains an empty selection: an unknown service, or an environment nothing runs in.
+func noMatch(f *model.Fleet, service, env string) error {
+	if service != "" {
+		if _, err := findService(f, service, env); err != nil || env == "" {
+			if err == nil {
+				err = fail(exitRefused, "service %s has no groups", service)
+			}
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	var envs []string
+	for _, s := range f.Services {
+		if s.Env != "" && !seen[s.Env] {
+			seen[s.Env] = true
+			envs = append(envs, s.Env)
+		}
+	}
+	return fail(exitRefused, "no service runs in environment %q; environments found: %v", env, envs)
 }
 
 func groupCount(services []model.Service) int {

@@ -28,6 +28,9 @@ const (
 	exitRefused   = 4 // a precondition failed, or the operator declined
 	exitFailed    = 5 // the action started and failed
 	exitCancelled = exitRefused
+	// exitInterrupted: interrupted while following an action with --wait; the action goes on
+	// in AWS.
+	exitInterrupted = 130
 )
 
 // exitError carries an exit code and the one sentence printed for it.
