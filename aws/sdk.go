@@ -17,6 +17,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -82,7 +83,9 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	if profile == "" {
 		profile = os.Getenv("AWS_PROFILE")
 	}
-	var opts []func(*config.LoadOptions) error
+	// The SDK logs warnings (an IMDSv1 fallback, say) straight to stderr, which would print
+	// over the console's screen; every failure reaches the caller as an error instead.
+	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
 	}
