@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -300,18 +301,9 @@ func (a *app) historyCommand() *cobra.Command {
 			if service == "" || a.flags.env == "" {
 				return fail(exitError, "history needs --service and --env")
 			}
-			if err := a.open(cmd.Context(), false, "history"); err != nil {
-				return err
-			}
-			h, err := a.reader.History(cmd.Context(), service, a.flags.env)
+			h, err := a.history(cmd.Context(), service, "history")
 			if err != nil {
-				// An unknown service or environment is a refusal that names what exists.
-				if fleet, ferr := a.reader.Snapshot(cmd.Context()); ferr == nil {
-					if _, nerr := findService(&fleet, service, a.flags.env); nerr != nil {
-						return nerr
-					}
-				}
-				return fmt.Errorf("read the history of %s/%s: %w", service, a.flags.env, err)
+				return err
 			}
 			if asJSON {
 				return writeJSON(a.stdout, h)
@@ -323,6 +315,24 @@ func (a *app) historyCommand() *cobra.Command {
 	cmd.Flags().StringVar(&service, "service", "", "service name")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// history opens the reader and reads a service's history in --env. An unknown service or
+// environment is a refusal that names what exists, not an error.
+func (a *app) history(ctx context.Context, service, what string) (model.History, error) {
+	if err := a.open(ctx, false, what); err != nil {
+		return model.History{}, err
+	}
+	h, err := a.reader.History(ctx, service, a.flags.env)
+	if err != nil {
+		if fleet, ferr := a.reader.Snapshot(ctx); ferr == nil {
+			if _, nerr := findService(&fleet, service, a.flags.env); nerr != nil {
+				return h, nerr
+			}
+		}
+		return h, fmt.Errorf("read the history of %s/%s: %w", service, a.flags.env, err)
+	}
+	return h, nil
 }
 
 func printHistory(w io.Writer, h model.History) {
@@ -399,17 +409,9 @@ func (a *app) auditCommand() *cobra.Command {
 				if a.flags.env == "" {
 					return fail(exitError, "audit --service needs --env too")
 				}
-				if err := a.open(cmd.Context(), false, "audit"); err != nil {
-					return err
-				}
-				h, err := a.reader.History(cmd.Context(), service, a.flags.env)
+				h, err := a.history(cmd.Context(), service, "audit")
 				if err != nil {
-					if fleet, ferr := a.reader.Snapshot(cmd.Context()); ferr == nil {
-						if _, nerr := findService(&fleet, service, a.flags.env); nerr != nil {
-							return nerr
-						}
-					}
-					return fmt.Errorf("read the history of %s/%s: %w", service, a.flags.env, err)
+					return err
 				}
 				history = &h
 			}
