@@ -232,7 +232,7 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 	if changes == 0 {
 		p.Checks = append(p.Checks, model.Check{Name: CheckChange, Detail: fmt.Sprintf("every group of %s/%s already launches %s: nothing to promote", req.Service, req.Env, image)})
 	}
-	o.groupChecks(&p, groups, false)
+	o.groupChecks(ctx, &p, groups, false)
 	return p, nil
 }
 
@@ -353,8 +353,9 @@ func strategy(p RolloutPrefs) string {
 
 // groupChecks adds the checks every rollout makes on the groups: a launch template, no
 // rollout running (unless skipRefresh), Launch and Terminate not suspended, healthy capacity.
-func (o *OperatorConsole) groupChecks(p *model.Plan, groups []*groupFacts, skipRefresh bool) {
+func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups []*groupFacts, skipRefresh bool) {
 	var legacy, running, suspended, short []string
+	serving := o.servingCounts(ctx, model.ServiceKey{Name: p.Service, Env: p.Env})
 	for _, f := range groups {
 		g := &f.g
 		if g.LaunchTemplate == nil {
@@ -372,7 +373,11 @@ func (o *OperatorConsole) groupChecks(p *model.Plan, groups []*groupFacts, skipR
 		if len(procs) > 0 {
 			suspended = append(suspended, fmt.Sprintf("group %s suspends %s: resume with `aws autoscaling resume-processes --auto-scaling-group-name %s --scaling-processes %s`", g.Name, strings.Join(procs, " and "), g.Name, strings.Join(procs, " ")))
 		}
-		if _, healthy := liveCounts(g); int32(healthy) < g.Desired {
+		_, healthy := liveCounts(g)
+		if n, ok := serving[g.Name]; ok {
+			healthy = n
+		}
+		if int32(healthy) < g.Desired {
 			short = append(short, fmt.Sprintf("group %s has %d healthy of %d desired", g.Name, healthy, g.Desired))
 		}
 	}
@@ -393,6 +398,33 @@ func (o *OperatorConsole) groupChecks(p *model.Plan, groups []*groupFacts, skipR
 	}
 	add(CheckProcesses, suspended, false, "Launch and Terminate are not suspended", "")
 	add(CheckCapacity, short, true, "every group has its desired capacity healthy", "the rollout keeps the healthy capacity the group has now, not what it should have")
+}
+
+// servingCounts counts, per group of the service, the instances in service that neither the
+// group nor any load balancer reports unhealthy, from the inventory's snapshot (the plan's
+// own reads see only the group's health check). With no snapshot yet, as in a one-shot CLI
+// command, it takes one; if that fails, the check falls back to the group's health.
+func (o *OperatorConsole) servingCounts(ctx context.Context, key model.ServiceKey) map[string]int {
+	groups, ok := o.lastGroups(key)
+	if !ok {
+		if _, err := o.Snapshot(ctx); err != nil {
+			return nil
+		}
+		groups, _ = o.lastGroups(key)
+	}
+	out := make(map[string]int, len(groups))
+	for i := range groups {
+		n := 0
+		for j := range groups[i].Instances {
+			// Not failing, rather than Serving: a balancer not read yet (state unknown) is no
+			// evidence against the instance; the group's own health still counts.
+			if in := &groups[i].Instances[j]; in.Lifecycle == model.InService && !in.Failing() {
+				n++
+			}
+		}
+		out[groups[i].Name] = n
+	}
+	return out
 }
 
 // PlanRollback plans the return of a service to its last known-good release: rolling back
@@ -438,7 +470,7 @@ func (o *OperatorConsole) PlanRollback(ctx context.Context, req RollbackRequest)
 	if err := o.previousReleases(ctx, &p, req, groups); err != nil {
 		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
 	}
-	o.groupChecks(&p, groups, false)
+	o.groupChecks(ctx, &p, groups, false)
 	return p, nil
 }
 
@@ -495,7 +527,7 @@ func (o *OperatorConsole) planRefreshRollback(ctx context.Context, req RollbackR
 		}
 		p.Checks = append(p.Checks, model.Check{Name: CheckRollbackable, OK: true, Detail: "rolling back the rollout of " + strings.Join(names, ", ")})
 	}
-	o.groupChecks(&p, active, true)
+	o.groupChecks(ctx, &p, active, true)
 	return p, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
@@ -111,8 +112,14 @@ func (a *app) act(ctx context.Context, what string, af actionFlags, plan func(co
 	}
 	p, err := plan(ctx)
 	if err != nil {
-		if errors.Is(err, aws.ErrReadOnly) {
+		var opErr *smithy.OperationError
+		switch {
+		case errors.Is(err, aws.ErrReadOnly):
 			return fail(exitReadOnly, "%s", aws.Explain(err))
+		case errors.As(err, &opErr):
+			// AWS could not be read (credentials, access, throttling, network): an error, not
+			// a refused precondition.
+			return fail(exitError, "%s", aws.Explain(err))
 		}
 		return fail(exitRefused, "%s", aws.Explain(err))
 	}
