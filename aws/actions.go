@@ -102,6 +102,7 @@ func (o *OperatorConsole) event(ctx context.Context, plan model.Plan, result str
 		Env:     plan.Env,
 		Reason:  plan.Reason,
 		Result:  result,
+		Via:     o.opts.Via,
 	}
 	for _, s := range plan.Steps {
 		e.Groups = append(e.Groups, s.Group)

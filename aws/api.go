@@ -96,6 +96,8 @@ type Options struct {
 	EC2ReadsPerSecond float64
 	// Rollout holds the instance refresh preferences promote uses.
 	Rollout RolloutPrefs
+	// Via names the front end in audit events: "tui" or "cli".
+	Via string
 }
 
 // RolloutPrefs are the instance refresh preferences of a promote.

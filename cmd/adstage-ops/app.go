@@ -35,6 +35,7 @@ type app struct {
 	audit    *aws.AuditLog
 	cloud    *sim.Cloud // the demo fleet, saved on close
 	tick     time.Duration
+	console  bool // the live console, not a subcommand (named in audit events)
 }
 
 // refresh is the live view's tick.
@@ -78,6 +79,10 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 		Refresh:      refresh,
 		Production:   cfg.production,
 		Rollout:      cfg.rollout(),
+		Via:          "cli",
+	}
+	if a.console {
+		opts.Via = "tui"
 	}
 	auditPath, err := aws.DefaultAuditPath()
 	if err != nil {

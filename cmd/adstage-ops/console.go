@@ -8,6 +8,7 @@ import (
 
 // runConsole opens the live console.
 func (a *app) runConsole(cmd *cobra.Command, _ []string) error {
+	a.console = true
 	if err := a.open(cmd.Context(), false, "open the console"); err != nil {
 		return err
 	}
