@@ -524,7 +524,7 @@ func (m *Model) envColor() (string, string) {
 // View draws the header, the screen, the status line and the short help.
 func (m *Model) View() string {
 	if m.w < minWidth || m.h < minHeight {
-		return fmt.Sprintf("Terminal too small: adstage-ops needs at least %dx%d, this one is %dx%d.\nEnlarge the window, or press q to quit.", minWidth, minHeight, m.w, m.h)
+		return fmt.Sprintf("Terminal too small (%dx%d):\nadstage-ops needs at least %dx%d.\nEnlarge the window,\nor press q to quit.", m.w, m.h, minWidth, minHeight)
 	}
 	var body string
 	switch {
