@@ -122,3 +122,25 @@ func BenchmarkFilter(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/key")
 }
+
+// BenchmarkApplyFleet: the console's side of a refresh in which 1% of instances changed, on
+// the services screen (10,000 services, 20,000 instances): Update with the new fleet, then
+// the frame. The inventory's side is aws' BenchmarkApplyRefresh.
+func BenchmarkApplyFleet(b *testing.B) {
+	f := bigFleet(10000, 2)
+	changed := bigFleet(10000, 2)
+	for g := 0; g < len(changed.Groups); g += 50 { // 200 of 20,000 instances
+		changed.Groups[g].Instances[0].Targets[0].State = model.TargetUnhealthy
+	}
+	m := loaded(b, f, 200, 60)
+	fleets := [2]model.Fleet{changed, f}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		m.reqID++
+		m.refreshing = true
+		m.Update(fleetMsg{id: m.reqID, fleet: fleets[i%2]})
+		m.View()
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/op")
+}
