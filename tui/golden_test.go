@@ -22,8 +22,10 @@ func console(t *testing.T) (*teatest.TestModel, *Model) {
 	clock, inv := demo(t)
 	m := New(Config{Reader: inv, Now: clock.Now, Refresh: time.Hour})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 36))
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("worker-reports")) },
-		teatest.WithDuration(5*time.Second))
+	// The first snapshot, then the rollback readiness of the rows on screen.
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		return bytes.Contains(b, []byte("worker-reports")) && bytes.Contains(b, []byte("ready ~"))
+	}, teatest.WithDuration(5*time.Second))
 	return tm, m
 }
 

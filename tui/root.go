@@ -126,7 +126,25 @@ type Model struct {
 
 	// actions holds the latest progress of each running action, by service.
 	actions map[model.ServiceKey]model.Progress
+
+	// ready is each service's rollback readiness, read for the rows on screen (one batch at a
+	// time, each answer kept for readyTTL) so that the services screen always shows it.
+	ready        map[model.ServiceKey]readyEntry
+	readyLoading bool
 }
+
+type readyEntry struct {
+	r   model.Readiness
+	err bool
+	at  time.Time
+}
+
+// readyTTL is how long a readiness answer is shown before it is read again. The inventory
+// caches it per group configuration, so a re-read costs no AWS call unless something changed.
+const readyTTL = 30 * time.Second
+
+// readyBatchMsg answers a readiness batch.
+type readyBatchMsg map[model.ServiceKey]readyEntry
 
 // New builds the console.
 func New(cfg Config) *Model {
@@ -157,6 +175,7 @@ func New(cfg Config) *Model {
 		w:       120,
 		h:       36,
 		actions: map[model.ServiceKey]model.Progress{},
+		ready:   map[model.ServiceKey]readyEntry{},
 	}
 	if cfg.ReadOnly {
 		for _, b := range m.keys.mutating() {
@@ -231,6 +250,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.top().Update(msg, m)
 		}
 		return m, nil
+	case readyBatchMsg:
+		m.readyLoading = false
+		for k, e := range msg {
+			m.ready[k] = e
+		}
+		return m, nil
 	case historyMsg:
 		m.audit.apply(msg, m)
 		return m, nil
@@ -283,7 +308,35 @@ func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
 	cmd := m.list.fleetChanged(&m.fleet)
 	m.detail.fleetChanged(&m.fleet)
 	m.focus()
-	return tea.Batch(cmd, m.detailRefresh())
+	return tea.Batch(cmd, m.detailRefresh(), m.readyBatch())
+}
+
+// readyBatch reads the rollback readiness of the services on screen that have none or an old
+// one, one batch at a time.
+func (m *Model) readyBatch() tea.Cmd {
+	if m.readyLoading || m.screen != screenServices {
+		return nil
+	}
+	now := m.cfg.Now()
+	var keys []model.ServiceKey
+	for _, k := range m.list.visible(m.bodyHeight()) {
+		if e, ok := m.ready[k]; !ok || now.Sub(e.at) >= readyTTL {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	m.readyLoading = true
+	r := m.cfg.Reader
+	return func() tea.Msg {
+		out := readyBatchMsg{}
+		for _, k := range keys {
+			rd, err := r.Readiness(context.Background(), k.Name, k.Env)
+			out[k] = readyEntry{r: rd, err: err != nil, at: now}
+		}
+		return out
+	}
 }
 
 // detailRefresh re-reads what the service screen shows beside the fleet: rollback readiness

@@ -290,10 +290,11 @@ func (v *servicesView) visible(h int) []model.ServiceKey {
 
 // Column widths of the services screen; the name takes what is left.
 const (
-	colEnv     = 12
-	colNum     = 8
-	colRelease = 25
-	colState   = 24
+	colEnv     = 11
+	colNum     = 7
+	colRelease = 24
+	colState   = 18
+	colBack    = 13
 )
 
 func (v *servicesView) view(m *Model, h int) string {
@@ -307,11 +308,11 @@ func (v *servicesView) view(m *Model, h int) string {
 		b.WriteString(st.Muted.Render(fmt.Sprintf("%d services", len(v.rows))))
 	}
 	b.WriteByte('\n')
-	nameW := m.w - 2 - colEnv - 5*colNum - colRelease - colState
+	nameW := m.w - 2 - colEnv - 5*colNum - colRelease - colState - colBack
 	if nameW < 12 {
 		nameW = 12
 	}
-	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("DESIRED", colNum) + padL("IN SVC", colNum) + padL("HEALTHY", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-2) + pad("STATE", colState)))
+	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("WANT", colNum) + padL("IN SVC", colNum) + padL("HEALTH", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-2) + pad("STATE", colState) + pad("ROLLBACK", colBack)))
 	rowsH := h - 2
 	if !m.haveFleet {
 		b.WriteString("\n" + st.Muted.Render("reading the fleet…"))
@@ -345,7 +346,8 @@ func (v *servicesView) row(m *Model, s *model.Service, selected bool, nameW int)
 	c := s.Counts()
 	state, stateStyle := serviceState(m, s)
 	release := s.Release()
-	sig := fmt.Sprintf("%v|%v|%s|%s|%d|%d", c, selected, release, state, nameW, m.w)
+	back, backStyle := rollbackCell(m, s.ServiceKey)
+	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%d|%d", c, selected, release, state, back, nameW, m.w)
 	if rc, ok := v.cache[s.ServiceKey]; ok && rc.sig == sig {
 		return rc.line
 	}
@@ -363,7 +365,7 @@ func (v *servicesView) row(m *Model, s *model.Service, selected bool, nameW int)
 	if c.Draining > 0 {
 		drain = st.Busy.Render(drain)
 	}
-	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-2) + stateStyle.Render(pad(state, colState))
+	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-2) + stateStyle.Render(pad(state, colState)) + backStyle.Render(pad(back, colBack))
 	if selected {
 		line = st.Selected.Render("› " + ansiStrip(line))
 	} else {
@@ -406,6 +408,23 @@ func serviceState(m *Model, s *model.Service) (string, lipglossStyle) {
 		return "ok", style
 	}
 	return strings.Join(parts, " "), style
+}
+
+// rollbackCell says, for the services screen, whether r would work now and how long the
+// restore takes: "ready ~45s", "undo rollout", "none" (the service screen says why).
+func rollbackCell(m *Model, k model.ServiceKey) (string, lipglossStyle) {
+	e, ok := m.ready[k]
+	switch {
+	case !ok:
+		return "…", m.st.Muted
+	case e.err:
+		return "?", m.st.Muted
+	case !e.r.Possible:
+		return "none", m.st.Warning
+	case e.r.Via == "rollback-refresh":
+		return "undo rollout", m.st.Busy
+	}
+	return "ready ~" + age(e.r.Estimate), m.st.OK
 }
 
 // highlight marks the matched characters of a name.
