@@ -43,7 +43,7 @@ func (a *app) bakeCommand() *cobra.Command {
 				return fail(exitError, "bake needs --instance and --label")
 			}
 			req.Reason = af.reason
-			return a.act(cmd.Context(), "bake", af, func(ctx context.Context) (model.Plan, error) {
+			return a.act(cmd.Context(), "bake", model.ServiceKey{}, af, func(ctx context.Context) (model.Plan, error) {
 				return a.op.PlanBake(ctx, req)
 			})
 		},
@@ -70,7 +70,7 @@ func (a *app) promoteCommand() *cobra.Command {
 				return fail(exitError, "give --image or --from-env, not both")
 			}
 			req.Env, req.Reason = a.flags.env, af.reason
-			return a.act(cmd.Context(), "promote", af, func(ctx context.Context) (model.Plan, error) {
+			return a.act(cmd.Context(), "promote", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context) (model.Plan, error) {
 				return a.op.PlanPromote(ctx, req)
 			})
 		},
@@ -94,7 +94,7 @@ func (a *app) rollbackCommand() *cobra.Command {
 				return fail(exitError, "rollback needs --service and --env")
 			}
 			req.Env, req.Reason = a.flags.env, af.reason
-			return a.act(cmd.Context(), "rollback", af, func(ctx context.Context) (model.Plan, error) {
+			return a.act(cmd.Context(), "rollback", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context) (model.Plan, error) {
 				return a.op.PlanRollback(ctx, req)
 			})
 		},
@@ -105,8 +105,9 @@ func (a *app) rollbackCommand() *cobra.Command {
 	return cmd
 }
 
-// act plans, shows the plan, asks, executes and follows: the same steps as the console.
-func (a *app) act(ctx context.Context, what string, af actionFlags, plan func(context.Context) (model.Plan, error)) error {
+// act plans, shows the plan, asks, executes and follows: the same steps as the console. key is
+// the service and environment acted on (empty for bake).
+func (a *app) act(ctx context.Context, what string, key model.ServiceKey, af actionFlags, plan func(context.Context) (model.Plan, error)) error {
 	if err := a.open(ctx, true, what); err != nil {
 		return err
 	}
@@ -120,6 +121,14 @@ func (a *app) act(ctx context.Context, what string, af actionFlags, plan func(co
 			// AWS could not be read (credentials, access, throttling, network): an error, not
 			// a refused precondition.
 			return fail(exitError, "%s", aws.Explain(err))
+		}
+		// An unknown service or environment: name what exists.
+		if key.Name != "" {
+			if fleet, ferr := a.reader.Snapshot(ctx); ferr == nil {
+				if _, nerr := findService(&fleet, key.Name, key.Env); nerr != nil {
+					return nerr
+				}
+			}
 		}
 		return fail(exitRefused, "%s", aws.Explain(err))
 	}
