@@ -152,7 +152,8 @@ func Explain(err error) string {
 	if action != "" && code != "" {
 		return fmt.Sprintf("%s failed (%s): %s; check the message and try again.", action, code, apiMessage(err))
 	}
-	return strings.TrimSuffix(msg, ".") + "; check the message and try again."
+	// Errors of our own already say what went wrong and what to do.
+	return strings.TrimSuffix(msg, ".") + "."
 }
 
 func apiMessage(err error) string {
