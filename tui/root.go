@@ -273,7 +273,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.setStatus(fmt.Sprintf("%s %s started", msg.plan.Action, target(msg.plan)), false)
-		return m, tea.Batch(waitProgress(msg.plan, msg.ch), m.startRefreshSoon())
+		return m, tea.Batch(waitProgress(msg.plan, msg.ch), m.startRefresh())
 	case progressMsg:
 		return m, m.applyProgress(msg)
 	case noticeMsg:
@@ -284,9 +284,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	return m, nil
 }
-
-// startRefreshSoon refreshes right away so that an action's first effects show.
-func (m *Model) startRefreshSoon() tea.Cmd { return m.startRefresh() }
 
 func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
 	if msg.id != m.reqID {

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/sahilm/fuzzy"
 
 	"github.com/adstage/adstage-ops/model"
@@ -27,8 +28,29 @@ type servicesView struct {
 	query     string // the query the rows answer
 	gen       int    // newest filter request
 
+	summary  map[model.ServiceKey]rowSummary // per snapshot, for rows shown: frames do not rescan instances
 	cache    map[model.ServiceKey]rowCache
 	rendered int // rows formatted by the last view (tests count it)
+}
+
+// rowSummary is what a service's row shows of the fleet, computed once per snapshot.
+type rowSummary struct {
+	counts  model.Counts
+	release string
+	rollout int32 // percent of the active rollout, -1 when none
+	mixed   bool
+	legacy  bool
+}
+
+func summarize(s *model.Service) rowSummary {
+	r := rowSummary{counts: s.Counts(), release: s.Release(), rollout: -1, mixed: s.Mixed()}
+	for _, g := range s.Groups {
+		if r.rollout < 0 && g.Refresh.Active() {
+			r.rollout = g.Refresh.Percent
+		}
+		r.legacy = r.legacy || g.Legacy()
+	}
+	return r
 }
 
 type rowCache struct {
@@ -40,12 +62,13 @@ func newServicesView() servicesView {
 	in := textinput.New()
 	in.Prompt = "/"
 	in.Placeholder = "filter services"
-	return servicesView{input: in, cache: map[model.ServiceKey]rowCache{}, index: map[model.ServiceKey]int{}}
+	return servicesView{input: in, cache: map[model.ServiceKey]rowCache{}, index: map[model.ServiceKey]int{}, summary: map[model.ServiceKey]rowSummary{}}
 }
 
 // fleetChanged re-indexes the services and re-runs the filter over the new fleet.
 func (v *servicesView) fleetChanged(f *model.Fleet) tea.Cmd {
 	clear(v.index)
+	clear(v.summary)
 	for i := range f.Services {
 		v.index[f.Services[i].ServiceKey] = i
 	}
@@ -343,9 +366,13 @@ func (v *servicesView) view(m *Model, h int) string {
 
 // row formats one service, from the cache when nothing it shows has changed.
 func (v *servicesView) row(m *Model, s *model.Service, selected bool, nameW int) string {
-	c := s.Counts()
-	state, stateStyle := serviceState(m, s)
-	release := s.Release()
+	sum, ok := v.summary[s.ServiceKey]
+	if !ok { // once per snapshot, for the rows that are shown
+		sum = summarize(s)
+		v.summary[s.ServiceKey] = sum
+	}
+	c, release := sum.counts, sum.release
+	state, stateStyle := serviceState(m, s.ServiceKey, sum)
 	back, backStyle := rollbackCell(m, s.ServiceKey)
 	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%d|%d", c, selected, release, state, back, nameW, m.w)
 	if rc, ok := v.cache[s.ServiceKey]; ok && rc.sig == sig {
@@ -375,34 +402,28 @@ func (v *servicesView) row(m *Model, s *model.Service, selected bool, nameW int)
 	return line
 }
 
-// serviceState is the short state column: rollout, mixed, degraded, legacy.
-func serviceState(m *Model, s *model.Service) (string, lipglossStyle) {
+// serviceState is the short state column: action in progress, rollout, mixed, degraded, legacy.
+func serviceState(m *Model, k model.ServiceKey, sum rowSummary) (string, lipgloss.Style) {
 	st := m.st
 	var parts []string
 	style := st.OK
-	if p, ok := m.actions[s.ServiceKey]; ok {
+	if p, ok := m.actions[k]; ok {
 		parts = append(parts, fmt.Sprintf("⟳ %s %d%%", p.Stage, p.Percent))
 		style = st.Busy
 	}
-	for _, g := range s.Groups {
-		if g.Refresh.Active() {
-			parts = append(parts, fmt.Sprintf("rollout %d%%", g.Refresh.Percent))
-			style = st.Busy
-			break
-		}
+	if sum.rollout >= 0 {
+		parts = append(parts, fmt.Sprintf("rollout %d%%", sum.rollout))
+		style = st.Busy
 	}
-	if s.Mixed() {
+	if sum.mixed {
 		parts = append(parts, "mixed")
 	}
-	if s.Degraded() {
+	if c := sum.counts; c.Healthy < c.Desired || c.Unhealthy > 0 { // model.Service.Degraded
 		parts = append(parts, "degraded")
 		style = st.Warning
 	}
-	for _, g := range s.Groups {
-		if g.Legacy() {
-			parts = append(parts, "legacy LC")
-			break
-		}
+	if sum.legacy {
+		parts = append(parts, "legacy LC")
 	}
 	if len(parts) == 0 {
 		return "ok", style
@@ -412,7 +433,7 @@ func serviceState(m *Model, s *model.Service) (string, lipglossStyle) {
 
 // rollbackCell says, for the services screen, whether r would work now and how long the
 // restore takes: "ready ~45s", "undo rollout", "none" (the service screen says why).
-func rollbackCell(m *Model, k model.ServiceKey) (string, lipglossStyle) {
+func rollbackCell(m *Model, k model.ServiceKey) (string, lipgloss.Style) {
 	e, ok := m.ready[k]
 	switch {
 	case !ok:

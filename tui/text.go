@@ -5,11 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 )
-
-type lipglossStyle = lipgloss.Style
 
 // pad left-aligns s in a cell of w columns, cutting it when it is wider.
 func pad(s string, w int) string {

@@ -21,19 +21,18 @@ var version = "dev"
 
 // Exit codes, documented in the README.
 const (
-	exitOK        = 0
-	exitDegraded  = 1 // status: some service is degraded
-	exitError     = 2 // usage or any other error
-	exitReadOnly  = 3 // a mutating command in read-only mode
-	exitRefused   = 4 // a precondition failed, or the operator declined
-	exitFailed    = 5 // the action started and failed
-	exitCancelled = exitRefused
+	exitOK       = 0
+	exitDegraded = 1 // status: some service is degraded
+	exitError    = 2 // usage or any other error
+	exitReadOnly = 3 // a mutating command in read-only mode
+	exitRefused  = 4 // a precondition failed, or the operator declined
+	exitFailed   = 5 // the action started and failed
 	// exitInterrupted: interrupted while following an action with --wait; the action goes on
 	// in AWS.
 	exitInterrupted = 130
 )
 
-// exitError carries an exit code and the one sentence printed for it.
+// codeError carries an exit code and the one sentence printed for it.
 type codeError struct {
 	code int
 	msg  string
