@@ -54,11 +54,7 @@ func describe(p model.Plan) string {
 // before it returns; the channel then streams their progress until they end or ctx ends.
 func (o *OperatorConsole) Execute(ctx context.Context, plan model.Plan) (<-chan model.Progress, error) {
 	if plan.Blocked() {
-		var why []string
-		for _, c := range plan.Failures() {
-			why = append(why, c.Name+": "+c.Detail)
-		}
-		err := refuse("%s: refused: %s", describe(plan), strings.Join(why, "; "))
+		err := refuse("%s: refused: %s", describe(plan), plan.FailureText())
 		o.finish(o.event(ctx, plan, "refused"), "refused", err)
 		return nil, err
 	}

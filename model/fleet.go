@@ -493,3 +493,25 @@ func (f *Fleet) Service(name, env string) (*Service, bool) {
 	}
 	return nil, false
 }
+
+// State is what a service is doing, derived once from its groups: the one rule behind the
+// console's STATE column and `status`. RolloutPercent is -1 when no rollout runs.
+type State struct {
+	Degraded       bool
+	RollingOut     bool
+	RolloutPercent int32
+	Mixed          bool
+	Legacy         bool // some group still uses a launch configuration
+}
+
+// State derives the service's state from its groups and instances.
+func (s *Service) State() State {
+	st := State{Degraded: s.Degraded(), Mixed: s.Mixed(), RolloutPercent: -1}
+	for _, g := range s.Groups {
+		if g.Refresh.Active() && !st.RollingOut {
+			st.RollingOut, st.RolloutPercent = true, g.Refresh.Percent
+		}
+		st.Legacy = st.Legacy || g.Legacy()
+	}
+	return st
+}

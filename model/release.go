@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Image is a machine image (AMI) baked for a service.
 type Image struct {
@@ -189,4 +192,22 @@ type Readiness struct {
 	Target   Release
 	Estimate time.Duration
 	Why      string // why not, when impossible
+}
+
+// Target names what a plan acts on: the instance a bake images, or service/environment.
+func (p *Plan) Target() string {
+	if p.Action == ActionBake && p.Bake != nil {
+		return p.Bake.InstanceID
+	}
+	return p.Service + "/" + p.Env
+}
+
+// FailureText is the failed hard checks as one line ("name: detail; name: detail"), the one
+// wording the console, the CLI and the action layer use for a blocked plan.
+func (p *Plan) FailureText() string {
+	var parts []string
+	for _, c := range p.Failures() {
+		parts = append(parts, c.Name+": "+c.Detail)
+	}
+	return strings.Join(parts, "; ")
 }

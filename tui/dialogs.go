@@ -54,7 +54,7 @@ func (d *planDialog) Update(msg tea.Msg, m *Model) tea.Cmd {
 		return m.copyCmd(d.plan.CLI)
 	case key.Matches(km, k.Confirm):
 		if d.plan.Blocked() {
-			m.setStatus(fmt.Sprintf("%s cannot run: %s", d.plan.Action, failureText(d.plan)), true)
+			m.setStatus(fmt.Sprintf("%s cannot run: %s", d.plan.Action, d.plan.FailureText()), true)
 			return nil
 		}
 		if d.needsName() && strings.TrimSpace(d.confirm.Value()) != d.plan.Service {
@@ -62,7 +62,7 @@ func (d *planDialog) Update(msg tea.Msg, m *Model) tea.Cmd {
 			return nil
 		}
 		m.pop()
-		m.setStatus(fmt.Sprintf("%s %s: sending…", d.plan.Action, target(d.plan)), false)
+		m.setStatus(fmt.Sprintf("%s %s: sending…", d.plan.Action, d.plan.Target()), false)
 		return m.executeCmd(d.plan)
 	}
 	if d.needsName() {
@@ -71,14 +71,6 @@ func (d *planDialog) Update(msg tea.Msg, m *Model) tea.Cmd {
 		return cmd
 	}
 	return nil
-}
-
-func failureText(p model.Plan) string {
-	var parts []string
-	for _, c := range p.Failures() {
-		parts = append(parts, c.Name+": "+c.Detail)
-	}
-	return strings.Join(parts, "; ")
 }
 
 func (d *planDialog) Bindings(m *Model) []key.Binding {
@@ -93,7 +85,7 @@ func (d *planDialog) View(m *Model) string {
 	st := m.st
 	p := d.plan
 	var b strings.Builder
-	title := fmt.Sprintf("%s %s", strings.ToUpper(string(p.Action)), target(p))
+	title := fmt.Sprintf("%s %s", strings.ToUpper(string(p.Action)), p.Target())
 	if p.Production {
 		b.WriteString(st.DangerTitle.Render(title+"  — PRODUCTION") + "\n")
 	} else {

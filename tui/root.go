@@ -269,10 +269,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case startedMsg:
 		if msg.err != nil {
-			m.setStatus(fmt.Sprintf("%s %s: %s", msg.plan.Action, target(msg.plan), aws.Explain(msg.err)), true)
+			m.setStatus(fmt.Sprintf("%s %s: %s", msg.plan.Action, msg.plan.Target(), aws.Explain(msg.err)), true)
 			return m, nil
 		}
-		m.setStatus(fmt.Sprintf("%s %s started", msg.plan.Action, target(msg.plan)), false)
+		m.setStatus(fmt.Sprintf("%s %s started", msg.plan.Action, msg.plan.Target()), false)
 		return m, tea.Batch(waitProgress(msg.plan, msg.ch), m.startRefresh())
 	case progressMsg:
 		return m, m.applyProgress(msg)
@@ -384,7 +384,7 @@ func (m *Model) applyProgress(msg progressMsg) tea.Cmd {
 		return m.startRefresh()
 	}
 	m.actions[k] = msg.ev
-	text := fmt.Sprintf("%s %s: %s", msg.plan.Action, target(msg.plan), progressText(msg.ev))
+	text := fmt.Sprintf("%s %s: %s", msg.plan.Action, msg.plan.Target(), progressText(msg.ev))
 	m.setStatus(text, msg.ev.Err != nil)
 	return waitProgress(msg.plan, msg.ch)
 }
@@ -409,13 +409,6 @@ func waitProgress(p model.Plan, ch <-chan model.Progress) tea.Cmd {
 		ev, ok := <-ch
 		return progressMsg{plan: p, ev: ev, ch: ch, done: !ok}
 	}
-}
-
-func target(p model.Plan) string {
-	if p.Action == model.ActionBake && p.Bake != nil {
-		return p.Bake.InstanceID
-	}
-	return p.Service + "/" + p.Env
 }
 
 func (m *Model) setStatus(s string, bad bool) { m.status, m.statusBad = s, bad }
@@ -542,7 +535,7 @@ func (m *Model) cancelCmd(p model.Plan) tea.Cmd {
 	op := m.cfg.Operator
 	return func() tea.Msg {
 		op.Cancelled(p)
-		return noticeMsg{text: fmt.Sprintf("%s %s cancelled; nothing was sent", p.Action, target(p))}
+		return noticeMsg{text: fmt.Sprintf("%s %s cancelled; nothing was sent", p.Action, p.Target())}
 	}
 }
 

@@ -37,20 +37,11 @@ type servicesView struct {
 type rowSummary struct {
 	counts  model.Counts
 	release string
-	rollout int32 // percent of the active rollout, -1 when none
-	mixed   bool
-	legacy  bool
+	state   model.State
 }
 
 func summarize(s *model.Service) rowSummary {
-	r := rowSummary{counts: s.Counts(), release: s.Release(), rollout: -1, mixed: s.Mixed()}
-	for _, g := range s.Groups {
-		if r.rollout < 0 && g.Refresh.Active() {
-			r.rollout = g.Refresh.Percent
-		}
-		r.legacy = r.legacy || g.Legacy()
-	}
-	return r
+	return rowSummary{counts: s.Counts(), release: s.Release(), state: s.State()}
 }
 
 type rowCache struct {
@@ -411,18 +402,18 @@ func serviceState(m *Model, k model.ServiceKey, sum rowSummary) (string, lipglos
 		parts = append(parts, fmt.Sprintf("⟳ %s %d%%", p.Stage, p.Percent))
 		style = st.Busy
 	}
-	if sum.rollout >= 0 {
-		parts = append(parts, fmt.Sprintf("rollout %d%%", sum.rollout))
+	if sum.state.RollingOut {
+		parts = append(parts, fmt.Sprintf("rollout %d%%", sum.state.RolloutPercent))
 		style = st.Busy
 	}
-	if sum.mixed {
+	if sum.state.Mixed {
 		parts = append(parts, "mixed")
 	}
-	if c := sum.counts; c.Healthy < c.Desired || c.Unhealthy > 0 { // model.Service.Degraded
+	if sum.state.Degraded {
 		parts = append(parts, "degraded")
 		style = st.Warning
 	}
-	if sum.legacy {
+	if sum.state.Legacy {
 		parts = append(parts, "legacy LC")
 	}
 	if len(parts) == 0 {

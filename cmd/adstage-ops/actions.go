@@ -140,11 +140,7 @@ func (a *app) act(ctx context.Context, what string, key model.ServiceKey, af act
 		printPlan(a.stdout, p)
 	}
 	if p.Blocked() {
-		var why []string
-		for _, c := range p.Failures() {
-			why = append(why, c.Name+": "+c.Detail)
-		}
-		return fail(exitRefused, "%s refused: %s", what, strings.Join(why, "; "))
+		return fail(exitRefused, "%s refused: %s", what, p.FailureText())
 	}
 	if !af.yes {
 		if err := a.confirm(p); err != nil {
@@ -188,13 +184,13 @@ func (a *app) follow(ctx context.Context, cancel context.CancelFunc, what string
 		}
 	}
 	if failed != nil {
-		return fail(exitFailed, "%s of %s failed: %s", what, target(p), aws.Explain(failed))
+		return fail(exitFailed, "%s of %s failed: %s", what, p.Target(), aws.Explain(failed))
 	}
-	running := fmt.Sprintf("%s of %s is running in AWS; follow it with: adstage-ops status --service %s --env %s", what, target(p), p.Service, p.Env)
+	running := fmt.Sprintf("%s of %s is running in AWS; follow it with: adstage-ops status --service %s --env %s", what, p.Target(), p.Service, p.Env)
 	switch {
 	case last.Done:
 		if !af.asJSON {
-			fmt.Fprintf(a.stdout, "%s of %s finished\n", what, target(p))
+			fmt.Fprintf(a.stdout, "%s of %s finished\n", what, p.Target())
 		}
 		return nil
 	case af.wait && ctx.Err() != nil && !stoppedByUs(ctx):
@@ -202,7 +198,7 @@ func (a *app) follow(ctx context.Context, cancel context.CancelFunc, what string
 		if !af.asJSON {
 			fmt.Fprintln(a.stdout, running)
 		}
-		return fail(exitInterrupted, "stopped following %s of %s; it goes on in AWS", what, target(p))
+		return fail(exitInterrupted, "stopped following %s of %s; it goes on in AWS", what, p.Target())
 	}
 	if !af.asJSON {
 		fmt.Fprintln(a.stdout, running)
@@ -216,13 +212,6 @@ func stoppedByUs(ctx context.Context) bool {
 }
 
 var errStartedNoWait = errors.New("started; not waiting")
-
-func target(p model.Plan) string {
-	if p.Action == model.ActionBake && p.Bake != nil {
-		return p.Bake.InstanceID
-	}
-	return p.Service + "/" + p.Env
-}
 
 type progressOut struct {
 	Time    time.Time `json:"time"`

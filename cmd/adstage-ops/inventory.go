@@ -148,23 +148,19 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 }
 
 func serviceState(s *model.Service) string {
-	var parts []string
-	if s.Degraded() {
-		parts = append(parts, "degraded")
-	} else {
-		parts = append(parts, "healthy")
+	st := s.State()
+	parts := []string{"healthy"}
+	if st.Degraded {
+		parts[0] = "degraded"
 	}
-	if s.RollingOut() {
+	if st.RollingOut {
 		parts = append(parts, "rolling-out")
 	}
-	if s.Mixed() {
+	if st.Mixed {
 		parts = append(parts, "mixed")
 	}
-	for _, g := range s.Groups {
-		if g.Legacy() {
-			parts = append(parts, "legacy-launch-configuration")
-			break
-		}
+	if st.Legacy {
+		parts = append(parts, "legacy-launch-configuration")
 	}
 	return strings.Join(parts, ",")
 }
