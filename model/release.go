@@ -211,3 +211,28 @@ func (p *Plan) FailureText() string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// RolloutPrefs are the instance refresh preferences of a promote or rollback.
+type RolloutPrefs struct {
+	MinHealthyPercentage int32 // default 100
+	MaxHealthyPercentage int32 // default 200: launch before terminate
+	InstanceWarmup       int32 // seconds; 0 uses the group's grace period
+	SkipMatching         bool  // default true
+	AutoRollback         bool  // default true
+}
+
+// Resolved replaces AWS's documented defaults by ours where nothing was set: keep full
+// capacity (100%/200%), and, when no preference at all was given, skip matching instances and
+// roll back on failure.
+func (p RolloutPrefs) Resolved() RolloutPrefs {
+	if p == (RolloutPrefs{}) {
+		p.SkipMatching, p.AutoRollback = true, true
+	}
+	if p.MinHealthyPercentage == 0 {
+		p.MinHealthyPercentage = 100
+	}
+	if p.MaxHealthyPercentage == 0 {
+		p.MaxHealthyPercentage = 200
+	}
+	return p
+}

@@ -5,12 +5,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
+
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/sahilm/fuzzy"
 
-	"github.com/adstage/adstage-ops/aws"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -46,7 +47,7 @@ func (v *auditView) apply(msg historyMsg, m *Model) {
 	}
 	v.loaded = true
 	if msg.err != nil {
-		v.err = aws.Explain(msg.err)
+		v.err = awsapi.Explain(msg.err)
 	}
 	v.all = v.all[:0]
 	for _, e := range msg.events {

@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
+
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/adstage/adstage-ops/aws"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -23,8 +24,10 @@ func (r staticReader) Images(context.Context, string) ([]model.Image, error) { r
 func (r staticReader) Readiness(context.Context, string, string) (model.Readiness, error) {
 	return model.Readiness{}, nil
 }
-func (r staticReader) Identity(context.Context) (aws.Identity, error) { return aws.Identity{}, nil }
-func (r staticReader) Focus([]model.ServiceKey)                       {}
+func (r staticReader) Identity(context.Context) (awsapi.Identity, error) {
+	return awsapi.Identity{}, nil
+}
+func (r staticReader) Focus([]model.ServiceKey) {}
 
 // bigFleet builds services x perService instances, each behind one target group.
 func bigFleet(services, perService int) model.Fleet {

@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/aws/ops"
+
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/adstage/adstage-ops/aws"
 	"github.com/adstage/adstage-ops/aws/sim"
 	"github.com/adstage/adstage-ops/model"
 )
@@ -20,16 +22,16 @@ var t0 = time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
 
 // demo is the console's data source in tests: the simulated demo fleet behind the real
 // inventory, at a fixed clock.
-func demo(t testing.TB) (*sim.ManualClock, *aws.Inventory) {
+func demo(t testing.TB) (*sim.ManualClock, *inventory.Inventory) {
 	t.Helper()
 	clock := sim.NewManualClock(t0)
 	cloud := sim.NewDemo(clock)
-	return clock, aws.NewInventory(cloud.Clients().Read(), aws.Options{Now: clock.Now})
+	return clock, inventory.NewInventory(cloud.Clients().Read(), inventory.Options{Now: clock.Now})
 }
 
 // recordingOperator answers plans from a canned plan and records what it was asked to do.
 type recordingOperator struct {
-	aws.Reader
+	ops.Reader
 	mu        sync.Mutex
 	planned   []string
 	executed  []model.Plan
@@ -44,13 +46,13 @@ func (o *recordingOperator) record(what string) (model.Plan, error) {
 	return o.plan, nil
 }
 
-func (o *recordingOperator) PlanBake(_ context.Context, r aws.BakeRequest) (model.Plan, error) {
+func (o *recordingOperator) PlanBake(_ context.Context, r ops.BakeRequest) (model.Plan, error) {
 	return o.record("bake " + r.InstanceID + " " + r.Label + fmt.Sprint(" noreboot=", r.NoReboot))
 }
-func (o *recordingOperator) PlanPromote(_ context.Context, r aws.PromoteRequest) (model.Plan, error) {
+func (o *recordingOperator) PlanPromote(_ context.Context, r ops.PromoteRequest) (model.Plan, error) {
 	return o.record("promote " + r.Service + "/" + r.Env + " image=" + r.ImageID + " from=" + r.FromEnv)
 }
-func (o *recordingOperator) PlanRollback(_ context.Context, r aws.RollbackRequest) (model.Plan, error) {
+func (o *recordingOperator) PlanRollback(_ context.Context, r ops.RollbackRequest) (model.Plan, error) {
 	return o.record("rollback " + r.Service + "/" + r.Env)
 }
 func (o *recordingOperator) Execute(_ context.Context, p model.Plan) (<-chan model.Progress, error) {
@@ -111,7 +113,7 @@ func resolve(cmd tea.Cmd) []tea.Msg {
 	}
 }
 
-func newConsole(t testing.TB, op aws.Operator) (*Model, *sim.ManualClock) {
+func newConsole(t testing.TB, op ops.Operator) (*Model, *sim.ManualClock) {
 	clock, inv := demo(t)
 	cfg := Config{Reader: inv, Now: clock.Now, Clipboard: func(string) {}}
 	if op != nil {

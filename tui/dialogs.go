@@ -6,11 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/ops"
+
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/adstage/adstage-ops/aws"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -213,8 +215,8 @@ func (d *bakeDialog) Update(msg tea.Msg, m *Model) tea.Cmd {
 			return nil
 		}
 		m.pop()
-		req := aws.BakeRequest{InstanceID: d.instance, Label: label, NoReboot: d.noReboot}
-		return m.planCmd("bake of "+d.instance, func(ctx context.Context, op aws.Operator) (model.Plan, error) {
+		req := ops.BakeRequest{InstanceID: d.instance, Label: label, NoReboot: d.noReboot}
+		return m.planCmd("bake of "+d.instance, func(ctx context.Context, op ops.Operator) (model.Plan, error) {
 			return op.PlanBake(ctx, req)
 		})
 	}
@@ -272,7 +274,7 @@ func (d *promoteDialog) Update(msg tea.Msg, m *Model) tea.Cmd {
 		}
 		d.loaded = true
 		if msg.err != nil {
-			d.err = aws.Explain(msg.err)
+			d.err = awsapi.Explain(msg.err)
 			return nil
 		}
 		d.images = nil
@@ -292,14 +294,14 @@ func (d *promoteDialog) Update(msg tea.Msg, m *Model) tea.Cmd {
 			return nil
 		case key.Matches(msg, k.FromEnv) && d.fromEnv != "":
 			m.pop()
-			req := aws.PromoteRequest{Service: d.key.Name, Env: d.key.Env, FromEnv: d.fromEnv}
-			return m.planCmd("promote of "+d.key.String(), func(ctx context.Context, op aws.Operator) (model.Plan, error) {
+			req := ops.PromoteRequest{Service: d.key.Name, Env: d.key.Env, FromEnv: d.fromEnv}
+			return m.planCmd("promote of "+d.key.String(), func(ctx context.Context, op ops.Operator) (model.Plan, error) {
 				return op.PlanPromote(ctx, req)
 			})
 		case key.Matches(msg, k.Confirm) && d.cursor < len(d.images):
 			m.pop()
-			req := aws.PromoteRequest{Service: d.key.Name, Env: d.key.Env, ImageID: d.images[d.cursor].ID}
-			return m.planCmd("promote of "+d.key.String(), func(ctx context.Context, op aws.Operator) (model.Plan, error) {
+			req := ops.PromoteRequest{Service: d.key.Name, Env: d.key.Env, ImageID: d.images[d.cursor].ID}
+			return m.planCmd("promote of "+d.key.String(), func(ctx context.Context, op ops.Operator) (model.Plan, error) {
 				return op.PlanPromote(ctx, req)
 			})
 		}

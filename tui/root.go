@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/ops"
+
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
@@ -15,14 +18,13 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
-	"github.com/adstage/adstage-ops/aws"
 	"github.com/adstage/adstage-ops/model"
 )
 
 // Config is what the console is opened with.
 type Config struct {
-	Reader   aws.Reader
-	Operator aws.Operator // nil in read-only mode
+	Reader   ops.Reader
+	Operator ops.Operator // nil in read-only mode
 	Now      func() time.Time
 	Refresh  time.Duration
 	ReadOnly bool
@@ -262,14 +264,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case planMsg:
 		m.busy = ""
 		if msg.err != nil {
-			m.setStatus(aws.Explain(msg.err), true)
+			m.setStatus(awsapi.Explain(msg.err), true)
 			return m, nil
 		}
 		m.push(newPlanDialog(msg.plan, m))
 		return m, nil
 	case startedMsg:
 		if msg.err != nil {
-			m.setStatus(fmt.Sprintf("%s %s: %s", msg.plan.Action, msg.plan.Target(), aws.Explain(msg.err)), true)
+			m.setStatus(fmt.Sprintf("%s %s: %s", msg.plan.Action, msg.plan.Target(), awsapi.Explain(msg.err)), true)
 			return m, nil
 		}
 		m.setStatus(fmt.Sprintf("%s %s started", msg.plan.Action, msg.plan.Target()), false)
@@ -291,10 +293,10 @@ func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
 	}
 	m.refreshing = false
 	if msg.err != nil {
-		if errors.Is(msg.err, aws.ErrRefreshRunning) {
+		if errors.Is(msg.err, awsapi.ErrRefreshRunning) {
 			return nil
 		}
-		m.lastErr, m.lastErrAt = aws.Explain(msg.err), m.cfg.Now()
+		m.lastErr, m.lastErrAt = awsapi.Explain(msg.err), m.cfg.Now()
 		return nil
 	}
 	m.lastErr = ""
@@ -398,7 +400,7 @@ func progressText(ev model.Progress) string {
 		s += fmt.Sprintf(" (%d%%)", ev.Percent)
 	}
 	if ev.Err != nil {
-		s += " — " + aws.Explain(ev.Err)
+		s += " — " + awsapi.Explain(ev.Err)
 	}
 	return s
 }
@@ -502,7 +504,7 @@ func (m *Model) openAudit(k model.ServiceKey) tea.Cmd {
 }
 
 // planCmd asks the operator for a plan; nothing changes until it is confirmed.
-func (m *Model) planCmd(what string, f func(context.Context, aws.Operator) (model.Plan, error)) tea.Cmd {
+func (m *Model) planCmd(what string, f func(context.Context, ops.Operator) (model.Plan, error)) tea.Cmd {
 	op := m.cfg.Operator
 	m.busy = "planning " + what
 	return func() tea.Msg {
@@ -512,8 +514,8 @@ func (m *Model) planCmd(what string, f func(context.Context, aws.Operator) (mode
 }
 
 func (m *Model) rollbackCmd(k model.ServiceKey) tea.Cmd {
-	return m.planCmd("rollback of "+k.String(), func(ctx context.Context, op aws.Operator) (model.Plan, error) {
-		return op.PlanRollback(ctx, aws.RollbackRequest{Service: k.Name, Env: k.Env})
+	return m.planCmd("rollback of "+k.String(), func(ctx context.Context, op ops.Operator) (model.Plan, error) {
+		return op.PlanRollback(ctx, ops.RollbackRequest{Service: k.Name, Env: k.Env})
 	})
 }
 

@@ -6,10 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
+
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/adstage/adstage-ops/aws"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -124,7 +125,7 @@ func (v *serviceView) apply(msg tea.Msg) {
 		v.imagesLoading = false
 		v.images, v.imagesErr = msg.images, ""
 		if msg.err != nil {
-			v.imagesErr = aws.Explain(msg.err)
+			v.imagesErr = awsapi.Explain(msg.err)
 		}
 		v.rebuild()
 	case readinessMsg:
@@ -134,7 +135,7 @@ func (v *serviceView) apply(msg tea.Msg) {
 		v.readyLoading = false
 		v.ready, v.readyErr = &msg.r, ""
 		if msg.err != nil {
-			v.ready, v.readyErr = nil, aws.Explain(msg.err)
+			v.ready, v.readyErr = nil, awsapi.Explain(msg.err)
 		}
 	}
 }

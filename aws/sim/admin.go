@@ -8,16 +8,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws"
+	"github.com/adstage/adstage-ops/aws/awsapi"
 )
 
 // Compile-time proof that the simulated clients satisfy the action layer's interfaces.
 var (
-	_ aws.AutoScalingAPI = (*autoScalingClient)(nil)
-	_ aws.EC2API         = (*ec2Client)(nil)
-	_ aws.ELBv2Reader    = (*elbv2Client)(nil)
-	_ aws.ELBReader      = (*elbClient)(nil)
-	_ aws.STSReader      = (*stsClient)(nil)
+	_ awsapi.AutoScalingAPI = (*autoScalingClient)(nil)
+	_ awsapi.EC2API         = (*ec2Client)(nil)
+	_ awsapi.ELBv2Reader    = (*elbv2Client)(nil)
+	_ awsapi.ELBReader      = (*elbClient)(nil)
+	_ awsapi.STSReader      = (*stsClient)(nil)
 )
 
 // ChurnInstances flips the load balancer health of that fraction of the in-service

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	sdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -26,17 +26,17 @@ func TestImagePendingToAvailable(t *testing.T) {
 	ctx := context.Background()
 	e := f.c.Clients().EC2
 	src := *f.group(t, "app").Instances[0].InstanceId
-	tags := []ec2types.Tag{{Key: sdk.String("Service"), Value: sdk.String("app")}, {Key: sdk.String(model.TagLabel), Value: sdk.String("abc1234")}}
-	out, err := e.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: sdk.String(src), Name: sdk.String("app-abc1234"), NoReboot: sdk.Bool(true),
+	tags := []ec2types.Tag{{Key: aws.String("Service"), Value: aws.String("app")}, {Key: aws.String(model.TagLabel), Value: aws.String("abc1234")}}
+	out, err := e.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: aws.String(src), Name: aws.String("app-abc1234"), NoReboot: aws.Bool(true),
 		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeImage, Tags: tags}, {ResourceType: ec2types.ResourceTypeSnapshot, Tags: tags}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := *out.ImageId
-	if _, err := e.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: sdk.String(src), Name: sdk.String("app-abc1234")}); errCode(err) != "InvalidAMIName.Duplicate" {
+	if _, err := e.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: aws.String(src), Name: aws.String("app-abc1234")}); errCode(err) != "InvalidAMIName.Duplicate" {
 		t.Errorf("duplicate name: %v", err)
 	}
-	if _, err := e.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: sdk.String("i-0000000000000000"), Name: sdk.String("x-1")}); errCode(err) != "InvalidInstanceID.NotFound" {
+	if _, err := e.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: aws.String("i-0000000000000000"), Name: aws.String("x-1")}); errCode(err) != "InvalidInstanceID.NotFound" {
 		t.Errorf("missing instance: %v", err)
 	}
 	image := func() ec2types.Image {
@@ -77,11 +77,11 @@ func TestImagePendingToAvailable(t *testing.T) {
 		t.Errorf("after 35 s: image %s", s)
 	}
 	// Listing by tag, owner self.
-	list, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{{Name: sdk.String("tag:" + model.TagLabel), Values: []string{"abc1234"}}}})
+	list, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{{Name: aws.String("tag:" + model.TagLabel), Values: []string{"abc1234"}}}})
 	if err != nil || len(list.Images) != 1 || *list.Images[0].ImageId != id {
 		t.Errorf("by tag: %v, %v", list, err)
 	}
-	list, err = e.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{{Name: sdk.String("tag:Service"), Values: []string{"app"}}, {Name: sdk.String("state"), Values: []string{"available"}}}})
+	list, err = e.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{{Name: aws.String("tag:Service"), Values: []string{"app"}}, {Name: aws.String("state"), Values: []string{"available"}}}})
 	if err != nil || len(list.Images) != 3 {
 		t.Errorf("service images: %d, %v", len(list.Images), err)
 	}
@@ -101,8 +101,8 @@ func TestLaunchTemplateVersions(t *testing.T) {
 	ctx := context.Background()
 	e := f.c.Clients().EC2
 	note := model.ReleaseNote{Who: "arn:aws:iam::123456789012:user/demo-operator", When: t0, From: f.old, To: f.new, Why: "test"}
-	out, err := e.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateName: sdk.String("app"), SourceVersion: sdk.String("1"),
-		VersionDescription: sdk.String(note.String()), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: sdk.String(f.new)}})
+	out, err := e.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateName: aws.String("app"), SourceVersion: aws.String("1"),
+		VersionDescription: aws.String(note.String()), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(f.new)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,14 +130,14 @@ func TestLaunchTemplateVersions(t *testing.T) {
 	if got := ver(); !reflect.DeepEqual(got, []int64{3, 2, 1}) {
 		t.Errorf("all = %v", got)
 	}
-	if _, err := e.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: sdk.String("app"), Versions: []string{"7"}}); errCode(err) != "InvalidLaunchTemplateId.VersionNotFound" {
+	if _, err := e.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String("app"), Versions: []string{"7"}}); errCode(err) != "InvalidLaunchTemplateId.VersionNotFound" {
 		t.Errorf("missing version: %v", err)
 	}
-	if _, err := e.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: sdk.String("nope")}); errCode(err) != "InvalidLaunchTemplateName.NotFoundException" {
+	if _, err := e.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String("nope")}); errCode(err) != "InvalidLaunchTemplateName.NotFoundException" {
 		t.Errorf("missing template: %v", err)
 	}
 	// The SDK paginator walks pages of one.
-	p := ec2.NewDescribeLaunchTemplateVersionsPaginator(e, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: sdk.String("app"), MaxResults: sdk.Int32(1)})
+	p := ec2.NewDescribeLaunchTemplateVersionsPaginator(e, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String("app"), MaxResults: aws.Int32(1)})
 	pages := 0
 	for p.HasMorePages() {
 		if _, err := p.NextPage(ctx); err != nil {
@@ -149,7 +149,7 @@ func TestLaunchTemplateVersions(t *testing.T) {
 		t.Errorf("pages = %d, want 3", pages)
 	}
 	// A version naming a missing AMI is accepted with a warning, as on AWS.
-	out, err = e.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateName: sdk.String("app"), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: sdk.String("ami-0missing")}})
+	out, err = e.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateName: aws.String("app"), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String("ami-0missing")}})
 	if err != nil || out.Warning == nil {
 		t.Errorf("missing AMI: %v, warning %v", err, out)
 	}
@@ -160,7 +160,7 @@ func TestPaginationAt100(t *testing.T) {
 	c := NewScale(clk, Options{}, ScaleSpec{Groups: 250, InstancesPerGroup: 2, TargetGroups: 50, ClassicELBs: 5})
 	ctx := context.Background()
 	as := c.Clients().AutoScaling
-	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(as, &autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: sdk.Int32(100)})
+	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(as, &autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(100)})
 	var sizes []int
 	seen := map[string]bool{}
 	for p.HasMorePages() {
@@ -179,7 +179,7 @@ func TestPaginationAt100(t *testing.T) {
 	if !reflect.DeepEqual(sizes, []int{100, 100, 50}) || len(seen) != 250 || c.Calls()["DescribeAutoScalingGroups"] != 3 {
 		t.Errorf("pages %v, %d groups, %d calls", sizes, len(seen), c.Calls()["DescribeAutoScalingGroups"])
 	}
-	if _, err := as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: sdk.Int32(101)}); errCode(err) != "ValidationError" {
+	if _, err := as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(101)}); errCode(err) != "ValidationError" {
 		t.Errorf("MaxRecords 101: %v", err)
 	}
 	def, err := as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
@@ -188,13 +188,13 @@ func TestPaginationAt100(t *testing.T) {
 	}
 	// Filters: tag:<key> values are ORed, filters ANDed.
 	f, err := as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{Filters: []astypes.Filter{
-		{Name: sdk.String("tag:Service"), Values: []string{"svc-0000", "svc-0001"}},
-		{Name: sdk.String("tag:Environment"), Values: []string{"production"}},
+		{Name: aws.String("tag:Service"), Values: []string{"svc-0000", "svc-0001"}},
+		{Name: aws.String("tag:Environment"), Values: []string{"production"}},
 	}})
 	if err != nil || len(f.AutoScalingGroups) != 4 {
 		t.Errorf("filtered: %d groups, %v", len(f.AutoScalingGroups), err)
 	}
-	f, err = as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{Filters: []astypes.Filter{{Name: sdk.String("tag-key"), Values: []string{"Service"}}}})
+	f, err = as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{Filters: []astypes.Filter{{Name: aws.String("tag-key"), Values: []string{"Service"}}}})
 	if err != nil || len(f.AutoScalingGroups) != 50 || f.NextToken == nil {
 		t.Errorf("tag-key: %d groups, %v", len(f.AutoScalingGroups), err)
 	}
@@ -231,7 +231,7 @@ func TestThrottlingBuckets(t *testing.T) {
 		return err
 	}
 	elbCall := func() error {
-		_, err := cl.ELBv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: sdk.String(arn)})
+		_, err := cl.ELBv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
 		return err
 	}
 	asCall := func() error {
@@ -295,7 +295,7 @@ func TestFailNextAndIdentity(t *testing.T) {
 	cl := f.c.Clients()
 	f.c.FailNext("DescribeTargetHealth", &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized"}, 2)
 	for i := range 3 {
-		_, err := cl.ELBv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: sdk.String(f.tgARN)})
+		_, err := cl.ELBv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(f.tgARN)})
 		var oe *smithy.OperationError
 		if i < 2 && (errCode(err) != "AccessDenied" || !errorsAs(err, &oe) || oe.OperationName != "DescribeTargetHealth") {
 			t.Errorf("call %d: %v", i, err)
@@ -348,7 +348,7 @@ func TestDescribeInstances(t *testing.T) {
 	if _, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{"i-0nope"}}); errCode(err) != "InvalidInstanceID.NotFound" {
 		t.Errorf("missing instance: %v", err)
 	}
-	out, err = e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: sdk.String("instance-id"), Values: []string{ids[1], "i-0nope"}}}})
+	out, err = e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: []string{ids[1], "i-0nope"}}}})
 	if err != nil || len(out.Reservations) != 1 || *out.Reservations[0].Instances[0].InstanceId != ids[1] {
 		t.Errorf("filter instance-id: %v, %v", out, err)
 	}
@@ -389,7 +389,7 @@ func describeAll(t *testing.T, c *Cloud) string {
 	t.Helper()
 	ctx := context.Background()
 	cl := c.Clients()
-	out, err := cl.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: sdk.Int32(100)})
+	out, err := cl.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(100)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,14 +399,14 @@ func describeAll(t *testing.T, c *Cloud) string {
 		Health    map[string]string
 	}
 	r := row{Groups: out.AutoScalingGroups, Health: map[string]string{}}
-	ref, err := cl.AutoScaling.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: sdk.String("web-production")})
+	ref, err := cl.AutoScaling.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String("web-production")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Refreshes = ref.InstanceRefreshes
 	for _, g := range out.AutoScalingGroups {
 		for _, arn := range g.TargetGroupARNs {
-			th, err := cl.ELBv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: sdk.String(arn)})
+			th, err := cl.ELBv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -490,7 +490,7 @@ func TestChurnInstances(t *testing.T) {
 	unhealthy := func() int {
 		n := 0
 		for _, tg := range c.st.TargetGroups {
-			out, err := c.Clients().ELBv2.DescribeTargetHealth(context.Background(), &elbv2.DescribeTargetHealthInput{TargetGroupArn: sdk.String(tg.ARN)})
+			out, err := c.Clients().ELBv2.DescribeTargetHealth(context.Background(), &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg.ARN)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	sdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 )
@@ -17,7 +17,7 @@ type autoScalingClient struct{ c *Cloud }
 // paginate cuts one page out of items. Tokens are opaque to callers, as AWS's are.
 func paginate[T any](items []T, token *string, limit int) ([]T, *string, bool) {
 	start := 0
-	if t := sdk.ToString(token); t != "" {
+	if t := aws.ToString(token); t != "" {
 		n, err := strconv.Atoi(strings.TrimPrefix(t, "sim-next-"))
 		if err != nil || !strings.HasPrefix(t, "sim-next-") || n < 0 || n > len(items) {
 			return nil, nil, false
@@ -27,7 +27,7 @@ func paginate[T any](items []T, token *string, limit int) ([]T, *string, bool) {
 	end := min(start+limit, len(items))
 	var next *string
 	if end < len(items) {
-		next = sdk.String("sim-next-" + strconv.Itoa(end))
+		next = aws.String("sim-next-" + strconv.Itoa(end))
 	}
 	return items[start:end], next, true
 }
@@ -55,7 +55,7 @@ func (a *autoScalingClient) DescribeAutoScalingGroups(_ context.Context, in *aut
 	}
 	limit, ok := pageSize(in.MaxRecords, 50, 100)
 	if !ok {
-		return nil, apiError(svcAutoScaling, op, "ValidationError", "1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value less than or equal to 100", sdk.ToInt32(in.MaxRecords))
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value less than or equal to 100", aws.ToInt32(in.MaxRecords))
 	}
 	var match []*Group
 	for _, g := range c.st.Groups {
@@ -69,7 +69,7 @@ func (a *autoScalingClient) DescribeAutoScalingGroups(_ context.Context, in *aut
 	}
 	pg, next, ok := paginate(match, in.NextToken, limit)
 	if !ok {
-		return nil, apiError(svcAutoScaling, op, "InvalidNextToken", "The token '%s' is invalid.", sdk.ToString(in.NextToken))
+		return nil, apiError(svcAutoScaling, op, "InvalidNextToken", "The token '%s' is invalid.", aws.ToString(in.NextToken))
 	}
 	out := &autoscaling.DescribeAutoScalingGroupsOutput{NextToken: next, AutoScalingGroups: make([]astypes.AutoScalingGroup, 0, len(pg))}
 	for _, g := range pg {
@@ -82,7 +82,7 @@ func (a *autoScalingClient) DescribeAutoScalingGroups(_ context.Context, in *aut
 // filters are ANDed.
 func groupMatches(g *Group, filters []astypes.Filter) bool {
 	for _, f := range filters {
-		name := sdk.ToString(f.Name)
+		name := aws.ToString(f.Name)
 		ok := false
 		for _, t := range g.Tags {
 			switch {
@@ -106,21 +106,21 @@ func groupMatches(g *Group, filters []astypes.Filter) bool {
 
 func (c *Cloud) groupOut(g *Group) astypes.AutoScalingGroup {
 	o := astypes.AutoScalingGroup{
-		AutoScalingGroupName:   sdk.String(g.Name),
-		AutoScalingGroupARN:    sdk.String(g.ARN),
+		AutoScalingGroupName:   aws.String(g.Name),
+		AutoScalingGroupARN:    aws.String(g.ARN),
 		AvailabilityZones:      slices.Clone(g.AZs),
-		CreatedTime:            sdk.Time(g.CreatedAt),
-		DefaultCooldown:        sdk.Int32(300),
-		DesiredCapacity:        sdk.Int32(g.Desired),
-		MinSize:                sdk.Int32(g.Min),
-		MaxSize:                sdk.Int32(g.Max),
-		HealthCheckType:        sdk.String(g.HealthCheckType),
-		HealthCheckGracePeriod: sdk.Int32(g.GracePeriod),
+		CreatedTime:            aws.Time(g.CreatedAt),
+		DefaultCooldown:        aws.Int32(300),
+		DesiredCapacity:        aws.Int32(g.Desired),
+		MinSize:                aws.Int32(g.Min),
+		MaxSize:                aws.Int32(g.Max),
+		HealthCheckType:        aws.String(g.HealthCheckType),
+		HealthCheckGracePeriod: aws.Int32(g.GracePeriod),
 		LoadBalancerNames:      slices.Clone(g.ClassicELBs),
 		TargetGroupARNs:        slices.Clone(g.TargetGroupARNs),
 		TerminationPolicies:    []string{"Default"},
-		VPCZoneIdentifier:      sdk.String("subnet-0sima,subnet-0simb,subnet-0simc"),
-		ServiceLinkedRoleARN:   sdk.String("arn:aws:iam::" + c.st.Account + ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"),
+		VPCZoneIdentifier:      aws.String("subnet-0sima,subnet-0simb,subnet-0simc"),
+		ServiceLinkedRoleARN:   aws.String("arn:aws:iam::" + c.st.Account + ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"),
 	}
 	if o.LoadBalancerNames == nil {
 		o.LoadBalancerNames = []string{}
@@ -129,19 +129,19 @@ func (c *Cloud) groupOut(g *Group) astypes.AutoScalingGroup {
 		o.TargetGroupARNs = []string{}
 	}
 	if g.DefaultWarmup > 0 {
-		o.DefaultInstanceWarmup = sdk.Int32(g.DefaultWarmup)
+		o.DefaultInstanceWarmup = aws.Int32(g.DefaultWarmup)
 	}
 	if g.LaunchTemplate != nil {
-		o.LaunchTemplate = &astypes.LaunchTemplateSpecification{LaunchTemplateId: sdk.String(g.LaunchTemplate.ID), LaunchTemplateName: sdk.String(g.LaunchTemplate.Name), Version: sdk.String(g.LaunchTemplate.Version)}
+		o.LaunchTemplate = &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(g.LaunchTemplate.ID), LaunchTemplateName: aws.String(g.LaunchTemplate.Name), Version: aws.String(g.LaunchTemplate.Version)}
 	}
 	if g.LaunchConfig != "" {
-		o.LaunchConfigurationName = sdk.String(g.LaunchConfig)
+		o.LaunchConfigurationName = aws.String(g.LaunchConfig)
 	}
 	for _, p := range g.Suspended {
-		o.SuspendedProcesses = append(o.SuspendedProcesses, astypes.SuspendedProcess{ProcessName: sdk.String(p), SuspensionReason: sdk.String("User suspended at " + stamp(g.CreatedAt))})
+		o.SuspendedProcesses = append(o.SuspendedProcesses, astypes.SuspendedProcess{ProcessName: aws.String(p), SuspensionReason: aws.String("User suspended at " + stamp(g.CreatedAt))})
 	}
 	for _, t := range g.Tags {
-		o.Tags = append(o.Tags, astypes.TagDescription{Key: sdk.String(t.Key), Value: sdk.String(t.Value), PropagateAtLaunch: sdk.Bool(t.Propagate), ResourceId: sdk.String(g.Name), ResourceType: sdk.String("auto-scaling-group")})
+		o.Tags = append(o.Tags, astypes.TagDescription{Key: aws.String(t.Key), Value: aws.String(t.Value), PropagateAtLaunch: aws.Bool(t.Propagate), ResourceId: aws.String(g.Name), ResourceType: aws.String("auto-scaling-group")})
 	}
 	o.Instances = make([]astypes.Instance, 0, len(g.Instances))
 	for _, id := range g.Instances {
@@ -150,18 +150,18 @@ func (c *Cloud) groupOut(g *Group) astypes.AutoScalingGroup {
 			continue
 		}
 		oi := astypes.Instance{
-			InstanceId:           sdk.String(in.ID),
-			AvailabilityZone:     sdk.String(in.AZ),
-			HealthStatus:         sdk.String("Healthy"),
+			InstanceId:           aws.String(in.ID),
+			AvailabilityZone:     aws.String(in.AZ),
+			HealthStatus:         aws.String("Healthy"),
 			LifecycleState:       astypes.LifecycleState(in.Lifecycle),
-			ProtectedFromScaleIn: sdk.Bool(in.ProtectedScaleIn),
-			InstanceType:         sdk.String(in.InstanceType),
-			ImageId:              sdk.String(in.ImageID),
+			ProtectedFromScaleIn: aws.Bool(in.ProtectedScaleIn),
+			InstanceType:         aws.String(in.InstanceType),
+			ImageId:              aws.String(in.ImageID),
 		}
 		if in.Config.LaunchConfig != "" {
-			oi.LaunchConfigurationName = sdk.String(in.Config.LaunchConfig)
+			oi.LaunchConfigurationName = aws.String(in.Config.LaunchConfig)
 		} else {
-			oi.LaunchTemplate = &astypes.LaunchTemplateSpecification{LaunchTemplateId: sdk.String(in.Config.TemplateID), LaunchTemplateName: sdk.String(in.Config.TemplateName), Version: sdk.String(strconv.Itoa(in.Config.Version))}
+			oi.LaunchTemplate = &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(in.Config.TemplateID), LaunchTemplateName: aws.String(in.Config.TemplateName), Version: aws.String(strconv.Itoa(in.Config.Version))}
 		}
 		o.Instances = append(o.Instances, oi)
 	}
@@ -175,7 +175,7 @@ func (a *autoScalingClient) DescribeInstanceRefreshes(_ context.Context, in *aut
 		return nil, err
 	}
 	defer c.mu.Unlock()
-	if in == nil || sdk.ToString(in.AutoScalingGroupName) == "" {
+	if in == nil || aws.ToString(in.AutoScalingGroupName) == "" {
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "1 validation error detected: Value null at 'autoScalingGroupName' failed to satisfy constraint: Member must not be null")
 	}
 	limit, ok := pageSize(in.MaxRecords, 50, 100)
@@ -183,7 +183,7 @@ func (a *autoScalingClient) DescribeInstanceRefreshes(_ context.Context, in *aut
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "MaxRecords must be between 1 and 100")
 	}
 	var list []*Refresh
-	if g := c.groups[sdk.ToString(in.AutoScalingGroupName)]; g != nil {
+	if g := c.groups[aws.ToString(in.AutoScalingGroupName)]; g != nil {
 		for i := len(g.Refreshes) - 1; i >= 0; i-- {
 			r := g.Refreshes[i]
 			if len(in.InstanceRefreshIds) > 0 && !slices.Contains(in.InstanceRefreshIds, r.ID) {
@@ -194,7 +194,7 @@ func (a *autoScalingClient) DescribeInstanceRefreshes(_ context.Context, in *aut
 	}
 	pg, next, ok := paginate(list, in.NextToken, limit)
 	if !ok {
-		return nil, apiError(svcAutoScaling, op, "InvalidNextToken", "The token '%s' is invalid.", sdk.ToString(in.NextToken))
+		return nil, apiError(svcAutoScaling, op, "InvalidNextToken", "The token '%s' is invalid.", aws.ToString(in.NextToken))
 	}
 	out := &autoscaling.DescribeInstanceRefreshesOutput{NextToken: next, InstanceRefreshes: []astypes.InstanceRefresh{}}
 	for _, r := range pg {
@@ -205,42 +205,42 @@ func (a *autoScalingClient) DescribeInstanceRefreshes(_ context.Context, in *aut
 
 func refreshOut(r *Refresh) astypes.InstanceRefresh {
 	o := astypes.InstanceRefresh{
-		AutoScalingGroupName: sdk.String(r.Group),
-		InstanceRefreshId:    sdk.String(r.ID),
+		AutoScalingGroupName: aws.String(r.Group),
+		InstanceRefreshId:    aws.String(r.ID),
 		Status:               astypes.InstanceRefreshStatus(r.Status),
-		StartTime:            sdk.Time(r.StartTime),
-		PercentageComplete:   sdk.Int32(r.percent()),
-		InstancesToUpdate:    sdk.Int32(r.toUpdate()),
+		StartTime:            aws.Time(r.StartTime),
+		PercentageComplete:   aws.Int32(r.percent()),
+		InstancesToUpdate:    aws.Int32(r.toUpdate()),
 		Strategy:             astypes.RefreshStrategyRolling,
 		Preferences: &astypes.RefreshPreferences{
-			MinHealthyPercentage:      sdk.Int32(r.MinHealthy),
-			MaxHealthyPercentage:      sdk.Int32(r.MaxHealthy),
-			SkipMatching:              sdk.Bool(r.SkipMatching),
-			AutoRollback:              sdk.Bool(r.AutoRollback),
-			InstanceWarmup:            sdk.Int32(r.Warmup),
+			MinHealthyPercentage:      aws.Int32(r.MinHealthy),
+			MaxHealthyPercentage:      aws.Int32(r.MaxHealthy),
+			SkipMatching:              aws.Bool(r.SkipMatching),
+			AutoRollback:              aws.Bool(r.AutoRollback),
+			InstanceWarmup:            aws.Int32(r.Warmup),
 			ScaleInProtectedInstances: astypes.ScaleInProtectedInstancesIgnore,
 			StandbyInstances:          astypes.StandbyInstancesIgnore,
 		},
 		ProgressDetails: &astypes.InstanceRefreshProgressDetails{LivePoolProgress: &astypes.InstanceRefreshLivePoolProgress{
-			PercentageComplete: sdk.Int32(r.percent()), InstancesToUpdate: sdk.Int32(r.toUpdate())}},
+			PercentageComplete: aws.Int32(r.percent()), InstancesToUpdate: aws.Int32(r.toUpdate())}},
 	}
 	if r.StatusReason != "" {
-		o.StatusReason = sdk.String(r.StatusReason)
+		o.StatusReason = aws.String(r.StatusReason)
 	}
 	if !r.EndTime.IsZero() {
-		o.EndTime = sdk.Time(r.EndTime)
+		o.EndTime = aws.Time(r.EndTime)
 	}
 	if r.Desired != nil {
 		// The desired configuration stays the one requested, also while rolling back.
 		o.DesiredConfiguration = &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{
-			LaunchTemplateId: sdk.String(r.Desired.ID), LaunchTemplateName: sdk.String(r.Desired.Name), Version: sdk.String(r.Desired.Version)}}
+			LaunchTemplateId: aws.String(r.Desired.ID), LaunchTemplateName: aws.String(r.Desired.Name), Version: aws.String(r.Desired.Version)}}
 	}
 	if r.Rolling {
 		o.RollbackDetails = &astypes.RollbackDetails{
-			RollbackReason:               sdk.String(r.RollbackReason),
-			RollbackStartTime:            sdk.Time(r.RollbackStart),
-			PercentageCompleteOnRollback: sdk.Int32(r.PctOnRollback),
-			InstancesToUpdateOnRollback:  sdk.Int32(r.ToUpdateOnRollback),
+			RollbackReason:               aws.String(r.RollbackReason),
+			RollbackStartTime:            aws.Time(r.RollbackStart),
+			PercentageCompleteOnRollback: aws.Int32(r.PctOnRollback),
+			InstancesToUpdateOnRollback:  aws.Int32(r.ToUpdateOnRollback),
 		}
 	}
 	return o
@@ -262,7 +262,7 @@ func (a *autoScalingClient) DescribeScalingActivities(_ context.Context, in *aut
 	}
 	var list []*Activity
 	for _, g := range c.st.Groups {
-		if n := sdk.ToString(in.AutoScalingGroupName); n != "" && n != g.Name {
+		if n := aws.ToString(in.AutoScalingGroupName); n != "" && n != g.Name {
 			continue
 		}
 		for _, act := range g.Activities {
@@ -275,20 +275,20 @@ func (a *autoScalingClient) DescribeScalingActivities(_ context.Context, in *aut
 	slices.SortStableFunc(list, func(x, y *Activity) int { return y.Start.Compare(x.Start) })
 	pg, next, ok := paginate(list, in.NextToken, limit)
 	if !ok {
-		return nil, apiError(svcAutoScaling, op, "InvalidNextToken", "The token '%s' is invalid.", sdk.ToString(in.NextToken))
+		return nil, apiError(svcAutoScaling, op, "InvalidNextToken", "The token '%s' is invalid.", aws.ToString(in.NextToken))
 	}
 	out := &autoscaling.DescribeScalingActivitiesOutput{NextToken: next, Activities: []astypes.Activity{}}
 	for _, act := range pg {
 		o := astypes.Activity{
-			ActivityId: sdk.String(act.ID), AutoScalingGroupName: sdk.String(act.Group), Description: sdk.String(act.Description),
-			Cause: sdk.String(act.Cause), Details: sdk.String(act.Details), StartTime: sdk.Time(act.Start),
-			StatusCode: astypes.ScalingActivityStatusCode(act.StatusCode), Progress: sdk.Int32(act.Progress),
+			ActivityId: aws.String(act.ID), AutoScalingGroupName: aws.String(act.Group), Description: aws.String(act.Description),
+			Cause: aws.String(act.Cause), Details: aws.String(act.Details), StartTime: aws.Time(act.Start),
+			StatusCode: astypes.ScalingActivityStatusCode(act.StatusCode), Progress: aws.Int32(act.Progress),
 		}
 		if g := c.groups[act.Group]; g != nil {
-			o.AutoScalingGroupARN = sdk.String(g.ARN)
+			o.AutoScalingGroupARN = aws.String(g.ARN)
 		}
 		if !act.End.IsZero() {
-			o.EndTime = sdk.Time(act.End)
+			o.EndTime = aws.Time(act.End)
 		}
 		out.Activities = append(out.Activities, o)
 	}
@@ -305,9 +305,9 @@ func (a *autoScalingClient) StartInstanceRefresh(_ context.Context, in *autoscal
 	if in == nil {
 		in = &autoscaling.StartInstanceRefreshInput{}
 	}
-	g := c.groups[sdk.ToString(in.AutoScalingGroupName)]
+	g := c.groups[aws.ToString(in.AutoScalingGroupName)]
 	if g == nil {
-		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup name not found - %s", sdk.ToString(in.AutoScalingGroupName))
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup name not found - %s", aws.ToString(in.AutoScalingGroupName))
 	}
 	if activeRefresh(g) != nil {
 		return nil, apiError(svcAutoScaling, op, "InstanceRefreshInProgress", "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")
@@ -346,7 +346,7 @@ func (a *autoScalingClient) StartInstanceRefresh(_ context.Context, in *autoscal
 	if p.InstanceWarmup != nil {
 		warmup = *p.InstanceWarmup
 	}
-	autoRollback := sdk.ToBool(p.AutoRollback)
+	autoRollback := aws.ToBool(p.AutoRollback)
 	target := c.groupConfig(g)
 	var desired *TemplateSpec
 	if dc := in.DesiredConfiguration; dc != nil && dc.LaunchTemplate != nil {
@@ -354,7 +354,7 @@ func (a *autoScalingClient) StartInstanceRefresh(_ context.Context, in *autoscal
 		if (lt.LaunchTemplateId == nil) == (lt.LaunchTemplateName == nil) {
 			return nil, apiError(svcAutoScaling, op, "ValidationError", "Valid requests must contain either launchTemplateId or LaunchTemplateName")
 		}
-		spec := TemplateSpec{ID: sdk.ToString(lt.LaunchTemplateId), Name: sdk.ToString(lt.LaunchTemplateName), Version: sdk.ToString(lt.Version)}
+		spec := TemplateSpec{ID: aws.ToString(lt.LaunchTemplateId), Name: aws.ToString(lt.LaunchTemplateName), Version: aws.ToString(lt.Version)}
 		if spec.Version == "" {
 			spec.Version = "$Default"
 		}
@@ -371,8 +371,8 @@ func (a *autoScalingClient) StartInstanceRefresh(_ context.Context, in *autoscal
 	if target.LaunchConfig == "" && target.TemplateID == "" {
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "The group has no launch template or launch configuration to refresh to.")
 	}
-	r := c.startRefresh(g, desired, target, minH, maxH, sdk.ToBool(p.SkipMatching), autoRollback, warmup)
-	return &autoscaling.StartInstanceRefreshOutput{InstanceRefreshId: sdk.String(r.ID)}, nil
+	r := c.startRefresh(g, desired, target, minH, maxH, aws.ToBool(p.SkipMatching), autoRollback, warmup)
+	return &autoscaling.StartInstanceRefreshOutput{InstanceRefreshId: aws.String(r.ID)}, nil
 }
 
 func (a *autoScalingClient) RollbackInstanceRefresh(_ context.Context, in *autoscaling.RollbackInstanceRefreshInput, _ ...func(*autoscaling.Options)) (*autoscaling.RollbackInstanceRefreshOutput, error) {
@@ -384,7 +384,7 @@ func (a *autoScalingClient) RollbackInstanceRefresh(_ context.Context, in *autos
 	defer c.mu.Unlock()
 	name := ""
 	if in != nil {
-		name = sdk.ToString(in.AutoScalingGroupName)
+		name = aws.ToString(in.AutoScalingGroupName)
 	}
 	g := c.groups[name]
 	if g == nil {
@@ -398,7 +398,7 @@ func (a *autoScalingClient) RollbackInstanceRefresh(_ context.Context, in *autos
 		return nil, apiError(svcAutoScaling, op, "IrreversibleInstanceRefresh", "The instance refresh for Auto Scaling group %s has no desired configuration and cannot be rolled back.", name)
 	}
 	c.rollback(g, r, "Rollback requested by the user.")
-	return &autoscaling.RollbackInstanceRefreshOutput{InstanceRefreshId: sdk.String(r.ID)}, nil
+	return &autoscaling.RollbackInstanceRefreshOutput{InstanceRefreshId: aws.String(r.ID)}, nil
 }
 
 func (a *autoScalingClient) UpdateAutoScalingGroup(_ context.Context, in *autoscaling.UpdateAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error) {
@@ -411,9 +411,9 @@ func (a *autoScalingClient) UpdateAutoScalingGroup(_ context.Context, in *autosc
 	if in == nil {
 		in = &autoscaling.UpdateAutoScalingGroupInput{}
 	}
-	g := c.groups[sdk.ToString(in.AutoScalingGroupName)]
+	g := c.groups[aws.ToString(in.AutoScalingGroupName)]
 	if g == nil {
-		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup name not found - %s", sdk.ToString(in.AutoScalingGroupName))
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup name not found - %s", aws.ToString(in.AutoScalingGroupName))
 	}
 	minS, maxS, des := g.Min, g.Max, g.Desired
 	if in.MinSize != nil {
@@ -435,7 +435,7 @@ func (a *autoScalingClient) UpdateAutoScalingGroup(_ context.Context, in *autosc
 		if (lt.LaunchTemplateId == nil) == (lt.LaunchTemplateName == nil) {
 			return nil, apiError(svcAutoScaling, op, "ValidationError", "Valid requests must contain either launchTemplateId or LaunchTemplateName")
 		}
-		s := TemplateSpec{ID: sdk.ToString(lt.LaunchTemplateId), Name: sdk.ToString(lt.LaunchTemplateName), Version: sdk.ToString(lt.Version)}
+		s := TemplateSpec{ID: aws.ToString(lt.LaunchTemplateId), Name: aws.ToString(lt.LaunchTemplateName), Version: aws.ToString(lt.Version)}
 		if s.Version == "" {
 			s.Version = "$Default"
 		}
@@ -446,10 +446,10 @@ func (a *autoScalingClient) UpdateAutoScalingGroup(_ context.Context, in *autosc
 		s.ID, s.Name = cfg.TemplateID, cfg.TemplateName
 		spec = &s
 	}
-	if n := sdk.ToString(in.LaunchConfigurationName); n != "" && c.lcs[n] == nil {
+	if n := aws.ToString(in.LaunchConfigurationName); n != "" && c.lcs[n] == nil {
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "Launch configuration name not found - %s", n)
 	}
-	if t := sdk.ToString(in.HealthCheckType); t != "" {
+	if t := aws.ToString(in.HealthCheckType); t != "" {
 		if t != "EC2" && t != "ELB" && t != "VPC_LATTICE" && t != "EBS" {
 			return nil, apiError(svcAutoScaling, op, "ValidationError", "Health check type %s is not supported", t)
 		}
@@ -464,7 +464,7 @@ func (a *autoScalingClient) UpdateAutoScalingGroup(_ context.Context, in *autosc
 	if spec != nil {
 		g.LaunchTemplate = spec
 		g.LaunchConfig = ""
-	} else if n := sdk.ToString(in.LaunchConfigurationName); n != "" {
+	} else if n := aws.ToString(in.LaunchConfigurationName); n != "" {
 		g.LaunchConfig = n
 		g.LaunchTemplate = nil
 	}

@@ -29,9 +29,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/smithy-go"
+	"github.com/adstage/adstage-ops/aws/awsapi"
 
-	"github.com/adstage/adstage-ops/aws"
+	"github.com/aws/smithy-go"
 )
 
 // Options configure a simulated cloud.
@@ -159,8 +159,8 @@ func (c *Cloud) reindex() {
 }
 
 // Clients are the five simulated clients.
-func (c *Cloud) Clients() aws.Clients {
-	return aws.Clients{
+func (c *Cloud) Clients() awsapi.Clients {
+	return awsapi.Clients{
 		AutoScaling: &autoScalingClient{c},
 		EC2:         &ec2Client{c},
 		ELBv2:       &elbv2Client{c},

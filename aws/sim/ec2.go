@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	sdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
@@ -32,7 +32,7 @@ func ec2Tags(tags []Tag) []ec2types.Tag {
 	}
 	out := make([]ec2types.Tag, len(tags))
 	for i, t := range tags {
-		out[i] = ec2types.Tag{Key: sdk.String(t.Key), Value: sdk.String(t.Value)}
+		out[i] = ec2types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)}
 	}
 	return out
 }
@@ -41,7 +41,7 @@ func ec2Tags(tags []Tag) []ec2types.Tag {
 // fields given in fields); an unsupported filter name is an error, as on AWS.
 func ec2Filter(filters []ec2types.Filter, tags []Tag, fields map[string]string) (bool, string) {
 	for _, f := range filters {
-		name := sdk.ToString(f.Name)
+		name := aws.ToString(f.Name)
 		ok := false
 		switch {
 		case strings.HasPrefix(name, "tag:"):
@@ -111,14 +111,14 @@ func (e *ec2Client) DescribeLaunchTemplateVersions(_ context.Context, in *ec2.De
 	}
 	var templates []*Template
 	switch {
-	case sdk.ToString(in.LaunchTemplateId) != "":
-		t := c.templates[sdk.ToString(in.LaunchTemplateId)]
+	case aws.ToString(in.LaunchTemplateId) != "":
+		t := c.templates[aws.ToString(in.LaunchTemplateId)]
 		if t == nil {
-			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateId.NotFound", "The specified launch template, with template ID %s, does not exist.", sdk.ToString(in.LaunchTemplateId))
+			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateId.NotFound", "The specified launch template, with template ID %s, does not exist.", aws.ToString(in.LaunchTemplateId))
 		}
 		templates = []*Template{t}
-	case sdk.ToString(in.LaunchTemplateName) != "":
-		t := c.templates["name:"+sdk.ToString(in.LaunchTemplateName)]
+	case aws.ToString(in.LaunchTemplateName) != "":
+		t := c.templates["name:"+aws.ToString(in.LaunchTemplateName)]
 		if t == nil {
 			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateName.NotFoundException", "At least one of the launch templates specified in the request does not exist.")
 		}
@@ -134,10 +134,10 @@ func (e *ec2Client) DescribeLaunchTemplateVersions(_ context.Context, in *ec2.De
 		templates = c.st.Templates
 	}
 	minV, maxV := 0, int(^uint(0)>>1)
-	if s := sdk.ToString(in.MinVersion); s != "" {
+	if s := aws.ToString(in.MinVersion); s != "" {
 		minV, _ = strconv.Atoi(s)
 	}
-	if s := sdk.ToString(in.MaxVersion); s != "" {
+	if s := aws.ToString(in.MaxVersion); s != "" {
 		maxV, _ = strconv.Atoi(s)
 	}
 	var list []*ec2types.LaunchTemplateVersion
@@ -179,16 +179,16 @@ func (e *ec2Client) DescribeLaunchTemplateVersions(_ context.Context, in *ec2.De
 
 func (c *Cloud) versionOut(t *Template, v *TemplateVersion) *ec2types.LaunchTemplateVersion {
 	o := &ec2types.LaunchTemplateVersion{
-		LaunchTemplateId:   sdk.String(t.ID),
-		LaunchTemplateName: sdk.String(t.Name),
-		VersionNumber:      sdk.Int64(int64(v.Number)),
-		CreateTime:         sdk.Time(v.CreatedAt),
-		CreatedBy:          sdk.String(v.CreatedBy),
-		DefaultVersion:     sdk.Bool(v.Number == t.DefaultVersion),
-		LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: sdk.String(v.ImageID), InstanceType: ec2types.InstanceType(v.InstanceType)},
+		LaunchTemplateId:   aws.String(t.ID),
+		LaunchTemplateName: aws.String(t.Name),
+		VersionNumber:      aws.Int64(int64(v.Number)),
+		CreateTime:         aws.Time(v.CreatedAt),
+		CreatedBy:          aws.String(v.CreatedBy),
+		DefaultVersion:     aws.Bool(v.Number == t.DefaultVersion),
+		LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: aws.String(v.ImageID), InstanceType: ec2types.InstanceType(v.InstanceType)},
 	}
 	if v.Description != "" {
-		o.VersionDescription = sdk.String(v.Description)
+		o.VersionDescription = aws.String(v.Description)
 	}
 	return o
 }
@@ -205,24 +205,24 @@ func (e *ec2Client) CreateLaunchTemplateVersion(_ context.Context, in *ec2.Creat
 	}
 	var t *Template
 	switch {
-	case sdk.ToString(in.LaunchTemplateId) != "":
-		if t = c.templates[sdk.ToString(in.LaunchTemplateId)]; t == nil {
-			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateId.NotFound", "The specified launch template, with template ID %s, does not exist.", sdk.ToString(in.LaunchTemplateId))
+	case aws.ToString(in.LaunchTemplateId) != "":
+		if t = c.templates[aws.ToString(in.LaunchTemplateId)]; t == nil {
+			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateId.NotFound", "The specified launch template, with template ID %s, does not exist.", aws.ToString(in.LaunchTemplateId))
 		}
-	case sdk.ToString(in.LaunchTemplateName) != "":
-		if t = c.templates["name:"+sdk.ToString(in.LaunchTemplateName)]; t == nil {
-			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateName.NotFoundException", "The specified launch template, with template name %s, does not exist.", sdk.ToString(in.LaunchTemplateName))
+	case aws.ToString(in.LaunchTemplateName) != "":
+		if t = c.templates["name:"+aws.ToString(in.LaunchTemplateName)]; t == nil {
+			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateName.NotFoundException", "The specified launch template, with template name %s, does not exist.", aws.ToString(in.LaunchTemplateName))
 		}
 	default:
 		return nil, apiError(svcEC2, op, "MissingParameter", "The request must contain the parameter LaunchTemplateName or LaunchTemplateId.")
 	}
-	if d := sdk.ToString(in.VersionDescription); len(d) > 255 {
+	if d := aws.ToString(in.VersionDescription); len(d) > 255 {
 		return nil, apiError(svcEC2, op, "InvalidParameterValue", "The version description must be at most 255 characters.")
 	}
 	// Only the fields the simulator models (ImageId, InstanceType) are carried; with a
 	// SourceVersion the new version starts from it, as on AWS.
-	v := &TemplateVersion{CreatedBy: c.st.Caller, CreatedAt: c.st.Now, Description: sdk.ToString(in.VersionDescription), InstanceType: "t3.medium"}
-	if src := sdk.ToString(in.SourceVersion); src != "" {
+	v := &TemplateVersion{CreatedBy: c.st.Caller, CreatedAt: c.st.Now, Description: aws.ToString(in.VersionDescription), InstanceType: "t3.medium"}
+	if src := aws.ToString(in.SourceVersion); src != "" {
 		cfg, ok := c.resolve(TemplateSpec{ID: t.ID, Version: src})
 		if !ok {
 			return nil, apiError(svcEC2, op, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template %s.", src, t.ID)
@@ -230,7 +230,7 @@ func (e *ec2Client) CreateLaunchTemplateVersion(_ context.Context, in *ec2.Creat
 		s := t.version(cfg.Version)
 		v.ImageID, v.InstanceType = s.ImageID, s.InstanceType
 	}
-	if id := sdk.ToString(in.LaunchTemplateData.ImageId); id != "" {
+	if id := aws.ToString(in.LaunchTemplateData.ImageId); id != "" {
 		v.ImageID = id
 	}
 	if it := in.LaunchTemplateData.InstanceType; it != "" {
@@ -241,7 +241,7 @@ func (e *ec2Client) CreateLaunchTemplateVersion(_ context.Context, in *ec2.Creat
 	out := &ec2.CreateLaunchTemplateVersionOutput{LaunchTemplateVersion: c.versionOut(t, v)}
 	// AWS accepts a version whose AMI does not exist and says so in a warning.
 	if img := c.images[v.ImageID]; img == nil || img.Deregistered {
-		out.Warning = &ec2types.ValidationWarning{Errors: []ec2types.ValidationError{{Code: sdk.String("InvalidAMIID.NotFound"), Message: sdk.String(fmt.Sprintf("The image id '[%s]' does not exist", v.ImageID))}}}
+		out.Warning = &ec2types.ValidationWarning{Errors: []ec2types.ValidationError{{Code: aws.String("InvalidAMIID.NotFound"), Message: aws.String(fmt.Sprintf("The image id '[%s]' does not exist", v.ImageID))}}}
 	}
 	return out, nil
 }
@@ -324,22 +324,22 @@ func (e *ec2Client) DescribeInstances(_ context.Context, in *ec2.DescribeInstanc
 	for _, i := range pg {
 		state, code := c.instanceState(i)
 		inst := ec2types.Instance{
-			InstanceId:       sdk.String(i.ID),
-			ImageId:          sdk.String(i.ImageID),
+			InstanceId:       aws.String(i.ID),
+			ImageId:          aws.String(i.ImageID),
 			InstanceType:     ec2types.InstanceType(i.InstanceType),
-			LaunchTime:       sdk.Time(i.LaunchedAt),
-			Placement:        &ec2types.Placement{AvailabilityZone: sdk.String(i.AZ), Tenancy: ec2types.TenancyDefault},
-			State:            &ec2types.InstanceState{Name: ec2types.InstanceStateName(state), Code: sdk.Int32(code)},
-			PrivateIpAddress: sdk.String(i.PrivateIP),
+			LaunchTime:       aws.Time(i.LaunchedAt),
+			Placement:        &ec2types.Placement{AvailabilityZone: aws.String(i.AZ), Tenancy: ec2types.TenancyDefault},
+			State:            &ec2types.InstanceState{Name: ec2types.InstanceStateName(state), Code: aws.Int32(code)},
+			PrivateIpAddress: aws.String(i.PrivateIP),
 			Tags:             ec2Tags(i.Tags),
 			Architecture:     ec2types.ArchitectureValuesX8664,
-			RootDeviceName:   sdk.String("/dev/xvda"),
+			RootDeviceName:   aws.String("/dev/xvda"),
 			RootDeviceType:   ec2types.DeviceTypeEbs,
 		}
 		out.Reservations = append(out.Reservations, ec2types.Reservation{
-			ReservationId: sdk.String("r-" + strings.TrimPrefix(i.ID, "i-")),
-			OwnerId:       sdk.String(c.st.Account),
-			RequesterId:   sdk.String("940372691376"), // Auto Scaling launches on the account's behalf
+			ReservationId: aws.String("r-" + strings.TrimPrefix(i.ID, "i-")),
+			OwnerId:       aws.String(c.st.Account),
+			RequesterId:   aws.String("940372691376"), // Auto Scaling launches on the account's behalf
 			Instances:     []ec2types.Instance{inst},
 		})
 	}
@@ -417,20 +417,20 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 	out := &ec2.DescribeImagesOutput{NextToken: next, Images: make([]ec2types.Image, 0, len(pg))}
 	for _, img := range pg {
 		o := ec2types.Image{
-			ImageId:        sdk.String(img.ID),
-			Name:           sdk.String(img.Name),
+			ImageId:        aws.String(img.ID),
+			Name:           aws.String(img.Name),
 			State:          ec2types.ImageState(c.imageState(img)),
-			CreationDate:   sdk.String(img.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")),
-			OwnerId:        sdk.String(c.st.Account),
-			Public:         sdk.Bool(false),
+			CreationDate:   aws.String(img.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")),
+			OwnerId:        aws.String(c.st.Account),
+			Public:         aws.Bool(false),
 			Architecture:   ec2types.ArchitectureValuesX8664,
 			ImageType:      ec2types.ImageTypeValuesMachine,
-			RootDeviceName: sdk.String("/dev/xvda"),
+			RootDeviceName: aws.String("/dev/xvda"),
 			RootDeviceType: ec2types.DeviceTypeEbs,
 			Tags:           ec2Tags(img.Tags),
 		}
 		if img.Description != "" {
-			o.Description = sdk.String(img.Description)
+			o.Description = aws.String(img.Description)
 		}
 		for i, sid := range img.Snapshots {
 			dev := "/dev/xvda"
@@ -441,8 +441,8 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 			if s := c.snapshots[sid]; s != nil {
 				size = s.VolumeSize
 			}
-			o.BlockDeviceMappings = append(o.BlockDeviceMappings, ec2types.BlockDeviceMapping{DeviceName: sdk.String(dev),
-				Ebs: &ec2types.EbsBlockDevice{SnapshotId: sdk.String(sid), VolumeSize: sdk.Int32(size), DeleteOnTermination: sdk.Bool(true), VolumeType: ec2types.VolumeTypeGp3}})
+			o.BlockDeviceMappings = append(o.BlockDeviceMappings, ec2types.BlockDeviceMapping{DeviceName: aws.String(dev),
+				Ebs: &ec2types.EbsBlockDevice{SnapshotId: aws.String(sid), VolumeSize: aws.Int32(size), DeleteOnTermination: aws.Bool(true), VolumeType: ec2types.VolumeTypeGp3}})
 		}
 		out.Images = append(out.Images, o)
 	}
@@ -507,19 +507,19 @@ func (e *ec2Client) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapsho
 	for _, s := range pg {
 		pct, state := c.snapshotProgress(s)
 		o := ec2types.Snapshot{
-			SnapshotId:  sdk.String(s.ID),
-			VolumeId:    sdk.String(s.VolumeID),
-			VolumeSize:  sdk.Int32(s.VolumeSize),
-			StartTime:   sdk.Time(s.StartTime),
-			Progress:    sdk.String(fmt.Sprintf("%d%%", pct)),
+			SnapshotId:  aws.String(s.ID),
+			VolumeId:    aws.String(s.VolumeID),
+			VolumeSize:  aws.Int32(s.VolumeSize),
+			StartTime:   aws.Time(s.StartTime),
+			Progress:    aws.String(fmt.Sprintf("%d%%", pct)),
 			State:       ec2types.SnapshotState(state),
-			OwnerId:     sdk.String(c.st.Account),
-			Encrypted:   sdk.Bool(false),
-			Description: sdk.String(fmt.Sprintf("Created by CreateImage(%s) for %s", s.VolumeID, s.ImageID)),
+			OwnerId:     aws.String(c.st.Account),
+			Encrypted:   aws.Bool(false),
+			Description: aws.String(fmt.Sprintf("Created by CreateImage(%s) for %s", s.VolumeID, s.ImageID)),
 			Tags:        ec2Tags(s.Tags),
 		}
 		if state == "completed" {
-			o.CompletionTime = sdk.Time(s.DoneAt)
+			o.CompletionTime = aws.Time(s.DoneAt)
 		}
 		out.Snapshots = append(out.Snapshots, o)
 	}
@@ -533,16 +533,16 @@ func (e *ec2Client) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ .
 		return nil, err
 	}
 	defer c.mu.Unlock()
-	if in == nil || sdk.ToString(in.InstanceId) == "" {
+	if in == nil || aws.ToString(in.InstanceId) == "" {
 		return nil, apiError(svcEC2, op, "MissingParameter", "The request must contain the parameter InstanceId.")
 	}
-	name := sdk.ToString(in.Name)
+	name := aws.ToString(in.Name)
 	if len(name) < 3 || len(name) > 128 {
 		return nil, apiError(svcEC2, op, "InvalidAMIName.Malformed", "AMI names must be between 3 and 128 characters long.")
 	}
-	src := c.st.Instances[sdk.ToString(in.InstanceId)]
+	src := c.st.Instances[aws.ToString(in.InstanceId)]
 	if src == nil || src.Lifecycle == lcTerminated {
-		return nil, apiError(svcEC2, op, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", sdk.ToString(in.InstanceId))
+		return nil, apiError(svcEC2, op, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", aws.ToString(in.InstanceId))
 	}
 	for _, img := range c.st.Images {
 		if img.Name == name && !img.Deregistered {
@@ -553,7 +553,7 @@ func (e *ec2Client) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ .
 	for _, ts := range in.TagSpecifications {
 		var tags []Tag
 		for _, t := range ts.Tags {
-			tags = append(tags, Tag{Key: sdk.ToString(t.Key), Value: sdk.ToString(t.Value)})
+			tags = append(tags, Tag{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value)})
 		}
 		switch ts.ResourceType {
 		case ec2types.ResourceTypeImage:
@@ -566,8 +566,8 @@ func (e *ec2Client) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ .
 	}
 	// Without NoReboot AWS reboots the instance for a consistent disk; the sim does not model
 	// the reboot (the instance keeps serving).
-	img := c.createImage(src.ID, name, sdk.ToString(in.Description), imgTags, snapTags, c.st.Now)
-	return &ec2.CreateImageOutput{ImageId: sdk.String(img.ID)}, nil
+	img := c.createImage(src.ID, name, aws.ToString(in.Description), imgTags, snapTags, c.st.Now)
+	return &ec2.CreateImageOutput{ImageId: aws.String(img.ID)}, nil
 }
 
 // createImage registers a pending image with one root snapshot.

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	sdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -25,7 +25,7 @@ func (e *elbv2Client) DescribeTargetHealth(_ context.Context, in *elbv2.Describe
 	defer c.mu.Unlock()
 	arn := ""
 	if in != nil {
-		arn = sdk.ToString(in.TargetGroupArn)
+		arn = aws.ToString(in.TargetGroupArn)
 	}
 	tg := c.tgs[arn]
 	if tg == nil {
@@ -38,20 +38,20 @@ func (e *elbv2Client) DescribeTargetHealth(_ context.Context, in *elbv2.Describe
 			return elbv2types.TargetHealthDescription{}, false
 		}
 		d := elbv2types.TargetHealthDescription{
-			Target:          &elbv2types.TargetDescription{Id: sdk.String(r.InstanceID), Port: sdk.Int32(tg.Port)},
-			HealthCheckPort: sdk.String(strconv.Itoa(int(tg.Port))),
+			Target:          &elbv2types.TargetDescription{Id: aws.String(r.InstanceID), Port: aws.Int32(tg.Port)},
+			HealthCheckPort: aws.String(strconv.Itoa(int(tg.Port))),
 			TargetHealth:    &elbv2types.TargetHealth{State: elbv2types.TargetHealthStateEnum(h.state)},
 		}
 		if h.reason != "" {
 			d.TargetHealth.Reason = elbv2types.TargetHealthReasonEnum(h.reason)
-			d.TargetHealth.Description = sdk.String(h.desc)
+			d.TargetHealth.Description = aws.String(h.desc)
 		}
 		return d, true
 	}
 	out := &elbv2.DescribeTargetHealthOutput{TargetHealthDescriptions: []elbv2types.TargetHealthDescription{}}
 	if len(in.Targets) > 0 {
 		for _, t := range in.Targets {
-			id := sdk.ToString(t.Id)
+			id := aws.ToString(t.Id)
 			r := findReg(tg.Targets, id)
 			if r != nil {
 				if d, ok := desc(r); ok {
@@ -60,9 +60,9 @@ func (e *elbv2Client) DescribeTargetHealth(_ context.Context, in *elbv2.Describe
 				}
 			}
 			out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, elbv2types.TargetHealthDescription{
-				Target: &elbv2types.TargetDescription{Id: sdk.String(id), Port: sdk.Int32(tg.Port)},
+				Target: &elbv2types.TargetDescription{Id: aws.String(id), Port: aws.Int32(tg.Port)},
 				TargetHealth: &elbv2types.TargetHealth{State: elbv2types.TargetHealthStateEnumUnused,
-					Reason: elbv2types.TargetHealthReasonEnumNotRegistered, Description: sdk.String("Target is not registered to the target group")},
+					Reason: elbv2types.TargetHealthReasonEnumNotRegistered, Description: aws.String("Target is not registered to the target group")},
 			})
 		}
 		return out, nil
@@ -84,14 +84,14 @@ func (e *elbv2Client) DescribeTargetGroupAttributes(_ context.Context, in *elbv2
 	defer c.mu.Unlock()
 	arn := ""
 	if in != nil {
-		arn = sdk.ToString(in.TargetGroupArn)
+		arn = aws.ToString(in.TargetGroupArn)
 	}
 	tg := c.tgs[arn]
 	if tg == nil {
 		return nil, apiError(svcELBv2, op, "TargetGroupNotFound", "Target groups '%s' not found", arn)
 	}
 	attr := func(k, v string) elbv2types.TargetGroupAttribute {
-		return elbv2types.TargetGroupAttribute{Key: sdk.String(k), Value: sdk.String(v)}
+		return elbv2types.TargetGroupAttribute{Key: aws.String(k), Value: aws.String(v)}
 	}
 	return &elbv2.DescribeTargetGroupAttributesOutput{Attributes: []elbv2types.TargetGroupAttribute{
 		attr("deregistration_delay.timeout_seconds", strconv.Itoa(int(tg.DeregistrationDelay))),
@@ -138,7 +138,7 @@ func (e *elbv2Client) DescribeTargetGroups(_ context.Context, in *elbv2.Describe
 		}
 	default:
 		for _, tg := range c.st.TargetGroups {
-			if lb := sdk.ToString(in.LoadBalancerArn); lb == "" || lb == tg.LoadBalancerARN {
+			if lb := aws.ToString(in.LoadBalancerArn); lb == "" || lb == tg.LoadBalancerARN {
 				list = append(list, tg)
 			}
 		}
@@ -150,14 +150,14 @@ func (e *elbv2Client) DescribeTargetGroups(_ context.Context, in *elbv2.Describe
 	out := &elbv2.DescribeTargetGroupsOutput{NextMarker: next, TargetGroups: make([]elbv2types.TargetGroup, 0, len(pg))}
 	for _, tg := range pg {
 		o := elbv2types.TargetGroup{
-			TargetGroupArn: sdk.String(tg.ARN), TargetGroupName: sdk.String(tg.Name),
-			Protocol: elbv2types.ProtocolEnumHttp, Port: sdk.Int32(tg.Port), VpcId: sdk.String("vpc-0sim"),
-			TargetType: elbv2types.TargetTypeEnumInstance, HealthCheckEnabled: sdk.Bool(true),
-			HealthCheckProtocol: elbv2types.ProtocolEnumHttp, HealthCheckPort: sdk.String("traffic-port"), HealthCheckPath: sdk.String("/health"),
-			HealthCheckIntervalSeconds: sdk.Int32(tg.Interval), HealthCheckTimeoutSeconds: sdk.Int32(2),
-			HealthyThresholdCount: sdk.Int32(tg.HealthyThreshold), UnhealthyThresholdCount: sdk.Int32(tg.UnhealthyThreshold),
-			Matcher: &elbv2types.Matcher{HttpCode: sdk.String("200")}, IpAddressType: elbv2types.TargetGroupIpAddressTypeEnumIpv4,
-			ProtocolVersion: sdk.String("HTTP1"),
+			TargetGroupArn: aws.String(tg.ARN), TargetGroupName: aws.String(tg.Name),
+			Protocol: elbv2types.ProtocolEnumHttp, Port: aws.Int32(tg.Port), VpcId: aws.String("vpc-0sim"),
+			TargetType: elbv2types.TargetTypeEnumInstance, HealthCheckEnabled: aws.Bool(true),
+			HealthCheckProtocol: elbv2types.ProtocolEnumHttp, HealthCheckPort: aws.String("traffic-port"), HealthCheckPath: aws.String("/health"),
+			HealthCheckIntervalSeconds: aws.Int32(tg.Interval), HealthCheckTimeoutSeconds: aws.Int32(2),
+			HealthyThresholdCount: aws.Int32(tg.HealthyThreshold), UnhealthyThresholdCount: aws.Int32(tg.UnhealthyThreshold),
+			Matcher: &elbv2types.Matcher{HttpCode: aws.String("200")}, IpAddressType: elbv2types.TargetGroupIpAddressTypeEnumIpv4,
+			ProtocolVersion: aws.String("HTTP1"),
 		}
 		if tg.LoadBalancerARN != "" {
 			o.LoadBalancerArns = []string{tg.LoadBalancerARN}
@@ -179,7 +179,7 @@ func (e *elbClient) DescribeInstanceHealth(_ context.Context, in *elb.DescribeIn
 	defer c.mu.Unlock()
 	name := ""
 	if in != nil {
-		name = sdk.ToString(in.LoadBalancerName)
+		name = aws.ToString(in.LoadBalancerName)
 	}
 	lb := c.elbs[name]
 	if lb == nil {
@@ -189,21 +189,21 @@ func (e *elbClient) DescribeInstanceHealth(_ context.Context, in *elb.DescribeIn
 	// descriptions are AWS's.
 	state := func(r *Registration) (elbtypes.InstanceState, bool) {
 		h := c.targetHealth(r, lb.Interval, lb.HealthyThreshold, lb.UnhealthyThreshold, lb.drainDelay())
-		s := elbtypes.InstanceState{InstanceId: sdk.String(r.InstanceID)}
+		s := elbtypes.InstanceState{InstanceId: aws.String(r.InstanceID)}
 		switch h.state {
 		case "gone":
 			return s, false
 		case "healthy":
-			s.State, s.ReasonCode, s.Description = sdk.String("InService"), sdk.String("N/A"), sdk.String("N/A")
+			s.State, s.ReasonCode, s.Description = aws.String("InService"), aws.String("N/A"), aws.String("N/A")
 		case "unhealthy":
-			s.State, s.ReasonCode, s.Description = sdk.String("OutOfService"), sdk.String("Instance"), sdk.String("Instance has failed at least the UnhealthyThreshold number of health checks consecutively.")
+			s.State, s.ReasonCode, s.Description = aws.String("OutOfService"), aws.String("Instance"), aws.String("Instance has failed at least the UnhealthyThreshold number of health checks consecutively.")
 		case "draining":
-			s.State, s.ReasonCode, s.Description = sdk.String("OutOfService"), sdk.String("ELB"), sdk.String("Instance deregistration currently in progress.")
+			s.State, s.ReasonCode, s.Description = aws.String("OutOfService"), aws.String("ELB"), aws.String("Instance deregistration currently in progress.")
 		default:
 			if h.reason == "Elb.RegistrationInProgress" {
-				s.State, s.ReasonCode, s.Description = sdk.String("OutOfService"), sdk.String("ELB"), sdk.String("Instance registration is still in progress.")
+				s.State, s.ReasonCode, s.Description = aws.String("OutOfService"), aws.String("ELB"), aws.String("Instance registration is still in progress.")
 			} else {
-				s.State, s.ReasonCode, s.Description = sdk.String("OutOfService"), sdk.String("Instance"), sdk.String("Instance has not passed the configured HealthyThreshold number of health checks consecutively.")
+				s.State, s.ReasonCode, s.Description = aws.String("OutOfService"), aws.String("Instance"), aws.String("Instance has not passed the configured HealthyThreshold number of health checks consecutively.")
 			}
 		}
 		return s, true
@@ -211,7 +211,7 @@ func (e *elbClient) DescribeInstanceHealth(_ context.Context, in *elb.DescribeIn
 	out := &elb.DescribeInstanceHealthOutput{InstanceStates: []elbtypes.InstanceState{}}
 	if in != nil && len(in.Instances) > 0 {
 		for _, i := range in.Instances {
-			id := sdk.ToString(i.InstanceId)
+			id := aws.ToString(i.InstanceId)
 			if r := findReg(lb.Instances, id); r != nil {
 				if s, ok := state(r); ok {
 					out.InstanceStates = append(out.InstanceStates, s)
@@ -239,16 +239,16 @@ func (e *elbClient) DescribeLoadBalancerAttributes(_ context.Context, in *elb.De
 	defer c.mu.Unlock()
 	name := ""
 	if in != nil {
-		name = sdk.ToString(in.LoadBalancerName)
+		name = aws.ToString(in.LoadBalancerName)
 	}
 	lb := c.elbs[name]
 	if lb == nil {
 		return nil, apiError(svcELB, op, "LoadBalancerNotFound", "There is no ACTIVE Load Balancer named '%s'", name)
 	}
 	return &elb.DescribeLoadBalancerAttributesOutput{LoadBalancerAttributes: &elbtypes.LoadBalancerAttributes{
-		ConnectionDraining:     &elbtypes.ConnectionDraining{Enabled: lb.DrainingEnabled, Timeout: sdk.Int32(lb.DrainingTimeout)},
+		ConnectionDraining:     &elbtypes.ConnectionDraining{Enabled: lb.DrainingEnabled, Timeout: aws.Int32(lb.DrainingTimeout)},
 		CrossZoneLoadBalancing: &elbtypes.CrossZoneLoadBalancing{Enabled: true},
-		ConnectionSettings:     &elbtypes.ConnectionSettings{IdleTimeout: sdk.Int32(60)},
+		ConnectionSettings:     &elbtypes.ConnectionSettings{IdleTimeout: aws.Int32(60)},
 		AccessLog:              &elbtypes.AccessLog{Enabled: false},
 	}}, nil
 }
@@ -263,5 +263,5 @@ func (s *stsClient) GetCallerIdentity(_ context.Context, _ *sts.GetCallerIdentit
 		return nil, err
 	}
 	defer c.mu.Unlock()
-	return &sts.GetCallerIdentityOutput{Account: sdk.String(c.st.Account), Arn: sdk.String(c.st.Caller), UserId: sdk.String("AIDASIMULATEDOPERATOR")}, nil
+	return &sts.GetCallerIdentityOutput{Account: aws.String(c.st.Account), Arn: aws.String(c.st.Caller), UserId: aws.String("AIDASIMULATEDOPERATOR")}, nil
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	sdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -54,7 +54,7 @@ func (f *fixture) group(t *testing.T, name string) astypes.AutoScalingGroup {
 // targets maps instance ID to target state (and reason) in the fixture's target group.
 func (f *fixture) targets(t *testing.T) map[string]string {
 	t.Helper()
-	out, err := f.c.Clients().ELBv2.DescribeTargetHealth(context.Background(), &elbv2.DescribeTargetHealthInput{TargetGroupArn: sdk.String(f.tgARN)})
+	out, err := f.c.Clients().ELBv2.DescribeTargetHealth(context.Background(), &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(f.tgARN)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func (f *fixture) targets(t *testing.T) map[string]string {
 
 func (f *fixture) refresh(t *testing.T, name string) astypes.InstanceRefresh {
 	t.Helper()
-	out, err := f.c.Clients().AutoScaling.DescribeInstanceRefreshes(context.Background(), &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: sdk.String(name)})
+	out, err := f.c.Clients().AutoScaling.DescribeInstanceRefreshes(context.Background(), &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String(name)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,10 +84,10 @@ func (f *fixture) refresh(t *testing.T, name string) astypes.InstanceRefresh {
 func (f *fixture) startRefresh(t *testing.T, version string, minH, maxH int32, autoRollback bool) string {
 	t.Helper()
 	out, err := f.c.Clients().AutoScaling.StartInstanceRefresh(context.Background(), &autoscaling.StartInstanceRefreshInput{
-		AutoScalingGroupName: sdk.String("app"),
-		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: sdk.String("app"), Version: sdk.String(version)}},
-		Preferences: &astypes.RefreshPreferences{MinHealthyPercentage: sdk.Int32(minH), MaxHealthyPercentage: sdk.Int32(maxH),
-			SkipMatching: sdk.Bool(true), AutoRollback: sdk.Bool(autoRollback), InstanceWarmup: sdk.Int32(20)},
+		AutoScalingGroupName: aws.String("app"),
+		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("app"), Version: aws.String(version)}},
+		Preferences: &astypes.RefreshPreferences{MinHealthyPercentage: aws.Int32(minH), MaxHealthyPercentage: aws.Int32(maxH),
+			SkipMatching: aws.Bool(true), AutoRollback: aws.Bool(autoRollback), InstanceWarmup: aws.Int32(20)},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -5,16 +5,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws"
+	"github.com/adstage/adstage-ops/aws/inventory"
+
 	"github.com/adstage/adstage-ops/aws/sim"
 	"github.com/adstage/adstage-ops/model"
 )
 
-// TestInventorySnapshotOnDemo runs the real inventory (aws.NewInventory) over the demo fleet.
+// TestInventorySnapshotOnDemo runs the real inventory (inventory.NewInventory) over the demo fleet.
 func TestInventorySnapshotOnDemo(t *testing.T) {
 	clk := sim.NewManualClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
 	cloud := sim.NewDemo(clk)
-	inv := aws.NewInventory(cloud.Clients().Read(), aws.Options{Now: clk.Now})
+	inv := inventory.NewInventory(cloud.Clients().Read(), inventory.Options{Now: clk.Now})
 	ctx := context.Background()
 	fleet, err := inv.Snapshot(ctx)
 	if err != nil {

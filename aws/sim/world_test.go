@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	sdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
@@ -25,7 +25,7 @@ func errCode(err error) string {
 func TestBootAndHealthCheckTiming(t *testing.T) {
 	f := newFixture(t, 2, 30)
 	ctx := context.Background()
-	if _, err := f.c.Clients().AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: sdk.String("app"), DesiredCapacity: sdk.Int32(3)}); err != nil {
+	if _, err := f.c.Clients().AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("app"), DesiredCapacity: aws.Int32(3)}); err != nil {
 		t.Fatal(err)
 	}
 	f.clk.Advance(time.Second)
@@ -62,7 +62,7 @@ func TestBootAndHealthCheckTiming(t *testing.T) {
 func TestDrainingForDeregistrationDelay(t *testing.T) {
 	f := newFixture(t, 3, 30)
 	ctx := context.Background()
-	if _, err := f.c.Clients().AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: sdk.String("app"), DesiredCapacity: sdk.Int32(2)}); err != nil {
+	if _, err := f.c.Clients().AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("app"), DesiredCapacity: aws.Int32(2)}); err != nil {
 		t.Fatal(err)
 	}
 	f.clk.Advance(time.Second)
@@ -91,7 +91,7 @@ func TestDrainingForDeregistrationDelay(t *testing.T) {
 	if len(g.Instances) != 2 {
 		t.Errorf("after termination: %d instances, want 2", len(g.Instances))
 	}
-	acts, err := f.c.Clients().AutoScaling.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: sdk.String("app")})
+	acts, err := f.c.Clients().AutoScaling.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("app")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestClassicELBDrainingAndHealth(t *testing.T) {
 	ctx := context.Background()
 	cl := c.Clients()
 	states := func() map[string]string {
-		out, err := cl.ELB.DescribeInstanceHealth(ctx, &elb.DescribeInstanceHealthInput{LoadBalancerName: sdk.String("legacy-elb")})
+		out, err := cl.ELB.DescribeInstanceHealth(ctx, &elb.DescribeInstanceHealthInput{LoadBalancerName: aws.String("legacy-elb")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,11 +126,11 @@ func TestClassicELBDrainingAndHealth(t *testing.T) {
 	if s := states(); s[ids[0]] != "InService: N/A" || len(s) != 2 {
 		t.Errorf("initial states %v", s)
 	}
-	attrs, err := cl.ELB.DescribeLoadBalancerAttributes(ctx, &elb.DescribeLoadBalancerAttributesInput{LoadBalancerName: sdk.String("legacy-elb")})
+	attrs, err := cl.ELB.DescribeLoadBalancerAttributes(ctx, &elb.DescribeLoadBalancerAttributesInput{LoadBalancerName: aws.String("legacy-elb")})
 	if err != nil || !attrs.LoadBalancerAttributes.ConnectionDraining.Enabled || *attrs.LoadBalancerAttributes.ConnectionDraining.Timeout != 60 {
 		t.Errorf("connection draining: %+v, %v", attrs, err)
 	}
-	if _, err := cl.AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: sdk.String("legacy"), DesiredCapacity: sdk.Int32(1)}); err != nil {
+	if _, err := cl.AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("legacy"), DesiredCapacity: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(time.Second)
@@ -147,7 +147,7 @@ func TestClassicELBDrainingAndHealth(t *testing.T) {
 	if s := states(); len(s) != 1 {
 		t.Errorf("after draining: %v", s)
 	}
-	if _, err := cl.ELB.DescribeInstanceHealth(ctx, &elb.DescribeInstanceHealthInput{LoadBalancerName: sdk.String("nope")}); errCode(err) != "LoadBalancerNotFound" {
+	if _, err := cl.ELB.DescribeInstanceHealth(ctx, &elb.DescribeInstanceHealthInput{LoadBalancerName: aws.String("nope")}); errCode(err) != "LoadBalancerNotFound" {
 		t.Errorf("missing ELB: %v", err)
 	}
 }
@@ -158,7 +158,7 @@ func TestClassicELBDrainingAndHealth(t *testing.T) {
 func TestRefreshReplacesBatchByBatch(t *testing.T) {
 	f := newFixture(t, 4, 10)
 	f.startRefresh(t, "2", 100, 150, true) // batch = 4 * 50% = 2
-	if _, err := f.c.Clients().AutoScaling.StartInstanceRefresh(context.Background(), &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("app")}); errCode(err) != "InstanceRefreshInProgress" {
+	if _, err := f.c.Clients().AutoScaling.StartInstanceRefresh(context.Background(), &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("app")}); errCode(err) != "InstanceRefreshInProgress" {
 		t.Errorf("second StartInstanceRefresh: %v, want InstanceRefreshInProgress", err)
 	}
 	maxLive, lastPct := 0, int32(-1)
@@ -204,7 +204,7 @@ func TestRefreshReplacesBatchByBatch(t *testing.T) {
 	if h := f.healthyByImage(t); h[f.new] != 4 {
 		t.Errorf("healthy by image %v, want 4 on the new AMI", h)
 	}
-	acts, err := f.c.Clients().AutoScaling.DescribeScalingActivities(context.Background(), &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: sdk.String("app")})
+	acts, err := f.c.Clients().AutoScaling.DescribeScalingActivities(context.Background(), &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("app")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func testRollbackMidRefresh(t *testing.T, minH, maxH int32, minHealthy int) {
 	f := newFixture(t, 4, 10)
 	ctx := context.Background()
 	as := f.c.Clients().AutoScaling
-	if _, err := as.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: sdk.String("app")}); errCode(err) != "ActiveInstanceRefreshNotFound" {
+	if _, err := as.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: aws.String("app")}); errCode(err) != "ActiveInstanceRefreshNotFound" {
 		t.Errorf("rollback without refresh: %v", err)
 	}
 	id := f.startRefresh(t, "2", minH, maxH, false)
@@ -271,7 +271,7 @@ func testRollbackMidRefresh(t *testing.T, minH, maxH int32, minHealthy int) {
 	if h := f.healthyByImage(t); h[f.new] != 2 {
 		t.Fatalf("before rollback: %v, want two new instances serving", h)
 	}
-	out, err := as.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: sdk.String("app")})
+	out, err := as.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: aws.String("app")})
 	if err != nil || *out.InstanceRefreshId != id {
 		t.Fatalf("rollback: %v, %v", out, err)
 	}
@@ -279,7 +279,7 @@ func testRollbackMidRefresh(t *testing.T, minH, maxH int32, minHealthy int) {
 	if r.Status != astypes.InstanceRefreshStatusRollbackInProgress || r.RollbackDetails == nil || *r.RollbackDetails.PercentageCompleteOnRollback != 50 {
 		t.Errorf("after rollback call: %s %+v", r.Status, r.RollbackDetails)
 	}
-	if _, err := as.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: sdk.String("app")}); errCode(err) != "ActiveInstanceRefreshNotFound" {
+	if _, err := as.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: aws.String("app")}); errCode(err) != "ActiveInstanceRefreshNotFound" {
 		t.Errorf("second rollback: %v", err)
 	}
 	for i := 0; i < 600 && f.refresh(t, "app").Status == astypes.InstanceRefreshStatusRollbackInProgress; i++ {
@@ -347,21 +347,21 @@ func TestStartRefreshValidation(t *testing.T) {
 		in   *autoscaling.StartInstanceRefreshInput
 		code string
 	}{
-		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("nope")}, "ValidationError"},
-		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("app"), Preferences: &astypes.RefreshPreferences{MinHealthyPercentage: sdk.Int32(100), MaxHealthyPercentage: sdk.Int32(100)}}, "ValidationError"},
-		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("app"), DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: sdk.String("app"), Version: sdk.String("9")}}}, "ValidationError"},
-		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("app"), DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateId: sdk.String("lt-0x"), LaunchTemplateName: sdk.String("app"), Version: sdk.String("2")}}}, "ValidationError"},
-		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("app"), Preferences: &astypes.RefreshPreferences{MaxHealthyPercentage: sdk.Int32(150)}}, "ValidationError"},
+		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("nope")}, "ValidationError"},
+		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("app"), Preferences: &astypes.RefreshPreferences{MinHealthyPercentage: aws.Int32(100), MaxHealthyPercentage: aws.Int32(100)}}, "ValidationError"},
+		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("app"), DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("app"), Version: aws.String("9")}}}, "ValidationError"},
+		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("app"), DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String("lt-0x"), LaunchTemplateName: aws.String("app"), Version: aws.String("2")}}}, "ValidationError"},
+		{&autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("app"), Preferences: &astypes.RefreshPreferences{MaxHealthyPercentage: aws.Int32(150)}}, "ValidationError"},
 	} {
 		if _, err := as.StartInstanceRefresh(ctx, tc.in); errCode(err) != tc.code {
 			t.Errorf("%+v: %v, want %s", tc.in, err, tc.code)
 		}
 	}
 	// Without a desired configuration the refresh cannot be rolled back.
-	if _, err := as.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("app")}); err != nil {
+	if _, err := as.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("app")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := as.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: sdk.String("app")}); errCode(err) != "IrreversibleInstanceRefresh" {
+	if _, err := as.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: aws.String("app")}); errCode(err) != "IrreversibleInstanceRefresh" {
 		t.Errorf("rollback of a refresh without desired configuration: %v", err)
 	}
 }
@@ -376,14 +376,14 @@ func TestRefreshWaitsWhileLaunchSuspended(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &fixture{clk: clk, c: c}
-	if _, err := c.Clients().AutoScaling.StartInstanceRefresh(context.Background(), &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: sdk.String("s"),
-		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: sdk.String("s"), Version: sdk.String("2")}}}); err != nil {
+	if _, err := c.Clients().AutoScaling.StartInstanceRefresh(context.Background(), &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String("s"),
+		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("s"), Version: aws.String("2")}}}); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(5 * time.Minute)
 	r := f.refresh(t, "s")
-	if r.Status != astypes.InstanceRefreshStatusInProgress || !strings.Contains(sdk.ToString(r.StatusReason), "Launch process") || *r.PercentageComplete != 0 {
-		t.Errorf("refresh with Launch suspended: %s %q %d%%", r.Status, sdk.ToString(r.StatusReason), *r.PercentageComplete)
+	if r.Status != astypes.InstanceRefreshStatusInProgress || !strings.Contains(aws.ToString(r.StatusReason), "Launch process") || *r.PercentageComplete != 0 {
+		t.Errorf("refresh with Launch suspended: %s %q %d%%", r.Status, aws.ToString(r.StatusReason), *r.PercentageComplete)
 	}
 	if n := len(f.group(t, "s").Instances); n != 2 {
 		t.Errorf("%d instances, want the original 2", n)

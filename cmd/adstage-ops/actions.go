@@ -10,11 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/ops"
+
 	"github.com/aws/smithy-go"
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
-	"github.com/adstage/adstage-ops/aws"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -33,7 +35,7 @@ func (f *actionFlags) add(cmd *cobra.Command) {
 
 func (a *app) bakeCommand() *cobra.Command {
 	var af actionFlags
-	var req aws.BakeRequest
+	var req ops.BakeRequest
 	cmd := &cobra.Command{
 		Use:   "bake --instance ID --label L",
 		Short: "Make an AMI from an instance (reboots it for a consistent disk unless --no-reboot)",
@@ -57,7 +59,7 @@ func (a *app) bakeCommand() *cobra.Command {
 
 func (a *app) promoteCommand() *cobra.Command {
 	var af actionFlags
-	var req aws.PromoteRequest
+	var req ops.PromoteRequest
 	cmd := &cobra.Command{
 		Use:   "promote --service S --env E [--image AMI | --from-env ENV]",
 		Short: "Roll an AMI out to a service's groups in one environment with zero downtime",
@@ -84,7 +86,7 @@ func (a *app) promoteCommand() *cobra.Command {
 
 func (a *app) rollbackCommand() *cobra.Command {
 	var af actionFlags
-	var req aws.RollbackRequest
+	var req ops.RollbackRequest
 	cmd := &cobra.Command{
 		Use:   "rollback --service S --env E",
 		Short: "Return a service to its last known-good release (or roll back the running rollout)",
@@ -115,12 +117,12 @@ func (a *app) act(ctx context.Context, what string, key model.ServiceKey, af act
 	if err != nil {
 		var opErr *smithy.OperationError
 		switch {
-		case errors.Is(err, aws.ErrReadOnly):
-			return fail(exitReadOnly, "%s", aws.Explain(err))
+		case errors.Is(err, awsapi.ErrReadOnly):
+			return fail(exitReadOnly, "%s", awsapi.Explain(err))
 		case errors.As(err, &opErr):
 			// AWS could not be read (credentials, access, throttling, network): an error, not
 			// a refused precondition.
-			return fail(exitError, "%s", aws.Explain(err))
+			return fail(exitError, "%s", awsapi.Explain(err))
 		}
 		// An unknown service or environment: name what exists.
 		if key.Name != "" {
@@ -130,7 +132,7 @@ func (a *app) act(ctx context.Context, what string, key model.ServiceKey, af act
 				}
 			}
 		}
-		return fail(exitRefused, "%s", aws.Explain(err))
+		return fail(exitRefused, "%s", awsapi.Explain(err))
 	}
 	if af.asJSON {
 		if err := writeJSON(a.stdout, p); err != nil {
@@ -154,12 +156,12 @@ func (a *app) act(ctx context.Context, what string, key model.ServiceKey, af act
 	events, err := a.op.Execute(runCtx, p)
 	switch {
 	case err == nil:
-	case errors.Is(err, aws.ErrReadOnly):
-		return fail(exitReadOnly, "%s", aws.Explain(err))
-	case aws.IsRefusal(err):
-		return fail(exitRefused, "%s refused, nothing was changed: %s", what, aws.Explain(err))
+	case errors.Is(err, awsapi.ErrReadOnly):
+		return fail(exitReadOnly, "%s", awsapi.Explain(err))
+	case ops.IsRefusal(err):
+		return fail(exitRefused, "%s refused, nothing was changed: %s", what, awsapi.Explain(err))
 	default:
-		return fail(exitFailed, "%s failed: %s", what, aws.Explain(err))
+		return fail(exitFailed, "%s failed: %s", what, awsapi.Explain(err))
 	}
 	return a.follow(runCtx, cancel, what, p, events, af)
 }
@@ -184,7 +186,7 @@ func (a *app) follow(ctx context.Context, cancel context.CancelFunc, what string
 		}
 	}
 	if failed != nil {
-		return fail(exitFailed, "%s of %s failed: %s", what, p.Target(), aws.Explain(failed))
+		return fail(exitFailed, "%s of %s failed: %s", what, p.Target(), awsapi.Explain(failed))
 	}
 	running := fmt.Sprintf("%s of %s is running in AWS; follow it with: adstage-ops status --service %s --env %s", what, p.Target(), p.Service, p.Env)
 	switch {
@@ -226,7 +228,7 @@ type progressOut struct {
 func progressJSON(ev model.Progress) progressOut {
 	out := progressOut{Time: ev.Time, Group: ev.Group, Stage: ev.Stage, Percent: ev.Percent, Message: ev.Message, Done: ev.Done}
 	if ev.Err != nil {
-		out.Error = aws.Explain(ev.Err)
+		out.Error = awsapi.Explain(ev.Err)
 	}
 	return out
 }
@@ -238,7 +240,7 @@ func printProgress(w io.Writer, ev model.Progress) {
 	}
 	line := fmt.Sprintf("%s  %-24s %3d%%  %s", ev.Time.UTC().Format("15:04:05"), where, ev.Percent, ev.Message)
 	if ev.Err != nil {
-		line += "  error: " + aws.Explain(ev.Err)
+		line += "  error: " + awsapi.Explain(ev.Err)
 	}
 	fmt.Fprintln(w, strings.TrimRight(line, " "))
 }

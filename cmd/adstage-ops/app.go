@@ -10,7 +10,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws"
+	"github.com/adstage/adstage-ops/aws/audit"
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/aws/ops"
+
 	"github.com/adstage/adstage-ops/aws/sim"
 	"github.com/adstage/adstage-ops/model"
 )
@@ -30,9 +34,9 @@ type app struct {
 	cfg      Config
 	readOnly bool
 	now      func() time.Time
-	reader   aws.Reader
-	op       aws.Operator // nil in read-only mode: there is nothing that could change AWS
-	audit    *aws.AuditLog
+	reader   ops.Reader
+	op       ops.Operator // nil in read-only mode: there is nothing that could change AWS
+	audit    *audit.Log
 	cloud    *sim.Cloud // the demo fleet, saved on close
 	tick     time.Duration
 	console  bool // the live console, not a subcommand (named in audit events)
@@ -73,25 +77,27 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 		refresh = 5 * time.Second
 	}
 	a.tick = refresh
-	opts := aws.Options{
-		Tags:         cfg.tags(),
-		SkipUntagged: cfg.SkipUntagged,
-		Refresh:      refresh,
-		Production:   cfg.production,
-		Rollout:      cfg.rollout(),
-		Via:          "cli",
+	opts := ops.Options{
+		Options: inventory.Options{
+			Tags:         cfg.tags(),
+			SkipUntagged: cfg.SkipUntagged,
+			Refresh:      refresh,
+			Rollout:      cfg.rollout(),
+		},
+		Production: cfg.production,
+		Via:        "cli",
 	}
 	if a.console {
 		opts.Via = "tui"
 	}
-	auditPath, err := aws.DefaultAuditPath()
+	auditPath, err := audit.DefaultPath()
 	if err != nil {
 		return fail(exitError, "find the audit log directory: %v", err)
 	}
 	if a.flags.demo {
 		auditPath = demoAuditPath(auditPath)
 	}
-	a.audit = aws.NewAuditLog(auditPath)
+	a.audit = audit.New(auditPath)
 	opts.Audit = a.audit
 
 	if a.flags.demo {
@@ -105,7 +111,7 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 	}
 	a.now = time.Now
 	opts.Now = a.now
-	lo := aws.LoadOptions{Profile: a.flags.profile, Region: a.flags.region, ReadOnly: a.readOnly}
+	lo := awsapi.LoadOptions{Profile: a.flags.profile, Region: a.flags.region, ReadOnly: a.readOnly}
 	if hasEnv {
 		if lo.Profile == "" {
 			lo.Profile = envCfg.Profile
@@ -114,7 +120,7 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 			lo.Region = envCfg.Region
 		}
 	}
-	clients, read, err := aws.LoadClients(ctx, lo)
+	clients, read, err := awsapi.LoadClients(ctx, lo)
 	if err != nil {
 		return err
 	}
@@ -124,12 +130,12 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 
 // build makes the reader, and the operator unless read-only. A read-only app never holds
 // the mutating clients at all.
-func (a *app) build(clients aws.Clients, read aws.ReadClients, opts aws.Options) {
+func (a *app) build(clients awsapi.Clients, read awsapi.ReadClients, opts ops.Options) {
 	if a.readOnly {
-		a.reader = aws.NewInventory(read, opts)
+		a.reader = inventory.NewInventory(read, opts.Options)
 		return
 	}
-	var op aws.Operator = aws.NewOperator(clients, opts)
+	var op ops.Operator = ops.NewOperator(clients, opts)
 	ro := map[string]bool{}
 	for name, e := range a.cfg.Environments {
 		if e.ReadOnly {
@@ -147,7 +153,7 @@ func (a *app) demoStatePath() (string, error) {
 	if a.flags.demoState != "" {
 		return a.flags.demoState, nil
 	}
-	p, err := aws.DefaultAuditPath()
+	p, err := audit.DefaultPath()
 	if err != nil {
 		return "", err
 	}

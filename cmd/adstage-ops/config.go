@@ -11,7 +11,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"github.com/adstage/adstage-ops/aws"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -186,8 +185,8 @@ func (c Config) tags() model.TagKeys {
 	return t
 }
 
-func (c Config) rollout() aws.RolloutPrefs {
-	p := aws.RolloutPrefs{MinHealthyPercentage: 100, MaxHealthyPercentage: 200, SkipMatching: true, AutoRollback: true}
+func (c Config) rollout() model.RolloutPrefs {
+	p := model.RolloutPrefs{MinHealthyPercentage: 100, MaxHealthyPercentage: 200, SkipMatching: true, AutoRollback: true}
 	r := c.Rollout
 	if r.MinHealthyPercentage != nil {
 		p.MinHealthyPercentage = *r.MinHealthyPercentage

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/adstage/adstage-ops/aws"
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/ops"
+
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -12,25 +14,25 @@ import (
 // when the console itself is read-write because it shows other environments too. A console
 // opened on such an environment (--env) never has an operator at all.
 type envGuard struct {
-	aws.Operator
+	ops.Operator
 	readOnly map[string]bool
 }
 
 func (g envGuard) refuse(env string) error {
 	if g.readOnly[env] {
-		return fmt.Errorf("%s is read-only in the config (environments.%s.read_only): %w", env, env, aws.ErrReadOnly)
+		return fmt.Errorf("%s is read-only in the config (environments.%s.read_only): %w", env, env, awsapi.ErrReadOnly)
 	}
 	return nil
 }
 
-func (g envGuard) PlanPromote(ctx context.Context, r aws.PromoteRequest) (model.Plan, error) {
+func (g envGuard) PlanPromote(ctx context.Context, r ops.PromoteRequest) (model.Plan, error) {
 	if err := g.refuse(r.Env); err != nil {
 		return model.Plan{}, err
 	}
 	return g.Operator.PlanPromote(ctx, r)
 }
 
-func (g envGuard) PlanRollback(ctx context.Context, r aws.RollbackRequest) (model.Plan, error) {
+func (g envGuard) PlanRollback(ctx context.Context, r ops.RollbackRequest) (model.Plan, error) {
 	if err := g.refuse(r.Env); err != nil {
 		return model.Plan{}, err
 	}

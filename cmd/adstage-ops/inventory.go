@@ -9,9 +9,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/adstage/adstage-ops/aws/audit"
+	"github.com/adstage/adstage-ops/aws/awsapi"
+
 	"github.com/spf13/cobra"
 
-	"github.com/adstage/adstage-ops/aws"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -385,14 +387,14 @@ func (a *app) auditCommand() *cobra.Command {
 		Short: "Print the local audit log; with --service and --env also the service's release history, rollouts and scaling activities (the console's audit view)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, err := aws.DefaultAuditPath()
+			path, err := audit.DefaultPath()
 			if err != nil {
 				return fail(exitError, "find the audit log: %v", err)
 			}
 			if a.flags.demo {
 				path = demoAuditPath(path)
 			}
-			events, err := aws.NewAuditLog(path).Read()
+			events, err := audit.New(path).Read()
 			if err != nil {
 				return fail(exitError, "read the audit log %s: %v", path, err)
 			}
@@ -462,7 +464,7 @@ func (a *app) iamPolicyCommand() *cobra.Command {
 		Short: "Print the minimal IAM policy the console needs (generated from the same allow-list that enforces --read-only)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			doc, err := aws.IAMPolicy(ro || a.flags.readOnly)
+			doc, err := awsapi.IAMPolicy(ro || a.flags.readOnly)
 			if err != nil {
 				return err
 			}

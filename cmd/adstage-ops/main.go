@@ -11,9 +11,9 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/spf13/cobra"
+	"github.com/adstage/adstage-ops/aws/awsapi"
 
-	"github.com/adstage/adstage-ops/aws"
+	"github.com/spf13/cobra"
 )
 
 // version is stamped by the release build (-X main.version=...).
@@ -68,11 +68,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "adstage-ops:", ce.msg)
 		return ce.code
 	}
-	if errors.Is(err, aws.ErrReadOnly) {
-		fmt.Fprintln(stderr, "adstage-ops:", aws.Explain(err))
+	if errors.Is(err, awsapi.ErrReadOnly) {
+		fmt.Fprintln(stderr, "adstage-ops:", awsapi.Explain(err))
 		return exitReadOnly
 	}
-	fmt.Fprintln(stderr, "adstage-ops:", aws.Explain(err))
+	fmt.Fprintln(stderr, "adstage-ops:", awsapi.Explain(err))
 	return exitError
 }
 

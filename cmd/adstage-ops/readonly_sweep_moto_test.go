@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/aws/ops"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
@@ -22,7 +26,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 
-	ops "github.com/adstage/adstage-ops/aws"
 	"github.com/adstage/adstage-ops/tui"
 )
 
@@ -193,7 +196,7 @@ func sweep(t *testing.T, tm *teatest.TestModel) {
 func keyMsg(k string) tea.KeyMsg { return tui.KeyMsg(k) }
 
 var isRead = func(action string) bool {
-	for _, op := range ops.ReadOperations {
+	for _, op := range awsapi.ReadOperations {
 		if op.Name == action {
 			return true
 		}
@@ -219,7 +222,7 @@ func TestMoto_ReadOnlyKeySweepSendsOnlyReads(t *testing.T) {
 	motoPost(t, base, "/moto-api/reset")
 	ctx := context.Background()
 
-	rw, _, err := ops.LoadClients(ctx, ops.LoadOptions{Region: "us-east-1"})
+	rw, _, err := awsapi.LoadClients(ctx, awsapi.LoadOptions{Region: "us-east-1"})
 	if err != nil {
 		t.Fatalf("clients: %v", err)
 	}
@@ -232,14 +235,14 @@ func TestMoto_ReadOnlyKeySweepSendsOnlyReads(t *testing.T) {
 			motoPost(t, base, "/moto-api/recorder/start-recording")
 			defer motoPost(t, base, "/moto-api/recorder/stop-recording")
 
-			clients, read, err := ops.LoadClients(ctx, ops.LoadOptions{Region: "us-east-1", ReadOnly: mode == "read-only"})
+			clients, read, err := awsapi.LoadClients(ctx, awsapi.LoadOptions{Region: "us-east-1", ReadOnly: mode == "read-only"})
 			if err != nil {
 				t.Fatalf("clients: %v", err)
 			}
 			opts := ops.Options{Refresh: time.Hour}
 			conf := tui.Config{Refresh: time.Hour, Clipboard: func(string) {}}
 			if mode == "read-only" {
-				conf.Reader, conf.ReadOnly = ops.NewInventory(read, opts), true
+				conf.Reader, conf.ReadOnly = inventory.NewInventory(read, opts), true
 			} else {
 				op := ops.NewOperator(clients, opts)
 				conf.Reader, conf.Operator = op, op

@@ -1,0 +1,107 @@
+// Package aws is adstage-ops' action layer: it reads the fleet from AWS (inventory, history,
+// images) and carries out confirmed plans (bake, promote, rollback). The TUI and the CLI both
+// call it; neither touches the SDK. Behind it sit small per-service client interfaces listing
+// only the SDK operations used, so that real clients, the simulator (aws/sim) and test fakes are
+// interchangeable.
+package awsapi
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// AutoScalingReader lists only the Auto Scaling read operations adstage-ops calls.
+type AutoScalingReader interface {
+	DescribeAutoScalingGroups(context.Context, *autoscaling.DescribeAutoScalingGroupsInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
+	DescribeInstanceRefreshes(context.Context, *autoscaling.DescribeInstanceRefreshesInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeInstanceRefreshesOutput, error)
+	DescribeScalingActivities(context.Context, *autoscaling.DescribeScalingActivitiesInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeScalingActivitiesOutput, error)
+}
+
+// AutoScalingAPI adds the mutating Auto Scaling operations promote and rollback call.
+type AutoScalingAPI interface {
+	AutoScalingReader
+	StartInstanceRefresh(context.Context, *autoscaling.StartInstanceRefreshInput, ...func(*autoscaling.Options)) (*autoscaling.StartInstanceRefreshOutput, error)
+	RollbackInstanceRefresh(context.Context, *autoscaling.RollbackInstanceRefreshInput, ...func(*autoscaling.Options)) (*autoscaling.RollbackInstanceRefreshOutput, error)
+	// UpdateAutoScalingGroup pins a group on "$Latest"/"$Default" to its numeric known-good
+	// version before a promote, so that AWS's auto-rollback returns to the right release.
+	UpdateAutoScalingGroup(context.Context, *autoscaling.UpdateAutoScalingGroupInput, ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error)
+}
+
+// EC2Reader lists only the EC2 read operations adstage-ops calls.
+type EC2Reader interface {
+	DescribeLaunchTemplateVersions(context.Context, *ec2.DescribeLaunchTemplateVersionsInput, ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
+	DescribeInstances(context.Context, *ec2.DescribeInstancesInput, ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+	DescribeImages(context.Context, *ec2.DescribeImagesInput, ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+	DescribeSnapshots(context.Context, *ec2.DescribeSnapshotsInput, ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error)
+}
+
+// EC2API adds the mutating EC2 operations bake and promote call.
+type EC2API interface {
+	EC2Reader
+	CreateImage(context.Context, *ec2.CreateImageInput, ...func(*ec2.Options)) (*ec2.CreateImageOutput, error)
+	CreateLaunchTemplateVersion(context.Context, *ec2.CreateLaunchTemplateVersionInput, ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error)
+}
+
+// ELBv2Reader lists the target group reads.
+type ELBv2Reader interface {
+	DescribeTargetHealth(context.Context, *elbv2.DescribeTargetHealthInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error)
+	DescribeTargetGroupAttributes(context.Context, *elbv2.DescribeTargetGroupAttributesInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupAttributesOutput, error)
+	DescribeTargetGroups(context.Context, *elbv2.DescribeTargetGroupsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupsOutput, error)
+}
+
+// ELBReader lists the classic load balancer reads.
+type ELBReader interface {
+	DescribeInstanceHealth(context.Context, *elb.DescribeInstanceHealthInput, ...func(*elb.Options)) (*elb.DescribeInstanceHealthOutput, error)
+	DescribeLoadBalancerAttributes(context.Context, *elb.DescribeLoadBalancerAttributesInput, ...func(*elb.Options)) (*elb.DescribeLoadBalancerAttributesOutput, error)
+}
+
+// STSReader is the identity lookup.
+type STSReader interface {
+	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// ReadClients are the clients a read-only console holds: nothing in them can change AWS.
+type ReadClients struct {
+	AutoScaling AutoScalingReader
+	EC2         EC2Reader
+	ELBv2       ELBv2Reader
+	ELB         ELBReader
+	STS         STSReader
+	Region      string
+}
+
+// Clients are the clients a read-write console holds.
+type Clients struct {
+	AutoScaling AutoScalingAPI
+	EC2         EC2API
+	ELBv2       ELBv2Reader
+	ELB         ELBReader
+	STS         STSReader
+	Region      string
+}
+
+// Read narrows the clients to their read half.
+func (c Clients) Read() ReadClients {
+	return ReadClients{AutoScaling: c.AutoScaling, EC2: c.EC2, ELBv2: c.ELBv2, ELB: c.ELB, STS: c.STS, Region: c.Region}
+}
+
+// Compile-time proof that the real SDK clients satisfy the interfaces.
+var (
+	_ AutoScalingAPI = (*autoscaling.Client)(nil)
+	_ EC2API         = (*ec2.Client)(nil)
+	_ ELBv2Reader    = (*elbv2.Client)(nil)
+	_ ELBReader      = (*elb.Client)(nil)
+	_ STSReader      = (*sts.Client)(nil)
+)
+
+// Identity is who the clients act as.
+type Identity struct {
+	ARN     string
+	Account string
+	Region  string
+}

@@ -1,0 +1,218 @@
+package awsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
+	"github.com/aws/smithy-go"
+)
+
+// ErrRefreshRunning is returned by Snapshot when another Snapshot is still running, and wrapped
+// by actions refused because an instance refresh is already in progress.
+var ErrRefreshRunning = errors.New("a refresh is already running")
+
+// ErrReadOnly is wrapped by every error the read-only middleware returns for a refused
+// (mutating) operation, and by actions refused because the console is read-only.
+var ErrReadOnly = errors.New("read-only mode")
+
+// ReadOnlyError is the error the read-only middleware returns: it names the operation it
+// refused (before anything was sent) and wraps ErrReadOnly.
+type ReadOnlyError struct {
+	Service   string // IAM service prefix, e.g. "ec2"
+	Operation string // e.g. "CreateImage"
+}
+
+func (e *ReadOnlyError) Error() string {
+	return fmt.Sprintf("%s:%s refused: %s", e.Service, e.Operation, ErrReadOnly)
+}
+
+// Unwrap makes errors.Is(err, ErrReadOnly) true.
+func (e *ReadOnlyError) Unwrap() error { return ErrReadOnly }
+
+// profileError carries the shared-config profile of the clients a call failed on, so that
+// Explain can say `aws sso login --profile NAME` for the right profile even when environments
+// use different ones. Its text is the wrapped error's.
+type profileError struct {
+	profile string
+	err     error
+}
+
+func (e *profileError) Error() string { return e.err.Error() }
+func (e *profileError) Unwrap() error { return e.err }
+
+// profileName is the profile err was met with: the clients', else AWS_PROFILE, else "default".
+func profileName(err error) string {
+	var pe *profileError
+	if errors.As(err, &pe) && pe.profile != "" {
+		return pe.profile
+	}
+	if p := os.Getenv("AWS_PROFILE"); p != "" {
+		return p
+	}
+	return "default"
+}
+
+// iamPrefix maps an SDK service id (smithy.OperationError.ServiceID) to its IAM action prefix.
+// The ELBv2 and the classic ELB APIs share the "elasticloadbalancing" prefix.
+func iamPrefix(serviceID string) string {
+	switch strings.ToLower(strings.ReplaceAll(serviceID, " ", "")) {
+	case "autoscaling":
+		return "autoscaling"
+	case "ec2":
+		return "ec2"
+	case "elasticloadbalancingv2", "elasticloadbalancing":
+		return "elasticloadbalancing"
+	case "sts":
+		return "sts"
+	case "sso", "ssooidc":
+		return "sso"
+	}
+	return strings.ToLower(strings.ReplaceAll(serviceID, " ", ""))
+}
+
+// iamAction names the IAM action behind err ("ec2:CreateImage"), or "" when err carries no
+// operation.
+func iamAction(err error) string {
+	var ro *ReadOnlyError
+	if errors.As(err, &ro) {
+		return ro.Service + ":" + ro.Operation
+	}
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) && oe.OperationName != "" {
+		return iamPrefix(oe.ServiceID) + ":" + oe.OperationName
+	}
+	return ""
+}
+
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// Explain turns any error adstage-ops can meet into one sentence for the operator, ending with
+// what to do next. It never returns "" for a non-nil error.
+func Explain(err error) string {
+	if err == nil {
+		return ""
+	}
+	action := iamAction(err)
+	code := apiCode(err)
+	msg := err.Error()
+	lower := strings.ToLower(msg)
+
+	var ro *ReadOnlyError
+	switch {
+	case errors.As(err, &ro):
+		return fmt.Sprintf("Refused %s: the console is in read-only mode; restart it without --read-only to make changes.", action)
+	case errors.Is(err, ErrReadOnly):
+		return "Refused: the console is in read-only mode; restart it without --read-only to make changes."
+	case errors.Is(err, ErrRefreshRunning), code == "InstanceRefreshInProgress":
+		return "An instance refresh is already running on this group; wait for it to finish or roll it back before starting another."
+	case isExpiredSession(err, code, lower):
+		return fmt.Sprintf("Your AWS session has expired (or was never started here); run `aws sso login --profile %s` (or renew your credentials) and try again.", profileName(err))
+	case isNoCredentials(err, lower):
+		return "No AWS credentials found; set AWS_PROFILE (or pass --profile), run `aws sso login`, or start with --demo to explore the simulated fleet."
+	case isAccessDenied(code):
+		if action == "" {
+			return "AWS denied access; ask for the IAM permissions in `adstage-ops iam-policy` and try again."
+		}
+		return fmt.Sprintf("AWS denied %s; grant that IAM action to your role (see `adstage-ops iam-policy`) and try again.", action)
+	case code == "InvalidClientTokenId", code == "UnrecognizedClientException", code == "SignatureDoesNotMatch", code == "AuthFailure":
+		return fmt.Sprintf("AWS rejected your credentials (%s); check AWS_PROFILE and your access keys, or run `aws sso login --profile %s`.", code, profileName(err))
+	case isThrottling(err):
+		return "AWS is throttling the API calls; the console backs off and keeps the last data, so wait a minute (or focus fewer services)."
+	case strings.HasPrefix(code, "InvalidAMIID"):
+		return "The AMI does not exist (or is not available) in this region; pick another image from the Images view or bake a new one."
+	case errors.Is(err, context.DeadlineExceeded):
+		return "AWS did not answer in time; check your network or VPN and try again."
+	case errors.Is(err, context.Canceled):
+		return "The request was cancelled before AWS answered; try again."
+	case isUnreachable(err, lower):
+		if ep := os.Getenv("AWS_ENDPOINT_URL"); ep != "" {
+			return fmt.Sprintf("Cannot reach the AWS endpoint %s (set by AWS_ENDPOINT_URL); check that it is running or unset the variable.", ep)
+		}
+		return "Cannot reach the AWS endpoint; check your network, proxy or VPN and the region, then try again."
+	case errors.Is(err, ErrNoRegion), strings.Contains(lower, "missing region"), strings.Contains(lower, "region is required"):
+		return "No AWS region is set; pass --region, set AWS_REGION, or set region in your AWS profile."
+	}
+	var pe config.SharedConfigProfileNotExistError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("The AWS profile %q does not exist; check the name with `aws configure list-profiles`.", pe.Profile)
+	}
+	if action != "" && code != "" {
+		return fmt.Sprintf("%s failed (%s): %s; check the message and try again.", action, code, apiMessage(err))
+	}
+	// Errors of our own already say what went wrong and what to do.
+	return strings.TrimSuffix(msg, ".") + "."
+}
+
+func apiMessage(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorMessage() != "" {
+		return strings.TrimSuffix(ae.ErrorMessage(), ".")
+	}
+	return strings.TrimSuffix(err.Error(), ".")
+}
+
+func isExpiredSession(err error, code, lower string) bool {
+	var ite *ssocreds.InvalidTokenError
+	if errors.As(err, &ite) {
+		return true
+	}
+	switch code {
+	case "ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidGrantException", "UnauthorizedException":
+		// UnauthorizedException is what the SSO portal answers for a stale access token.
+		return true
+	}
+	return strings.Contains(lower, "token has expired") ||
+		strings.Contains(lower, "sso session has expired") ||
+		strings.Contains(lower, "cached sso token is expired") ||
+		strings.Contains(lower, "refresh cached sso token failed") ||
+		strings.Contains(lower, "cached sso token file") // never logged in on this machine
+}
+
+func isNoCredentials(err error, lower string) bool {
+	return strings.Contains(lower, "no ec2 imds role found") ||
+		strings.Contains(lower, "failed to retrieve credentials") ||
+		strings.Contains(lower, "no valid providers in chain") ||
+		strings.Contains(lower, "anonymous credentials") ||
+		(strings.Contains(lower, "get credentials") && strings.Contains(lower, "failed to refresh cached credentials"))
+}
+
+func isAccessDenied(code string) bool {
+	switch code {
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation":
+		return true
+	}
+	return false
+}
+
+func isThrottling(err error) bool {
+	if Throttled(err) {
+		return true
+	}
+	// The standard retryer's client-side quota (LoadClients disables it; other callers may not).
+	var qe ratelimit.QuotaExceededError
+	var qp *ratelimit.QuotaExceededError
+	return errors.As(err, &qe) || errors.As(err, &qp)
+}
+
+func isUnreachable(err error, lower string) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	if errors.As(err, &dns) || errors.As(err, &op) {
+		return true
+	}
+	return strings.Contains(lower, "connection refused") || strings.Contains(lower, "no such host") ||
+		strings.Contains(lower, "network is unreachable") || strings.Contains(lower, "dial tcp")
+}

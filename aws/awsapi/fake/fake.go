@@ -1,0 +1,230 @@
+package fake
+
+import (
+	"context"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// FakeOp is a recorded fake of one AWS operation: it records every input and answers from a
+// queue of outputs and errors (one per call, so that queued pages drive the SDK's real
+// paginators), then from Respond when the queue is empty, else with an empty output.
+type FakeOp[I, O any] struct {
+	mu      sync.Mutex
+	inputs  []*I
+	queue   []fakeAnswer[O]
+	Respond func(*I) (*O, error)
+}
+
+type fakeAnswer[O any] struct {
+	out *O
+	err error
+}
+
+// Queue appends outputs (pages) to answer the next calls with.
+func (f *FakeOp[I, O]) Queue(outs ...*O) *FakeOp[I, O] {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, o := range outs {
+		f.queue = append(f.queue, fakeAnswer[O]{out: o})
+	}
+	return f
+}
+
+// QueueErr appends an error to answer the next call with.
+func (f *FakeOp[I, O]) QueueErr(err error) *FakeOp[I, O] {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queue = append(f.queue, fakeAnswer[O]{err: err})
+	return f
+}
+
+// Inputs are the recorded inputs, in call order.
+func (f *FakeOp[I, O]) Inputs() []*I {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*I(nil), f.inputs...)
+}
+
+// Calls counts the calls made.
+func (f *FakeOp[I, O]) Calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.inputs)
+}
+
+// Reset forgets the recorded inputs (the queue and Respond stay).
+func (f *FakeOp[I, O]) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inputs = nil
+}
+
+func (f *FakeOp[I, O]) call(in *I) (*O, error) {
+	f.mu.Lock()
+	f.inputs = append(f.inputs, in)
+	if len(f.queue) > 0 {
+		a := f.queue[0]
+		f.queue = f.queue[1:]
+		f.mu.Unlock()
+		return a.out, a.err
+	}
+	respond := f.Respond
+	f.mu.Unlock()
+	if respond != nil {
+		return respond(in)
+	}
+	return new(O), nil
+}
+
+// FakeAWS implements every client interface with one FakeOp per operation.
+type FakeAWS struct {
+	DescribeAutoScalingGroupsOp      FakeOp[autoscaling.DescribeAutoScalingGroupsInput, autoscaling.DescribeAutoScalingGroupsOutput]
+	DescribeInstanceRefreshesOp      FakeOp[autoscaling.DescribeInstanceRefreshesInput, autoscaling.DescribeInstanceRefreshesOutput]
+	DescribeScalingActivitiesOp      FakeOp[autoscaling.DescribeScalingActivitiesInput, autoscaling.DescribeScalingActivitiesOutput]
+	StartInstanceRefreshOp           FakeOp[autoscaling.StartInstanceRefreshInput, autoscaling.StartInstanceRefreshOutput]
+	RollbackInstanceRefreshOp        FakeOp[autoscaling.RollbackInstanceRefreshInput, autoscaling.RollbackInstanceRefreshOutput]
+	UpdateAutoScalingGroupOp         FakeOp[autoscaling.UpdateAutoScalingGroupInput, autoscaling.UpdateAutoScalingGroupOutput]
+	DescribeLaunchTemplateVersionsOp FakeOp[ec2.DescribeLaunchTemplateVersionsInput, ec2.DescribeLaunchTemplateVersionsOutput]
+	DescribeInstancesOp              FakeOp[ec2.DescribeInstancesInput, ec2.DescribeInstancesOutput]
+	DescribeImagesOp                 FakeOp[ec2.DescribeImagesInput, ec2.DescribeImagesOutput]
+	DescribeSnapshotsOp              FakeOp[ec2.DescribeSnapshotsInput, ec2.DescribeSnapshotsOutput]
+	CreateImageOp                    FakeOp[ec2.CreateImageInput, ec2.CreateImageOutput]
+	CreateLaunchTemplateVersionOp    FakeOp[ec2.CreateLaunchTemplateVersionInput, ec2.CreateLaunchTemplateVersionOutput]
+	DescribeTargetHealthOp           FakeOp[elbv2.DescribeTargetHealthInput, elbv2.DescribeTargetHealthOutput]
+	DescribeTargetGroupAttributesOp  FakeOp[elbv2.DescribeTargetGroupAttributesInput, elbv2.DescribeTargetGroupAttributesOutput]
+	DescribeTargetGroupsOp           FakeOp[elbv2.DescribeTargetGroupsInput, elbv2.DescribeTargetGroupsOutput]
+	DescribeInstanceHealthOp         FakeOp[elb.DescribeInstanceHealthInput, elb.DescribeInstanceHealthOutput]
+	DescribeLoadBalancerAttributesOp FakeOp[elb.DescribeLoadBalancerAttributesInput, elb.DescribeLoadBalancerAttributesOutput]
+	GetCallerIdentityOp              FakeOp[sts.GetCallerIdentityInput, sts.GetCallerIdentityOutput]
+}
+
+// Clients are the fake behind every client interface.
+func (f *FakeAWS) Clients() Clients {
+	return Clients{AutoScaling: fakeAS{f}, EC2: fakeEC2{f}, ELBv2: fakeELBv2{f}, ELB: fakeELB{f}, STS: fakeSTS{f}, Region: "eu-west-1"}
+}
+
+// Calls counts calls per operation name (only operations that were called).
+func (f *FakeAWS) Calls() map[string]int {
+	out := map[string]int{}
+	add := func(name string, n int) {
+		if n > 0 {
+			out[name] = n
+		}
+	}
+	add("DescribeAutoScalingGroups", f.DescribeAutoScalingGroupsOp.Calls())
+	add("DescribeInstanceRefreshes", f.DescribeInstanceRefreshesOp.Calls())
+	add("DescribeScalingActivities", f.DescribeScalingActivitiesOp.Calls())
+	add("StartInstanceRefresh", f.StartInstanceRefreshOp.Calls())
+	add("RollbackInstanceRefresh", f.RollbackInstanceRefreshOp.Calls())
+	add("UpdateAutoScalingGroup", f.UpdateAutoScalingGroupOp.Calls())
+	add("DescribeLaunchTemplateVersions", f.DescribeLaunchTemplateVersionsOp.Calls())
+	add("DescribeInstances", f.DescribeInstancesOp.Calls())
+	add("DescribeImages", f.DescribeImagesOp.Calls())
+	add("DescribeSnapshots", f.DescribeSnapshotsOp.Calls())
+	add("CreateImage", f.CreateImageOp.Calls())
+	add("CreateLaunchTemplateVersion", f.CreateLaunchTemplateVersionOp.Calls())
+	add("DescribeTargetHealth", f.DescribeTargetHealthOp.Calls())
+	add("DescribeTargetGroupAttributes", f.DescribeTargetGroupAttributesOp.Calls())
+	add("DescribeTargetGroups", f.DescribeTargetGroupsOp.Calls())
+	add("DescribeInstanceHealth", f.DescribeInstanceHealthOp.Calls())
+	add("DescribeLoadBalancerAttributes", f.DescribeLoadBalancerAttributesOp.Calls())
+	add("GetCallerIdentity", f.GetCallerIdentityOp.Calls())
+	return out
+}
+
+// ResetCalls forgets every recorded input.
+func (f *FakeAWS) ResetCalls() {
+	f.DescribeAutoScalingGroupsOp.Reset()
+	f.DescribeInstanceRefreshesOp.Reset()
+	f.DescribeScalingActivitiesOp.Reset()
+	f.StartInstanceRefreshOp.Reset()
+	f.RollbackInstanceRefreshOp.Reset()
+	f.UpdateAutoScalingGroupOp.Reset()
+	f.DescribeLaunchTemplateVersionsOp.Reset()
+	f.DescribeInstancesOp.Reset()
+	f.DescribeImagesOp.Reset()
+	f.DescribeSnapshotsOp.Reset()
+	f.CreateImageOp.Reset()
+	f.CreateLaunchTemplateVersionOp.Reset()
+	f.DescribeTargetHealthOp.Reset()
+	f.DescribeTargetGroupAttributesOp.Reset()
+	f.DescribeTargetGroupsOp.Reset()
+	f.DescribeInstanceHealthOp.Reset()
+	f.DescribeLoadBalancerAttributesOp.Reset()
+	f.GetCallerIdentityOp.Reset()
+}
+
+type fakeAS struct{ f *FakeAWS }
+
+func (c fakeAS) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
+	return c.f.DescribeAutoScalingGroupsOp.call(in)
+}
+func (c fakeAS) DescribeInstanceRefreshes(_ context.Context, in *autoscaling.DescribeInstanceRefreshesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeInstanceRefreshesOutput, error) {
+	return c.f.DescribeInstanceRefreshesOp.call(in)
+}
+func (c fakeAS) DescribeScalingActivities(_ context.Context, in *autoscaling.DescribeScalingActivitiesInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeScalingActivitiesOutput, error) {
+	return c.f.DescribeScalingActivitiesOp.call(in)
+}
+func (c fakeAS) StartInstanceRefresh(_ context.Context, in *autoscaling.StartInstanceRefreshInput, _ ...func(*autoscaling.Options)) (*autoscaling.StartInstanceRefreshOutput, error) {
+	return c.f.StartInstanceRefreshOp.call(in)
+}
+func (c fakeAS) RollbackInstanceRefresh(_ context.Context, in *autoscaling.RollbackInstanceRefreshInput, _ ...func(*autoscaling.Options)) (*autoscaling.RollbackInstanceRefreshOutput, error) {
+	return c.f.RollbackInstanceRefreshOp.call(in)
+}
+func (c fakeAS) UpdateAutoScalingGroup(_ context.Context, in *autoscaling.UpdateAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error) {
+	return c.f.UpdateAutoScalingGroupOp.call(in)
+}
+
+type fakeEC2 struct{ f *FakeAWS }
+
+func (c fakeEC2) DescribeLaunchTemplateVersions(_ context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, _ ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
+	return c.f.DescribeLaunchTemplateVersionsOp.call(in)
+}
+func (c fakeEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstancesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
+	return c.f.DescribeInstancesOp.call(in)
+}
+func (c fakeEC2) DescribeImages(_ context.Context, in *ec2.DescribeImagesInput, _ ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
+	return c.f.DescribeImagesOp.call(in)
+}
+func (c fakeEC2) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapshotsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error) {
+	return c.f.DescribeSnapshotsOp.call(in)
+}
+func (c fakeEC2) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ ...func(*ec2.Options)) (*ec2.CreateImageOutput, error) {
+	return c.f.CreateImageOp.call(in)
+}
+func (c fakeEC2) CreateLaunchTemplateVersion(_ context.Context, in *ec2.CreateLaunchTemplateVersionInput, _ ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error) {
+	return c.f.CreateLaunchTemplateVersionOp.call(in)
+}
+
+type fakeELBv2 struct{ f *FakeAWS }
+
+func (c fakeELBv2) DescribeTargetHealth(_ context.Context, in *elbv2.DescribeTargetHealthInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error) {
+	return c.f.DescribeTargetHealthOp.call(in)
+}
+func (c fakeELBv2) DescribeTargetGroupAttributes(_ context.Context, in *elbv2.DescribeTargetGroupAttributesInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupAttributesOutput, error) {
+	return c.f.DescribeTargetGroupAttributesOp.call(in)
+}
+func (c fakeELBv2) DescribeTargetGroups(_ context.Context, in *elbv2.DescribeTargetGroupsInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupsOutput, error) {
+	return c.f.DescribeTargetGroupsOp.call(in)
+}
+
+type fakeELB struct{ f *FakeAWS }
+
+func (c fakeELB) DescribeInstanceHealth(_ context.Context, in *elb.DescribeInstanceHealthInput, _ ...func(*elb.Options)) (*elb.DescribeInstanceHealthOutput, error) {
+	return c.f.DescribeInstanceHealthOp.call(in)
+}
+func (c fakeELB) DescribeLoadBalancerAttributes(_ context.Context, in *elb.DescribeLoadBalancerAttributesInput, _ ...func(*elb.Options)) (*elb.DescribeLoadBalancerAttributesOutput, error) {
+	return c.f.DescribeLoadBalancerAttributesOp.call(in)
+}
+
+type fakeSTS struct{ f *FakeAWS }
+
+func (c fakeSTS) GetCallerIdentity(_ context.Context, in *sts.GetCallerIdentityInput, _ ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	return c.f.GetCallerIdentityOp.call(in)
+}

@@ -1,0 +1,99 @@
+package awsapi
+
+import (
+	"context"
+	"sort"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// Operation is one AWS API operation as IAM names it: the service prefix ("ec2",
+// "autoscaling", "elasticloadbalancing", "sts") and the operation ("DescribeImages").
+type Operation struct {
+	Service string
+	Name    string
+}
+
+// Action is the IAM action string, e.g. "ec2:DescribeImages".
+func (o Operation) Action() string { return o.Service + ":" + o.Name }
+
+func (o Operation) String() string { return o.Action() }
+
+// ReadOperations is the allow-list of read-only mode and the read half of the IAM policy: every
+// operation the console reads with, and nothing else. It is the single source of truth: the
+// read-only middleware, IAMPolicy and the tests all use it. Sorted by action.
+var ReadOperations = sortedOperations([]Operation{
+	{"autoscaling", "DescribeAutoScalingGroups"},
+	{"autoscaling", "DescribeInstanceRefreshes"},
+	{"autoscaling", "DescribeScalingActivities"},
+	{"ec2", "DescribeImages"},
+	{"ec2", "DescribeInstances"},
+	{"ec2", "DescribeLaunchTemplateVersions"},
+	{"ec2", "DescribeSnapshots"},
+	{"elasticloadbalancing", "DescribeInstanceHealth"},
+	{"elasticloadbalancing", "DescribeLoadBalancerAttributes"},
+	{"elasticloadbalancing", "DescribeTargetGroupAttributes"},
+	{"elasticloadbalancing", "DescribeTargetGroups"},
+	{"elasticloadbalancing", "DescribeTargetHealth"},
+	{"sts", "GetCallerIdentity"},
+})
+
+// WriteOperations are the mutating operations bake, promote and rollback use. ec2:CreateTags is
+// never called on its own, but IAM requires it to tag an image and its snapshots on creation
+// (CreateImage with TagSpecifications). Sorted by action.
+var WriteOperations = sortedOperations([]Operation{
+	{"autoscaling", "RollbackInstanceRefresh"},
+	{"autoscaling", "StartInstanceRefresh"},
+	{"autoscaling", "UpdateAutoScalingGroup"},
+	{"ec2", "CreateImage"},
+	{"ec2", "CreateLaunchTemplateVersion"},
+	{"ec2", "CreateTags"},
+})
+
+func sortedOperations(ops []Operation) []Operation {
+	sort.Slice(ops, func(i, j int) bool { return ops[i].Action() < ops[j].Action() })
+	return ops
+}
+
+// IsReadOperation says whether the operation of an SDK service id ("EC2", "Elastic Load
+// Balancing v2") is on the read allow-list.
+func IsReadOperation(serviceID, operation string) bool {
+	op := Operation{Service: iamPrefix(serviceID), Name: operation}
+	for _, r := range ReadOperations {
+		if r == op {
+			return true
+		}
+	}
+	return false
+}
+
+// readOnlyID names the middleware in the stack.
+const readOnlyID = "adstage-ops/ReadOnly"
+
+// ReadOnlyAPIOption is a function for aws.Config.APIOptions (or a client's Options.APIOptions)
+// that installs the read-only guard: first in the Initialize step (before input validation,
+// serialization, signing or sending), it refuses every operation that is not in
+// ReadOperations with a *ReadOnlyError (which wraps ErrReadOnly and names the operation). An
+// operation whose service cannot be told is refused too: the guard fails closed.
+func ReadOnlyAPIOption(stack *middleware.Stack) error {
+	return stack.Initialize.Add(readOnlyGuard{operation: stack.ID()}, middleware.Before)
+}
+
+type readOnlyGuard struct {
+	operation string // the stack's ID is the operation name
+}
+
+func (readOnlyGuard) ID() string { return readOnlyID }
+
+func (g readOnlyGuard) HandleInitialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+	service := awsmiddleware.GetServiceID(ctx)
+	operation := awsmiddleware.GetOperationName(ctx)
+	if operation == "" {
+		operation = g.operation
+	}
+	if service == "" || !IsReadOperation(service, operation) {
+		return middleware.InitializeOutput{}, middleware.Metadata{}, &ReadOnlyError{Service: iamPrefix(service), Operation: operation}
+	}
+	return next.HandleInitialize(ctx, in)
+}

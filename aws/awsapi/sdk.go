@@ -1,0 +1,144 @@
+package awsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// ErrNoRegion is returned by LoadClients when neither the options, the environment nor the
+// profile name a region.
+var ErrNoRegion = errors.New("no AWS region set")
+
+// LoadOptions choose the identity and mode of the real AWS clients.
+type LoadOptions struct {
+	// Profile is the shared-config profile; "" uses the standard chain (AWS_PROFILE, then
+	// "default").
+	Profile string
+	// Region overrides the profile's and AWS_REGION's region.
+	Region string
+	// ReadOnly installs the read-only guard on every client and returns no mutating clients.
+	ReadOnly bool
+	// APIOptions are extra middleware for every client (tests add moto's account header with
+	// it). In read-only mode the guard still runs first.
+	APIOptions []func(*middleware.Stack) error
+}
+
+// Retry settings for every client (see newRetryer).
+const (
+	retryMaxAttempts = 6
+	retryMaxBackoff  = 10 * time.Second
+)
+
+// newRetryer is the retryer every client gets, configured on purpose for a console that polls:
+//
+//   - The standard retryer draws every retry from a client-side quota (500 tokens, 5 per retry)
+//     and, once the quota is spent, fails calls at once with "retry quota exceeded". Under a
+//     minute of account-wide throttling a polling console spends it in seconds and then fails
+//     every call even after AWS recovers. ratelimit.None removes the quota: throttled calls back
+//     off instead of failing; the console never overlaps its refreshes, so retries cannot pile up.
+//   - Adaptive mode is not used: it delays even the first attempt client-side, which would hold
+//     back the on-screen service's reads behind the background ones.
+//   - More attempts than the default 3 (6), with backoff capped at 10 s instead of 20 s, so that
+//     a throttled read gives up after about half a minute: the inventory then keeps the last good
+//     data, says so, and tries again on the next tick. AWS_MAX_ATTEMPTS / max_attempts, when
+//     set, still override the number of attempts.
+func newRetryer() aws.Retryer { return newRetryerWith(nil) }
+
+// newRetryerWith is newRetryer with another backoff (tests use none); nil keeps the SDK's
+// exponential backoff with jitter, capped at retryMaxBackoff.
+func newRetryerWith(backoff retry.BackoffDelayer) aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = retryMaxAttempts
+		o.MaxBackoff = retryMaxBackoff
+		o.RateLimiter = ratelimit.None
+		if backoff != nil {
+			o.Backoff = backoff
+		}
+	})
+}
+
+// LoadClients builds the real SDK clients from the standard credential chain (AWS_PROFILE, SSO,
+// assume-role, static keys, instance roles), the given profile and region, and AWS_ENDPOINT_URL
+// (the SDK honours it natively, e.g. for moto). With ReadOnly, every client refuses any
+// operation outside ReadOperations before it is sent, and only ReadClients is filled: the
+// returned Clients is zero, so a read-only console never holds a mutating client.
+func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, error) {
+	profile := o.Profile
+	if profile == "" {
+		profile = os.Getenv("AWS_PROFILE")
+	}
+	// The SDK logs warnings (an IMDSv1 fallback, say) straight to stderr, which would print
+	// over the console's screen; every failure reaches the caller as an error instead.
+	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
+	if o.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
+	}
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return Clients{}, ReadClients{}, &profileError{profile, fmt.Errorf("load AWS configuration%s: %w", profileSuffix(o.Profile), err)}
+	}
+	if cfg.Region == "" {
+		return Clients{}, ReadClients{}, fmt.Errorf("load AWS configuration%s: %w (pass --region, set AWS_REGION, or set region in the profile)", profileSuffix(o.Profile), ErrNoRegion)
+	}
+	// Set after loading, not with config.WithRetryer, so that a max_attempts of the profile or
+	// AWS_MAX_ATTEMPTS still applies (the clients wrap this retryer with it); retry_mode is
+	// deliberately not honoured (see newRetryer).
+	cfg.Retryer = newRetryer
+
+	// Added to the service clients' copy only: the credential providers built inside
+	// LoadDefaultConfig (sts:AssumeRole, SSO) keep working in read-only mode.
+	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), o.APIOptions...)
+	cfg.APIOptions = append(cfg.APIOptions, tagProfile(profile))
+	if o.ReadOnly {
+		cfg.APIOptions = append(cfg.APIOptions, ReadOnlyAPIOption)
+	}
+	as := autoscaling.NewFromConfig(cfg)
+	e2 := ec2.NewFromConfig(cfg)
+	lb2 := elbv2.NewFromConfig(cfg)
+	lb := elb.NewFromConfig(cfg)
+	st := sts.NewFromConfig(cfg)
+	read := ReadClients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, Region: cfg.Region}
+	if o.ReadOnly {
+		return Clients{}, read, nil
+	}
+	return Clients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, Region: cfg.Region}, read, nil
+}
+
+func profileSuffix(p string) string {
+	if p == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (profile %s)", p)
+}
+
+// tagProfile wraps every error of a client in a profileError naming its profile.
+func tagProfile(profile string) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("adstage-ops/Profile", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			if err != nil {
+				err = &profileError{profile: profile, err: err}
+			}
+			return out, md, err
+		}), middleware.Before)
+	}
+}

@@ -1,0 +1,173 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// maxGroupsPerPage is DescribeAutoScalingGroups' largest page.
+const maxGroupsPerPage = 100
+
+// describeGroups lists every group (only those carrying the service tag key when untagged
+// groups are skipped), 100 per page through the SDK paginator. filters narrow it further
+// (History and Readiness ask for one service).
+func DescribeGroups(ctx context.Context, api awsapi.AutoScalingReader, filters []astypes.Filter, count func(string)) ([]astypes.AutoScalingGroup, error) {
+	in := &autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(maxGroupsPerPage), Filters: filters}
+	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(api, in)
+	var out []astypes.AutoScalingGroup
+	for p.HasMorePages() {
+		if count != nil {
+			count("DescribeAutoScalingGroups")
+		}
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list autoscaling groups: %w", err)
+		}
+		out = append(out, page.AutoScalingGroups...)
+	}
+	return out, nil
+}
+
+// serviceFilters narrows DescribeAutoScalingGroups to one service (and environment).
+func ServiceFilters(tags model.TagKeys, service, env string) []astypes.Filter {
+	f := []astypes.Filter{{Name: aws.String("tag:" + tags.Service), Values: []string{service}}}
+	if env != "" {
+		f = append(f, astypes.Filter{Name: aws.String("tag:" + tags.Environment), Values: []string{env}})
+	}
+	return f
+}
+
+// groupRead is one group as mapped from DescribeAutoScalingGroups, with what the rest of the
+// snapshot needs to finish it.
+type groupRead struct {
+	g        model.Group
+	template string   // template key; "" for launch configuration groups
+	tgARNs   []string // target group ARNs, in the order of g.TargetGroups
+	// instImage is the AMI DescribeAutoScalingGroups reported per instance, when it did.
+	instImage []string
+	instTpl   []string // per instance template key (differs from template during a change)
+	moving    bool     // instances arriving or leaving
+	draining  bool     // the last balancer reads had one of its instances draining
+	mix       string   // instance launch template versions when more than one, else ""
+}
+
+// launchTemplateOf is the group's launch template, directly or inside a mixed instances policy.
+func LaunchTemplateOf(a *astypes.AutoScalingGroup) *astypes.LaunchTemplateSpecification {
+	if a.LaunchTemplate != nil {
+		return a.LaunchTemplate
+	}
+	if m := a.MixedInstancesPolicy; m != nil && m.LaunchTemplate != nil {
+		return m.LaunchTemplate.LaunchTemplateSpecification
+	}
+	return nil
+}
+
+// mapGroup turns an SDK group into the model's (instances without AMI, age and targets yet).
+func mapGroup(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner) groupRead {
+	return mapGroupInto(a, tags, in, nil)
+}
+
+// mapGroupInto is mapGroup with the group's instances placed in room, when room has exactly
+// one slot per instance: a snapshot carves every group's instances out of one array, so that
+// 20,000 instances cost one allocation and no size-class slack.
+func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner, room []model.Instance) groupRead {
+	r := groupRead{g: model.Group{
+		Name:            aws.ToString(a.AutoScalingGroupName),
+		Min:             aws.ToInt32(a.MinSize),
+		Desired:         aws.ToInt32(a.DesiredCapacity),
+		Max:             aws.ToInt32(a.MaxSize),
+		HealthCheckType: in.s(a.HealthCheckType),
+		GracePeriod:     aws.ToInt32(a.HealthCheckGracePeriod),
+		LaunchConfig:    aws.ToString(a.LaunchConfigurationName),
+	}}
+	g := &r.g
+	for _, t := range a.Tags {
+		switch aws.ToString(t.Key) {
+		case tags.Service:
+			g.Service = in.s(t.Value)
+		case tags.Environment:
+			g.Env = in.s(t.Value)
+		}
+	}
+	if lt := LaunchTemplateOf(a); lt != nil {
+		g.LaunchTemplate = &model.LaunchTemplateRef{
+			ID:      in.s(lt.LaunchTemplateId),
+			Name:    in.s(lt.LaunchTemplateName),
+			Version: in.s(lt.Version),
+		}
+		if g.LaunchTemplate.Version == "" {
+			g.LaunchTemplate.Version = "$Default" // what AWS uses when a group names no version
+		}
+		r.template = string(awsapi.KeyOf(g.LaunchTemplate.ID, g.LaunchTemplate.Name))
+	}
+	g.Warmup = g.GracePeriod
+	if w := aws.ToInt32(a.DefaultInstanceWarmup); w > 0 {
+		g.Warmup = w
+	}
+	for _, p := range a.SuspendedProcesses {
+		g.Suspended = append(g.Suspended, in.s(p.ProcessName))
+	}
+	for _, arn := range a.TargetGroupARNs {
+		r.tgARNs = append(r.tgARNs, arn)
+		g.TargetGroups = append(g.TargetGroups, in.str(targetGroupName(arn)))
+	}
+	for _, n := range a.LoadBalancerNames {
+		g.ClassicELBs = append(g.ClassicELBs, in.str(n))
+	}
+	if len(room) == len(a.Instances) {
+		g.Instances = room
+	} else {
+		g.Instances = make([]model.Instance, len(a.Instances))
+	}
+	r.instImage = make([]string, len(a.Instances))
+	r.instTpl = make([]string, len(a.Instances))
+	var versions []string
+	for i := range a.Instances {
+		src := &a.Instances[i]
+		inst := &g.Instances[i]
+		inst.ID = aws.ToString(src.InstanceId)
+		inst.AZ = in.s(src.AvailabilityZone)
+		inst.Lifecycle = model.ParseLifecycle(string(src.LifecycleState))
+		inst.Healthy = strings.EqualFold(aws.ToString(src.HealthStatus), "Healthy")
+		inst.Protected = aws.ToBool(src.ProtectedFromScaleIn)
+		r.instImage[i] = in.s(src.ImageId)
+		r.instTpl[i] = r.template
+		if lt := src.LaunchTemplate; lt != nil {
+			inst.LTVersion = in.s(lt.Version)
+			if k := string(awsapi.KeyOf(aws.ToString(lt.LaunchTemplateId), aws.ToString(lt.LaunchTemplateName))); k != "" {
+				r.instTpl[i] = in.str(k)
+			}
+			// Most groups run one version: only a second one builds the signature.
+			if len(versions) == 0 || r.instTpl[i] != r.instTpl[0] || inst.LTVersion != g.Instances[0].LTVersion {
+				if v := r.instTpl[i] + "@" + inst.LTVersion; !slices.Contains(versions, v) {
+					versions = append(versions, v)
+				}
+			}
+		}
+		if inst.Lifecycle.Arriving() || inst.Lifecycle.Leaving() {
+			r.moving = true
+		}
+	}
+	if len(versions) > 1 {
+		slices.Sort(versions)
+		r.mix = strings.Join(versions, ",")
+	}
+	return r
+}
+
+// GroupOf maps one described group for the action layer: the model's view of it and the key of
+// the launch template it launches ("" for a launch configuration).
+func GroupOf(a *astypes.AutoScalingGroup, tags model.TagKeys) (model.Group, awsapi.TemplateKey) {
+	var in interner
+	r := mapGroup(a, tags, &in)
+	return r.g, awsapi.TemplateKey(r.template)
+}

@@ -1,0 +1,104 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// ImageLookup is what DescribeImages said about a set of AMIs: found ones by ID.
+type ImageLookup map[string]ec2types.Image
+
+// LookupImages reads the AMIs. An AMI EC2 does not know (never existed, or deregistered long
+// enough ago) is simply absent from the result: the by-ID form fails as a whole on one
+// unknown ID, so then it asks again with an image-id filter, which does not.
+func LookupImages(ctx context.Context, api awsapi.EC2Reader, ids []string) (ImageLookup, error) {
+	var want []string
+	for _, id := range ids {
+		if id != "" && !slices.Contains(want, id) {
+			want = append(want, id)
+		}
+	}
+	out := ImageLookup{}
+	if len(want) == 0 {
+		return out, nil
+	}
+	read := func(in *ec2.DescribeImagesInput) error {
+		p := ec2.NewDescribeImagesPaginator(api, in)
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return err
+			}
+			for _, img := range page.Images {
+				out[aws.ToString(img.ImageId)] = img
+			}
+		}
+		return nil
+	}
+	err := read(&ec2.DescribeImagesInput{ImageIds: want})
+	if err != nil && awsapi.IsCode(err, "InvalidAMIID.") {
+		err = read(&ec2.DescribeImagesInput{Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: want}}})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read images %s: %w", strings.Join(want, ", "), err)
+	}
+	return out, nil
+}
+
+// Ref describes an AMI for a plan from what bake tagged it with.
+func (l ImageLookup) Ref(id, serviceKey string) model.ImageRef {
+	r := model.ImageRef{ImageID: id}
+	img, ok := l[id]
+	if !ok {
+		return r
+	}
+	m := MapImage(&img, serviceKey)
+	r.Label, r.ReleasedBy, r.ReleasedAt = m.Label, m.BakedBy, m.CreatedAt
+	for _, t := range img.Tags {
+		if aws.ToString(t.Key) == model.TagBakedAt {
+			if ts, err := time.Parse(time.RFC3339, aws.ToString(t.Value)); err == nil {
+				r.ReleasedAt = ts
+			}
+		}
+	}
+	return r
+}
+
+// State is the AMI's state, "missing" when EC2 does not know it.
+func (l ImageLookup) State(id string) string {
+	img, ok := l[id]
+	if !ok {
+		return "missing"
+	}
+	return string(img.State)
+}
+
+// Service is the service tag of the AMI ("" when untagged or unknown).
+func (l ImageLookup) Service(id, serviceKey string) string {
+	img, ok := l[id]
+	if !ok {
+		return ""
+	}
+	return TagOf(img.Tags, serviceKey)
+}
+
+// TagOf is the value of an EC2 tag, "" when absent.
+func TagOf(tags []ec2types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,50 @@
+package inventory
+
+import (
+	"time"
+
+	"github.com/adstage/adstage-ops/model"
+)
+
+// Options configure the inventory (and, embedded in ops.Options, the operator built on it).
+type Options struct {
+	Tags         model.TagKeys
+	SkipUntagged bool
+	// Now is the clock; the simulator's clock in demo mode and tests.
+	Now func() time.Time
+	// Refresh is the tick of the live view; the call budget is spread over it.
+	Refresh time.Duration
+	// ELBReadsPerSecond and EC2ReadsPerSecond cap the background polling rate (default half of
+	// AWS's documented refill rates: 5 and 10).
+	ELBReadsPerSecond float64
+	EC2ReadsPerSecond float64
+	// Rollout holds the instance refresh preferences promote uses; readiness estimates the
+	// restore time from them.
+	Rollout model.RolloutPrefs
+}
+
+// WithDefaults fills every zero option with its default: model.DefaultTagKeys, time.Now, a
+// 5 s tick, 5 ELB and 10 EC2 reads per second, and the rollout preferences' own defaults.
+// It is the only place the action layer's defaults live.
+func (o Options) WithDefaults() Options {
+	if o.Tags.Service == "" {
+		o.Tags.Service = model.DefaultTagKeys.Service
+	}
+	if o.Tags.Environment == "" {
+		o.Tags.Environment = model.DefaultTagKeys.Environment
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Refresh <= 0 {
+		o.Refresh = 5 * time.Second
+	}
+	if o.ELBReadsPerSecond <= 0 {
+		o.ELBReadsPerSecond = 5
+	}
+	if o.EC2ReadsPerSecond <= 0 {
+		o.EC2ReadsPerSecond = 10
+	}
+	o.Rollout = o.Rollout.Resolved()
+	return o
+}

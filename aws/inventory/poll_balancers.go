@@ -1,0 +1,333 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// drainAttrEvery is how often a draining balancer's deregistration delay (target group) or
+// connection-draining timeout (classic ELB) is read again. The delay is only needed for the
+// countdown, so it is read when a balancer first shows a draining target and then at most this
+// often: a fleet at rest costs no attribute calls at all.
+const drainAttrEvery = 10 * time.Minute
+
+// restShare reserves 1/restShare of a tick's balancer reads (at least one) for the balancers
+// that are not on screen, rolling out or draining, when those priority ones alone exceed the
+// budget: no balancer is starved. With the default 25 reads a tick that is 5.
+const restShare = 5
+
+// classicDraining is how a classic ELB describes an instance in connection draining: it stays
+// "InService" with this description until the timeout.
+const classicDraining = "Instance deregistration currently in progress"
+
+// balancer is what the inventory remembers of one target group or classic ELB between
+// snapshots: the last health it read, when, and the drain delay.
+type balancer struct {
+	kind    model.BalancerKind
+	key     string   // target group ARN or classic ELB name
+	name    string   // what the console shows: the target group or ELB name
+	targets []target // sorted by instance ID: a slice, not a map, to keep 20,000 of them small
+	// checkedAt is the unix second of the last successful read; 0 means never read.
+	checkedAt int64
+	turn      uint64 // when it was last picked, in picks: the round-robin order
+	readNow   bool   // read successfully by the current snapshot
+	err       string // why the last attempt failed; "" when it succeeded
+	delay     int32
+	delayAt   time.Time
+	gen       uint64 // the last snapshot whose groups referenced it
+}
+
+// target is one instance's health at one balancer, with the drain bookkeeping.
+type target struct {
+	id         string
+	reason     string
+	drainSince int64
+	state      model.TargetState
+	observed   bool
+}
+
+// target finds the instance's last health at the balancer.
+func (b *balancer) target(id string) (target, bool) {
+	i, ok := slices.BinarySearchFunc(b.targets, id, func(t target, id string) int { return strings.Compare(t.id, id) })
+	if !ok {
+		return target{}, false
+	}
+	return b.targets[i], true
+}
+
+// targetRead is one target as AWS reported it.
+type targetRead struct {
+	id     string
+	reason string
+	state  model.TargetState
+}
+
+// targetGroupName is the name inside a target group ARN
+// (arn:aws:elasticloadbalancing:region:account:targetgroup/NAME/hash), so that the console
+// can show it without a DescribeTargetGroups call.
+func targetGroupName(arn string) string {
+	_, rest, ok := strings.Cut(arn, ":targetgroup/")
+	if !ok {
+		return arn
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	return name
+}
+
+// readTargetHealth is one DescribeTargetHealth call.
+func readTargetHealth(ctx context.Context, api awsapi.ELBv2Reader, arn string) ([]targetRead, error) {
+	out, err := api.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("read target health of %s: %w", targetGroupName(arn), err)
+	}
+	reads := make([]targetRead, 0, len(out.TargetHealthDescriptions))
+	for _, d := range out.TargetHealthDescriptions {
+		if d.Target == nil || d.TargetHealth == nil {
+			continue
+		}
+		r := targetRead{id: aws.ToString(d.Target.Id), state: model.ParseTargetState(string(d.TargetHealth.State))}
+		if r.state != model.TargetHealthy {
+			r.reason = aws.ToString(d.TargetHealth.Description)
+			if r.reason == "" {
+				r.reason = string(d.TargetHealth.Reason)
+			}
+		}
+		reads = append(reads, r)
+	}
+	return reads, nil
+}
+
+// readInstanceHealth is one classic DescribeInstanceHealth call.
+func readInstanceHealth(ctx context.Context, api awsapi.ELBReader, name string) ([]targetRead, error) {
+	out, err := api.DescribeInstanceHealth(ctx, &elb.DescribeInstanceHealthInput{LoadBalancerName: aws.String(name)})
+	if err != nil {
+		return nil, fmt.Errorf("read instance health of classic ELB %s: %w", name, err)
+	}
+	reads := make([]targetRead, 0, len(out.InstanceStates))
+	for _, s := range out.InstanceStates {
+		r := targetRead{id: aws.ToString(s.InstanceId), state: model.ParseTargetState(aws.ToString(s.State))}
+		desc := strings.TrimSuffix(aws.ToString(s.Description), ".")
+		switch {
+		case strings.HasPrefix(desc, classicDraining):
+			r.state = model.TargetDraining
+			r.reason = desc
+		case r.state != model.TargetHealthy:
+			r.reason = desc
+			if r.reason == "" || r.reason == "N/A" {
+				r.reason = aws.ToString(s.ReasonCode)
+			}
+		}
+		reads = append(reads, r)
+	}
+	return reads, nil
+}
+
+// readDrainDelay reads a balancer's deregistration delay or connection-draining timeout.
+func readDrainDelay(ctx context.Context, c awsapi.ReadClients, b *balancer) (int32, error) {
+	if b.kind == model.ClassicELB {
+		out, err := c.ELB.DescribeLoadBalancerAttributes(ctx, &elb.DescribeLoadBalancerAttributesInput{LoadBalancerName: aws.String(b.key)})
+		if err != nil {
+			return 0, fmt.Errorf("read connection draining of classic ELB %s: %w", b.name, err)
+		}
+		if a := out.LoadBalancerAttributes; a != nil && a.ConnectionDraining != nil && a.ConnectionDraining.Enabled {
+			return aws.ToInt32(a.ConnectionDraining.Timeout), nil
+		}
+		return 0, nil
+	}
+	out, err := c.ELBv2.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(b.key)})
+	if err != nil {
+		return 0, fmt.Errorf("read deregistration delay of %s: %w", b.name, err)
+	}
+	return deregistrationDelay(out.Attributes), nil
+}
+
+func deregistrationDelay(attrs []elbv2types.TargetGroupAttribute) int32 {
+	for _, a := range attrs {
+		if aws.ToString(a.Key) == "deregistration_delay.timeout_seconds" {
+			n, err := strconv.ParseInt(aws.ToString(a.Value), 10, 32)
+			if err == nil {
+				return int32(n)
+			}
+		}
+	}
+	return 300 // AWS's default when the attribute is absent
+}
+
+// selectBalancers picks the balancers one snapshot reads, at most n: priority ones (on
+// screen, rolling out, draining, scaling) first, then the rest, each tier oldest attempt
+// first, so that both go round-robin. When the priority tier alone exceeds the budget, a fifth
+// of it (at least one read) stays reserved for the rest, so that no balancer is starved: the
+// priority ones are then read every few ticks instead of every tick.
+func selectBalancers(all []*balancer, prio map[*balancer]bool, n int, turns *uint64) []*balancer {
+	var hot, rest []*balancer
+	for _, b := range all {
+		if prio[b] {
+			hot = append(hot, b)
+		} else {
+			rest = append(rest, b)
+		}
+	}
+	oldestFirst := func(bs []*balancer) {
+		sort.SliceStable(bs, func(i, j int) bool {
+			a, b := bs[i], bs[j]
+			if a.turn != b.turn {
+				return a.turn < b.turn
+			}
+			return a.key < b.key
+		})
+	}
+	oldestFirst(hot)
+	oldestFirst(rest)
+	hotN := min(len(hot), n)
+	if len(rest) > 0 && n > 0 {
+		hotN = min(hotN, n-max(1, n/restShare))
+	}
+	restN := min(len(rest), n-hotN)
+	hotN = min(len(hot), n-restN) // what the rest does not need goes back to the priority tier
+	chosen := append(hot[:hotN:hotN], rest[:restN]...)
+	for _, b := range chosen {
+		*turns++
+		b.turn = *turns
+	}
+	return chosen
+}
+
+// balancerTask reads one balancer's health (and, when it starts draining or the delay is old,
+// its drain delay) and returns the merge that applies it.
+func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
+	return func(ctx context.Context) func() {
+		if s.elbBreaker.tripped() {
+			// Not attempted: it comes first next tick.
+			return func() { b.err = errSkipped.Error(); b.turn = 0 }
+		}
+		var reads []targetRead
+		var err error
+		if b.kind == model.ClassicELB {
+			s.count("DescribeInstanceHealth")
+			reads, err = readInstanceHealth(ctx, inv.c.ELB, b.key)
+		} else {
+			s.count("DescribeTargetHealth")
+			reads, err = readTargetHealth(ctx, inv.c.ELBv2, b.key)
+		}
+		s.elbBreaker.observe(err)
+		var delay int32
+		var delayErr error
+		needDelay := false
+		if err == nil && (b.delayAt.IsZero() || s.now.Sub(b.delayAt) >= drainAttrEvery) {
+			for _, r := range reads {
+				if r.state == model.TargetDraining {
+					needDelay = true
+					break
+				}
+			}
+		}
+		if needDelay {
+			if b.kind == model.ClassicELB {
+				s.count("DescribeLoadBalancerAttributes")
+			} else {
+				s.count("DescribeTargetGroupAttributes")
+			}
+			delay, delayErr = readDrainDelay(ctx, inv.c, b)
+			s.elbBreaker.observe(delayErr)
+		}
+		return func() {
+			if err != nil {
+				b.err = err.Error()
+				s.problem(err)
+				return
+			}
+			b.err = ""
+			inv.applyHealth(b, reads, s)
+			if needDelay {
+				inv.elbBudget.spend(1)
+				if delayErr != nil {
+					s.problem(delayErr)
+				} else {
+					b.delay, b.delayAt = delay, s.now
+				}
+			}
+		}
+	}
+}
+
+// applyHealth replaces a balancer's targets with a fresh read, carrying each draining
+// target's first-seen time over. A target already draining the first time its balancer is
+// read, or after a gap of more than two ticks, gets DrainObserved=false: its countdown is an
+// upper bound ("about").
+func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRun) {
+	now := s.now.Unix()
+	gap := int64(2*inv.opts.Refresh/time.Second) + 1
+	recent := b.checkedAt != 0 && now-b.checkedAt <= gap
+	fresh := make([]target, 0, len(reads))
+	for _, r := range reads {
+		if f, ok := inv.instances[r.id]; ok {
+			r.id = f.id // the shared copy of the ID
+		}
+		t := target{id: r.id, state: r.state, reason: inv.in.str(r.reason)}
+		if r.state == model.TargetDraining {
+			if old, ok := b.target(r.id); ok && old.state == model.TargetDraining {
+				t.drainSince, t.observed = old.drainSince, old.observed
+			} else {
+				t.drainSince, t.observed = now, recent
+			}
+		}
+		fresh = append(fresh, t)
+	}
+	slices.SortFunc(fresh, func(a, b target) int { return strings.Compare(a.id, b.id) })
+	// A target listed twice (two ports) keeps one row: the first after sorting.
+	fresh = slices.CompactFunc(fresh, func(a, b target) bool { return a.id == b.id })
+	b.targets = slices.Clip(fresh)
+	b.checkedAt = now
+	b.readNow = true
+}
+
+// health is the instance's TargetHealth at this balancer, and whether it has one: an instance
+// that is not in service is not expected to be registered, so it gets no row until it is.
+func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bool) {
+	th := model.TargetHealth{
+		Balancer:   b.name,
+		DrainDelay: b.delay,
+		Kind:       b.kind,
+		Stale:      !b.readNow,
+		CheckedAt:  b.checkedAt,
+	}
+	if b.checkedAt == 0 {
+		if lc != model.InService {
+			return th, false
+		}
+		th.State, th.Reason = model.TargetUnknown, "not read yet"
+		return th, true
+	}
+	t, ok := b.target(id)
+	if !ok {
+		if lc != model.InService {
+			return th, false
+		}
+		th.State, th.Reason = model.TargetUnused, "not registered"
+		return th, true
+	}
+	th.State, th.Reason = t.state, t.reason
+	if t.state == model.TargetDraining {
+		th.DrainSince, th.DrainObserved = t.drainSince, t.observed
+	}
+	return th, true
+}
+
+// draining reports whether the balancer's last read had the instance draining.
+func (b *balancer) draining(id string) bool {
+	t, ok := b.target(id)
+	return ok && t.state == model.TargetDraining
+}

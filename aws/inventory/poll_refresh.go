@@ -1,0 +1,170 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// Instance refreshes are one DescribeInstanceRefreshes call per group, so a snapshot does not
+// ask every group every tick. It asks a group when:
+//   - the group shows movement: instances Pending or Terminating, targets draining, or
+//     instances on more than one launch template version that were not already explained by
+//     the last look (a failed or cancelled rollout leaves a mixed fleet that stays quiet);
+//   - the group had an active refresh at the last look (until AWS reports it finished);
+//   - a caller marked it with Watch (the operator just started a refresh there), for
+//     watchFor or until the refresh shows up;
+//   - and, slowly, every other group: a sweep re-reads each quiet group every
+//     refreshSweepEvery, at most sweepRate calls per second, so that a refresh started
+//     elsewhere that has not moved an instance yet still shows up. The first sweep after start
+//     reads every group once (spread over ticks at that rate).
+//
+// Between sweeps a quiet fleet therefore costs no DescribeInstanceRefreshes calls at all.
+// The groups that must be asked are capped too (mustRate per second: a fleet-wide scale-out
+// must not turn into hundreds of calls a tick): watched groups and those with an active
+// refresh first, then the longest unasked.
+const (
+	refreshSweepEvery = 5 * time.Minute
+	sweepRate         = 0.4 // DescribeInstanceRefreshes per second for the sweep: 2 a tick at 5 s
+	mustRate          = 5.0 // DescribeInstanceRefreshes per second for groups that move
+	watchFor          = 2 * time.Minute
+)
+
+// refreshState is what the inventory remembers of one group's instance refreshes.
+type refreshState struct {
+	last      *model.Refresh
+	template  string // the template key of last's desired configuration
+	checkedAt time.Time
+	quietMix  string // instance versions when a look last found no active refresh
+	gen       uint64
+}
+
+// refreshCandidate is a group the snapshot may ask about.
+type refreshCandidate struct {
+	name     string
+	template string // the group's template key
+	mix      string // the group's instance launch template versions, when more than one
+	must     bool
+	urgent   bool // watched, or an active refresh at the last look
+	state    *refreshState
+}
+
+// selectRefreshes picks the groups to ask about this snapshot: up to must groups that must be
+// asked (urgent first, then the longest unasked), then up to sweep quiet groups due for the
+// sweep, oldest first.
+func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (musts, swept []refreshCandidate) {
+	for _, c := range cands {
+		switch {
+		case c.must || c.urgent:
+			musts = append(musts, c)
+		case c.state.checkedAt.IsZero() || now.Sub(c.state.checkedAt) >= refreshSweepEvery:
+			swept = append(swept, c)
+		}
+	}
+	order := func(cs []refreshCandidate) {
+		sort.SliceStable(cs, func(i, j int) bool {
+			if cs[i].urgent != cs[j].urgent {
+				return cs[i].urgent
+			}
+			a, b := cs[i].state.checkedAt, cs[j].state.checkedAt
+			if !a.Equal(b) {
+				return a.Before(b)
+			}
+			return cs[i].name < cs[j].name
+		})
+	}
+	order(musts)
+	order(swept)
+	if len(musts) > must {
+		musts = musts[:must]
+	}
+	if len(swept) > sweep {
+		swept = swept[:sweep]
+	}
+	return musts, swept
+}
+
+// readRefresh reads the group's newest instance refresh (nil when it never had one).
+func ReadRefresh(ctx context.Context, api awsapi.AutoScalingReader, group string) (*astypes.InstanceRefresh, error) {
+	out, err := api.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String(group)})
+	if err != nil {
+		return nil, fmt.Errorf("read instance refreshes of %s: %w", group, err)
+	}
+	var newest *astypes.InstanceRefresh
+	for i := range out.InstanceRefreshes {
+		r := &out.InstanceRefreshes[i]
+		if newest == nil || aws.ToTime(r.StartTime).After(aws.ToTime(newest.StartTime)) {
+			newest = r
+		}
+	}
+	return newest, nil
+}
+
+// mapRefresh turns an SDK instance refresh into the model's, with the template key of its
+// desired configuration (fallback: the group's template) so that its AMI can be looked up.
+func mapRefresh(r *astypes.InstanceRefresh, groupTemplate string, in *interner) (*model.Refresh, string) {
+	m := &model.Refresh{
+		ID:                aws.ToString(r.InstanceRefreshId),
+		Status:            string(r.Status),
+		StatusReason:      aws.ToString(r.StatusReason),
+		Percent:           aws.ToInt32(r.PercentageComplete),
+		InstancesToUpdate: aws.ToInt32(r.InstancesToUpdate),
+		StartedAt:         aws.ToTime(r.StartTime),
+		EndedAt:           aws.ToTime(r.EndTime),
+	}
+	tpl := groupTemplate
+	if d := r.DesiredConfiguration; d != nil {
+		spec := d.LaunchTemplate
+		if spec == nil && d.MixedInstancesPolicy != nil && d.MixedInstancesPolicy.LaunchTemplate != nil {
+			spec = d.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification
+		}
+		if spec != nil {
+			if k := string(awsapi.KeyOf(aws.ToString(spec.LaunchTemplateId), aws.ToString(spec.LaunchTemplateName))); k != "" {
+				tpl = k
+			}
+			m.DesiredVersion = in.s(spec.Version)
+		}
+	}
+	return m, tpl
+}
+
+// refreshTask asks AWS about one group's refreshes.
+func (inv *Inventory) refreshTask(c refreshCandidate, s *snapshotRun) task {
+	return func(ctx context.Context) func() {
+		s.count("DescribeInstanceRefreshes")
+		r, err := ReadRefresh(ctx, inv.c.AutoScaling, c.name)
+		return func() {
+			if err != nil {
+				s.problem(err)
+				return
+			}
+			st := c.state
+			st.checkedAt = s.now
+			if r == nil {
+				st.last, st.template, st.quietMix = nil, "", c.mix
+				return
+			}
+			st.last, st.template = mapRefresh(r, c.template, &inv.in)
+			if st.last.Active() {
+				inv.unwatch(c.name)
+			} else {
+				st.quietMix = c.mix
+			}
+		}
+	}
+}
+
+// RefreshOf maps a described instance refresh of a group launching template (a key).
+func RefreshOf(r *astypes.InstanceRefresh, template awsapi.TemplateKey) *model.Refresh {
+	var in interner
+	m, _ := mapRefresh(r, string(template), &in)
+	return m
+}

@@ -1,0 +1,614 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// Inventory reads the fleet from AWS with the fewest calls it can: it implements Reader.
+// It is safe for concurrent use; Snapshot never runs twice at once.
+//
+// How it keeps AWS calls down (DESIGN.md section 3, issue 5):
+//
+//   - One DescribeAutoScalingGroups page per 100 groups lists every group with its instances'
+//     lifecycle, health and launch template version.
+//   - Launch template versions map to AMIs through a cache: numeric versions forever (they are
+//     immutable), "$Latest"/"$Default" for aliasTTL. Launch times (and the AMI of launch
+//     configuration instances) come from DescribeInstances, asked only for instance IDs never
+//     seen before, up to 1000 per call, and kept until the instance leaves. A fleet at rest makes
+//     no EC2 call at all.
+//   - Target health is one DescribeTargetHealth per target group and one DescribeInstanceHealth
+//     per classic ELB, tiered: the balancers of services on screen (Focus), rolling out,
+//     draining or scaling are read every tick; the others round-robin, oldest first, within
+//     ELBReadsPerSecond x Refresh reads per tick (default 5/s: half of AWS's refill rate). When
+//     the fleet fits in that budget every balancer is read every tick, and a refresh then costs
+//     exactly Cmin = ceil(groups/100) + target groups + classic ELBs calls. Health carried over
+//     from an earlier read is marked Stale with its CheckedAt.
+//   - Drain delays (DescribeTargetGroupAttributes, DescribeLoadBalancerAttributes) are read
+//     only for balancers with draining targets, then cached for drainAttrEvery.
+//   - Instance refreshes (DescribeInstanceRefreshes, one group per call) are read only for
+//     groups that move (instances arriving or leaving, mixed versions, draining targets), had
+//     an active refresh at the last look, or were marked with Watch, plus a slow sweep of the
+//     quiet groups (see poll_refresh.go).
+//   - So a quiet fleet on numeric template versions costs exactly Cmin per tick; each group
+//     on "$Latest"/"$Default" adds one DescribeLaunchTemplateVersions per template per
+//     aliasTTL, and the sweep adds at most sweepRate calls per second.
+//   - EC2 reads share a budget of EC2ReadsPerSecond (default 10/s). Once AWS throttles a call,
+//     the snapshot makes no more calls of that class; what it could not read keeps its last
+//     value, marked Stale, and the problem is listed in Fleet.Problems.
+type Inventory struct {
+	c    awsapi.ReadClients
+	opts Options
+
+	// running guards Snapshot and the state below it: a second caller gets ErrRefreshRunning
+	// instead of waiting.
+	running     sync.Mutex
+	in          interner
+	templates   templateCache
+	instances   map[string]instanceFacts
+	images      map[string]string    // instance ID -> AMI, for instances the group listing gives none
+	balancers   map[string]*balancer // by target group ARN or classic ELB name
+	refreshes   map[string]*refreshState
+	elbBudget   *budget
+	ec2Budget   *budget
+	sweep       *budget
+	mustRefresh *budget
+	gen         uint64
+	turns       uint64 // balancer picks so far: the round-robin clock
+
+	mu       sync.Mutex // guards the fields below
+	identity *awsapi.Identity
+	focus    map[model.ServiceKey]bool
+	watched  map[string]time.Time
+	last     []model.Group // the groups of the last good snapshot
+	stats    PollStats
+
+	ready readinessCache
+}
+
+// NewInventory builds an inventory over the read clients. Zero options take the defaults:
+// model.DefaultTagKeys, time.Now, a 5 s tick, 5 ELB and 10 EC2 reads per second.
+func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
+	opts = opts.WithDefaults()
+	return &Inventory{
+		c:           c,
+		opts:        opts,
+		templates:   newTemplateCache(),
+		instances:   map[string]instanceFacts{},
+		images:      map[string]string{},
+		balancers:   map[string]*balancer{},
+		refreshes:   map[string]*refreshState{},
+		elbBudget:   newBudget(opts.ELBReadsPerSecond, opts.Refresh),
+		ec2Budget:   newBudget(opts.EC2ReadsPerSecond, opts.Refresh),
+		sweep:       newBudget(sweepRate, opts.Refresh),
+		mustRefresh: newBudget(mustRate, opts.Refresh),
+		focus:       map[model.ServiceKey]bool{},
+		watched:     map[string]time.Time{},
+	}
+}
+
+// Focus tells the inventory which services are on screen: their balancers are read every tick.
+func (inv *Inventory) Focus(services []model.ServiceKey) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.focus = make(map[model.ServiceKey]bool, len(services))
+	for _, k := range services {
+		inv.focus[k] = true
+	}
+}
+
+// Watch asks the inventory to read the group's instance refreshes every snapshot, for example
+// right after the operator started one there: until the refresh shows up as active (from then
+// on it is followed until it ends) or for two minutes.
+func (inv *Inventory) Watch(group string) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.watched[group] = inv.opts.Now()
+}
+
+func (inv *Inventory) unwatch(group string) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	delete(inv.watched, group)
+}
+
+// attention copies what the callers asked for: focused services and watched groups.
+func (inv *Inventory) attention(now time.Time) (map[model.ServiceKey]bool, map[string]bool) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	watched := map[string]bool{}
+	for g, at := range inv.watched {
+		if now.Sub(at) > watchFor {
+			delete(inv.watched, g)
+			continue
+		}
+		watched[g] = true
+	}
+	return maps.Clone(inv.focus), watched
+}
+
+// Identity is the caller ARN, account and region, looked up once and cached.
+func (inv *Inventory) Identity(ctx context.Context) (awsapi.Identity, error) {
+	id, _, err := inv.identityOnce(ctx)
+	return id, err
+}
+
+// identityOnce returns the identity and whether it made the call to find it.
+func (inv *Inventory) identityOnce(ctx context.Context) (awsapi.Identity, bool, error) {
+	inv.mu.Lock()
+	if inv.identity != nil {
+		id := *inv.identity
+		inv.mu.Unlock()
+		return id, false, nil
+	}
+	inv.mu.Unlock()
+	if inv.c.STS == nil {
+		return awsapi.Identity{}, false, errors.New("look up caller identity: no STS client")
+	}
+	out, err := inv.c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return awsapi.Identity{}, true, fmt.Errorf("look up caller identity: %w", err)
+	}
+	id := awsapi.Identity{ARN: aws.ToString(out.Arn), Account: aws.ToString(out.Account), Region: inv.c.Region}
+	inv.mu.Lock()
+	inv.identity = &id
+	inv.mu.Unlock()
+	return id, true, nil
+}
+
+// PollStats says what one snapshot read: the calls it made by operation, and how much of the
+// load-balancer health it refreshed.
+type PollStats struct {
+	At    time.Time
+	Calls map[string]int
+	// Balancers counts target groups and classic ELBs in the fleet; Read those read by this
+	// snapshot; Priority those read every tick; Stale those whose health is from before.
+	Balancers, BalancersRead, BalancersPriority, BalancersStale int
+	// RefreshesRead counts groups whose instance refreshes were read.
+	RefreshesRead int
+	// NewInstances counts instances seen for the first time; DeferredInstances those whose
+	// launch time waits for EC2 budget.
+	NewInstances, DeferredInstances int
+}
+
+// LastPoll is what the last snapshot read.
+func (inv *Inventory) LastPoll() PollStats {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	st := inv.stats
+	st.Calls = maps.Clone(st.Calls)
+	return st
+}
+
+// maxProblems bounds Fleet.Problems; past it one line says how many more there were.
+const maxProblems = 20
+
+// snapshotRun is the bookkeeping of one Snapshot call.
+type snapshotRun struct {
+	now        time.Time
+	elbBreaker breaker
+	ec2Breaker breaker
+
+	mu       sync.Mutex
+	calls    map[string]int
+	problems []string
+	dropped  int
+	stats    PollStats
+}
+
+func (s *snapshotRun) count(op string) {
+	s.mu.Lock()
+	s.calls[op]++
+	s.mu.Unlock()
+}
+
+func (s *snapshotRun) problem(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.problems) >= maxProblems {
+		s.dropped++
+		return
+	}
+	s.problems = append(s.problems, err.Error())
+}
+
+func (s *snapshotRun) problemList() []string {
+	out := s.problems
+	if s.dropped > 0 {
+		out = append(out, fmt.Sprintf("and %d more problems", s.dropped))
+	}
+	return out
+}
+
+// Snapshot reads the whole fleet. If listing the groups fails it returns the error (the caller
+// keeps its last good fleet); any other call that fails leaves that part's previous data in
+// place, marked Stale, and is listed in Fleet.Problems.
+func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
+	if !inv.running.TryLock() {
+		return model.Fleet{}, awsapi.ErrRefreshRunning
+	}
+	defer inv.running.Unlock()
+	s := &snapshotRun{now: inv.opts.Now(), calls: map[string]int{}}
+	defer inv.keepStats(s)
+
+	fleet := model.Fleet{Region: inv.c.Region, FetchedAt: s.now}
+	id, called, err := inv.identityOnce(ctx)
+	if called {
+		s.count("GetCallerIdentity")
+	}
+	if err != nil {
+		s.problem(err)
+	} else {
+		fleet.Account, fleet.Identity = id.Account, id.ARN
+	}
+
+	var filters []astypes.Filter
+	if inv.opts.SkipUntagged {
+		filters = []astypes.Filter{{Name: aws.String("tag-key"), Values: []string{inv.opts.Tags.Service}}}
+	}
+	raw, err := DescribeGroups(ctx, inv.c.AutoScaling, filters, s.count)
+	if err != nil {
+		return model.Fleet{}, fmt.Errorf("refresh fleet: %w", err)
+	}
+	inv.gen++
+	total := 0
+	for i := range raw {
+		total += len(raw[i].Instances)
+	}
+	all := make([]model.Instance, total)
+	reads := make([]groupRead, len(raw))
+	for i := range raw {
+		n := len(raw[i].Instances)
+		reads[i] = mapGroupInto(&raw[i], inv.opts.Tags, &inv.in, all[:n:n])
+		all = all[n:]
+	}
+	raw = nil
+	sort.Slice(reads, func(i, j int) bool { return reads[i].g.Name < reads[j].g.Name })
+
+	for i := range reads {
+		reads[i].draining = inv.groupDraining(&reads[i])
+	}
+	focus, watched := inv.attention(s.now)
+	var tasks []task
+	tasks = append(tasks, inv.ec2Tasks(reads, s)...)
+	tasks = append(tasks, inv.balancerTasks(reads, focus, s)...)
+	tasks = append(tasks, inv.refreshTasks(reads, watched, s)...)
+	runTasks(ctx, tasks)
+	if err := ctx.Err(); err != nil {
+		return model.Fleet{}, fmt.Errorf("refresh fleet: %w", err)
+	}
+
+	fleet.Groups = inv.assemble(reads, s)
+	inv.prune()
+	fleet.BuildServices(inv.opts.SkipUntagged)
+	fleet.Problems = s.problemList()
+
+	inv.mu.Lock()
+	inv.last = fleet.Groups
+	inv.mu.Unlock()
+	return fleet, nil
+}
+
+func (inv *Inventory) keepStats(s *snapshotRun) {
+	s.mu.Lock()
+	st := s.stats
+	st.At = s.now
+	st.Calls = maps.Clone(s.calls)
+	s.mu.Unlock()
+	inv.mu.Lock()
+	inv.stats = st
+	inv.mu.Unlock()
+}
+
+// ec2Tasks are the launch template and DescribeInstances calls this snapshot needs, within
+// the EC2 budget: group AMIs first, then launch times of new instances.
+func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
+	var wants templateWants
+	var fresh []string
+	needImage := map[string]bool{}
+	for i := range reads {
+		r := &reads[i]
+		if lt := r.g.LaunchTemplate; lt != nil {
+			wants.want(&inv.templates, s.now, r.template, lt.Version)
+		}
+		if st := inv.refreshes[r.g.Name]; st != nil && st.last.Active() && st.last.DesiredVersion != "" {
+			wants.want(&inv.templates, s.now, st.template, st.last.DesiredVersion)
+		}
+		for j := range r.g.Instances {
+			inst := &r.g.Instances[j]
+			if r.instImage[j] == "" && r.instTpl[j] != "" {
+				if _, ok := awsapi.NumericVersion(inst.LTVersion); ok {
+					wants.want(&inv.templates, s.now, r.instTpl[j], inst.LTVersion)
+				}
+			}
+			if _, ok := inv.instances[inst.ID]; !ok {
+				fresh = append(fresh, inst.ID)
+				if r.instImage[j] == "" {
+					needImage[inst.ID] = true
+				}
+			}
+		}
+	}
+	n := inv.ec2Budget.available(s.now)
+	var tasks []task
+	for _, call := range wants.calls() {
+		if len(tasks) == n {
+			break
+		}
+		tasks = append(tasks, inv.templateTask(call, s))
+	}
+	icalls := instanceCalls(fresh)
+	s.stats.NewInstances = len(fresh)
+	for _, call := range icalls {
+		if len(tasks) == n {
+			s.stats.DeferredInstances += len(call.ids)
+			continue
+		}
+		tasks = append(tasks, inv.instanceTask(call, needImage, s))
+	}
+	inv.ec2Budget.spend(len(tasks))
+	return tasks
+}
+
+func (inv *Inventory) templateTask(call templateCall, s *snapshotRun) task {
+	return func(ctx context.Context) func() {
+		if s.ec2Breaker.tripped() {
+			return nil
+		}
+		s.count("DescribeLaunchTemplateVersions")
+		got, err := call.do(ctx, inv.c.EC2)
+		s.ec2Breaker.observe(err)
+		return func() {
+			if err != nil {
+				s.problem(err)
+				return
+			}
+			inv.templates.store(call, got, s.now, &inv.in)
+		}
+	}
+}
+
+func (inv *Inventory) instanceTask(call instanceCall, needImage map[string]bool, s *snapshotRun) task {
+	return func(ctx context.Context) func() {
+		if s.ec2Breaker.tripped() {
+			return nil
+		}
+		s.count("DescribeInstances")
+		got, err := call.do(ctx, inv.c.EC2)
+		s.ec2Breaker.observe(err)
+		return func() {
+			if err != nil {
+				s.problem(err)
+			}
+			for _, info := range got {
+				inv.instances[info.id] = instanceFacts{id: info.id, launched: info.launched}
+				if needImage[info.id] {
+					inv.images[info.id] = inv.in.str(info.image)
+				}
+			}
+		}
+	}
+}
+
+// balancerTasks chooses the balancers this snapshot reads (see selectBalancers) within the
+// ELB budget.
+func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKey]bool, s *snapshotRun) []task {
+	var all []*balancer
+	prio := map[*balancer]bool{}
+	use := func(key, name string, kind model.BalancerKind) *balancer {
+		b, ok := inv.balancers[key]
+		if !ok {
+			b = &balancer{kind: kind, key: key, name: name}
+			inv.balancers[key] = b
+		}
+		if b.gen != inv.gen {
+			b.gen = inv.gen
+			b.readNow = false
+			all = append(all, b)
+		}
+		return b
+	}
+	// A service is hot when it is on screen, rolling out, draining or scaling: every balancer
+	// of every group of a hot service is read every tick.
+	hot := map[model.ServiceKey]bool{}
+	for i := range reads {
+		r := &reads[i]
+		k := serviceKey(&r.g)
+		if focus[k] || r.moving || inv.refreshes[r.g.Name] != nil && inv.refreshes[r.g.Name].last.Active() || r.draining {
+			hot[k] = true
+		}
+	}
+	for i := range reads {
+		r := &reads[i]
+		h := hot[serviceKey(&r.g)]
+		for j, arn := range r.tgARNs {
+			b := use(arn, r.g.TargetGroups[j], model.TargetGroup)
+			prio[b] = prio[b] || h
+		}
+		for _, name := range r.g.ClassicELBs {
+			b := use(name, name, model.ClassicELB)
+			prio[b] = prio[b] || h
+		}
+	}
+	n := inv.elbBudget.available(s.now)
+	chosen := selectBalancers(all, prio, n, &inv.turns)
+	inv.elbBudget.spend(len(chosen))
+	s.stats.Balancers, s.stats.BalancersRead = len(all), len(chosen)
+	for _, b := range all {
+		if prio[b] {
+			s.stats.BalancersPriority++
+		}
+	}
+	tasks := make([]task, len(chosen))
+	for i, b := range chosen {
+		tasks[i] = inv.balancerTask(b, s)
+	}
+	return tasks
+}
+
+// serviceKey is the service a group is listed under.
+func serviceKey(g *model.Group) model.ServiceKey {
+	if g.Service == "" {
+		return model.ServiceKey{Name: model.Untagged, Env: g.Env}
+	}
+	return model.ServiceKey{Name: g.Service, Env: g.Env}
+}
+
+// groupDraining reports whether the last reads had any of the group's instances draining.
+func (inv *Inventory) groupDraining(r *groupRead) bool {
+	for j := range r.g.Instances {
+		id := r.g.Instances[j].ID
+		for _, arn := range r.tgARNs {
+			if b := inv.balancers[arn]; b != nil && b.draining(id) {
+				return true
+			}
+		}
+		for _, name := range r.g.ClassicELBs {
+			if b := inv.balancers[name]; b != nil && b.draining(id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// refreshTasks chooses the groups whose instance refreshes this snapshot reads.
+func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s *snapshotRun) []task {
+	cands := make([]refreshCandidate, 0, len(reads))
+	for i := range reads {
+		r := &reads[i]
+		st, ok := inv.refreshes[r.g.Name]
+		if !ok {
+			st = &refreshState{}
+			inv.refreshes[r.g.Name] = st
+		}
+		st.gen = inv.gen
+		urgent := st.last.Active() || watched[r.g.Name]
+		must := r.moving || (r.mix != "" && r.mix != st.quietMix) || r.draining
+		cands = append(cands, refreshCandidate{name: r.g.Name, template: r.template, mix: r.mix, must: must, urgent: urgent, state: st})
+	}
+	musts, swept := selectRefreshes(cands, s.now, inv.mustRefresh.available(s.now), inv.sweep.available(s.now))
+	inv.mustRefresh.spend(len(musts))
+	inv.sweep.spend(len(swept))
+	var tasks []task
+	for _, c := range append(musts, swept...) {
+		tasks = append(tasks, inv.refreshTask(c, s))
+	}
+	s.stats.RefreshesRead = len(tasks)
+	return tasks
+}
+
+// assemble finishes the groups: AMIs, launch times, load-balancer health and refreshes.
+func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group {
+	groups := make([]model.Group, len(reads))
+	live := 0 // instances with cached facts that the fleet still lists
+	// One backing array for every target row of the fleet: no per-instance or per-group
+	// allocation. Rows are at most one per instance and balancer.
+	rows := 0
+	for i := range reads {
+		rows += len(reads[i].g.Instances) * (len(reads[i].tgARNs) + len(reads[i].g.ClassicELBs))
+	}
+	room := make([]model.TargetHealth, 0, rows)
+	for i := range reads {
+		r := &reads[i]
+		g := r.g
+		if lt := g.LaunchTemplate; lt != nil {
+			g.ImageID = inv.templates.image(r.template, lt.Version)
+		}
+		var bals []*balancer
+		for _, arn := range r.tgARNs {
+			bals = append(bals, inv.balancers[arn])
+		}
+		for _, name := range g.ClassicELBs {
+			bals = append(bals, inv.balancers[name])
+		}
+		targets := room
+		for j := range g.Instances {
+			inst := &g.Instances[j]
+			inst.ImageID = r.instImage[j]
+			if inst.ImageID == "" && r.instTpl[j] != "" {
+				if _, ok := awsapi.NumericVersion(inst.LTVersion); ok {
+					inst.ImageID = inv.templates.image(r.instTpl[j], inst.LTVersion)
+				}
+			}
+			if f, ok := inv.instances[inst.ID]; ok {
+				live++
+				inst.ID = f.id // the shared copy
+				inst.LaunchedAt = f.launched
+				if inst.ImageID == "" {
+					inst.ImageID = inv.images[f.id]
+				}
+			}
+			start := len(targets)
+			for _, b := range bals {
+				if th, ok := b.health(inst.ID, inst.Lifecycle); ok {
+					targets = append(targets, th)
+				}
+			}
+			if len(targets) > start {
+				inst.Targets = targets[start:len(targets):len(targets)]
+			}
+		}
+		room = targets[len(targets):]
+		if st := inv.refreshes[g.Name]; st != nil && st.last != nil {
+			ref := *st.last
+			if ref.DesiredVersion != "" {
+				ref.DesiredImage = inv.templates.image(st.template, ref.DesiredVersion)
+			}
+			g.Refresh = &ref
+		}
+		groups[i] = g
+	}
+	for _, b := range inv.balancers {
+		if b.gen == inv.gen && !b.readNow {
+			s.stats.BalancersStale++
+		}
+	}
+	if live < len(inv.instances) {
+		inv.pruneInstances(groups)
+	}
+	return groups
+}
+
+// pruneInstances forgets the cached facts of instances the fleet no longer lists. It runs
+// only when some left, so a steady fleet pays no per-instance bookkeeping for it.
+func (inv *Inventory) pruneInstances(groups []model.Group) {
+	listed := make(map[string]struct{}, len(inv.instances))
+	for i := range groups {
+		for j := range groups[i].Instances {
+			listed[groups[i].Instances[j].ID] = struct{}{}
+		}
+	}
+	for id := range inv.instances {
+		if _, ok := listed[id]; !ok {
+			delete(inv.instances, id)
+			delete(inv.images, id)
+		}
+	}
+}
+
+// prune forgets balancers, groups and instances the fleet no longer has.
+func (inv *Inventory) prune() {
+	for k, b := range inv.balancers {
+		if b.gen != inv.gen {
+			delete(inv.balancers, k)
+		}
+	}
+	for k, st := range inv.refreshes {
+		if st.gen != inv.gen {
+			delete(inv.refreshes, k)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package ops
+
+import (
+	"context"
+
+	"github.com/adstage/adstage-ops/aws/audit"
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// Reader is everything the console and the CLI can see. A read-only console holds only a
+// Reader: it has no method that can change AWS.
+type Reader interface {
+	// Snapshot reads the whole fleet: groups, instances, load-balancer health, refreshes.
+	// It never runs twice at once: a call made while another runs returns ErrRefreshRunning.
+	Snapshot(ctx context.Context) (model.Fleet, error)
+	// History lists a service's releases (launch template versions), instance refreshes and
+	// scaling activities in one environment, newest first. Called on demand, not every tick.
+	History(ctx context.Context, service, env string) (model.History, error)
+	// Images lists the images baked for a service (from their tags), newest first, with the
+	// progress of pending ones.
+	Images(ctx context.Context, service string) ([]model.Image, error)
+	// Readiness says whether the service can be rolled back now, to what, and how long it takes.
+	Readiness(ctx context.Context, service, env string) (model.Readiness, error)
+	// Identity is the caller ARN, account and region the reader acts as.
+	Identity(ctx context.Context) (awsapi.Identity, error)
+	// Focus tells the inventory which services are on screen, so that their target health is
+	// read every tick and the rest round-robin within the call budget.
+	Focus(services []model.ServiceKey)
+}
+
+// Operator plans and carries out mutating actions. Only a read-write console has one.
+type Operator interface {
+	Reader
+	// Plan... only read; nothing changes before Execute.
+	PlanBake(ctx context.Context, req BakeRequest) (model.Plan, error)
+	PlanPromote(ctx context.Context, req PromoteRequest) (model.Plan, error)
+	PlanRollback(ctx context.Context, req RollbackRequest) (model.Plan, error)
+	// Execute carries out a confirmed plan and streams its progress; the channel closes when
+	// the action has finished (or, for rollouts, when AWS has taken it over and ctx ends).
+	// Every call is written to the audit log.
+	Execute(ctx context.Context, plan model.Plan) (<-chan model.Progress, error)
+	// Cancelled records in the audit log that the operator declined a plan.
+	Cancelled(plan model.Plan)
+}
+
+// BakeRequest asks for an AMI from an instance.
+type BakeRequest struct {
+	InstanceID string
+	Label      string
+	NoReboot   bool
+	Reason     string
+}
+
+// PromoteRequest asks to roll an AMI out to a service in one environment. An empty ImageID
+// picks the newest available baked image the environment does not run yet; FromEnv picks the
+// image that environment runs (promote staging's release to production).
+type PromoteRequest struct {
+	Service string
+	Env     string
+	ImageID string
+	FromEnv string
+	Reason  string
+}
+
+// RollbackRequest asks to return a service to its last known-good release. An empty
+// ToVersion picks the newest earlier launch template version whose AMI differs and exists.
+type RollbackRequest struct {
+	Service   string
+	Env       string
+	ToVersion string
+	Reason    string
+}
+
+// Options configure the operator: the inventory's options plus what only mutating actions need.
+type Options struct {
+	inventory.Options
+	// Production reports whether an environment asks harder before mutating actions.
+	Production func(env string) bool
+	// Audit receives every mutating action; nil discards.
+	Audit audit.Sink
+	// Via names the front end in audit events: "tui" or "cli".
+	Via string
+}

@@ -1,0 +1,692 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// Progress stages Execute reports.
+const (
+	StagePin      = "pin"              // a group on "$Latest"/"$Default" pinned to its version
+	StageVersion  = "template-version" // a launch template version created
+	StageRefresh  = "refresh"          // an instance refresh started, or its progress
+	StageRollback = "rollback"         // a running refresh asked to roll back
+	StageImage    = "image"            // a baking image's progress
+	// StageStarted is sent once AWS has the whole action: from then on it goes on without us.
+	StageStarted = "started"
+	StageDone    = "done"
+)
+
+// maxPollFailures is how many reads of a running action in a row may fail (for another
+// reason than throttling, which never stops the following) before Execute gives up following.
+const maxPollFailures = 5
+
+// describe names what a plan does, for errors and messages.
+func describe(p model.Plan) string {
+	switch p.Action {
+	case model.ActionBake:
+		if p.Bake != nil {
+			return fmt.Sprintf("bake %s", p.Bake.InstanceID)
+		}
+	case model.ActionPromote:
+		to := ""
+		if len(p.Steps) > 0 {
+			to = p.Steps[0].ToImage.ImageID
+		}
+		return fmt.Sprintf("promote %s/%s to %s", p.Service, p.Env, to)
+	}
+	return fmt.Sprintf("%s %s/%s", p.Action, p.Service, p.Env)
+}
+
+// Execute carries out a confirmed plan. It refuses a blocked plan, and a rollout plan whose
+// groups changed since it was made (a refresh started meanwhile). The AWS changes are made
+// before it returns; the channel then streams their progress until they end or ctx ends.
+func (o *OperatorConsole) Execute(ctx context.Context, plan model.Plan) (<-chan model.Progress, error) {
+	if plan.Blocked() {
+		err := refuse("%s: refused: %s", describe(plan), plan.FailureText())
+		o.finish(o.event(ctx, plan, "refused"), "refused", err)
+		return nil, err
+	}
+	switch plan.Action {
+	case model.ActionBake:
+		return o.executeBake(ctx, plan)
+	case model.ActionPromote, model.ActionRollback:
+		return o.executeRollout(ctx, plan)
+	}
+	return nil, fmt.Errorf("execute %q: not an action adstage-ops knows", plan.Action)
+}
+
+// finish writes an action's final audit line.
+func (o *OperatorConsole) finish(e model.AuditEvent, result string, err error) error {
+	t := o.opts.Now().UTC()
+	e.Finished, e.Result = &t, result
+	if err != nil {
+		e.Error = err.Error()
+	}
+	return o.audit(e)
+}
+
+// start writes the "started" audit line. An action whose start cannot be recorded is not
+// taken: the audit log promises every mutating action is in it.
+func (o *OperatorConsole) start(e model.AuditEvent, what string) error {
+	if err := o.audit(e); err != nil {
+		return fmt.Errorf("%s: not started, the audit log cannot be written: %w", what, err)
+	}
+	return nil
+}
+
+// emitter sends progress without blocking past ctx.
+type emitter struct {
+	ctx context.Context
+	ch  chan model.Progress
+	now func() time.Time
+}
+
+func (e emitter) send(p model.Progress) bool {
+	if p.Time.IsZero() {
+		p.Time = e.now().UTC()
+	}
+	select {
+	case e.ch <- p:
+		return true
+	case <-e.ctx.Done():
+		return false
+	}
+}
+
+// wait sleeps one poll interval; false when ctx ended.
+func (o *OperatorConsole) wait(ctx context.Context) bool {
+	t := time.NewTimer(o.pollEvery)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// executeBake creates the image with its tags on the image and its snapshots, then follows
+// it until it is available or failed.
+func (o *OperatorConsole) executeBake(ctx context.Context, plan model.Plan) (<-chan model.Progress, error) {
+	b := plan.Bake
+	if b == nil || b.InstanceID == "" {
+		return nil, fmt.Errorf("bake: the plan names no instance")
+	}
+	what := fmt.Sprintf("bake %s as %s", b.InstanceID, b.Name)
+	ev := o.event(ctx, plan, "started")
+	if err := o.start(ev, what); err != nil {
+		return nil, err
+	}
+	var tags []ec2types.Tag
+	add := func(k, v string) {
+		if v != "" {
+			tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+	}
+	add(o.opts.Tags.Service, plan.Service)
+	add(model.TagSourceInstance, b.InstanceID)
+	add(model.TagBakedBy, ev.Who)
+	add(model.TagBakedAt, ev.Time.Format(time.RFC3339))
+	add(model.TagLabel, b.Label)
+	desc := fmt.Sprintf("baked by adstage-ops from %s", b.InstanceID)
+	if plan.Reason != "" {
+		desc += ": " + plan.Reason
+	}
+	if len(desc) > 255 {
+		desc = desc[:255]
+	}
+	out, err := o.c.EC2.CreateImage(ctx, &ec2.CreateImageInput{
+		InstanceId:  aws.String(b.InstanceID),
+		Name:        aws.String(b.Name),
+		Description: aws.String(desc),
+		NoReboot:    aws.Bool(b.NoReboot),
+		TagSpecifications: []ec2types.TagSpecification{
+			{ResourceType: ec2types.ResourceTypeImage, Tags: tags},
+			{ResourceType: ec2types.ResourceTypeSnapshot, Tags: tags},
+		},
+	})
+	if err != nil {
+		err = fmt.Errorf("%s: %w", what, err)
+		o.finish(ev, "failed", err)
+		return nil, err
+	}
+	id := aws.ToString(out.ImageId)
+	ev.To = id
+	ch := make(chan model.Progress, 16)
+	e := emitter{ctx: ctx, ch: ch, now: o.opts.Now}
+	go func() {
+		defer close(ch)
+		if !e.send(model.Progress{Stage: StageStarted, Message: fmt.Sprintf("creating image %s (%s) from %s", id, b.Name, b.InstanceID)}) {
+			return
+		}
+		o.followImage(ctx, e, ev, id, what)
+	}()
+	return ch, nil
+}
+
+// followImage streams an image's state and snapshot progress until it is available or failed.
+func (o *OperatorConsole) followImage(ctx context.Context, e emitter, ev model.AuditEvent, id, what string) {
+	failures := 0
+	last := model.Progress{Percent: -1}
+	for o.wait(ctx) {
+		img, pct, err := o.readImage(ctx, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if awsapi.Throttled(err) || awsapi.IsCode(err, "InvalidAMIID.NotFound") {
+				// Throttled reads are retried; a just-created AMI may not be visible yet.
+				continue
+			}
+			if failures++; failures >= maxPollFailures {
+				err = fmt.Errorf("%s: stopped following image %s (it may still finish in AWS): %w", what, id, err)
+				o.finish(ev, "failed", err)
+				e.send(model.Progress{Stage: StageImage, Message: "stopped following", Done: true, Err: err})
+				return
+			}
+			continue
+		}
+		failures = 0
+		state := string(img.State)
+		switch img.State {
+		case ec2types.ImageStateAvailable:
+			err := o.finish(ev, "succeeded", nil)
+			msg := fmt.Sprintf("image %s is available", id)
+			if err != nil {
+				msg += " (audit log: " + err.Error() + ")"
+			}
+			e.send(model.Progress{Stage: StageImage, Percent: 100, Message: msg, Done: true})
+			return
+		case ec2types.ImageStatePending:
+			p := model.Progress{Stage: StageImage, Percent: pct, Message: fmt.Sprintf("image %s pending, snapshots %d%%", id, pct)}
+			if p.Percent != last.Percent || p.Message != last.Message {
+				last = p
+				if !e.send(p) {
+					return
+				}
+			}
+		default:
+			reason := state
+			if img.StateReason != nil && img.StateReason.Message != nil {
+				reason += ": " + aws.ToString(img.StateReason.Message)
+			}
+			err := fmt.Errorf("%s: image %s is %s", what, id, reason)
+			o.finish(ev, "failed", err)
+			e.send(model.Progress{Stage: StageImage, Message: "image " + reason, Done: true, Err: err})
+			return
+		}
+	}
+}
+
+// readImage reads an image and the lowest progress of its snapshots.
+func (o *OperatorConsole) readImage(ctx context.Context, id string) (ec2types.Image, int, error) {
+	out, err := o.c.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+	if err != nil {
+		return ec2types.Image{}, 0, err
+	}
+	if len(out.Images) == 0 {
+		return ec2types.Image{}, 0, fmt.Errorf("image %s not found yet", id)
+	}
+	img := out.Images[0]
+	if img.State != ec2types.ImageStatePending {
+		return img, 100, nil
+	}
+	var snaps []string
+	for _, bd := range img.BlockDeviceMappings {
+		if bd.Ebs != nil && bd.Ebs.SnapshotId != nil {
+			snaps = append(snaps, *bd.Ebs.SnapshotId)
+		}
+	}
+	if len(snaps) == 0 {
+		return img, 0, nil
+	}
+	sout, err := o.c.EC2.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: snaps})
+	if err != nil {
+		return img, 0, err
+	}
+	low := 100
+	for _, s := range sout.Snapshots {
+		var pct int
+		fmt.Sscanf(strings.TrimSuffix(aws.ToString(s.Progress), "%"), "%d", &pct)
+		low = min(low, pct)
+	}
+	if len(sout.Snapshots) == 0 {
+		low = 0
+	}
+	return img, low, nil
+}
+
+// groupChange records what Execute changed on one group, for a precise report when a rollout
+// fails half-way.
+type groupChange struct {
+	group   string
+	done    []string
+	refresh string // the refresh to follow
+	// rollback marks a RollbackInstanceRefresh: success is RollbackSuccessful.
+	rollback bool
+}
+
+func (c *groupChange) String() string {
+	return c.group + " (" + strings.Join(c.done, ", ") + ")"
+}
+
+// partial describes which groups changed and which did not when a rollout fails half-way.
+func partial(changes []*groupChange, plan model.Plan) string {
+	var changed, untouched []string
+	seen := map[string]bool{}
+	for _, c := range changes {
+		if len(c.done) > 0 {
+			changed = append(changed, c.String())
+			seen[c.group] = true
+		}
+	}
+	for _, s := range plan.Steps {
+		if !seen[s.Group] {
+			untouched = append(untouched, s.Group)
+		}
+	}
+	out := "changed: none"
+	if len(changed) > 0 {
+		out = "changed: " + strings.Join(changed, "; ")
+	}
+	if len(untouched) > 0 {
+		out += "; not changed: " + strings.Join(untouched, ", ")
+	} else {
+		out += "; not changed: none"
+	}
+	return out
+}
+
+// executeRollout checks that nothing moved since the plan, then per group pins the known-good
+// version, creates the new version (promote) and starts the refresh (or rolls back the
+// running one), and follows the refreshes.
+func (o *OperatorConsole) executeRollout(ctx context.Context, plan model.Plan) (<-chan model.Progress, error) {
+	what := describe(plan)
+	if len(plan.Steps) == 0 {
+		return nil, fmt.Errorf("%s: the plan has no group to change", what)
+	}
+	facts, err := o.recheck(ctx, plan)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", what, err)
+		result := "refused"
+		if !IsRefusal(err) {
+			result = "failed" // the re-check could not read AWS
+		}
+		o.finish(o.event(ctx, plan, result), result, err)
+		return nil, err
+	}
+	ev := o.event(ctx, plan, "started")
+	if err := o.start(ev, what); err != nil {
+		return nil, err
+	}
+	var pre []model.Progress
+	var changes []*groupChange
+	created := map[string]int64{} // template@source -> new version, shared by groups on one template
+	for i := range plan.Steps {
+		s := &plan.Steps[i]
+		c := &groupChange{group: s.Group}
+		changes = append(changes, c)
+		if err := o.changeGroup(ctx, plan, s, facts[s.Group], c, created, &pre); err != nil {
+			err = fmt.Errorf("%s: group %s: %w (%s)", what, s.Group, err, partial(changes, plan))
+			o.finish(ev, "failed", err)
+			return nil, err
+		}
+		o.Watch(s.Group)
+	}
+	ch := make(chan model.Progress, 16+len(pre))
+	e := emitter{ctx: ctx, ch: ch, now: o.opts.Now}
+	for _, p := range pre {
+		p.Time = o.opts.Now().UTC()
+		ch <- p
+	}
+	go func() {
+		defer close(ch)
+		if !e.send(model.Progress{Stage: StageStarted, Message: fmt.Sprintf("AWS is rolling out %d group(s); the rollout goes on if the console closes", len(changes))}) {
+			return
+		}
+		o.followRefreshes(ctx, e, ev, changes, what)
+	}()
+	return ch, nil
+}
+
+// refusal is a precondition that does not hold at Execute time (as opposed to a read or a
+// change that failed): nothing was sent.
+type refusal struct{ err error }
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+func refuse(format string, args ...any) error { return &refusal{fmt.Errorf(format, args...)} }
+
+// IsRefusal reports whether Execute refused the plan before sending anything (a failed
+// precondition, or something that changed since the plan), as opposed to failing half-way.
+// The CLI exits with its "refused" code for these.
+func IsRefusal(err error) bool {
+	var r *refusal
+	return errors.As(err, &r)
+}
+
+// recheck reads the service again and refuses when a step's group is gone, a refresh started
+// since the plan, the refresh a rollback reverses has ended, the group's launch template
+// version moved, or a promote's image is no longer available.
+func (o *OperatorConsole) recheck(ctx context.Context, plan model.Plan) (map[string]*groupFacts, error) {
+	groups, err := o.readService(ctx, plan.Service, plan.Env)
+	if err != nil {
+		return nil, err
+	}
+	by := map[string]*groupFacts{}
+	for _, f := range groups {
+		by[f.g.Name] = f
+	}
+	for _, s := range plan.Steps {
+		f, ok := by[s.Group]
+		switch {
+		case !ok:
+			return nil, refuse("group %s is no longer part of %s/%s: plan again", s.Group, plan.Service, plan.Env)
+		case f.template == "":
+			return nil, refuse("group %s uses launch configuration %s: move it to a launch template first", s.Group, f.g.LaunchConfig)
+		case s.RefreshID != "":
+			if f.refresh == nil || f.refresh.ID != s.RefreshID || !f.refresh.Active() {
+				status := "gone"
+				if f.refresh != nil && f.refresh.ID == s.RefreshID {
+					status = f.refresh.Status
+				}
+				return nil, refuse("the rollout of group %s (refresh %s) is no longer running (%s): plan the rollback again", s.Group, s.RefreshID, status)
+			}
+		case f.refresh.Active():
+			return nil, refuse("group %s: instance refresh %s (%s, %d%%) started after the plan was made; wait for it or roll it back: %w", s.Group, f.refresh.ID, f.refresh.Status, f.refresh.Percent, awsapi.ErrRefreshRunning)
+		case s.Template.Version != "" && itoa(f.version) != s.Template.Version:
+			return nil, refuse("group %s now launches launch template %s version %d, not version %s as planned: plan again", s.Group, f.template, f.version, s.Template.Version)
+		}
+	}
+	if plan.Action == model.ActionPromote {
+		to := plan.Steps[0].ToImage.ImageID
+		images, err := inventory.LookupImages(ctx, o.c.EC2, []string{to})
+		if err != nil {
+			return nil, err
+		}
+		if st := images.State(to); st != string(ec2types.ImageStateAvailable) {
+			return nil, refuse("image %s is %s since the plan was made", to, st)
+		}
+	}
+	return by, nil
+}
+
+// changeGroup makes one step's AWS changes, recording each in c.
+func (o *OperatorConsole) changeGroup(ctx context.Context, plan model.Plan, s *model.GroupStep, f *groupFacts, c *groupChange, created map[string]int64, pre *[]model.Progress) error {
+	if s.RefreshID != "" {
+		out, err := o.c.AutoScaling.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: aws.String(s.Group)})
+		if err != nil {
+			return fmt.Errorf("roll back instance refresh %s: %w", s.RefreshID, err)
+		}
+		c.refresh, c.rollback = s.RefreshID, true
+		if id := aws.ToString(out.InstanceRefreshId); id != "" {
+			c.refresh = id
+		}
+		c.done = append(c.done, "refresh "+c.refresh+" rolling back")
+		*pre = append(*pre, model.Progress{Group: s.Group, Stage: StageRollback, Message: fmt.Sprintf("rolling back refresh %s to %s", c.refresh, s.ToImage.ImageID)})
+		return nil
+	}
+	// 1. Record and pin the known-good version, so that the refresh's auto-rollback (and any
+	// later rollback) returns to it.
+	spec := inventory.LaunchTemplateOf(&f.raw)
+	if spec == nil {
+		return fmt.Errorf("the group has no launch template")
+	}
+	current, was := itoa(f.version), orDefault(aws.ToString(spec.Version))
+	if !isNumeric(was) {
+		if err := o.pin(ctx, f, current); err != nil {
+			return fmt.Errorf("pin launch template %s to version %s: %w", f.template, current, err)
+		}
+		c.done = append(c.done, fmt.Sprintf("pinned from %s to version %s", was, current))
+		*pre = append(*pre, model.Progress{Group: s.Group, Stage: StagePin, Message: fmt.Sprintf("pinned to launch template version %s (was %s)", current, was)})
+	}
+	// 2. The version to roll out: a new one from the current (promote), or the earlier one.
+	version := s.ToVersion
+	if plan.Action == model.ActionPromote {
+		key := string(f.template) + "@" + current
+		n, ok := created[key]
+		if !ok {
+			note := model.ReleaseNote{Who: o.who(ctx), When: o.opts.Now().UTC(), From: f.image, To: s.ToImage.ImageID, Why: plan.Reason}
+			in := &ec2.CreateLaunchTemplateVersionInput{
+				SourceVersion:      aws.String(current),
+				VersionDescription: aws.String(note.String()),
+				LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(s.ToImage.ImageID)},
+			}
+			in.LaunchTemplateId, in.LaunchTemplateName = f.template.Ref()
+			out, err := o.c.EC2.CreateLaunchTemplateVersion(ctx, in)
+			if err != nil {
+				return fmt.Errorf("create launch template %s version from %s with %s: %w", f.template, current, s.ToImage.ImageID, err)
+			}
+			if out.LaunchTemplateVersion == nil || aws.ToInt64(out.LaunchTemplateVersion.VersionNumber) == 0 {
+				return fmt.Errorf("create launch template %s version: AWS returned no version number", f.template)
+			}
+			n = aws.ToInt64(out.LaunchTemplateVersion.VersionNumber)
+			created[key] = n
+			c.done = append(c.done, "launch template version "+itoa(n)+" created")
+			*pre = append(*pre, model.Progress{Group: s.Group, Stage: StageVersion, Message: fmt.Sprintf("created launch template %s version %d (%s -> %s)", f.template, n, f.image, s.ToImage.ImageID)})
+		}
+		version = itoa(n)
+	}
+	if version == "" {
+		return fmt.Errorf("the plan names no launch template version to roll out")
+	}
+	// 3. The refresh names the version; the group itself keeps the known-good one until the
+	// refresh succeeds.
+	id, err := o.startRefresh(ctx, f, version)
+	if err != nil {
+		return err
+	}
+	c.refresh = id
+	c.done = append(c.done, "refresh "+id+" started")
+	*pre = append(*pre, model.Progress{Group: s.Group, Stage: StageRefresh, Message: fmt.Sprintf("instance refresh %s started: version %s (%s)", id, version, s.ToImage.ImageID)})
+	return nil
+}
+
+func orDefault(v string) string {
+	if v == "" {
+		return "$Default"
+	}
+	return v
+}
+
+// templateSpec names a template by ID when known (AWS refuses both ID and name).
+func templateSpec(f *groupFacts, version string) *astypes.LaunchTemplateSpecification {
+	spec := &astypes.LaunchTemplateSpecification{Version: aws.String(version)}
+	spec.LaunchTemplateId, spec.LaunchTemplateName = f.template.Ref()
+	return spec
+}
+
+// mixedPolicy is the group's mixed instances policy with its launch template set to version.
+func mixedPolicy(f *groupFacts, version string) *astypes.MixedInstancesPolicy {
+	mp := *f.raw.MixedInstancesPolicy
+	lt := *mp.LaunchTemplate
+	lt.LaunchTemplateSpecification = templateSpec(f, version)
+	mp.LaunchTemplate = &lt
+	return &mp
+}
+
+// pin points the group at a numeric launch template version.
+func (o *OperatorConsole) pin(ctx context.Context, f *groupFacts, version string) error {
+	in := &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(f.g.Name)}
+	if f.raw.LaunchTemplate == nil && f.raw.MixedInstancesPolicy != nil {
+		in.MixedInstancesPolicy = mixedPolicy(f, version)
+	} else {
+		in.LaunchTemplate = templateSpec(f, version)
+	}
+	_, err := o.c.AutoScaling.UpdateAutoScalingGroup(ctx, in)
+	return err
+}
+
+// startRefresh starts an instance refresh whose desired configuration names the version.
+func (o *OperatorConsole) startRefresh(ctx context.Context, f *groupFacts, version string) (string, error) {
+	prefs := o.rollout()
+	warmup := prefs.InstanceWarmup
+	if warmup <= 0 {
+		warmup = f.g.Warmup
+	}
+	in := &autoscaling.StartInstanceRefreshInput{
+		AutoScalingGroupName: aws.String(f.g.Name),
+		Strategy:             astypes.RefreshStrategyRolling,
+		DesiredConfiguration: &astypes.DesiredConfiguration{},
+		Preferences: &astypes.RefreshPreferences{
+			MinHealthyPercentage: aws.Int32(prefs.MinHealthyPercentage),
+			MaxHealthyPercentage: aws.Int32(prefs.MaxHealthyPercentage),
+			SkipMatching:         aws.Bool(prefs.SkipMatching),
+			AutoRollback:         aws.Bool(prefs.AutoRollback),
+		},
+	}
+	if warmup > 0 {
+		in.Preferences.InstanceWarmup = aws.Int32(warmup)
+	}
+	if f.raw.LaunchTemplate == nil && f.raw.MixedInstancesPolicy != nil {
+		in.DesiredConfiguration.MixedInstancesPolicy = mixedPolicy(f, version)
+	} else {
+		in.DesiredConfiguration.LaunchTemplate = templateSpec(f, version)
+	}
+	out, err := o.c.AutoScaling.StartInstanceRefresh(ctx, in)
+	if err != nil {
+		if awsapi.IsCode(err, "InstanceRefreshInProgress") {
+			return "", fmt.Errorf("start instance refresh to version %s: %w: %w", version, awsapi.ErrRefreshRunning, err)
+		}
+		return "", fmt.Errorf("start instance refresh to version %s: %w", version, err)
+	}
+	return aws.ToString(out.InstanceRefreshId), nil
+}
+
+// followRefreshes streams every group's refresh until all have ended or ctx ends, then writes
+// the final audit line. Throttled reads never stop it.
+func (o *OperatorConsole) followRefreshes(ctx context.Context, e emitter, ev model.AuditEvent, changes []*groupChange, what string) {
+	type state struct {
+		c        *groupChange
+		last     model.Progress
+		failures int
+		throttle bool
+		ended    bool
+		ok       bool
+		outcome  string
+	}
+	states := make([]*state, len(changes))
+	for i, c := range changes {
+		states[i] = &state{c: c, last: model.Progress{Percent: -1}}
+	}
+	for o.wait(ctx) {
+		pending := 0
+		for _, st := range states {
+			if st.ended {
+				continue
+			}
+			r, err := o.readRefreshByID(ctx, st.c.group, st.c.refresh)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				if awsapi.Throttled(err) {
+					if !st.throttle {
+						st.throttle = true
+						if !e.send(model.Progress{Group: st.c.group, Stage: StageRefresh, Percent: max(st.last.Percent, 0), Message: "AWS is throttling reads; still following the rollout"}) {
+							return
+						}
+					}
+					pending++
+					continue
+				}
+				if st.failures++; st.failures >= maxPollFailures {
+					st.ended, st.outcome = true, fmt.Sprintf("%s: stopped following refresh %s (it goes on in AWS): %v", st.c.group, st.c.refresh, err)
+					continue
+				}
+				pending++
+				continue
+			}
+			st.failures, st.throttle = 0, false
+			p := model.Progress{Group: st.c.group, Stage: StageRefresh, Percent: int(r.Percent), Message: refreshMessage(r)}
+			if p.Percent != st.last.Percent || p.Message != st.last.Message {
+				st.last = p
+				if !e.send(p) {
+					return
+				}
+			}
+			if r.Active() {
+				pending++
+				continue
+			}
+			st.ended = true
+			want := "Successful"
+			if st.c.rollback {
+				want = "RollbackSuccessful"
+			}
+			st.ok = r.Status == want
+			st.outcome = fmt.Sprintf("%s: refresh %s %s", st.c.group, r.ID, r.Status)
+			if r.StatusReason != "" {
+				st.outcome += " (" + r.StatusReason + ")"
+			}
+		}
+		if pending > 0 {
+			continue
+		}
+		var failed, all []string
+		for _, st := range states {
+			all = append(all, st.outcome)
+			if !st.ok {
+				failed = append(failed, st.outcome)
+			}
+		}
+		if len(failed) == 0 {
+			aerr := o.finish(ev, "succeeded", nil)
+			msg := "finished: " + strings.Join(all, "; ")
+			if aerr != nil {
+				msg += " (audit log: " + aerr.Error() + ")"
+			}
+			e.send(model.Progress{Stage: StageDone, Percent: 100, Message: msg, Done: true})
+			return
+		}
+		err := fmt.Errorf("%s: %s", what, strings.Join(all, "; "))
+		o.finish(ev, "failed", err)
+		e.send(model.Progress{Stage: StageDone, Message: strings.Join(failed, "; "), Done: true, Err: err})
+		return
+	}
+}
+
+// readRefreshByID reads one instance refresh of a group.
+func (o *OperatorConsole) readRefreshByID(ctx context.Context, group, id string) (*model.Refresh, error) {
+	out, err := o.c.AutoScaling.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{
+		AutoScalingGroupName: aws.String(group),
+		InstanceRefreshIds:   []string{id},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read instance refresh %s of %s: %w", id, group, err)
+	}
+	for i := range out.InstanceRefreshes {
+		r := &out.InstanceRefreshes[i]
+		if aws.ToString(r.InstanceRefreshId) == id {
+			return inventory.RefreshOf(r, ""), nil
+		}
+	}
+	return nil, fmt.Errorf("read instance refresh %s of %s: AWS does not list it", id, group)
+}
+
+// refreshMessage is one line about a refresh's progress.
+func refreshMessage(r *model.Refresh) string {
+	msg := fmt.Sprintf("%s %d%%", r.Status, r.Percent)
+	if r.Active() {
+		msg += fmt.Sprintf(", %d to update", r.InstancesToUpdate)
+	}
+	if r.StatusReason != "" {
+		msg += ": " + r.StatusReason
+	}
+	return msg
+}

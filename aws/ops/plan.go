@@ -1,0 +1,650 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/aws/release"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// Names of the checks plans make (the TUI and the CLI show them as they are).
+const (
+	CheckInstance      = "instance running"
+	CheckService       = "service known"
+	CheckImageExists   = "image exists"
+	CheckImageReady    = "image available"
+	CheckImageService  = "image of this service"
+	CheckTemplate      = "launch template"
+	CheckNoRefresh     = "no rollout running"
+	CheckProcesses     = "launch and terminate active"
+	CheckCapacity      = "healthy capacity"
+	CheckChange        = "something to change"
+	CheckPrevious      = "previous release"
+	CheckRollbackable  = "rollout can roll back"
+	CheckRollbackImage = "previous release's image"
+)
+
+// PlanBake reads the instance, its service and the caller, and plans an AMI from it. The image
+// is named SERVICE-LABEL-YYYYMMDDhhmmss.
+func (o *OperatorConsole) PlanBake(ctx context.Context, req BakeRequest) (model.Plan, error) {
+	now := o.opts.Now().UTC()
+	if req.InstanceID == "" {
+		return model.Plan{}, fmt.Errorf("plan bake: name the instance to bake from")
+	}
+	if strings.TrimSpace(req.Label) == "" {
+		return model.Plan{}, fmt.Errorf("plan bake of %s: give a label (e.g. the git SHA it runs)", req.InstanceID)
+	}
+	p := model.Plan{
+		Action:    model.ActionBake,
+		Bake:      &model.BakeSpec{InstanceID: req.InstanceID, Label: req.Label, NoReboot: req.NoReboot},
+		Reason:    req.Reason,
+		CreatedAt: now,
+	}
+	args := []string{"bake", "--instance", req.InstanceID, "--label", req.Label}
+	if req.NoReboot {
+		args = append(args, "--no-reboot")
+	}
+	if req.Reason != "" {
+		args = append(args, "--reason", req.Reason)
+	}
+	p.CLI = cli(args...)
+	if req.NoReboot {
+		p.Strategy = "CreateImage without reboot: the instance keeps serving, but the disk is copied while it runs and may be inconsistent"
+	} else {
+		p.Strategy = "CreateImage with reboot: the instance restarts once for a consistent disk"
+	}
+
+	out, err := o.c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{req.InstanceID}})
+	if err != nil && !awsapi.IsCode(err, "InvalidInstanceID.") {
+		return model.Plan{}, fmt.Errorf("plan bake of %s: read the instance: %w", req.InstanceID, err)
+	}
+	var inst *ec2types.Instance
+	if err == nil {
+		for i := range out.Reservations {
+			for j := range out.Reservations[i].Instances {
+				if aws.ToString(out.Reservations[i].Instances[j].InstanceId) == req.InstanceID {
+					inst = &out.Reservations[i].Instances[j]
+				}
+			}
+		}
+	}
+	if inst == nil {
+		p.Checks = append(p.Checks, model.Check{Name: CheckInstance, Detail: fmt.Sprintf("instance %s does not exist in %s: check the ID and the region", req.InstanceID, o.c.Region)})
+		p.Bake.Name = bakeName("", req.Label, now)
+		return p, nil
+	}
+	state := ""
+	if inst.State != nil {
+		state = string(inst.State.Name)
+	}
+	if state == string(ec2types.InstanceStateNameRunning) {
+		p.Checks = append(p.Checks, model.Check{Name: CheckInstance, OK: true, Detail: fmt.Sprintf("%s is running %s", req.InstanceID, aws.ToString(inst.ImageId))})
+	} else {
+		p.Checks = append(p.Checks, model.Check{Name: CheckInstance, Detail: fmt.Sprintf("%s is %s: bake from a running instance", req.InstanceID, state)})
+	}
+
+	// Instances inherit their group's tags at launch; a group tagged later is asked directly.
+	p.Service, p.Env = inventory.TagOf(inst.Tags, o.opts.Tags.Service), inventory.TagOf(inst.Tags, o.opts.Tags.Environment)
+	group := inventory.TagOf(inst.Tags, "aws:autoscaling:groupName")
+	if (p.Service == "" || p.Env == "") && group != "" {
+		gout, err := o.c.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+		if err != nil {
+			return model.Plan{}, fmt.Errorf("plan bake of %s: read its group %s: %w", req.InstanceID, group, err)
+		}
+		for _, g := range gout.AutoScalingGroups {
+			for _, t := range g.Tags {
+				switch aws.ToString(t.Key) {
+				case o.opts.Tags.Service:
+					if p.Service == "" {
+						p.Service = aws.ToString(t.Value)
+					}
+				case o.opts.Tags.Environment:
+					if p.Env == "" {
+						p.Env = aws.ToString(t.Value)
+					}
+				}
+			}
+		}
+	}
+	if p.Service == "" {
+		p.Checks = append(p.Checks, model.Check{Name: CheckService, Detail: fmt.Sprintf("%s carries no %s tag and belongs to no group that does: bake from an instance of a service's group, or tag it %s=<service>", req.InstanceID, o.opts.Tags.Service, o.opts.Tags.Service)})
+	} else {
+		where := p.Service
+		if p.Env != "" {
+			where += " in " + p.Env
+		}
+		if group != "" {
+			where += " (group " + group + ")"
+		}
+		p.Checks = append(p.Checks, model.Check{Name: CheckService, OK: true, Detail: where})
+	}
+	if p.Env != "" {
+		p.Production = o.opts.Production(p.Env)
+	}
+	p.Bake.Name = bakeName(p.Service, req.Label, now)
+	if _, err := o.Identity(ctx); err != nil {
+		return model.Plan{}, fmt.Errorf("plan bake of %s: %w", req.InstanceID, err)
+	}
+	return p, nil
+}
+
+// bakeName is SERVICE-LABEL-YYYYMMDDhhmmss, with characters AMI names do not allow replaced
+// and cut to AMI names' 128 characters.
+func bakeName(service, label string, at time.Time) string {
+	if service == "" {
+		service = "image"
+	}
+	clean := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("()[]./-'@_", r) {
+				return r
+			}
+			return '-'
+		}, s)
+	}
+	stamp := at.Format("20060102150405")
+	head := clean(service) + "-" + clean(label)
+	if len(head) > 128-len(stamp)-1 {
+		head = head[:128-len(stamp)-1]
+	}
+	return head + "-" + stamp
+}
+
+// PlanPromote resolves the image, reads every group of the service in the environment, checks
+// the preconditions and plans a rollout to each group.
+func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (model.Plan, error) {
+	now := o.opts.Now().UTC()
+	if req.Service == "" || req.Env == "" {
+		return model.Plan{}, fmt.Errorf("plan promote: name the service and the environment")
+	}
+	what := fmt.Sprintf("plan promote of %s/%s", req.Service, req.Env)
+	groups, err := o.readService(ctx, req.Service, req.Env)
+	if err != nil {
+		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(groups) == 0 {
+		return model.Plan{}, fmt.Errorf("%s: %w", what, o.noGroups(req.Service, req.Env))
+	}
+	image, err := o.chooseImage(ctx, req, groups)
+	if err != nil {
+		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
+	}
+	var ids []string
+	for _, f := range groups {
+		ids = append(ids, f.image)
+	}
+	images, err := inventory.LookupImages(ctx, o.c.EC2, append(ids, image))
+	if err != nil {
+		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
+	}
+	p := o.rolloutPlan(model.ActionPromote, req.Service, req.Env, req.Reason, groups, now)
+	args := []string{"promote", "--service", req.Service, "--env", req.Env, "--image", image}
+	if req.Reason != "" {
+		args = append(args, "--reason", req.Reason)
+	}
+	p.CLI = cli(args...)
+
+	switch state := images.State(image); state {
+	case "missing":
+		p.Checks = append(p.Checks, model.Check{Name: CheckImageExists, Detail: fmt.Sprintf("image %s does not exist in %s (or was deregistered): check the ID and the region, or bake one", image, o.c.Region)})
+	default:
+		p.Checks = append(p.Checks, model.Check{Name: CheckImageExists, OK: true, Detail: image + " " + aws.ToString(images[image].Name)})
+		if state == string(ec2types.ImageStateAvailable) {
+			p.Checks = append(p.Checks, model.Check{Name: CheckImageReady, OK: true, Detail: image + " is available"})
+		} else {
+			detail := fmt.Sprintf("image %s is %s", image, state)
+			if state == string(ec2types.ImageStatePending) {
+				detail += ": wait until it is available, then promote"
+			} else if r := images[image].StateReason; r != nil && r.Message != nil {
+				detail += ": " + aws.ToString(r.Message)
+			}
+			p.Checks = append(p.Checks, model.Check{Name: CheckImageReady, Detail: detail})
+		}
+		switch svc := images.Service(image, o.opts.Tags.Service); {
+		case svc == req.Service:
+			p.Checks = append(p.Checks, model.Check{Name: CheckImageService, OK: true, Detail: fmt.Sprintf("%s is tagged %s=%s", image, o.opts.Tags.Service, svc)})
+		case svc == "":
+			p.Checks = append(p.Checks, model.Check{Name: CheckImageService, OK: true, Detail: fmt.Sprintf("%s carries no %s tag (not baked by adstage-ops)", image, o.opts.Tags.Service)})
+		default:
+			p.Checks = append(p.Checks, model.Check{Name: CheckImageService, Warn: true, Detail: fmt.Sprintf("%s was baked for %s, not %s: confirm only if %s really runs this image", image, svc, req.Service, req.Service)})
+		}
+	}
+	to := images.Ref(image, o.opts.Tags.Service)
+	changes := 0
+	for i, f := range groups {
+		s := &p.Steps[i]
+		s.FromImage = o.fromRef(f, images)
+		s.ToImage = to
+		if f.image != image {
+			changes++
+		}
+	}
+	if changes == 0 {
+		p.Checks = append(p.Checks, model.Check{Name: CheckChange, Detail: fmt.Sprintf("every group of %s/%s already launches %s: nothing to promote", req.Service, req.Env, image)})
+	}
+	o.groupChecks(ctx, &p, groups, false)
+	return p, nil
+}
+
+// chooseImage resolves what the request promotes: the explicit AMI; the AMI FromEnv runs;
+// or the newest available image baked for the service that the environment does not run yet.
+func (o *OperatorConsole) chooseImage(ctx context.Context, req PromoteRequest, groups []*groupFacts) (string, error) {
+	if req.ImageID != "" {
+		return req.ImageID, nil
+	}
+	if req.FromEnv != "" {
+		src, err := o.readService(ctx, req.Service, req.FromEnv)
+		if err != nil {
+			return "", fmt.Errorf("read the release of %s/%s: %w", req.Service, req.FromEnv, err)
+		}
+		if len(src) == 0 {
+			return "", fmt.Errorf("read the release of %s/%s: %w", req.Service, req.FromEnv, o.noGroups(req.Service, req.FromEnv))
+		}
+		var found []string
+		for _, f := range src {
+			if f.image != "" && !slices.Contains(found, f.image) {
+				found = append(found, f.image)
+			}
+		}
+		switch len(found) {
+		case 0:
+			return "", fmt.Errorf("%s/%s runs no launch template release to promote", req.Service, req.FromEnv)
+		case 1:
+			return found[0], nil
+		default:
+			return "", fmt.Errorf("%s/%s runs more than one release (%s): name the image with --image", req.Service, req.FromEnv, strings.Join(found, ", "))
+		}
+	}
+	imgs, err := o.Images(ctx, req.Service)
+	if err != nil {
+		return "", err
+	}
+	running := map[string]bool{}
+	for _, f := range groups {
+		running[f.image] = true
+	}
+	for _, img := range imgs {
+		if running[img.ID] {
+			return "", fmt.Errorf("%s/%s already runs the newest image baked for %s (%s): bake a new one or name an image", req.Service, req.Env, req.Service, img.ID)
+		}
+		if img.Available() {
+			return img.ID, nil
+		}
+	}
+	return "", fmt.Errorf("no available image is baked for %s (images carry the tag %s=%s): bake one first", req.Service, o.opts.Tags.Service, req.Service)
+}
+
+// fromRef describes the release a group runs now: the AMI, its label, and who released it
+// when (from the launch template version's release note, else what AWS recorded).
+func (o *OperatorConsole) fromRef(f *groupFacts, images inventory.ImageLookup) model.ImageRef {
+	r := images.Ref(f.image, o.opts.Tags.Service)
+	r.ReleasedBy, r.ReleasedAt = releasedBy(f.release)
+	return r
+}
+
+// rolloutPlan is the part of promote and rollback plans that does not depend on the target:
+// one step per group, the strategy, the capacity and the restore estimate.
+func (o *OperatorConsole) rolloutPlan(action model.ActionKind, service, env, reason string, groups []*groupFacts, now time.Time) model.Plan {
+	p := model.Plan{
+		Action:     action,
+		Service:    service,
+		Env:        env,
+		Production: o.opts.Production(env),
+		Reason:     reason,
+		CreatedAt:  now,
+	}
+	var desired int32
+	for _, f := range groups {
+		live, _ := liveCounts(&f.g)
+		step := model.GroupStep{
+			Group:       f.g.Name,
+			Instances:   live,
+			Desired:     f.g.Desired,
+			MaxCapacity: f.g.Max,
+		}
+		if lt := f.g.LaunchTemplate; lt != nil {
+			step.Template = *lt
+			if f.version > 0 {
+				step.Template.Version = itoa(f.version)
+			}
+		}
+		p.Steps = append(p.Steps, step)
+		desired += f.g.Desired
+		p.RestoreEstimate = max(p.RestoreEstimate, o.Estimate(&f.g))
+	}
+	prefs := o.rollout()
+	p.Strategy = strategy(prefs)
+	low := (int64(desired)*int64(prefs.MinHealthyPercentage) + 99) / 100
+	high := int64(desired) * int64(prefs.MaxHealthyPercentage) / 100
+	p.Capacity = fmt.Sprintf("never below %d healthy; up to %d instances during rollout", low, max(high, int64(desired)))
+	return p
+}
+
+// strategy describes the instance refresh preferences.
+func strategy(p model.RolloutPrefs) string {
+	s := "instance refresh: "
+	if p.MaxHealthyPercentage > 100 && p.MinHealthyPercentage >= 100 {
+		s += "launch before terminate"
+	} else {
+		s += "terminate and launch in batches"
+	}
+	s += fmt.Sprintf(" (min healthy %d%%, max %d%%)", p.MinHealthyPercentage, p.MaxHealthyPercentage)
+	if p.SkipMatching {
+		s += ", skip matching"
+	}
+	if p.AutoRollback {
+		s += ", auto-rollback"
+	}
+	if p.InstanceWarmup > 0 {
+		s += fmt.Sprintf(", warmup %ds", p.InstanceWarmup)
+	}
+	return s
+}
+
+// groupChecks adds the checks every rollout makes on the groups: a launch template, no
+// rollout running (unless skipRefresh), Launch and Terminate not suspended, healthy capacity.
+func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups []*groupFacts, skipRefresh bool) {
+	var legacy, running, suspended, short []string
+	serving := o.servingCounts(ctx, model.ServiceKey{Name: p.Service, Env: p.Env})
+	for _, f := range groups {
+		g := &f.g
+		if g.LaunchTemplate == nil {
+			legacy = append(legacy, fmt.Sprintf("group %s uses launch configuration %s; adstage-ops rolls out launch template versions only. Create a launch template from the configuration (EC2 console: Launch configurations, \"Copy to launch template\", or `aws ec2 create-launch-template` with its settings), then point the group at it (`aws autoscaling update-auto-scaling-group --auto-scaling-group-name %s --launch-template LaunchTemplateName=<name>,Version=1`)", g.Name, g.LaunchConfig, g.Name))
+		}
+		if !skipRefresh && f.refresh.Active() {
+			running = append(running, fmt.Sprintf("group %s has instance refresh %s %s (%d%%)", g.Name, f.refresh.ID, f.refresh.Status, f.refresh.Percent))
+		}
+		var procs []string
+		for _, proc := range []string{"Launch", "Terminate"} {
+			if g.Suspends(proc) {
+				procs = append(procs, proc)
+			}
+		}
+		if len(procs) > 0 {
+			suspended = append(suspended, fmt.Sprintf("group %s suspends %s: resume with `aws autoscaling resume-processes --auto-scaling-group-name %s --scaling-processes %s`", g.Name, strings.Join(procs, " and "), g.Name, strings.Join(procs, " ")))
+		}
+		_, healthy := liveCounts(g)
+		if n, ok := serving[g.Name]; ok {
+			healthy = n
+		}
+		if int32(healthy) < g.Desired {
+			short = append(short, fmt.Sprintf("group %s has %d healthy of %d desired", g.Name, healthy, g.Desired))
+		}
+	}
+	add := func(name string, bad []string, warn bool, ok, next string) {
+		if len(bad) == 0 {
+			p.Checks = append(p.Checks, model.Check{Name: name, OK: true, Detail: ok})
+			return
+		}
+		d := strings.Join(bad, "; ")
+		if next != "" {
+			d += ": " + next
+		}
+		p.Checks = append(p.Checks, model.Check{Name: name, Warn: warn, Detail: d})
+	}
+	add(CheckTemplate, legacy, false, "every group launches from a launch template", "")
+	if !skipRefresh {
+		add(CheckNoRefresh, running, false, "no instance refresh is running", fmt.Sprintf("wait for it to finish, or roll it back with `adstage-ops rollback --service %s --env %s`", p.Service, p.Env))
+	}
+	add(CheckProcesses, suspended, false, "Launch and Terminate are not suspended", "")
+	add(CheckCapacity, short, true, "every group has its desired capacity healthy", "the rollout keeps the healthy capacity the group has now, not what it should have")
+}
+
+// servingCounts counts, per group of the service, the instances in service that neither the
+// group nor any load balancer reports unhealthy, from the inventory's snapshot (the plan's
+// own reads see only the group's health check). With no snapshot yet, as in a one-shot CLI
+// command, it takes one; if that fails, the check falls back to the group's health.
+func (o *OperatorConsole) servingCounts(ctx context.Context, key model.ServiceKey) map[string]int {
+	groups, ok := o.LastGroups(key)
+	if !ok {
+		if _, err := o.Snapshot(ctx); err != nil {
+			return nil
+		}
+		groups, _ = o.LastGroups(key)
+	}
+	out := make(map[string]int, len(groups))
+	for i := range groups {
+		n := 0
+		for j := range groups[i].Instances {
+			// Not failing, rather than Serving: a balancer not read yet (state unknown) is no
+			// evidence against the instance; the group's own health still counts.
+			if in := &groups[i].Instances[j]; in.Lifecycle == model.InService && !in.Failing() {
+				n++
+			}
+		}
+		out[groups[i].Name] = n
+	}
+	return out
+}
+
+// PlanRollback plans the return of a service to its last known-good release: rolling back
+// the running instance refreshes if there are any, else rolling out the newest earlier launch
+// template version whose AMI differs from the current one (or the version asked for).
+func (o *OperatorConsole) PlanRollback(ctx context.Context, req RollbackRequest) (model.Plan, error) {
+	now := o.opts.Now().UTC()
+	if req.Service == "" || req.Env == "" {
+		return model.Plan{}, fmt.Errorf("plan rollback: name the service and the environment")
+	}
+	what := fmt.Sprintf("plan rollback of %s/%s", req.Service, req.Env)
+	groups, err := o.readService(ctx, req.Service, req.Env)
+	if err != nil {
+		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(groups) == 0 {
+		return model.Plan{}, fmt.Errorf("%s: %w", what, o.noGroups(req.Service, req.Env))
+	}
+	args := []string{"rollback", "--service", req.Service, "--env", req.Env}
+	if req.ToVersion != "" {
+		args = append(args, "--to-version", req.ToVersion)
+	}
+	if req.Reason != "" {
+		args = append(args, "--reason", req.Reason)
+	}
+	var active []*groupFacts
+	for _, f := range groups {
+		if f.refresh.Active() {
+			active = append(active, f)
+		}
+	}
+	if len(active) > 0 && req.ToVersion == "" {
+		p, err := o.planRefreshRollback(ctx, req, active, now)
+		if err != nil {
+			return model.Plan{}, fmt.Errorf("%s: %w", what, err)
+		}
+		p.CLI = cli(args...)
+		return p, nil
+	}
+	p := o.rolloutPlan(model.ActionRollback, req.Service, req.Env, req.Reason, groups, now)
+	p.CLI = cli(args...)
+	p.Strategy = "roll out the previous release's launch template version; " + p.Strategy
+	if err := o.previousReleases(ctx, &p, req, groups); err != nil {
+		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
+	}
+	o.groupChecks(ctx, &p, groups, false)
+	return p, nil
+}
+
+// planRefreshRollback plans RollbackInstanceRefresh on every group with an active refresh.
+func (o *OperatorConsole) planRefreshRollback(ctx context.Context, req RollbackRequest, active []*groupFacts, now time.Time) (model.Plan, error) {
+	p := o.rolloutPlan(model.ActionRollback, req.Service, req.Env, req.Reason, active, now)
+	p.Strategy = "roll back the running instance refresh: AWS replaces the instances it already updated with the release the group was on; " + strategy(o.rollout())
+	var targets []string
+	var bad []string
+	for i, f := range active {
+		s := &p.Steps[i]
+		s.RefreshID = f.refresh.ID
+		s.ToVersion = s.Template.Version
+		switch {
+		case f.refresh.Status == "Cancelling" || f.refresh.Status == "RollbackInProgress":
+			bad = append(bad, fmt.Sprintf("group %s: refresh %s is already %s: wait for it to end", f.g.Name, f.refresh.ID, f.refresh.Status))
+		case f.refresh.DesiredVersion == "":
+			bad = append(bad, fmt.Sprintf("group %s: refresh %s was started without a desired configuration, which AWS cannot roll back: cancel it (`aws autoscaling cancel-instance-refresh --auto-scaling-group-name %s`), then roll back to the previous release", f.g.Name, f.refresh.ID, f.g.Name))
+		case f.g.LaunchTemplate != nil && !isNumeric(f.g.LaunchTemplate.Version):
+			bad = append(bad, fmt.Sprintf("group %s follows launch template version %s, so AWS cannot roll its refresh back: cancel it (`aws autoscaling cancel-instance-refresh --auto-scaling-group-name %s`), then roll back to the previous release", f.g.Name, f.g.LaunchTemplate.Version, f.g.Name))
+		}
+		if f.refresh.DesiredVersion != "" && f.template != "" {
+			v, err := describeVersion(ctx, o.c.EC2, f.template, f.refresh.DesiredVersion)
+			if err != nil {
+				return model.Plan{}, err
+			}
+			if v.LaunchTemplateData != nil {
+				targets = append(targets, aws.ToString(v.LaunchTemplateData.ImageId))
+				s.FromImage.ImageID = targets[len(targets)-1]
+			}
+		}
+	}
+	var ids []string
+	for _, f := range active {
+		ids = append(ids, f.image)
+	}
+	images, err := inventory.LookupImages(ctx, o.c.EC2, append(ids, targets...))
+	if err != nil {
+		return model.Plan{}, err
+	}
+	for i, f := range active {
+		s := &p.Steps[i]
+		if s.FromImage.ImageID != "" {
+			s.FromImage = images.Ref(s.FromImage.ImageID, o.opts.Tags.Service)
+		}
+		s.ToImage = o.fromRef(f, images)
+	}
+	if len(bad) > 0 {
+		p.Checks = append(p.Checks, model.Check{Name: CheckRollbackable, Detail: strings.Join(bad, "; ")})
+	} else {
+		var names []string
+		for _, f := range active {
+			names = append(names, f.g.Name+" ("+f.refresh.ID+" "+f.refresh.Status+")")
+		}
+		p.Checks = append(p.Checks, model.Check{Name: CheckRollbackable, OK: true, Detail: "rolling back the rollout of " + strings.Join(names, ", ")})
+	}
+	o.groupChecks(ctx, &p, active, true)
+	return p, nil
+}
+
+func isNumeric(v string) bool {
+	_, ok := awsapi.NumericVersion(v)
+	return ok
+}
+
+// previousReleases fills each step's target: the version asked for, else the newest earlier
+// launch template version whose AMI differs from the current one. A target whose AMI is gone
+// is refused with the older releases that still exist.
+func (o *OperatorConsole) previousReleases(ctx context.Context, p *model.Plan, req RollbackRequest, groups []*groupFacts) error {
+	type choice struct {
+		target model.Release
+		older  []model.Release
+	}
+	chosen := make([]*choice, len(groups))
+	var ids []string
+	var missing []string
+	for i, f := range groups {
+		if f.template == "" || f.version == 0 {
+			continue
+		}
+		rels, err := inventory.ListReleases(ctx, o.c.EC2, string(f.template))
+		if err != nil {
+			return err
+		}
+		if req.ToVersion != "" {
+			want, ok := awsapi.NumericVersion(req.ToVersion)
+			var found *model.Release
+			for j := range rels {
+				if ok && rels[j].Version == want {
+					found = &rels[j]
+				}
+			}
+			switch {
+			case found == nil:
+				missing = append(missing, fmt.Sprintf("launch template %s of group %s has no version %s", f.template, f.g.Name, req.ToVersion))
+			case found.ImageID == f.image:
+				missing = append(missing, fmt.Sprintf("group %s already launches %s (version %d runs the same AMI)", f.g.Name, f.image, found.Version))
+			default:
+				chosen[i] = &choice{target: *found}
+				ids = append(ids, found.ImageID)
+			}
+			continue
+		}
+		c := &choice{}
+		var ok bool
+		c.target, c.older, ok = release.Previous(rels, f.version, f.image)
+		if ok {
+			ids = append(ids, c.target.ImageID)
+			for _, r := range c.older {
+				ids = append(ids, r.ImageID)
+			}
+		}
+		if !ok {
+			missing = append(missing, fmt.Sprintf("no previous release for group %s: no version of launch template %s before %d runs another AMI than %s", f.g.Name, f.template, f.version, f.image))
+			continue
+		}
+		chosen[i] = c
+	}
+	for _, f := range groups {
+		ids = append(ids, f.image)
+	}
+	images, err := inventory.LookupImages(ctx, o.c.EC2, ids)
+	if err != nil {
+		return err
+	}
+	var gone []string
+	var found []string
+	for i, f := range groups {
+		s := &p.Steps[i]
+		s.FromImage = o.fromRef(f, images)
+		c := chosen[i]
+		if c == nil {
+			continue
+		}
+		s.ToVersion = itoa(c.target.Version)
+		s.ToImage = images.Ref(c.target.ImageID, o.opts.Tags.Service)
+		s.ToImage.ReleasedBy, s.ToImage.ReleasedAt = releasedBy(c.target)
+		state := images.State(c.target.ImageID)
+		if state == string(ec2types.ImageStateAvailable) {
+			found = append(found, fmt.Sprintf("group %s: version %d (%s)", f.g.Name, c.target.Version, c.target.ImageID))
+			continue
+		}
+		if state == "missing" {
+			state = "deregistered"
+		}
+		msg := fmt.Sprintf("previous release %s of group %s (launch template %s version %d) is %s", c.target.ImageID, f.g.Name, f.template, c.target.Version, state)
+		var alive []string
+		for _, r := range c.older {
+			if images.State(r.ImageID) == string(ec2types.ImageStateAvailable) {
+				who, when := releasedBy(r)
+				alive = append(alive, fmt.Sprintf("version %d (%s, released %s by %s)", r.Version, r.ImageID, when.UTC().Format(time.RFC3339), who))
+			}
+		}
+		if len(alive) > 0 {
+			first := strings.Fields(alive[0])[1]
+			msg += fmt.Sprintf("; older releases whose AMI still exists: %s. Roll back to one of them with `adstage-ops rollback --service %s --env %s --to-version %s`", strings.Join(alive, ", "), p.Service, p.Env, first)
+		} else if req.ToVersion == "" {
+			msg += "; no older release's AMI still exists"
+		}
+		gone = append(gone, msg)
+	}
+	// Groups on a launch configuration have no release to return to; the launch template
+	// check refuses them, so they add nothing here.
+	switch {
+	case len(missing) > 0:
+		p.Checks = append(p.Checks, model.Check{Name: CheckPrevious, Detail: strings.Join(missing, "; ")})
+	case len(found) > 0 || len(gone) > 0:
+		p.Checks = append(p.Checks, model.Check{Name: CheckPrevious, OK: true, Detail: strings.Join(found, "; ")})
+	}
+	if len(gone) > 0 {
+		p.Checks = append(p.Checks, model.Check{Name: CheckRollbackImage, Detail: strings.Join(gone, "; ")})
+	} else if len(missing) == 0 && len(found) > 0 {
+		p.Checks = append(p.Checks, model.Check{Name: CheckRollbackImage, OK: true, Detail: "every target AMI is available"})
+	}
+	return nil
+}
