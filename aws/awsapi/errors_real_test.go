@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
@@ -43,7 +44,7 @@ region = us-east-1
 `, want: []string{"aws sso login --profile legacy-sso"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			isolateAWSEnv(t, "http://127.0.0.1:1")
+			awstest.IsolateAWSEnv(t, "http://127.0.0.1:1")
 			t.Setenv("AWS_ACCESS_KEY_ID", "")
 			t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 			home := t.TempDir()

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
 
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
@@ -126,30 +127,30 @@ func TestExplain_RealSDKErrors(t *testing.T) {
 		status int
 		body   string
 	}{
-		"DescribeAutoScalingGroups": {http.StatusForbidden, queryError("AccessDenied", "User: arn:aws:iam::1:user/x is not authorized to perform: autoscaling:DescribeAutoScalingGroups")},
-		"DescribeInstances":         {http.StatusForbidden, ec2Error("UnauthorizedOperation", "You are not authorized to perform this operation.")},
-		"DescribeTargetHealth":      {http.StatusForbidden, queryError("AccessDenied", "not authorized")},
-		"DescribeInstanceHealth":    {http.StatusForbidden, queryError("AccessDenied", "not authorized")},
-		"GetCallerIdentity":         {http.StatusForbidden, queryError("ExpiredToken", "The security token included in the request is expired")},
-		"DescribeImages":            {http.StatusBadRequest, ec2Error("InvalidAMIID.NotFound", "The image id '[ami-1]' does not exist")},
-		"StartInstanceRefresh":      {http.StatusBadRequest, queryError("InstanceRefreshInProgress", "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")},
+		"DescribeAutoScalingGroups": {http.StatusForbidden, awstest.QueryError("AccessDenied", "User: arn:aws:iam::1:user/x is not authorized to perform: autoscaling:DescribeAutoScalingGroups")},
+		"DescribeInstances":         {http.StatusForbidden, awstest.EC2Error("UnauthorizedOperation", "You are not authorized to perform this operation.")},
+		"DescribeTargetHealth":      {http.StatusForbidden, awstest.QueryError("AccessDenied", "not authorized")},
+		"DescribeInstanceHealth":    {http.StatusForbidden, awstest.QueryError("AccessDenied", "not authorized")},
+		"GetCallerIdentity":         {http.StatusForbidden, awstest.QueryError("ExpiredToken", "The security token included in the request is expired")},
+		"DescribeImages":            {http.StatusBadRequest, awstest.EC2Error("InvalidAMIID.NotFound", "The image id '[ami-1]' does not exist")},
+		"StartInstanceRefresh":      {http.StatusBadRequest, awstest.QueryError("InstanceRefreshInProgress", "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")},
 	}
-	rec := &wireRecorder{answer: func(action string) (int, string) {
+	rec := &awstest.WireRecorder{Answer: func(action string) (int, string) {
 		a, ok := answers[action]
 		if !ok {
-			return http.StatusBadRequest, queryError("Unexpected", action)
+			return http.StatusBadRequest, awstest.QueryError("Unexpected", action)
 		}
 		return a.status, a.body
 	}}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-	isolateAWSEnv(t, srv.URL)
+	awstest.IsolateAWSEnv(t, srv.URL)
 	t.Setenv("AWS_PROFILE", "")
 	_, read, err := awsapi.LoadClients(context.Background(), awsapi.LoadOptions{Region: "eu-west-1"})
 	if err != nil {
 		t.Fatalf("LoadClients: %v", err)
 	}
-	calls := operationCalls(rawClients(t, read))
+	calls := awstest.OperationCalls(awstest.RawClients(t, read))
 	for action, want := range map[string]string{
 		"autoscaling:DescribeAutoScalingGroups":       "AWS denied autoscaling:DescribeAutoScalingGroups",
 		"ec2:DescribeInstances":                       "AWS denied ec2:DescribeInstances",
@@ -172,7 +173,7 @@ func TestExplain_RealSDKErrors(t *testing.T) {
 
 // TestExplain_NoRegion loads clients with no region anywhere.
 func TestExplain_NoRegion(t *testing.T) {
-	isolateAWSEnv(t, "http://127.0.0.1:1")
+	awstest.IsolateAWSEnv(t, "http://127.0.0.1:1")
 	t.Setenv("AWS_REGION", "")
 	_, _, err := awsapi.LoadClients(context.Background(), awsapi.LoadOptions{})
 	if !errors.Is(err, awsapi.ErrNoRegion) {

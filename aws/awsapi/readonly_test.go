@@ -10,13 +10,14 @@ import (
 	"testing"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 )
 
 func TestOperationLists_SortedDisjointAndCoveredByCalls(t *testing.T) {
-	calls := operationCalls(sdkClients{})
+	calls := awstest.OperationCalls(awstest.SDKClients{})
 	seen := map[string]string{}
 	for name, list := range map[string][]awsapi.Operation{"ReadOperations": awsapi.ReadOperations, "WriteOperations": awsapi.WriteOperations} {
 		if !sort.SliceIsSorted(list, func(i, j int) bool { return list[i].Action() < list[j].Action() }) {
@@ -51,10 +52,10 @@ func TestOperationLists_SortedDisjointAndCoveredByCalls(t *testing.T) {
 // pointed (AWS_ENDPOINT_URL) at a recording server: every write must be refused with a
 // ReadOnlyError naming it and no request may arrive; every read must arrive, exactly once.
 func TestReadOnlyMiddleware_RefusesWritesBeforeTheWire(t *testing.T) {
-	rec := &wireRecorder{}
+	rec := &awstest.WireRecorder{}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-	isolateAWSEnv(t, srv.URL)
+	awstest.IsolateAWSEnv(t, srv.URL)
 
 	clients, read, err := awsapi.LoadClients(context.Background(), awsapi.LoadOptions{ReadOnly: true})
 	if err != nil {
@@ -66,7 +67,7 @@ func TestReadOnlyMiddleware_RefusesWritesBeforeTheWire(t *testing.T) {
 	if read.Region != "us-east-1" {
 		t.Errorf("region = %q, want us-east-1", read.Region)
 	}
-	calls := operationCalls(rawClients(t, read))
+	calls := awstest.OperationCalls(awstest.RawClients(t, read))
 	ctx := context.Background()
 
 	for _, op := range awsapi.WriteOperations {
@@ -83,17 +84,17 @@ func TestReadOnlyMiddleware_RefusesWritesBeforeTheWire(t *testing.T) {
 			t.Errorf("%s: Explain = %q, want the action and read-only", op, got)
 		}
 	}
-	if got := rec.seen(); len(got) != 0 {
+	if got := rec.Seen(); len(got) != 0 {
 		t.Fatalf("refused writes reached the server: %v", got)
 	}
 
 	for _, op := range awsapi.ReadOperations {
-		rec.reset()
+		rec.Reset()
 		err := calls[op.Action()](ctx)
 		if errors.Is(err, awsapi.ErrReadOnly) {
 			t.Errorf("%s: refused in read-only mode: %v", op, err)
 		}
-		if got := rec.seen(); !slices.Equal(got, []string{op.Name}) {
+		if got := rec.Seen(); !slices.Equal(got, []string{op.Name}) {
 			t.Errorf("%s: server saw %v, want exactly [%s]", op, got, op.Name)
 		}
 	}
@@ -102,10 +103,10 @@ func TestReadOnlyMiddleware_RefusesWritesBeforeTheWire(t *testing.T) {
 // TestReadWriteClients_SendWrites proves the refusal above is the middleware's doing: without
 // ReadOnly the same writes reach the same server.
 func TestReadWriteClients_SendWrites(t *testing.T) {
-	rec := &wireRecorder{}
+	rec := &awstest.WireRecorder{}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-	isolateAWSEnv(t, srv.URL)
+	awstest.IsolateAWSEnv(t, srv.URL)
 
 	clients, read, err := awsapi.LoadClients(context.Background(), awsapi.LoadOptions{})
 	if err != nil {
@@ -114,13 +115,13 @@ func TestReadWriteClients_SendWrites(t *testing.T) {
 	if clients.AutoScaling == nil || clients.EC2 == nil || clients.ELBv2 == nil || clients.ELB == nil || clients.STS == nil {
 		t.Fatalf("read-write LoadClients left a client nil: %+v", clients)
 	}
-	calls := operationCalls(rawClients(t, read))
+	calls := awstest.OperationCalls(awstest.RawClients(t, read))
 	for _, op := range awsapi.WriteOperations {
-		rec.reset()
+		rec.Reset()
 		if err := calls[op.Action()](context.Background()); errors.Is(err, awsapi.ErrReadOnly) {
 			t.Errorf("%s refused without read-only: %v", op, err)
 		}
-		if got := rec.seen(); !slices.Equal(got, []string{op.Name}) {
+		if got := rec.Seen(); !slices.Equal(got, []string{op.Name}) {
 			t.Errorf("%s: server saw %v, want exactly [%s]", op, got, op.Name)
 		}
 	}
@@ -152,15 +153,15 @@ func TestIsReadOperation_UsesSDKServiceIDs(t *testing.T) {
 // TestReadOnlyMiddleware_RunsFirst: the guard runs before the SDK's own input validation, so
 // even an invalid write is refused as a write (nothing else of the stack ran).
 func TestReadOnlyMiddleware_RunsFirst(t *testing.T) {
-	rec := &wireRecorder{}
+	rec := &awstest.WireRecorder{}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-	isolateAWSEnv(t, srv.URL)
+	awstest.IsolateAWSEnv(t, srv.URL)
 	_, read, err := awsapi.LoadClients(context.Background(), awsapi.LoadOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatalf("LoadClients: %v", err)
 	}
-	c := rawClients(t, read)
+	c := awstest.RawClients(t, read)
 	_, err = c.EC2.CreateImage(context.Background(), &ec2.CreateImageInput{}) // InstanceId and Name missing
 	var ro *awsapi.ReadOnlyError
 	if !errors.As(err, &ro) || ro.Operation != "CreateImage" {
@@ -170,7 +171,7 @@ func TestReadOnlyMiddleware_RunsFirst(t *testing.T) {
 	if !errors.As(err, &ro) || ro.Operation != "StartInstanceRefresh" || ro.Service != "autoscaling" {
 		t.Errorf("invalid StartInstanceRefresh in read-only mode: err = %v, want a ReadOnlyError", err)
 	}
-	if got := rec.seen(); len(got) != 0 {
+	if got := rec.Seen(); len(got) != 0 {
 		t.Errorf("server saw %v", got)
 	}
 }

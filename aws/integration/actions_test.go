@@ -21,6 +21,7 @@ import (
 
 	"github.com/adstage/adstage-ops/aws/audit"
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
 	"github.com/adstage/adstage-ops/aws/inventory"
 	"github.com/adstage/adstage-ops/aws/ops"
 
@@ -107,7 +108,7 @@ type motoFleet struct {
 
 func newMotoFleet(t *testing.T) *motoFleet {
 	t.Helper()
-	c, _ := motoClients(t, false)
+	c, _ := awstest.MotoClients(t, false)
 	m := &motoFleet{c: c}
 	var ok bool
 	if m.ec2, ok = c.EC2.(*ec2.Client); !ok {
@@ -205,7 +206,7 @@ func drainProgress(t *testing.T, ch <-chan model.Progress) []model.Progress {
 // recordedSince lists the requests moto records for this test's account from now on.
 func recordedSince(t *testing.T) func() []string {
 	t.Helper()
-	all := motoRecording(t)
+	all := awstest.MotoRecording(t)
 	base := len(all())
 	return func() []string { return all()[base:] }
 }

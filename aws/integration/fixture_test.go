@@ -14,6 +14,8 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
 )
 
 // motoInvFleet is a small fleet created in moto through the SDK:
@@ -45,7 +47,7 @@ func mustOK(t *testing.T, what string, err error) {
 }
 
 // createMotoInvFleet builds motoInvFleet in the test's moto account with read-write clients.
-func createMotoInvFleet(t *testing.T, c sdkClients) motoInvFleet {
+func createMotoInvFleet(t *testing.T, c awstest.SDKClients) motoInvFleet {
 	t.Helper()
 	ctx := context.Background()
 	s := aws.String

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
 	"github.com/adstage/adstage-ops/aws/inventory"
 
 	"github.com/adstage/adstage-ops/model"
@@ -41,7 +42,7 @@ func (n *noInstanceRefreshes) DescribeInstanceRefreshes(context.Context, *autosc
 // motoInventory is a read-only inventory over moto in the test's account, on a fixed clock.
 func motoInventory(t *testing.T, now time.Time) (*inventory.Inventory, awsapi.ReadClients) {
 	t.Helper()
-	_, ro := motoClients(t, true)
+	_, ro := awstest.MotoClients(t, true)
 	ro.AutoScaling = &noInstanceRefreshes{AutoScalingReader: ro.AutoScaling}
 	return inventory.NewInventory(ro, inventory.Options{Now: func() time.Time { return now }}), ro
 }
@@ -53,7 +54,7 @@ type wantInstance struct {
 	launched int64
 }
 
-func motoInstances(t *testing.T, c sdkClients, group string) map[string]wantInstance {
+func motoInstances(t *testing.T, c awstest.SDKClients, group string) map[string]wantInstance {
 	t.Helper()
 	ctx := context.Background()
 	g, err := c.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
@@ -90,10 +91,10 @@ func motoInstances(t *testing.T, c sdkClients, group string) map[string]wantInst
 // stand-in that reports none.
 func TestMoto_Inventory_NoInstanceRefresh(t *testing.T) {
 	ctx := context.Background()
-	_, rw := motoClients(t, false)
-	raw := rawClients(t, rw)
+	_, rw := awstest.MotoClients(t, false)
+	raw := awstest.RawClients(t, rw)
 	f := createMotoInvFleet(t, raw)
-	recorded := motoRecording(t)
+	recorded := awstest.MotoRecording(t)
 	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	inv, _ := motoInventory(t, now)
 
@@ -104,7 +105,7 @@ func TestMoto_Inventory_NoInstanceRefresh(t *testing.T) {
 	if len(fleet.Problems) != 0 {
 		t.Errorf("Problems: %q", fleet.Problems)
 	}
-	account := motoAccount(t)
+	account := awstest.MotoAccount(t)
 	if fleet.Account != account || !strings.Contains(fleet.Identity, account) || fleet.Region != "us-east-1" {
 		t.Errorf("identity: account %q identity %q region %q, want account %s in us-east-1", fleet.Account, fleet.Identity, fleet.Region, account)
 	}
@@ -223,8 +224,8 @@ func TestMoto_Inventory_NoInstanceRefresh(t *testing.T) {
 // template versions in moto (refreshes come from the stand-in: moto has none).
 func TestMoto_History_NoInstanceRefresh(t *testing.T) {
 	ctx := context.Background()
-	_, rw := motoClients(t, false)
-	f := createMotoInvFleet(t, rawClients(t, rw))
+	_, rw := awstest.MotoClients(t, false)
+	f := createMotoInvFleet(t, awstest.RawClients(t, rw))
 	inv, _ := motoInventory(t, time.Now())
 
 	h, err := inv.History(ctx, "web", "production")
@@ -260,8 +261,8 @@ func TestMoto_History_NoInstanceRefresh(t *testing.T) {
 // read from moto (CreateImage with tags on the image, as bake does).
 func TestMoto_Images(t *testing.T) {
 	ctx := context.Background()
-	_, rw := motoClients(t, false)
-	raw := rawClients(t, rw)
+	_, rw := awstest.MotoClients(t, false)
+	raw := awstest.RawClients(t, rw)
 	createMotoInvFleet(t, raw)
 	var source string
 	for id := range motoInstances(t, raw, "web-staging") {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
 )
 
 // TestMoto_ReadOnly_WritesNeverReachTheWire proves read-only mode at the wire: through the
@@ -16,9 +17,9 @@ import (
 // the test can fail.
 func TestMoto_ReadOnly_WritesNeverReachTheWire(t *testing.T) {
 	ctx := context.Background()
-	recorded := motoRecording(t)
-	_, ro := motoClients(t, true)
-	roCalls := operationCalls(rawClients(t, ro))
+	recorded := awstest.MotoRecording(t)
+	_, ro := awstest.MotoClients(t, true)
+	roCalls := awstest.OperationCalls(awstest.RawClients(t, ro))
 
 	// Reads first: finding them all in the recording at the end proves nothing recorded after
 	// them (the refused writes) was lost to a reset by another test.
@@ -54,8 +55,8 @@ func TestMoto_ReadOnly_WritesNeverReachTheWire(t *testing.T) {
 	}
 
 	// The control: the same writes through read-write clients reach moto.
-	_, rw := motoClients(t, false)
-	rwCalls := operationCalls(rawClients(t, rw))
+	_, rw := awstest.MotoClients(t, false)
+	rwCalls := awstest.OperationCalls(awstest.RawClients(t, rw))
 	for _, op := range awsapi.WriteOperations {
 		if err := rwCalls[op.Action()](ctx); errors.Is(err, awsapi.ErrReadOnly) {
 			t.Errorf("write %s refused without read-only: %v", op, err)

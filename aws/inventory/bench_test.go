@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/sim"
 	"github.com/adstage/adstage-ops/model"
 )
@@ -149,8 +148,8 @@ func newScaleFleet(tb testing.TB, spec sim.ScaleSpec, latency time.Duration) *sc
 	cloud := sim.NewScale(clk, sim.Options{Latency: latency, Throttle: true}, spec)
 	rc := cloud.Clients().Read()
 	listing, listingCPU := new(atomic.Int64), new(atomic.Int64)
-	pages := &replayGroups{awsapi.AutoScalingReader: rc.AutoScaling}
-	rc.AutoScaling = timedGroups{awsapi.AutoScalingReader: pages, spent: listing, cpu: listingCPU}
+	pages := &replayGroups{AutoScalingReader: rc.AutoScaling}
+	rc.AutoScaling = timedGroups{AutoScalingReader: pages, spent: listing, cpu: listingCPU}
 	inv := inventory.NewInventory(rc, inventory.Options{Now: clk.Now, Refresh: scaleTick})
 	return &scaleFleet{clk: clk, cloud: cloud, inv: inv, listing: listing, listingCPU: listingCPU, pages: pages}
 }

@@ -103,7 +103,7 @@ func TestReadinessPreviousRelease(t *testing.T) {
 	ff.versions["lt-api"][3] = "ami-3"
 	ff.groups[0].LaunchTemplate.Version = aws.String("3")
 	ff.groups[0].DesiredCapacity = aws.Int32(4)
-	inv, f := newFakeInventory(t, ff, clock, Options{Rollout: RolloutPrefs{MinHealthyPercentage: 100, MaxHealthyPercentage: 150}})
+	inv, f := newFakeInventory(t, ff, clock, Options{Rollout: model.RolloutPrefs{MinHealthyPercentage: 100, MaxHealthyPercentage: 150}})
 	if _, err := inv.Snapshot(context.Background()); err != nil {
 		t.Fatal(err)
 	}

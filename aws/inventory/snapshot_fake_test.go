@@ -24,6 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/awsapi/fake"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -88,7 +89,7 @@ func newFakeFleet() *fakeFleet {
 	}
 }
 
-func (ff *fakeFleet) install(f *FakeAWS) {
+func (ff *fakeFleet) install(f *fake.AWS) {
 	f.GetCallerIdentityOp.Respond = func(*sts.GetCallerIdentityInput) (*sts.GetCallerIdentityOutput, error) {
 		return &sts.GetCallerIdentityOutput{Arn: aws.String("arn:aws:iam::123456789012:user/ops"), Account: aws.String("123456789012")}, nil
 	}
@@ -226,9 +227,9 @@ func twoServiceFleet(clock *testClock) *fakeFleet {
 	return ff
 }
 
-func newFakeInventory(t *testing.T, ff *fakeFleet, clock *testClock, opts Options) (*Inventory, *FakeAWS) {
+func newFakeInventory(t *testing.T, ff *fakeFleet, clock *testClock, opts Options) (*Inventory, *fake.AWS) {
 	t.Helper()
-	f := &FakeAWS{}
+	f := &fake.AWS{}
 	ff.install(f)
 	opts.Now = clock.Now
 	return NewInventory(f.Clients().Read(), opts), f

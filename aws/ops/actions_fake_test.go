@@ -18,7 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/adstage/adstage-ops/aws/audit"
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/awsapi/fake"
 	"github.com/adstage/adstage-ops/aws/inventory"
 	"github.com/adstage/adstage-ops/model"
 )
@@ -29,7 +31,7 @@ import (
 // them, reflected here.
 type actWorld struct {
 	mu        sync.Mutex
-	f         *FakeAWS
+	f         *fake.AWS
 	groups    []astypes.AutoScalingGroup
 	versions  map[string]map[int64]ec2types.LaunchTemplateVersion // template id -> number
 	images    map[string]ec2types.Image
@@ -91,7 +93,7 @@ func created(img ec2types.Image, at string) ec2types.Image {
 
 func newActWorld(t *testing.T) *actWorld {
 	w := &actWorld{
-		f:            &FakeAWS{},
+		f:            &fake.AWS{},
 		versions:     map[string]map[int64]ec2types.LaunchTemplateVersion{},
 		images:       map[string]ec2types.Image{},
 		refreshes:    map[string][]astypes.InstanceRefresh{},
@@ -275,9 +277,9 @@ func (w *actWorld) describeImages(in *ec2.DescribeImagesInput) (*ec2.DescribeIma
 
 // operator builds the console over the fake, with a fixed clock, fast polling and an audit
 // log in a temporary directory.
-func (w *actWorld) operator(t *testing.T) (*OperatorConsole, *AuditLog) {
+func (w *actWorld) operator(t *testing.T) (*OperatorConsole, *audit.Log) {
 	t.Helper()
-	log := NewAuditLog(t.TempDir() + "/state/audit.jsonl")
+	log := audit.New(t.TempDir() + "/state/audit.jsonl")
 	op := NewOperator(w.f.Clients(), Options{
 		Options:    inventory.Options{Now: func() time.Time { return actNow }, Refresh: time.Millisecond},
 		Audit:      log,
@@ -319,7 +321,7 @@ func drain(t *testing.T, ch <-chan model.Progress) []model.Progress {
 	}
 }
 
-func results(t *testing.T, log *AuditLog) []string {
+func results(t *testing.T, log *audit.Log) []string {
 	t.Helper()
 	evs, err := log.Read()
 	if err != nil {
@@ -882,7 +884,7 @@ func TestExecute_AuditUnwritable_NothingSent(t *testing.T) {
 	w := standardWorld(t)
 	op, _ := w.operator(t)
 	dir := t.TempDir()
-	op.opts.Audit = NewAuditLog(dir) // a directory: cannot be opened for appending
+	op.opts.Audit = audit.New(dir) // a directory: cannot be opened for appending
 	plan, err := op.PlanPromote(context.Background(), PromoteRequest{Service: "api", Env: "production", ImageID: "ami-new"})
 	if err != nil {
 		t.Fatal(err)

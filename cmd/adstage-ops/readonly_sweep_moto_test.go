@@ -239,10 +239,10 @@ func TestMoto_ReadOnlyKeySweepSendsOnlyReads(t *testing.T) {
 			if err != nil {
 				t.Fatalf("clients: %v", err)
 			}
-			opts := ops.Options{Refresh: time.Hour}
+			opts := ops.Options{Options: inventory.Options{Refresh: time.Hour}}
 			conf := tui.Config{Refresh: time.Hour, Clipboard: func(string) {}}
 			if mode == "read-only" {
-				conf.Reader, conf.ReadOnly = inventory.NewInventory(read, opts), true
+				conf.Reader, conf.ReadOnly = inventory.NewInventory(read, opts.Options), true
 			} else {
 				op := ops.NewOperator(clients, opts)
 				conf.Reader, conf.Operator = op, op

@@ -1,3 +1,6 @@
+// Package fake is a recorded fake of every AWS operation adstage-ops calls: inputs are
+// recorded, and outputs, errors or pages are queued per operation so that the SDK's real
+// paginators run against it. Tests of every package use it.
 package fake
 
 import (
@@ -9,12 +12,14 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
 )
 
-// FakeOp is a recorded fake of one AWS operation: it records every input and answers from a
+// Op is a recorded fake of one AWS operation: it records every input and answers from a
 // queue of outputs and errors (one per call, so that queued pages drive the SDK's real
 // paginators), then from Respond when the queue is empty, else with an empty output.
-type FakeOp[I, O any] struct {
+type Op[I, O any] struct {
 	mu      sync.Mutex
 	inputs  []*I
 	queue   []fakeAnswer[O]
@@ -27,7 +32,7 @@ type fakeAnswer[O any] struct {
 }
 
 // Queue appends outputs (pages) to answer the next calls with.
-func (f *FakeOp[I, O]) Queue(outs ...*O) *FakeOp[I, O] {
+func (f *Op[I, O]) Queue(outs ...*O) *Op[I, O] {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, o := range outs {
@@ -37,7 +42,7 @@ func (f *FakeOp[I, O]) Queue(outs ...*O) *FakeOp[I, O] {
 }
 
 // QueueErr appends an error to answer the next call with.
-func (f *FakeOp[I, O]) QueueErr(err error) *FakeOp[I, O] {
+func (f *Op[I, O]) QueueErr(err error) *Op[I, O] {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.queue = append(f.queue, fakeAnswer[O]{err: err})
@@ -45,27 +50,27 @@ func (f *FakeOp[I, O]) QueueErr(err error) *FakeOp[I, O] {
 }
 
 // Inputs are the recorded inputs, in call order.
-func (f *FakeOp[I, O]) Inputs() []*I {
+func (f *Op[I, O]) Inputs() []*I {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]*I(nil), f.inputs...)
 }
 
 // Calls counts the calls made.
-func (f *FakeOp[I, O]) Calls() int {
+func (f *Op[I, O]) Calls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.inputs)
 }
 
 // Reset forgets the recorded inputs (the queue and Respond stay).
-func (f *FakeOp[I, O]) Reset() {
+func (f *Op[I, O]) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.inputs = nil
 }
 
-func (f *FakeOp[I, O]) call(in *I) (*O, error) {
+func (f *Op[I, O]) call(in *I) (*O, error) {
 	f.mu.Lock()
 	f.inputs = append(f.inputs, in)
 	if len(f.queue) > 0 {
@@ -82,35 +87,35 @@ func (f *FakeOp[I, O]) call(in *I) (*O, error) {
 	return new(O), nil
 }
 
-// FakeAWS implements every client interface with one FakeOp per operation.
-type FakeAWS struct {
-	DescribeAutoScalingGroupsOp      FakeOp[autoscaling.DescribeAutoScalingGroupsInput, autoscaling.DescribeAutoScalingGroupsOutput]
-	DescribeInstanceRefreshesOp      FakeOp[autoscaling.DescribeInstanceRefreshesInput, autoscaling.DescribeInstanceRefreshesOutput]
-	DescribeScalingActivitiesOp      FakeOp[autoscaling.DescribeScalingActivitiesInput, autoscaling.DescribeScalingActivitiesOutput]
-	StartInstanceRefreshOp           FakeOp[autoscaling.StartInstanceRefreshInput, autoscaling.StartInstanceRefreshOutput]
-	RollbackInstanceRefreshOp        FakeOp[autoscaling.RollbackInstanceRefreshInput, autoscaling.RollbackInstanceRefreshOutput]
-	UpdateAutoScalingGroupOp         FakeOp[autoscaling.UpdateAutoScalingGroupInput, autoscaling.UpdateAutoScalingGroupOutput]
-	DescribeLaunchTemplateVersionsOp FakeOp[ec2.DescribeLaunchTemplateVersionsInput, ec2.DescribeLaunchTemplateVersionsOutput]
-	DescribeInstancesOp              FakeOp[ec2.DescribeInstancesInput, ec2.DescribeInstancesOutput]
-	DescribeImagesOp                 FakeOp[ec2.DescribeImagesInput, ec2.DescribeImagesOutput]
-	DescribeSnapshotsOp              FakeOp[ec2.DescribeSnapshotsInput, ec2.DescribeSnapshotsOutput]
-	CreateImageOp                    FakeOp[ec2.CreateImageInput, ec2.CreateImageOutput]
-	CreateLaunchTemplateVersionOp    FakeOp[ec2.CreateLaunchTemplateVersionInput, ec2.CreateLaunchTemplateVersionOutput]
-	DescribeTargetHealthOp           FakeOp[elbv2.DescribeTargetHealthInput, elbv2.DescribeTargetHealthOutput]
-	DescribeTargetGroupAttributesOp  FakeOp[elbv2.DescribeTargetGroupAttributesInput, elbv2.DescribeTargetGroupAttributesOutput]
-	DescribeTargetGroupsOp           FakeOp[elbv2.DescribeTargetGroupsInput, elbv2.DescribeTargetGroupsOutput]
-	DescribeInstanceHealthOp         FakeOp[elb.DescribeInstanceHealthInput, elb.DescribeInstanceHealthOutput]
-	DescribeLoadBalancerAttributesOp FakeOp[elb.DescribeLoadBalancerAttributesInput, elb.DescribeLoadBalancerAttributesOutput]
-	GetCallerIdentityOp              FakeOp[sts.GetCallerIdentityInput, sts.GetCallerIdentityOutput]
+// AWS implements every client interface with one Op per operation.
+type AWS struct {
+	DescribeAutoScalingGroupsOp      Op[autoscaling.DescribeAutoScalingGroupsInput, autoscaling.DescribeAutoScalingGroupsOutput]
+	DescribeInstanceRefreshesOp      Op[autoscaling.DescribeInstanceRefreshesInput, autoscaling.DescribeInstanceRefreshesOutput]
+	DescribeScalingActivitiesOp      Op[autoscaling.DescribeScalingActivitiesInput, autoscaling.DescribeScalingActivitiesOutput]
+	StartInstanceRefreshOp           Op[autoscaling.StartInstanceRefreshInput, autoscaling.StartInstanceRefreshOutput]
+	RollbackInstanceRefreshOp        Op[autoscaling.RollbackInstanceRefreshInput, autoscaling.RollbackInstanceRefreshOutput]
+	UpdateAutoScalingGroupOp         Op[autoscaling.UpdateAutoScalingGroupInput, autoscaling.UpdateAutoScalingGroupOutput]
+	DescribeLaunchTemplateVersionsOp Op[ec2.DescribeLaunchTemplateVersionsInput, ec2.DescribeLaunchTemplateVersionsOutput]
+	DescribeInstancesOp              Op[ec2.DescribeInstancesInput, ec2.DescribeInstancesOutput]
+	DescribeImagesOp                 Op[ec2.DescribeImagesInput, ec2.DescribeImagesOutput]
+	DescribeSnapshotsOp              Op[ec2.DescribeSnapshotsInput, ec2.DescribeSnapshotsOutput]
+	CreateImageOp                    Op[ec2.CreateImageInput, ec2.CreateImageOutput]
+	CreateLaunchTemplateVersionOp    Op[ec2.CreateLaunchTemplateVersionInput, ec2.CreateLaunchTemplateVersionOutput]
+	DescribeTargetHealthOp           Op[elbv2.DescribeTargetHealthInput, elbv2.DescribeTargetHealthOutput]
+	DescribeTargetGroupAttributesOp  Op[elbv2.DescribeTargetGroupAttributesInput, elbv2.DescribeTargetGroupAttributesOutput]
+	DescribeTargetGroupsOp           Op[elbv2.DescribeTargetGroupsInput, elbv2.DescribeTargetGroupsOutput]
+	DescribeInstanceHealthOp         Op[elb.DescribeInstanceHealthInput, elb.DescribeInstanceHealthOutput]
+	DescribeLoadBalancerAttributesOp Op[elb.DescribeLoadBalancerAttributesInput, elb.DescribeLoadBalancerAttributesOutput]
+	GetCallerIdentityOp              Op[sts.GetCallerIdentityInput, sts.GetCallerIdentityOutput]
 }
 
 // Clients are the fake behind every client interface.
-func (f *FakeAWS) Clients() Clients {
-	return Clients{AutoScaling: fakeAS{f}, EC2: fakeEC2{f}, ELBv2: fakeELBv2{f}, ELB: fakeELB{f}, STS: fakeSTS{f}, Region: "eu-west-1"}
+func (f *AWS) Clients() awsapi.Clients {
+	return awsapi.Clients{AutoScaling: fakeAS{f}, EC2: fakeEC2{f}, ELBv2: fakeELBv2{f}, ELB: fakeELB{f}, STS: fakeSTS{f}, Region: "eu-west-1"}
 }
 
 // Calls counts calls per operation name (only operations that were called).
-func (f *FakeAWS) Calls() map[string]int {
+func (f *AWS) Calls() map[string]int {
 	out := map[string]int{}
 	add := func(name string, n int) {
 		if n > 0 {
@@ -139,7 +144,7 @@ func (f *FakeAWS) Calls() map[string]int {
 }
 
 // ResetCalls forgets every recorded input.
-func (f *FakeAWS) ResetCalls() {
+func (f *AWS) ResetCalls() {
 	f.DescribeAutoScalingGroupsOp.Reset()
 	f.DescribeInstanceRefreshesOp.Reset()
 	f.DescribeScalingActivitiesOp.Reset()
@@ -160,7 +165,7 @@ func (f *FakeAWS) ResetCalls() {
 	f.GetCallerIdentityOp.Reset()
 }
 
-type fakeAS struct{ f *FakeAWS }
+type fakeAS struct{ f *AWS }
 
 func (c fakeAS) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
 	return c.f.DescribeAutoScalingGroupsOp.call(in)
@@ -181,7 +186,7 @@ func (c fakeAS) UpdateAutoScalingGroup(_ context.Context, in *autoscaling.Update
 	return c.f.UpdateAutoScalingGroupOp.call(in)
 }
 
-type fakeEC2 struct{ f *FakeAWS }
+type fakeEC2 struct{ f *AWS }
 
 func (c fakeEC2) DescribeLaunchTemplateVersions(_ context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, _ ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
 	return c.f.DescribeLaunchTemplateVersionsOp.call(in)
@@ -202,7 +207,7 @@ func (c fakeEC2) CreateLaunchTemplateVersion(_ context.Context, in *ec2.CreateLa
 	return c.f.CreateLaunchTemplateVersionOp.call(in)
 }
 
-type fakeELBv2 struct{ f *FakeAWS }
+type fakeELBv2 struct{ f *AWS }
 
 func (c fakeELBv2) DescribeTargetHealth(_ context.Context, in *elbv2.DescribeTargetHealthInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error) {
 	return c.f.DescribeTargetHealthOp.call(in)
@@ -214,7 +219,7 @@ func (c fakeELBv2) DescribeTargetGroups(_ context.Context, in *elbv2.DescribeTar
 	return c.f.DescribeTargetGroupsOp.call(in)
 }
 
-type fakeELB struct{ f *FakeAWS }
+type fakeELB struct{ f *AWS }
 
 func (c fakeELB) DescribeInstanceHealth(_ context.Context, in *elb.DescribeInstanceHealthInput, _ ...func(*elb.Options)) (*elb.DescribeInstanceHealthOutput, error) {
 	return c.f.DescribeInstanceHealthOp.call(in)
@@ -223,7 +228,7 @@ func (c fakeELB) DescribeLoadBalancerAttributes(_ context.Context, in *elb.Descr
 	return c.f.DescribeLoadBalancerAttributesOp.call(in)
 }
 
-type fakeSTS struct{ f *FakeAWS }
+type fakeSTS struct{ f *AWS }
 
 func (c fakeSTS) GetCallerIdentity(_ context.Context, in *sts.GetCallerIdentityInput, _ ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
 	return c.f.GetCallerIdentityOp.call(in)

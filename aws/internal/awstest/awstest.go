@@ -1,3 +1,5 @@
+// Package awstest is test support shared by the action layer's packages: raw SDK clients over
+// the read clients, one call of every operation, a wire recorder, and the moto server helpers.
 package awstest
 
 import (
@@ -22,7 +24,7 @@ import (
 
 // sdkClients are the concrete SDK clients behind awsapi.ReadClients, so that a test can try the
 // mutating operations a read-only console never exposes.
-type sdkClients struct {
+type SDKClients struct {
 	AutoScaling *autoscaling.Client
 	EC2         *ec2.Client
 	ELBv2       *elbv2.Client
@@ -30,9 +32,9 @@ type sdkClients struct {
 	STS         *sts.Client
 }
 
-func rawClients(t *testing.T, rc awsapi.ReadClients) sdkClients {
+func RawClients(t *testing.T, rc awsapi.ReadClients) SDKClients {
 	t.Helper()
-	c := sdkClients{}
+	c := SDKClients{}
 	var ok [5]bool
 	c.AutoScaling, ok[0] = rc.AutoScaling.(*autoscaling.Client)
 	c.EC2, ok[1] = rc.EC2.(*ec2.Client)
@@ -50,7 +52,7 @@ func rawClients(t *testing.T, rc awsapi.ReadClients) sdkClients {
 // operationCalls makes, for every operation of awsapi.ReadOperations and awsapi.WriteOperations, one
 // call through the SDK with inputs that pass the SDK's client-side validation, keyed by IAM
 // action. Tests check that the table covers both lists exactly.
-func operationCalls(c sdkClients) map[string]func(context.Context) error {
+func OperationCalls(c SDKClients) map[string]func(context.Context) error {
 	s := aws.String
 	return map[string]func(context.Context) error{
 		"autoscaling:DescribeAutoScalingGroups": func(ctx context.Context) error {
@@ -137,7 +139,7 @@ func operationCalls(c sdkClients) map[string]func(context.Context) error {
 
 // isolateAWSEnv points the SDK's standard chain at endpoint with static test credentials, and
 // away from the developer's own ~/.aws files and profile.
-func isolateAWSEnv(t *testing.T, endpoint string) {
+func IsolateAWSEnv(t *testing.T, endpoint string) {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range []string{"config", "credentials"} {
@@ -161,15 +163,15 @@ func isolateAWSEnv(t *testing.T, endpoint string) {
 	t.Setenv("AWS_ENDPOINT_URL", endpoint)
 }
 
-// wireRecorder is an HTTP server standing in for AWS that records the Action of every request
+// WireRecorder is an HTTP server standing in for AWS that records the Action of every request
 // it receives and answers with a canned error (status and body chosen per action).
-type wireRecorder struct {
+type WireRecorder struct {
 	mu      sync.Mutex
 	actions []string
-	answer  func(action string) (int, string)
+	Answer  func(action string) (int, string)
 }
 
-func (w *wireRecorder) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+func (w *WireRecorder) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	action := ""
 	if err := r.ParseForm(); err == nil {
 		action = r.PostForm.Get("Action")
@@ -182,22 +184,22 @@ func (w *wireRecorder) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.mu.Lock()
 	w.actions = append(w.actions, action)
 	w.mu.Unlock()
-	status, body := http.StatusBadRequest, queryError("TestServerRefused", "the test server answers every call with an error")
-	if w.answer != nil {
-		status, body = w.answer(action)
+	status, body := http.StatusBadRequest, QueryError("TestServerRefused", "the test server answers every call with an error")
+	if w.Answer != nil {
+		status, body = w.Answer(action)
 	}
 	rw.Header().Set("Content-Type", "text/xml")
 	rw.WriteHeader(status)
 	_, _ = rw.Write([]byte(body))
 }
 
-func (w *wireRecorder) seen() []string {
+func (w *WireRecorder) Seen() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]string(nil), w.actions...)
 }
 
-func (w *wireRecorder) reset() {
+func (w *WireRecorder) Reset() {
 	w.mu.Lock()
 	w.actions = nil
 	w.mu.Unlock()
@@ -205,13 +207,13 @@ func (w *wireRecorder) reset() {
 
 // queryError is an error body in the awsquery protocol (Auto Scaling, ELB, STS); the EC2
 // protocol's deserializer finds Code and Message in it as well (Response/Errors/Error).
-func queryError(code, msg string) string {
+func QueryError(code, msg string) string {
 	return `<ErrorResponse><Error><Type>Sender</Type><Code>` + code + `</Code><Message>` + msg +
 		`</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`
 }
 
 // ec2Error is an error body in the EC2 protocol.
-func ec2Error(code, msg string) string {
+func EC2Error(code, msg string) string {
 	return `<Response><Errors><Error><Code>` + code + `</Code><Message>` + msg +
 		`</Message></Error></Errors><RequestID>req-1</RequestID></Response>`
 }

@@ -32,7 +32,7 @@ import (
 
 // motoEndpoint is the moto server's URL from MOTO_URL. When moto is not reachable the test
 // fails if CI is set (CI must run these tests) and is skipped otherwise.
-func motoEndpoint(t *testing.T) string {
+func MotoEndpoint(t *testing.T) string {
 	t.Helper()
 	u := strings.TrimRight(os.Getenv("MOTO_URL"), "/")
 	why := ""
@@ -62,7 +62,7 @@ var (
 )
 
 // motoAccount is the test's own moto account: 12 digits, unique per test and per run.
-func motoAccount(t *testing.T) string {
+func MotoAccount(t *testing.T) string {
 	t.Helper()
 	if a, ok := motoAccounts.Load(t.Name()); ok {
 		return a.(string)
@@ -89,16 +89,16 @@ func motoAccountHeader(account string) func(*middleware.Stack) error {
 // motoClients builds clients at moto with awsapi.LoadClients (AWS_ENDPOINT_URL, the standard
 // chain with test credentials, us-east-1), in the test's own moto account. Read-only clients
 // carry the read-only guard; their Clients is zero.
-func motoClients(t *testing.T, readOnly bool) (awsapi.Clients, awsapi.ReadClients) {
+func MotoClients(t *testing.T, readOnly bool) (awsapi.Clients, awsapi.ReadClients) {
 	t.Helper()
-	isolateAWSEnv(t, motoEndpoint(t))
+	IsolateAWSEnv(t, MotoEndpoint(t))
 	// moto answers some calls on missing resources with a 500, which the console's retryer
 	// would retry with backoff for seconds; the retryer has its own tests.
 	t.Setenv("AWS_MAX_ATTEMPTS", "1")
 	c, rc, err := awsapi.LoadClients(context.Background(), awsapi.LoadOptions{
 		Region:     "us-east-1",
 		ReadOnly:   readOnly,
-		APIOptions: []func(*middleware.Stack) error{motoAccountHeader(motoAccount(t))},
+		APIOptions: []func(*middleware.Stack) error{motoAccountHeader(MotoAccount(t))},
 	})
 	if err != nil {
 		t.Fatalf("load clients at moto: %v", err)
@@ -107,9 +107,9 @@ func motoClients(t *testing.T, readOnly bool) (awsapi.Clients, awsapi.ReadClient
 }
 
 // motoAPI calls one of moto's own endpoints (/moto-api/...).
-func motoAPI(t *testing.T, method, path string) string {
+func MotoAPI(t *testing.T, method, path string) string {
 	t.Helper()
-	req, err := http.NewRequest(method, motoEndpoint(t)+path, nil)
+	req, err := http.NewRequest(method, MotoEndpoint(t)+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,24 +130,24 @@ func motoAPI(t *testing.T, method, path string) string {
 // every AWS request moto recorded for this test's account. It never resets or stops the
 // recorder, since other packages' tests may use it at the same time; a test that needs to know
 // nothing was lost to someone else's reset makes a read first and checks it was recorded.
-func motoRecording(t *testing.T) func() []string {
+func MotoRecording(t *testing.T) func() []string {
 	t.Helper()
-	account := motoAccount(t)
-	motoAPI(t, http.MethodPost, "/moto-api/recorder/start-recording")
+	account := MotoAccount(t)
+	MotoAPI(t, http.MethodPost, "/moto-api/recorder/start-recording")
 	return func() []string {
 		t.Helper()
 		var actions []string
-		for _, e := range recordedEntries(t) {
-			if e.account() != account {
+		for _, e := range RecordedEntries(t) {
+			if e.Account() != account {
 				continue
 			}
-			actions = append(actions, e.action(t))
+			actions = append(actions, e.Action(t))
 		}
 		return actions
 	}
 }
 
-type recordedRequest struct {
+type RecordedRequest struct {
 	Headers     map[string]string `json:"headers"`
 	Method      string            `json:"method"`
 	URL         string            `json:"url"`
@@ -155,7 +155,7 @@ type recordedRequest struct {
 	BodyEncoded bool              `json:"body_encoded"`
 }
 
-func (r recordedRequest) account() string {
+func (r RecordedRequest) Account() string {
 	for k, v := range r.Headers {
 		if strings.EqualFold(k, "x-moto-account-id") {
 			return v
@@ -166,7 +166,7 @@ func (r recordedRequest) account() string {
 
 // action is the request's operation: the Action of a query-protocol request (every service
 // adstage-ops calls uses the query or EC2 protocol), from its form body or URL.
-func (r recordedRequest) action(t *testing.T) string {
+func (r RecordedRequest) Action(t *testing.T) string {
 	body := r.Body
 	if r.BodyEncoded {
 		b, err := base64.StdEncoding.DecodeString(r.Body)
@@ -184,15 +184,15 @@ func (r recordedRequest) action(t *testing.T) string {
 	return r.Method + " " + r.URL
 }
 
-func recordedEntries(t *testing.T) []recordedRequest {
+func RecordedEntries(t *testing.T) []RecordedRequest {
 	t.Helper()
-	raw := motoAPI(t, http.MethodGet, "/moto-api/recorder/download-recording")
-	var out []recordedRequest
+	raw := MotoAPI(t, http.MethodGet, "/moto-api/recorder/download-recording")
+	var out []RecordedRequest
 	for _, line := range strings.Split(raw, "\n") {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		var e recordedRequest
+		var e RecordedRequest
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("moto recording: line %q: %v", line, err)
 		}
