@@ -10,8 +10,10 @@ import (
 type Options struct {
 	Tags         model.TagKeys
 	SkipUntagged bool
-	// Now is the clock; the simulator's clock in demo mode and tests.
-	Now func() time.Time
+	// Now and After are the clock (time.Now and time.After by default); the simulator's clock
+	// in demo mode and tests, so that a running action's polling waits on simulated time.
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
 	// Refresh is the tick of the live view; the call budget is spread over it.
 	Refresh time.Duration
 	// ELBReadsPerSecond and EC2ReadsPerSecond cap the background polling rate (default half of
@@ -35,6 +37,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.After == nil {
+		o.After = time.After
 	}
 	if o.Refresh <= 0 {
 		o.Refresh = 5 * time.Second

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/adstage/adstage-ops/aws/awsapi"
 )
 
@@ -61,25 +63,19 @@ func (b *budget) spend(n int) {
 type task func(ctx context.Context) (merge func())
 
 // runTasks runs the tasks on at most workers goroutines and then applies their merges in
-// task order.
+// task order. A task reports its failure through its merge (the snapshot degrades per
+// resource), so the group never stops early.
 func runTasks(ctx context.Context, tasks []task) {
 	merges := make([]func(), len(tasks))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(workers, len(tasks)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				merges[i] = tasks[i](ctx)
-			}
-		}()
+	var g errgroup.Group
+	g.SetLimit(workers)
+	for i, t := range tasks {
+		g.Go(func() error {
+			merges[i] = t(ctx)
+			return nil
+		})
 	}
-	for i := range tasks {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	_ = g.Wait()
 	for _, m := range merges {
 		if m != nil {
 			m()

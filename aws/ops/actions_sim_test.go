@@ -40,15 +40,15 @@ func newSimConsole(t *testing.T) *simConsole {
 	cloud := sim.NewDemo(clock)
 	log := audit.New(filepath.Join(t.TempDir(), "audit.jsonl"))
 	op := ops.NewOperator(cloud.Clients(), ops.Options{
-		Options:    inventory.Options{Now: clock.Now, Refresh: time.Millisecond},
+		Options:    inventory.Options{Now: clock.Now, After: clock.After, Refresh: time.Millisecond},
 		Audit:      log,
 		Production: func(env string) bool { return env == "production" },
 	})
 	return &simConsole{clock: clock, cloud: cloud, op: op, log: log}
 }
 
-// follow reads progress until the channel closes, moving the simulated clock forward while
-// nothing arrives (at most four simulated hours).
+// follow reads progress until the channel closes, moving the simulated clock forward whenever
+// the action waits for time to pass (at most four simulated hours).
 func (s *simConsole) follow(t *testing.T, ch <-chan model.Progress) []model.Progress {
 	t.Helper()
 	var out []model.Progress
@@ -60,7 +60,7 @@ func (s *simConsole) follow(t *testing.T, ch <-chan model.Progress) []model.Prog
 				return out
 			}
 			out = append(out, p)
-		case <-time.After(2 * time.Millisecond):
+		case <-s.clock.Sleeping():
 			if s.clock.Now().After(deadline) {
 				t.Fatalf("action still running after four simulated hours; progress so far: %+v", out)
 			}

@@ -109,10 +109,8 @@ func (e emitter) send(p model.Progress) bool {
 
 // wait sleeps one poll interval; false when ctx ended.
 func (o *OperatorConsole) wait(ctx context.Context) bool {
-	t := time.NewTimer(o.pollEvery)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-o.opts.After(o.pollEvery):
 		return true
 	case <-ctx.Done():
 		return false
