@@ -1,8 +1,8 @@
-// Package aws is adstage-ops' action layer: it reads the fleet from AWS (inventory, history,
-// images) and carries out confirmed plans (bake, promote, rollback). The TUI and the CLI both
-// call it; neither touches the SDK. Behind it sit small per-service client interfaces listing
-// only the SDK operations used, so that real clients, the simulator (aws/sim) and test fakes are
-// interchangeable.
+// Package awsapi is the action layer's edge to the SDK: the narrow per-service client
+// interfaces (only the operations adstage-ops calls, so real clients, the simulator and fakes
+// are interchangeable), SDK loading with its retryer, the read-only guard and the operation
+// lists it enforces, the IAM policy built from them, and the sentence (with a next step) for
+// every AWS error.
 package awsapi
 
 import (

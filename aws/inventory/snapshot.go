@@ -1,3 +1,7 @@
+// Package inventory reads the fleet from AWS with the fewest calls it can: the snapshot of
+// groups, instances, templates, balancers and refreshes with its tiered polling, caches and
+// call budget; a service's history, images and rollback readiness; and the small reads the
+// action layer (aws/ops) plans with.
 package inventory
 
 import (

@@ -1,3 +1,6 @@
+// Package ops plans and carries out the mutating actions (bake, promote, rollback) on top of
+// the inventory's reads, writes each to the audit log, and declares the Reader and Operator
+// interfaces that the console and the CLI share.
 package ops
 
 import (

@@ -41,9 +41,6 @@ func (a *app) bakeCommand() *cobra.Command {
 		Short: "Make an AMI from an instance (reboots it for a consistent disk unless --no-reboot)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if req.InstanceID == "" || req.Label == "" {
-				return fail(exitError, "bake needs --instance and --label")
-			}
 			req.Reason = af.reason
 			return a.act(cmd.Context(), "bake", model.ServiceKey{}, af, func(ctx context.Context) (model.Plan, error) {
 				return a.op.PlanBake(ctx, req)
@@ -53,6 +50,8 @@ func (a *app) bakeCommand() *cobra.Command {
 	cmd.Flags().StringVar(&req.InstanceID, "instance", "", "instance to bake from")
 	cmd.Flags().StringVar(&req.Label, "label", "", "label for the image, e.g. a git SHA")
 	cmd.Flags().BoolVar(&req.NoReboot, "no-reboot", false, "do not reboot the instance (the disk may be inconsistent)")
+	cmd.MarkFlagsRequiredTogether("instance", "label")
+	_ = cmd.MarkFlagRequired("instance")
 	af.add(cmd)
 	return cmd
 }
@@ -65,11 +64,8 @@ func (a *app) promoteCommand() *cobra.Command {
 		Short: "Roll an AMI out to a service's groups in one environment with zero downtime",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if req.Service == "" || a.flags.env == "" {
-				return fail(exitError, "promote needs --service and --env")
-			}
-			if req.ImageID != "" && req.FromEnv != "" {
-				return fail(exitError, "give --image or --from-env, not both")
+			if a.flags.env == "" {
+				return fail(exitError, "promote needs --env (the environment to roll out to)")
 			}
 			req.Env, req.Reason = a.flags.env, af.reason
 			return a.act(cmd.Context(), "promote", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context) (model.Plan, error) {
@@ -80,6 +76,8 @@ func (a *app) promoteCommand() *cobra.Command {
 	cmd.Flags().StringVar(&req.Service, "service", "", "service name")
 	cmd.Flags().StringVar(&req.ImageID, "image", "", "AMI to roll out (default: the newest baked image the environment does not run)")
 	cmd.Flags().StringVar(&req.FromEnv, "from-env", "", "roll out the image this environment runs (e.g. staging)")
+	_ = cmd.MarkFlagRequired("service")
+	cmd.MarkFlagsMutuallyExclusive("image", "from-env")
 	af.add(cmd)
 	return cmd
 }
@@ -92,8 +90,8 @@ func (a *app) rollbackCommand() *cobra.Command {
 		Short: "Return a service to its last known-good release (or roll back the running rollout)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if req.Service == "" || a.flags.env == "" {
-				return fail(exitError, "rollback needs --service and --env")
+			if a.flags.env == "" {
+				return fail(exitError, "rollback needs --env (the environment to roll back)")
 			}
 			req.Env, req.Reason = a.flags.env, af.reason
 			return a.act(cmd.Context(), "rollback", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context) (model.Plan, error) {
@@ -103,6 +101,7 @@ func (a *app) rollbackCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&req.Service, "service", "", "service name")
 	cmd.Flags().StringVar(&req.ToVersion, "to-version", "", "launch template version to return to (default: the previous release)")
+	_ = cmd.MarkFlagRequired("service")
 	af.add(cmd)
 	return cmd
 }
