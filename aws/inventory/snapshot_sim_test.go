@@ -199,6 +199,10 @@ func TestSimDrainCountdownObservedAndAbout(t *testing.T) {
 	if !ok || th.DrainSince != seenAt.Unix() || !th.DrainObserved {
 		t.Errorf("first console now sees %+v", th)
 	}
+	// ... and its countdown moves with the clock: 5 s after it was first seen, 25 s are left.
+	if left, exact := th.DrainRemaining(clk.Now()); left != 30*time.Second-clk.Now().Sub(seenAt) || left >= 30*time.Second || !exact {
+		t.Errorf("countdown %v after it was seen = %v exact=%v, want %v", clk.Now().Sub(seenAt), left, exact, 30*time.Second-clk.Now().Sub(seenAt))
+	}
 	// After the delay the instance is gone.
 	clk.Advance(40 * time.Second)
 	fl := invSnapshot(t, inv)

@@ -389,3 +389,37 @@ func TestRefreshWaitsWhileLaunchSuspended(t *testing.T) {
 		t.Errorf("%d instances, want the original 2", n)
 	}
 }
+
+func TestManualClockAfterFiresOnlyWhenAdvanced(t *testing.T) {
+	clk := NewManualClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+	select {
+	case <-clk.Sleeping():
+		t.Fatal("Sleeping before anyone waits")
+	default:
+	}
+	sleeping := clk.Sleeping()
+	ch := clk.After(2 * time.Second)
+	select {
+	case <-sleeping:
+	default:
+		t.Fatal("Sleeping not closed once a goroutine waits in After")
+	}
+	clk.Advance(time.Second)
+	select {
+	case <-ch:
+		t.Fatal("After fired 1 s into a 2 s wait")
+	default:
+	}
+	clk.Advance(time.Second)
+	select {
+	case at := <-ch:
+		if want := time.Date(2026, 11, 28, 9, 0, 2, 0, time.UTC); !at.Equal(want) {
+			t.Errorf("After delivered %v, want %v", at, want)
+		}
+	default:
+		t.Fatal("After did not fire once the clock reached its deadline")
+	}
+	if got := clk.After(0); len(got) != 1 {
+		t.Error("After(0) is not due at once")
+	}
+}
