@@ -186,23 +186,6 @@ func (m *motoFleet) group(t *testing.T, ctx context.Context, tpl, version string
 	return id
 }
 
-func drainProgress(t *testing.T, ch <-chan model.Progress) []model.Progress {
-	t.Helper()
-	var out []model.Progress
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case p, ok := <-ch:
-			if !ok {
-				return out
-			}
-			out = append(out, p)
-		case <-timeout:
-			t.Fatalf("progress did not end: %+v", out)
-		}
-	}
-}
-
 // recordedSince lists the requests moto records for this test's account from now on.
 func recordedSince(t *testing.T) func() []string {
 	t.Helper()
@@ -237,7 +220,7 @@ func TestMoto_BakeCreatesTaggedImage_SnapshotTagsNotInMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := drainProgress(t, ch)
+	evs := awstest.Progress(t, ch)
 	if last := evs[len(evs)-1]; !last.Done || last.Err != nil {
 		t.Fatalf("last = %+v", last)
 	}
@@ -308,7 +291,7 @@ func TestMoto_PromotePinsAndCreatesVersion_InstanceRefreshOnStandIn(t *testing.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := drainProgress(t, ch)
+	evs := awstest.Progress(t, ch)
 	if last := evs[len(evs)-1]; !last.Done || last.Err != nil {
 		t.Fatalf("last = %+v", last)
 	}
@@ -390,7 +373,7 @@ func TestMoto_RollbackDeregisteredPrevious_ThenOlderVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	drainProgress(t, ch)
+	awstest.Progress(t, ch)
 	if got := mutations(recorded()); len(got) != 0 {
 		t.Errorf("a rollback to an existing version sent %v to moto (no new version, no group update)", got)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/adstage/adstage-ops/aws/audit"
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/awsapi/fake"
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
 	"github.com/adstage/adstage-ops/aws/inventory"
 	"github.com/adstage/adstage-ops/model"
 )
@@ -303,24 +304,6 @@ func standardWorld(t *testing.T) *actWorld {
 	return w
 }
 
-// drain reads the progress until the channel closes and returns the events.
-func drain(t *testing.T, ch <-chan model.Progress) []model.Progress {
-	t.Helper()
-	var out []model.Progress
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case p, ok := <-ch:
-			if !ok {
-				return out
-			}
-			out = append(out, p)
-		case <-timeout:
-			t.Fatalf("progress did not end; got %+v", out)
-		}
-	}
-}
-
 func results(t *testing.T, log *audit.Log) []string {
 	t.Helper()
 	evs, err := log.Read()
@@ -378,7 +361,7 @@ func TestPromote_StartInstanceRefreshRequest_RecordedFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := drain(t, ch)
+	evs := awstest.Progress(t, ch)
 	last := evs[len(evs)-1]
 	if !last.Done || last.Err != nil {
 		t.Fatalf("last event = %+v", last)
@@ -454,7 +437,7 @@ func TestPromote_PinnedGroupNotUpdated_RecordedFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	drain(t, ch)
+	awstest.Progress(t, ch)
 	if n := w.f.UpdateAutoScalingGroupOp.Calls(); n != 0 {
 		t.Errorf("a group already on a numeric version was updated %d times", n)
 	}
@@ -503,7 +486,7 @@ func TestBake_CreateImageTagSpecifications_RecordedFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := drain(t, ch)
+	evs := awstest.Progress(t, ch)
 	if last := evs[len(evs)-1]; !last.Done || last.Err != nil || last.Percent != 100 {
 		t.Errorf("last = %+v", last)
 	}
@@ -741,7 +724,7 @@ func TestFollow_KeepsFollowingThroughThrottling_RecordedFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := drain(t, ch)
+	evs := awstest.Progress(t, ch)
 	last := evs[len(evs)-1]
 	if !last.Done || last.Err != nil {
 		t.Fatalf("throttling failed the rollout: %+v", last)
@@ -784,7 +767,7 @@ func TestRollback_RunningRefresh_RecordedFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := drain(t, ch)
+	evs := awstest.Progress(t, ch)
 	if last := evs[len(evs)-1]; !last.Done || last.Err != nil {
 		t.Fatalf("last = %+v", last)
 	}
@@ -822,7 +805,7 @@ func TestRollback_PreviousRelease_StartInstanceRefreshRequest_RecordedFake(t *te
 	if err != nil {
 		t.Fatal(err)
 	}
-	drain(t, ch)
+	awstest.Progress(t, ch)
 	if w.f.CreateLaunchTemplateVersionOp.Calls() != 0 || w.f.UpdateAutoScalingGroupOp.Calls() != 0 {
 		t.Error("rollback created a version or updated the group")
 	}
@@ -910,7 +893,7 @@ func TestPromote_GroupsSharingATemplateShareTheVersion_RecordedFake(t *testing.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	lastEv := drain(t, ch)
+	lastEv := awstest.Progress(t, ch)
 	if l := lastEv[len(lastEv)-1]; !l.Done || l.Err != nil {
 		t.Fatalf("last = %+v", l)
 	}

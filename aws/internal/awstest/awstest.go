@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/model"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -216,4 +218,23 @@ func QueryError(code, msg string) string {
 func EC2Error(code, msg string) string {
 	return `<Response><Errors><Error><Code>` + code + `</Code><Message>` + msg +
 		`</Message></Error></Errors><RequestID>req-1</RequestID></Response>`
+}
+
+// Progress reads a running action's progress until the channel closes and returns the events.
+// A channel still open after a minute fails the test: the action never ended.
+func Progress(t *testing.T, ch <-chan model.Progress) []model.Progress {
+	t.Helper()
+	var out []model.Progress
+	timeout := time.After(time.Minute)
+	for {
+		select {
+		case p, ok := <-ch:
+			if !ok {
+				return out
+			}
+			out = append(out, p)
+		case <-timeout:
+			t.Fatalf("progress did not end; got %+v", out)
+		}
+	}
 }
