@@ -186,7 +186,7 @@ func (c Config) tags() model.TagKeys {
 }
 
 func (c Config) rollout() model.RolloutPrefs {
-	p := model.RolloutPrefs{MinHealthyPercentage: 100, MaxHealthyPercentage: 200, SkipMatching: true, AutoRollback: true}
+	p := model.RolloutPrefs{}.Resolved() // the defaults; the config overrides what it sets
 	r := c.Rollout
 	if r.MinHealthyPercentage != nil {
 		p.MinHealthyPercentage = *r.MinHealthyPercentage
