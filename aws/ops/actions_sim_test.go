@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -482,5 +483,50 @@ func TestPromote_ThrottledMidRolloutKeepsFollowing_Sim(t *testing.T) {
 	}
 	if got := strings.Join(s.results(t), ","); got != "promote:started,promote:succeeded" {
 		t.Errorf("audit = %s", got)
+	}
+}
+
+// TestSimReadinessAndRollbackPlanAgree: the services column (Readiness) and `r` (PlanRollback)
+// apply one previous-release rule, so for every service of the demo fleet they name the same
+// target, or both say there is none.
+func TestSimReadinessAndRollbackPlanAgree(t *testing.T) {
+	s := newSimConsole(t)
+	ctx := context.Background()
+	fleet, err := s.op.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, svc := range fleet.Services {
+		if svc.Name == model.Untagged {
+			continue
+		}
+		r, err := s.op.Readiness(ctx, svc.Name, svc.Env)
+		if err != nil {
+			t.Fatalf("readiness of %s: %v", svc.ServiceKey, err)
+		}
+		p, err := s.op.PlanRollback(ctx, ops.RollbackRequest{Service: svc.Name, Env: svc.Env})
+		if err != nil {
+			t.Fatalf("plan rollback of %s: %v", svc.ServiceKey, err)
+		}
+		checked++
+		t.Logf("%s: possible=%v via=%s target=v%d why=%q", svc.ServiceKey, r.Possible, r.Via, r.Target.Version, r.Why)
+		switch {
+		case !r.Possible:
+			if !p.Blocked() {
+				t.Errorf("%s: readiness says %q, but the rollback plan is not blocked", svc.ServiceKey, r.Why)
+			}
+		case r.Via == "rollback-refresh":
+			if len(p.Steps) == 0 || p.Steps[0].RefreshID == "" {
+				t.Errorf("%s: readiness undoes the rollout, the plan does not: %+v", svc.ServiceKey, p.Steps)
+			}
+		default:
+			if p.Blocked() || len(p.Steps) == 0 || p.Steps[0].ToVersion != strconv.FormatInt(r.Target.Version, 10) || p.Steps[0].ToImage.ImageID != r.Target.ImageID {
+				t.Errorf("%s: readiness targets v%d %s, the plan %+v (blocked: %s)", svc.ServiceKey, r.Target.Version, r.Target.ImageID, p.Steps, p.FailureText())
+			}
+		}
+	}
+	if checked < 4 {
+		t.Fatalf("only %d services checked", checked)
 	}
 }
