@@ -17,7 +17,7 @@ import (
 // maxGroupsPerPage is DescribeAutoScalingGroups' largest page.
 const maxGroupsPerPage = 100
 
-// describeGroups lists every group (only those carrying the service tag key when untagged
+// DescribeGroups lists every group (only those carrying the service tag key when untagged
 // groups are skipped), 100 per page through the SDK paginator. filters narrow it further
 // (History and Readiness ask for one service).
 func DescribeGroups(ctx context.Context, api awsapi.AutoScalingReader, filters []astypes.Filter, count func(string)) ([]astypes.AutoScalingGroup, error) {
@@ -37,7 +37,7 @@ func DescribeGroups(ctx context.Context, api awsapi.AutoScalingReader, filters [
 	return out, nil
 }
 
-// serviceFilters narrows DescribeAutoScalingGroups to one service (and environment).
+// ServiceFilters narrows DescribeAutoScalingGroups to one service (and environment).
 func ServiceFilters(tags model.TagKeys, service, env string) []astypes.Filter {
 	f := []astypes.Filter{{Name: aws.String("tag:" + tags.Service), Values: []string{service}}}
 	if env != "" {
@@ -60,7 +60,7 @@ type groupRead struct {
 	mix       string   // instance launch template versions when more than one, else ""
 }
 
-// launchTemplateOf is the group's launch template, directly or inside a mixed instances policy.
+// LaunchTemplateOf is the group's launch template, directly or inside a mixed instances policy.
 func LaunchTemplateOf(a *astypes.AutoScalingGroup) *astypes.LaunchTemplateSpecification {
 	if a.LaunchTemplate != nil {
 		return a.LaunchTemplate

@@ -139,7 +139,7 @@ func sortReleases(rels []model.Release) {
 	})
 }
 
-// listReleases reads every version of one launch template.
+// ListReleases reads every version of one launch template.
 func ListReleases(ctx context.Context, api awsapi.EC2Reader, key string) ([]model.Release, error) {
 	in := &ec2.DescribeLaunchTemplateVersionsInput{}
 	in.LaunchTemplateId, in.LaunchTemplateName = awsapi.TemplateKey(key).Ref()
@@ -157,7 +157,7 @@ func ListReleases(ctx context.Context, api awsapi.EC2Reader, key string) ([]mode
 	return out, nil
 }
 
-// mapRelease turns a launch template version into a release; a description written by
+// MapRelease turns a launch template version into a release; a description written by
 // promote (model.ReleaseNote) fills who and when if AWS did not say.
 func MapRelease(v *ec2types.LaunchTemplateVersion) model.Release {
 	r := model.Release{
@@ -265,7 +265,7 @@ func (inv *Inventory) Images(ctx context.Context, service string) ([]model.Image
 	return out, nil
 }
 
-// mapImage reads an AMI and the tags bake wrote on it.
+// MapImage reads an AMI and the tags bake wrote on it.
 func MapImage(i *ec2types.Image, serviceKey string) model.Image {
 	img := model.Image{ID: aws.ToString(i.ImageId), Name: aws.ToString(i.Name), State: string(i.State)}
 	if t, err := time.Parse(time.RFC3339, aws.ToString(i.CreationDate)); err == nil {

@@ -92,7 +92,7 @@ func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (
 	return musts, swept
 }
 
-// readRefresh reads the group's newest instance refresh (nil when it never had one).
+// ReadRefresh reads the group's newest instance refresh (nil when it never had one).
 func ReadRefresh(ctx context.Context, api awsapi.AutoScalingReader, group string) (*astypes.InstanceRefresh, error) {
 	out, err := api.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String(group)})
 	if err != nil {

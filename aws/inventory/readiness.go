@@ -89,7 +89,7 @@ func (inv *Inventory) Readiness(ctx context.Context, service, env string) (model
 	return r, nil
 }
 
-// lastGroups copies the last snapshot's groups of one service.
+// LastGroups copies the last snapshot's groups of one service.
 func (inv *Inventory) LastGroups(key model.ServiceKey) ([]model.Group, bool) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
