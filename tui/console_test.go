@@ -379,3 +379,15 @@ func TestOnlyVisibleRowsAreFormatted(t *testing.T) {
 		t.Fatalf("a cursor move re-formatted %d rows; want only the two that changed", n)
 	}
 }
+
+// startConsole sizes a console and applies its first refresh.
+func startConsole(t testing.TB, m *Model) {
+	t.Helper()
+	run(m, tea.WindowSizeMsg{Width: 120, Height: 36})
+	for _, msg := range resolve(m.startRefresh()) {
+		run(m, msg)
+	}
+	if !m.haveFleet {
+		t.Fatalf("no fleet after the first refresh: %s", m.lastErr)
+	}
+}

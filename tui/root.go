@@ -35,6 +35,8 @@ type Config struct {
 	Version    string
 	// Clipboard copies text (OSC 52 by default); tests replace it.
 	Clipboard func(string)
+	// Timeout bounds each AWS call the console makes (default 30s).
+	Timeout time.Duration
 }
 
 // Minimum terminal size the console lays out in.

@@ -1,0 +1,141 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/adstage/adstage-ops/aws"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// hangingReader serves the demo fleet until hang is set; then Snapshot blocks until its
+// context ends, like a DescribeAutoScalingGroups that never answers.
+type hangingReader struct {
+	aws.Reader
+	hang atomic.Bool
+	mu   sync.Mutex
+	ctxs []context.Context
+}
+
+func (r *hangingReader) Snapshot(ctx context.Context) (model.Fleet, error) {
+	r.mu.Lock()
+	r.ctxs = append(r.ctxs, ctx)
+	r.mu.Unlock()
+	if r.hang.Load() {
+		<-ctx.Done()
+		return model.Fleet{}, ctx.Err()
+	}
+	return r.Reader.Snapshot(ctx)
+}
+
+func (r *hangingReader) lastCtx() context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ctxs[len(r.ctxs)-1]
+}
+
+// gatedOperator holds every plan until release is closed, and records the contexts it was
+// given.
+type gatedOperator struct {
+	recordingOperator
+	release  chan struct{}
+	execCtxs []context.Context
+}
+
+func (o *gatedOperator) PlanRollback(ctx context.Context, r aws.RollbackRequest) (model.Plan, error) {
+	<-o.release
+	return o.recordingOperator.PlanRollback(ctx, r)
+}
+
+func (o *gatedOperator) Execute(ctx context.Context, p model.Plan) (<-chan model.Progress, error) {
+	o.mu.Lock()
+	o.execCtxs = append(o.execCtxs, ctx)
+	o.mu.Unlock()
+	return o.recordingOperator.Execute(ctx, p)
+}
+
+// (a) A Snapshot that never returns ends after the task timeout with an error on the status
+// line, and a later tick refreshes again.
+func TestHungSnapshotTimesOutAndTheNextTickRefreshesAgain(t *testing.T) {
+	clock, inv := demo(t)
+	r := &hangingReader{Reader: inv}
+	m := New(Config{Reader: r, Now: clock.Now, Clipboard: func(string) {}, Timeout: 20 * time.Millisecond})
+	startConsole(t, m)
+
+	r.hang.Store(true)
+	clock.Advance(m.cfg.Refresh)
+	run(m, clockMsg(clock.Now()))
+	if m.refreshing {
+		t.Fatal("the console still says refreshing after the task timeout")
+	}
+	if s := ansiStrip(m.View()); !strings.Contains(s, "refresh timed out after 20ms; showing data from") {
+		t.Fatalf("no timeout on the status line:\n%s", s)
+	}
+
+	r.hang.Store(false)
+	calls := len(r.ctxs)
+	clock.Advance(m.cfg.Refresh)
+	run(m, clockMsg(clock.Now()))
+	if len(r.ctxs) != calls+1 || m.refreshing || m.lastErr != "" {
+		t.Fatalf("the next tick did not refresh: snapshots %d -> %d, refreshing %v, error %q", calls, len(r.ctxs), m.refreshing, m.lastErr)
+	}
+}
+
+// (b) r twice before the first plan returns opens one plan dialog and asks for one plan; the
+// second press says why it does nothing.
+func TestRollbackTwiceBeforeThePlanReturnsOpensOnePlan(t *testing.T) {
+	op := &gatedOperator{release: make(chan struct{}),
+		recordingOperator: recordingOperator{plan: model.Plan{Action: model.ActionRollback, Service: "web", Env: "production", Production: true}}}
+	m, _ := newConsole(t, op)
+	selectService(t, m, "web", "production")
+
+	_, first := m.Update(press(m.keys.Services.Rollback))
+	_, second := m.Update(press(m.keys.Services.Rollback))
+	if !strings.Contains(m.status, "rollback plan for web/production is already being read") {
+		t.Errorf("second r: status %q does not say a plan is already being read", m.status)
+	}
+	close(op.release)
+	for _, cmd := range []tea.Cmd{first, second} {
+		for _, msg := range resolve(cmd) {
+			run(m, msg)
+		}
+	}
+	if len(m.dialogs) != 1 || len(op.planned) != 1 {
+		t.Fatalf("r twice: %d plan dialogs, %d PlanRollback calls; want 1 and 1", len(m.dialogs), len(op.planned))
+	}
+}
+
+// (c) Quitting cancels the contexts the console gave to Snapshot and to Execute, so that a
+// running action's follower stops with the console.
+func TestQuitCancelsTheContextsOfSnapshotAndExecute(t *testing.T) {
+	clock, inv := demo(t)
+	r := &hangingReader{Reader: inv}
+	op := &gatedOperator{release: make(chan struct{}),
+		recordingOperator: recordingOperator{Reader: r, plan: model.Plan{Action: model.ActionRollback, Service: "web", Env: "staging"}}}
+	close(op.release)
+	m := New(Config{Reader: r, Operator: op, Now: clock.Now, Clipboard: func(string) {}})
+	startConsole(t, m)
+	selectService(t, m, "web", "staging")
+	run(m, press(m.keys.Services.Rollback))
+	run(m, press(m.keys.Dialog.Confirm))
+	if len(op.execCtxs) != 1 {
+		t.Fatalf("Execute called %d times", len(op.execCtxs))
+	}
+	snap, exec := r.lastCtx(), op.execCtxs[0]
+	if snap.Err() != nil && exec.Err() != nil {
+		t.Fatal("contexts ended before quit")
+	}
+	run(m, press(m.keys.Global.Quit))
+	if exec.Err() == nil {
+		t.Error("quit did not cancel the context given to Execute")
+	}
+	if snap.Err() == nil {
+		t.Error("quit did not cancel the context given to Snapshot")
+	}
+}
