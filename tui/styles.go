@@ -36,7 +36,9 @@ type Styles struct {
 	Dialog, DialogTitle, DangerTitle                      lipgloss.Style
 	Status, StatusError                                   lipgloss.Style
 	Frame                                                 lipgloss.Style
-	palette                                               Palette
+	// Text is plain text; components set its width to wrap a body before it scrolls.
+	Text    lipgloss.Style
+	palette Palette
 }
 
 // NewStyles builds the styles from a palette.
@@ -66,6 +68,7 @@ func NewStyles(p Palette) Styles {
 		Status:       base.Foreground(p.Muted),
 		StatusError:  base.Foreground(p.Error),
 		Frame:        base,
+		Text:         base,
 	}
 }
 

@@ -71,7 +71,7 @@ func TestHungSnapshotTimesOutAndTheNextTickRefreshesAgain(t *testing.T) {
 	r.hang.Store(true)
 	clock.Advance(m.cfg.Refresh)
 	run(m, clockMsg(clock.Now()))
-	if m.refreshing {
+	if m.refreshing() {
 		t.Fatal("the console still says refreshing after the task timeout")
 	}
 	if s := ansiStrip(m.View()); !strings.Contains(s, "refresh timed out after 20ms; showing data from") {
@@ -82,8 +82,8 @@ func TestHungSnapshotTimesOutAndTheNextTickRefreshesAgain(t *testing.T) {
 	calls := len(r.ctxs)
 	clock.Advance(m.cfg.Refresh)
 	run(m, clockMsg(clock.Now()))
-	if len(r.ctxs) != calls+1 || m.refreshing || m.lastErr != "" {
-		t.Fatalf("the next tick did not refresh: snapshots %d -> %d, refreshing %v, error %q", calls, len(r.ctxs), m.refreshing, m.lastErr)
+	if len(r.ctxs) != calls+1 || m.refreshing() || m.lastErr != "" {
+		t.Fatalf("the next tick did not refresh: snapshots %d -> %d, refreshing %v, error %q", calls, len(r.ctxs), m.refreshing(), m.lastErr)
 	}
 }
 
@@ -95,19 +95,22 @@ func TestRollbackTwiceBeforeThePlanReturnsOpensOnePlan(t *testing.T) {
 	m, _ := newConsole(t, op)
 	selectService(t, m, "web", "production")
 
-	_, first := m.Update(press(m.keys.Services.Rollback))
-	_, second := m.Update(press(m.keys.Services.Rollback))
+	d := newDriver(m)
+	d.send(press(m.keys.Services.Rollback))
+	d.send(press(m.keys.Services.Rollback))
+	waitFor[planRequestMsg](t, d)
+	waitFor[planRequestMsg](t, d)
+	waitFor[noticeMsg](t, d)
 	if !strings.Contains(m.status, "rollback plan for web/production is already being read") {
 		t.Errorf("second r: status %q does not say a plan is already being read", m.status)
 	}
 	close(op.release)
-	for _, cmd := range []tea.Cmd{first, second} {
-		for _, msg := range resolve(cmd) {
-			run(m, msg)
-		}
-	}
+	waitFor[taskDoneMsg](t, d)
 	if len(m.dialogs) != 1 || len(op.planned) != 1 {
 		t.Fatalf("r twice: %d plan dialogs, %d PlanRollback calls; want 1 and 1", len(m.dialogs), len(op.planned))
+	}
+	if d.pending != 0 {
+		t.Fatalf("%d commands still running", d.pending)
 	}
 }
 
@@ -137,5 +140,49 @@ func TestQuitCancelsTheContextsOfSnapshotAndExecute(t *testing.T) {
 	}
 	if snap.Err() == nil {
 		t.Error("quit did not cancel the context given to Snapshot")
+	}
+}
+
+// driver runs a console the way Bubble Tea does: each command in its own goroutine, the
+// messages applied one at a time in the order they arrive. Tests wait for a message by type.
+type driver struct {
+	m       *Model
+	msgs    chan tea.Msg
+	pending int
+}
+
+func newDriver(m *Model) *driver { return &driver{m: m, msgs: make(chan tea.Msg, 64)} }
+
+func (d *driver) send(msg tea.Msg) {
+	_, cmd := d.m.Update(msg)
+	d.spawn(cmd)
+}
+
+func (d *driver) spawn(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	d.pending++
+	go func() { d.msgs <- cmd() }()
+}
+
+// waitFor applies the messages that arrive until one of type T has been applied.
+func waitFor[T any](t *testing.T, d *driver) T {
+	t.Helper()
+	for {
+		msg := <-d.msgs
+		d.pending--
+		switch msg := msg.(type) {
+		case nil:
+		case tea.BatchMsg:
+			for _, c := range msg {
+				d.spawn(c)
+			}
+		default:
+			d.send(msg)
+			if v, ok := msg.(T); ok {
+				return v
+			}
+		}
 	}
 }
