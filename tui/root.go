@@ -61,6 +61,9 @@ type Model struct {
 	status    string
 	statusBad bool
 	w, h      int
+
+	// following counts the action followers waiting for their next progress event.
+	following int
 }
 
 // readyTTL is how long a readiness answer is shown before it is read again. The inventory
@@ -200,8 +203,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.setStatus(fmt.Sprintf("%s %s started", msg.plan.Action, msg.plan.Target()), false)
-		return m, tea.Batch(waitProgress(msg.plan, msg.ch), m.startRefresh())
+		return m, tea.Batch(m.follow(msg.plan, msg.ch), m.startRefresh())
 	case progressMsg:
+		m.following--
 		return m, m.applyProgress(msg)
 	case noticeMsg:
 		m.setStatus(msg.text, msg.err)
@@ -310,7 +314,13 @@ func (m *Model) applyProgress(msg progressMsg) tea.Cmd {
 	m.c.actions[k] = msg.ev
 	text := fmt.Sprintf("%s %s: %s", msg.plan.Action, msg.plan.Target(), progressText(msg.ev))
 	m.setStatus(text, msg.ev.Err != nil)
-	return waitProgress(msg.plan, msg.ch)
+	return m.follow(msg.plan, msg.ch)
+}
+
+// follow waits for a running action's next progress event.
+func (m *Model) follow(p model.Plan, ch <-chan model.Progress) tea.Cmd {
+	m.following++
+	return waitProgress(p, ch)
 }
 
 func progressText(ev model.Progress) string {
