@@ -73,14 +73,15 @@ func (d *planDialog) SetSize(w, h int) {
 	d.width = dialogWidth(w, planDialogWidth)
 	inner := max(d.width-st.Dialog.GetHorizontalPadding(), 1)
 	content := st.Text.Width(inner).Render(d.bodyText())
-	lines := strings.Count(content, "\n") + 1
-	chrome := st.Dialog.GetVerticalFrameSize() + 1 + lipglossHeight(d.footer())
+	lines := lineCount(content)
+	// Around the body: the border, the title, the blank line and the footer.
+	chrome := st.Dialog.GetVerticalFrameSize() + lineCount(d.title()) + 1 + lineCount(d.footer())
 	d.body.Width = inner
 	d.body.Height = max(min(lines, h-chrome), 1)
 	d.body.SetContent(content)
 }
 
-func lipglossHeight(s string) int { return strings.Count(s, "\n") + 1 }
+func lineCount(s string) int { return strings.Count(s, "\n") + 1 }
 
 // scrolls reports whether the body is taller than the room it has.
 func (d *planDialog) scrolls() bool { return d.body.TotalLineCount() > d.body.Height }

@@ -60,6 +60,7 @@ type Model struct {
 
 	status    string
 	statusBad bool
+	statusAt  int // the newest task id when the status was set: newer than a busy task, it shows
 	w, h      int
 
 	// following counts the action followers waiting for their next progress event.
@@ -337,7 +338,9 @@ func progressText(ev model.Progress) string {
 	return s
 }
 
-func (m *Model) setStatus(s string, bad bool) { m.status, m.statusBad = s, bad }
+func (m *Model) setStatus(s string, bad bool) {
+	m.status, m.statusBad, m.statusAt = s, bad, m.tasks.next
+}
 
 func (m *Model) push(d Dialog) {
 	d.SetSize(m.c.width, m.c.height)
@@ -519,14 +522,15 @@ func shortARN(arn string) string {
 	return arn
 }
 
-// statusLine is the newest refresh error, else what the running tasks are doing, else the
-// last notice, else the snapshot's first problem.
+// statusLine is the newest refresh error, else what the running tasks are doing (unless a
+// notice came after the task started: "... is already being read"), else the last notice,
+// else the snapshot's first problem.
 func (m *Model) statusLine() string {
 	st := m.c.st
 	switch t := m.tasks.busy(); {
 	case m.lastErr != "":
 		return truncate(st.StatusError.Render("✗ "+m.lastErr), m.w)
-	case t != nil:
+	case t != nil && (m.status == "" || m.statusAt < t.id):
 		return truncate(st.Busy.Render(m.c.spinner()+" "+t.text+"…"), m.w)
 	case m.status != "":
 		if m.statusBad {

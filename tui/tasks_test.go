@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,9 @@ func TestRollbackTwiceBeforeThePlanReturnsOpensOnePlan(t *testing.T) {
 	if !strings.Contains(m.status, "rollback plan for web/production is already being read") {
 		t.Errorf("second r: status %q does not say a plan is already being read", m.status)
 	}
+	if v := m.View(); !strings.Contains(v, "already being read") {
+		t.Errorf("second r: the status line does not show the refusal:\n%s", v)
+	}
 	close(op.release)
 	waitFor[taskDoneMsg](t, d)
 	if len(m.dialogs) != 1 || len(op.planned) != 1 {
@@ -184,5 +188,52 @@ func waitFor[T any](t *testing.T, d *driver) T {
 				return v
 			}
 		}
+	}
+}
+
+// A plan taller than the screen scrolls in the dialog; its confirmation stays on screen.
+func TestTallPlanScrollsInTheDialog(t *testing.T) {
+	p := model.Plan{Action: model.ActionPromote, Service: "api", Env: "staging", CLI: "adstage-ops promote --service api --env staging"}
+	for i := range 30 {
+		p.Steps = append(p.Steps, model.GroupStep{Group: fmt.Sprintf("api-staging-%02d", i), Instances: 2, Desired: 2})
+	}
+	op := &recordingOperator{plan: p}
+	m, _ := newConsole(t, op)
+	selectService(t, m, "api", "staging")
+	run(m, press(m.keys.Services.Rollback))
+	v := m.View()
+	if len(m.dialogs) != 1 || !strings.Contains(v, "api-staging-00") || strings.Contains(v, "api-staging-29") || !strings.Contains(v, "enter confirm") || !strings.Contains(v, "╰") {
+		t.Fatalf("tall plan: want the first group and the confirmation on screen, the last group below:\n%s", v)
+	}
+	for range 200 {
+		run(m, press(m.keys.Dialog.ScrollDown))
+	}
+	if v := m.View(); !strings.Contains(v, "api-staging-29") || !strings.Contains(v, "same from a script") {
+		t.Fatalf("scrolled to the end, the last group is not shown:\n%s", v)
+	}
+	if n := strings.Count(m.View(), "\n") + 1; n != 36 {
+		t.Fatalf("view is %d lines, want 36", n)
+	}
+}
+
+// The help overlay is built from the bindings of what has focus, and read-only mode leaves
+// the dangerous ones out.
+func TestHelpComesFromTheKeymap(t *testing.T) {
+	m, _ := newConsole(t, nil)
+	run(m, press(m.keys.Global.Help))
+	v := m.View()
+	for _, b := range []Binding{m.keys.Services.Open, m.keys.Services.Filter, m.keys.Nav.Down, m.keys.Global.Quit} {
+		if !strings.Contains(v, b.Help().Desc) {
+			t.Errorf("help lacks %q:\n%s", b.Help().Desc, v)
+		}
+	}
+	for _, b := range dangerousBindings(&m.keys) {
+		if strings.Contains(v, b.Help().Key+" "+b.Help().Desc) {
+			t.Errorf("read-only help shows %q", b.Help().Desc)
+		}
+	}
+	run(m, press(m.keys.Services.Open))
+	if m.helpOpen || m.screen != screenServices {
+		t.Fatal("a key did not close the help, or went on to the screen")
 	}
 }
