@@ -22,6 +22,7 @@ const (
 	// The image picker shows promoteRows images, the cursor promoteAbove rows from the top.
 	promoteRows  = 15
 	promoteAbove = 7
+	promotePage  = 5
 	colLabel     = 14
 )
 
@@ -394,7 +395,7 @@ func (d *promoteDialog) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			req := planRequest{action: model.ActionPromote, key: d.key, imageID: d.images[d.cursor].ID}
 			return d, closeWith(promoteDialogID, emit(planRequestMsg{req}))
 		}
-		moveCursor(msg, d.c.keys.Nav, &d.cursor, len(d.images), promoteRows/3)
+		moveCursor(msg, d.c.keys.Nav, &d.cursor, len(d.images), promotePage)
 	}
 	return d, nil
 }

@@ -22,6 +22,9 @@ import (
 const (
 	minWidth  = 80
 	minHeight = 20
+	// The size laid out before the terminal reports its own.
+	defaultWidth  = 120
+	defaultHeight = 36
 	// chromeLines are the lines around the body: header, frame, status and short help.
 	chromeLines = 4
 )
@@ -112,7 +115,7 @@ func New(cfg Config) *Model {
 	m.detail = newServiceView(m.c)
 	m.audit = newAuditView(m.c)
 	m.help = newHelpOverlay(m.c)
-	m.setSize(120, 36)
+	m.setSize(defaultWidth, defaultHeight)
 	return m
 }
 

@@ -276,6 +276,11 @@ const (
 	colAMI   = 22
 	colAge   = 5
 	minLBCol = 24
+	// Baked image columns (the AMI column is colAMI, the label colLabel).
+	colImageState = 14
+	colBakedBy    = 24
+	// recentRollout is how long a group line still names its last rollout's outcome.
+	recentRollout = 10 * time.Minute
 	// detailChrome are the lines above the service screen's rows: headline, readiness,
 	// action progress.
 	detailChrome = 3
@@ -283,7 +288,7 @@ const (
 
 // lbWidth is the load-balancer column: what the fixed columns leave.
 func (v *serviceView) lbWidth() int {
-	return max(v.width-colID-colAZ-colLife-colASG-colAMI-colAge-2, minLBCol)
+	return max(v.width-colID-colAZ-colLife-colASG-colAMI-colAge-gutter, minLBCol)
 }
 
 func (v *serviceView) line(l *detailLine, now time.Time) string {
@@ -295,7 +300,7 @@ func (v *serviceView) line(l *detailLine, now time.Time) string {
 		s := st.Title.Render("▸ "+g.Name) + st.Muted.Render(fmt.Sprintf("  min %d · desired %d · max %d", g.Min, g.Desired, g.Max))
 		if r := g.Refresh; r.Active() {
 			s += st.Busy.Render(fmt.Sprintf("  ⟳ rollout %s %d%% (%d to update)", r.Status, r.Percent, r.InstancesToUpdate))
-		} else if r != nil && r.Status != "" && now.Sub(r.EndedAt) < 10*time.Minute {
+		} else if r != nil && r.Status != "" && now.Sub(r.EndedAt) < recentRollout {
 			s += st.Muted.Render(fmt.Sprintf("  last rollout %s", r.Status))
 		}
 		return s
@@ -341,7 +346,7 @@ func (v *serviceView) line(l *detailLine, now time.Time) string {
 			state = st.Warning.Render(img.State)
 		}
 		runs := strings.Join(envsRunning(&c.fleet, v.key.Name, img.ID), ",")
-		return fmt.Sprintf("  %s %s  %s  %s  %s  %s", pad(img.ID, colAMI), pad(orDash(img.Label), 14), pad(state, 14), img.CreatedAt.UTC().Format("2006-01-02 15:04"), pad(shortARN(img.BakedBy), 24), st.OK.Render(runs))
+		return fmt.Sprintf("  %s %s  %s  %s  %s  %s", pad(img.ID, colAMI), pad(orDash(img.Label), colLabel), pad(state, colImageState), img.CreatedAt.UTC().Format("2006-01-02 15:04"), pad(shortARN(img.BakedBy), colBakedBy), st.OK.Render(runs))
 	}
 	return l.text
 }

@@ -278,7 +278,7 @@ func (v *servicesView) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return emit(openPromoteMsg{sel})
 		}
 	default:
-		if moveCursor(msg, v.c.keys.Nav, &v.cursor, len(v.rows), v.height-2) {
+		if moveCursor(msg, v.c.keys.Nav, &v.cursor, len(v.rows), v.height-listChrome) {
 			v.clamp()
 			return emit(focusMsg{})
 		}
@@ -362,6 +362,8 @@ const (
 	colRelease = 24
 	colState   = 18
 	colBack    = 13
+	// gutter is the cursor's column left of every row ("› "), and the gap before RELEASE.
+	gutter = 2
 	// listChrome are the lines above the rows: the count or filter, the column headers.
 	listChrome = 2
 	// minNameW is the narrowest the name column gets.
@@ -381,8 +383,8 @@ func (v *servicesView) View() string {
 		b.WriteString(st.Muted.Render(fmt.Sprintf("%d services", len(v.rows))))
 	}
 	b.WriteByte('\n')
-	nameW := max(v.width-2-colEnv-5*colNum-colRelease-colState-colBack, minNameW)
-	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("WANT", colNum) + padL("IN SVC", colNum) + padL("HEALTH", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-2) + pad("STATE", colState) + pad("ROLLBACK", colBack)))
+	nameW := max(v.width-gutter-colEnv-5*colNum-colRelease-colState-colBack, minNameW)
+	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("WANT", colNum) + padL("IN SVC", colNum) + padL("HEALTH", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-gutter) + pad("STATE", colState) + pad("ROLLBACK", colBack)))
 	rowsH := v.height - listChrome
 	if !c.haveFleet {
 		b.WriteString("\n" + st.Muted.Render("reading the fleet…"))
@@ -439,7 +441,7 @@ func (v *servicesView) row(s *model.Service, selected bool, nameW int) string {
 	if c.Draining > 0 {
 		drain = st.Busy.Render(drain)
 	}
-	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-2) + stateStyle.Render(pad(state, colState)) + backStyle.Render(pad(back, colBack))
+	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-gutter) + stateStyle.Render(pad(state, colState)) + backStyle.Render(pad(back, colBack))
 	if selected {
 		line = st.Selected.Render("› " + ansiStrip(line))
 	} else {
