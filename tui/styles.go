@@ -1,6 +1,3 @@
-// Package tui is adstage-ops' live console: Bubble Tea views over the aws action layer. It
-// never calls AWS itself: every read and action is a tea.Cmd calling aws.Reader or
-// aws.Operator, answered by a message.
 package tui
 
 import (

@@ -35,6 +35,12 @@ func (r *hangingReader) Snapshot(ctx context.Context) (model.Fleet, error) {
 	return r.Reader.Snapshot(ctx)
 }
 
+func (r *hangingReader) calls() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ctxs)
+}
+
 func (r *hangingReader) lastCtx() context.Context {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -80,11 +86,11 @@ func TestHungSnapshotTimesOutAndTheNextTickRefreshesAgain(t *testing.T) {
 	}
 
 	r.hang.Store(false)
-	calls := len(r.ctxs)
+	calls := r.calls()
 	clock.Advance(m.cfg.Refresh)
 	run(m, clockMsg(clock.Now()))
-	if len(r.ctxs) != calls+1 || m.refreshing() || m.lastErr != "" {
-		t.Fatalf("the next tick did not refresh: snapshots %d -> %d, refreshing %v, error %q", calls, len(r.ctxs), m.refreshing(), m.lastErr)
+	if r.calls() != calls+1 || m.refreshing() || m.lastErr != "" {
+		t.Fatalf("the next tick did not refresh: snapshots %d -> %d, refreshing %v, error %q", calls, r.calls(), m.refreshing(), m.lastErr)
 	}
 }
 
