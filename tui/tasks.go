@@ -103,6 +103,9 @@ func (ts *tasks) runs(kind taskKind, key string) bool { return ts.find(kind, key
 // start registers a task and returns the command that runs it, or the reason it was
 // refused: a task of the same kind and key is still running.
 func (ts *tasks) start(now time.Time, s taskSpec) (tea.Cmd, string) {
+	if ts.root.Err() != nil {
+		return nil, "" // the console is quitting: nothing new starts
+	}
 	if t := ts.find(s.kind, s.key); t != nil {
 		return nil, t.text + " " + t.already
 	}
