@@ -209,7 +209,7 @@ func (m *Model) planCmd(req planRequest) tea.Cmd {
 	if op == nil {
 		return nil
 	}
-	return m.task(taskSpec{kind: taskPlan, text: req.text(), busy: true,
+	return m.task(taskSpec{kind: taskPlan, text: req.text(), busy: "reading " + req.text(),
 		run: func(ctx context.Context) tea.Msg {
 			p, err := plan(ctx, op, req)
 			return planMsg{req: req, plan: p, err: err}
@@ -237,7 +237,7 @@ func (m *Model) executeCmd(p model.Plan) tea.Cmd {
 	if op == nil {
 		return nil
 	}
-	return m.task(taskSpec{kind: taskExecute, key: p.Target(), text: fmt.Sprintf("%s %s: sending", p.Action, p.Target()), busy: true,
+	return m.task(taskSpec{kind: taskExecute, key: p.Target(), text: fmt.Sprintf("%s %s", p.Action, p.Target()), busy: fmt.Sprintf("%s %s: sending", p.Action, p.Target()),
 		already: "is already being sent", timeout: -1, detached: true,
 		run: func(ctx context.Context) tea.Msg {
 			ch, err := op.Execute(ctx, p)

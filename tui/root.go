@@ -534,7 +534,7 @@ func (m *Model) statusLine() string {
 	case m.lastErr != "":
 		return truncate(st.StatusError.Render("✗ "+m.lastErr), m.w)
 	case t != nil && (m.status == "" || m.statusAt < t.id):
-		return truncate(st.Busy.Render(m.c.spinner()+" "+t.text+"…"), m.w)
+		return truncate(st.Busy.Render(m.c.spinner()+" "+t.busy+"…"), m.w)
 	case m.status != "":
 		if m.statusBad {
 			return truncate(st.StatusError.Render(m.status), m.w)

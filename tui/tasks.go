@@ -33,7 +33,7 @@ type task struct {
 	kind    taskKind
 	key     string
 	text    string // what it does, for the status line: "rollback plan for web/production"
-	busy    bool   // shown on the status line while it runs
+	busy    string // shown on the status line while it runs ("" for background reads)
 	already string // why a second one is refused: "is already being read"
 	started time.Time
 }
@@ -74,7 +74,7 @@ type taskSpec struct {
 	kind taskKind
 	key  string
 	text string
-	busy bool
+	busy string
 	// already says why a second one is refused ("is already being read" by default).
 	already string
 	// timeout bounds the wait for the answer (0: the envelope's default; <0: none).
@@ -165,7 +165,7 @@ func (ts *tasks) done(id int) (*task, bool) {
 // busy is the newest task shown on the status line, if any.
 func (ts *tasks) busy() *task {
 	for i := len(ts.running) - 1; i >= 0; i-- {
-		if ts.running[i].busy {
+		if ts.running[i].busy != "" {
 			return ts.running[i]
 		}
 	}

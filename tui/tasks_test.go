@@ -104,8 +104,11 @@ func TestRollbackTwiceBeforeThePlanReturnsOpensOnePlan(t *testing.T) {
 
 	d := newDriver(m)
 	d.send(press(m.keys.Services.Rollback))
-	d.send(press(m.keys.Services.Rollback))
 	waitFor[planRequestMsg](t, d)
+	if v := m.View(); !strings.Contains(v, "reading rollback plan for web/production…") {
+		t.Errorf("while the plan is read, the status line does not say so:\n%s", v)
+	}
+	d.send(press(m.keys.Services.Rollback))
 	waitFor[planRequestMsg](t, d)
 	waitFor[noticeMsg](t, d)
 	if !strings.Contains(m.status, "rollback plan for web/production is already being read") {
