@@ -246,3 +246,31 @@ func TestHelpComesFromTheKeymap(t *testing.T) {
 		t.Fatal("a key did not close the help, or went on to the screen")
 	}
 }
+
+// A Session settles after each key: every binding of the keymap, pressed on the services
+// screen of the demo fleet, leaves no command running, and the plan keys reach the operator.
+func TestSessionSettlesEveryBinding(t *testing.T) {
+	clock, inv := demo(t)
+	op := &recordingOperator{Reader: inv, plan: model.Plan{Action: model.ActionRollback, Service: "api", Env: "staging"}}
+	s := NewSession(Config{Reader: inv, Operator: op, Now: clock.Now, Clipboard: func(string) {}}, 120, 36)
+	keys := s.Keys()
+	for _, b := range keys.AllBindings() {
+		if b.Keys()[0] == keys.Global.Quit.Keys()[0] {
+			continue
+		}
+		s.Press(keys.Dialog.Cancel)
+		s.Press(keys.Global.Back)
+		s.Press(b)
+		if s.pending != s.m.following {
+			t.Fatalf("after %s: %d commands outstanding, %d of them followers", b.Help().Desc, s.pending, s.m.following)
+		}
+	}
+	if len(op.planned) == 0 {
+		t.Fatal("no binding reached the operator")
+	}
+	s.Press(keys.Global.Quit)
+	s.Close()
+	if s.pending != 0 {
+		t.Fatalf("%d commands outstanding after Close", s.pending)
+	}
+}
