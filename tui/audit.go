@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
@@ -18,6 +16,9 @@ import (
 // auditView is what happened to a service: releases (launch template versions), rollouts,
 // scaling activities and the actions taken with adstage-ops, newest first, filterable.
 type auditView struct {
+	c             *common
+	width, height int
+
 	key       model.ServiceKey
 	loaded    bool
 	err       string
@@ -34,20 +35,62 @@ type auditLine struct {
 	text    string
 }
 
+func newAuditView(c *common) *auditView { return &auditView{c: c} }
+
+// Init does nothing: the root reads the history.
+func (v *auditView) Init() tea.Cmd { return nil }
+
+// SetSize gives the screen its body.
+func (v *auditView) SetSize(w, h int) { v.width, v.height = w, h }
+
+// Capturing reports whether the filter is taking text.
+func (v *auditView) Capturing() bool { return v.filtering }
+
+// ShortHelp is the screen's own bindings.
+func (v *auditView) ShortHelp() []key.Binding {
+	k := v.c.keys
+	if v.filtering {
+		return helpBindings(k.Filter.Apply, k.Filter.Clear)
+	}
+	return helpBindings(k.Services.Filter, k.Global.Back)
+}
+
+// FullHelp is the screen's bindings and the cursor's.
+func (v *auditView) FullHelp() [][]key.Binding {
+	if v.filtering {
+		return [][]key.Binding{v.ShortHelp()}
+	}
+	return [][]key.Binding{v.ShortHelp(), navBindings(v.c.keys.Nav)}
+}
+
 func (v *auditView) open(k model.ServiceKey) {
 	in := textinput.New()
 	in.Prompt = "/"
 	in.Placeholder = "filter history"
-	*v = auditView{key: k, input: in}
+	*v = auditView{c: v.c, width: v.width, height: v.height, key: k, input: in}
 }
 
-func (v *auditView) apply(msg historyMsg, m *Model) {
+// Update takes the history or a key.
+func (v *auditView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case historyMsg:
+		v.apply(msg)
+	case tea.KeyMsg:
+		if v.filtering {
+			return v, v.filterKey(msg)
+		}
+		return v, v.handleKey(msg)
+	}
+	return v, nil
+}
+
+func (v *auditView) apply(msg historyMsg) {
 	if msg.key != v.key {
 		return
 	}
 	v.loaded = true
 	if msg.err != nil {
-		v.err = awsapi.Explain(msg.err)
+		v.err = explain(msg.err)
 	}
 	v.all = v.all[:0]
 	for _, e := range msg.events {
@@ -67,9 +110,7 @@ func (v *auditView) apply(msg historyMsg, m *Model) {
 		v.all = append(v.all, auditLine{"adstage-ops actions (local audit log)", text})
 	}
 	// The audit log is oldest first; show newest first like the rest.
-	for i, j := 0, len(v.all)-1; i < j; i, j = i+1, j-1 {
-		v.all[i], v.all[j] = v.all[j], v.all[i]
-	}
+	slices.Reverse(v.all)
 	h := msg.h
 	for _, r := range h.Releases {
 		text := fmt.Sprintf("%s  %s v%d  %s", r.CreatedAt.UTC().Format("2006-01-02 15:04:05"), r.TemplateName, r.Version, r.ImageID)
@@ -132,15 +173,16 @@ func (v *auditView) filter() {
 	v.cursor, v.offset = 0, 0
 }
 
-func (v *auditView) filterKey(msg tea.KeyMsg, m *Model) tea.Cmd {
+func (v *auditView) filterKey(msg tea.KeyMsg) tea.Cmd {
+	k := v.c.keys.Filter
 	switch {
-	case key.Matches(msg, m.keys.Filter.Clear):
+	case k.Clear.Matches(msg):
 		v.filtering = false
 		v.input.Blur()
 		v.input.SetValue("")
 		v.filter()
 		return nil
-	case key.Matches(msg, m.keys.Filter.Apply):
+	case k.Apply.Matches(msg):
 		v.filtering = false
 		v.input.Blur()
 		return nil
@@ -151,36 +193,36 @@ func (v *auditView) filterKey(msg tea.KeyMsg, m *Model) tea.Cmd {
 	if v.input.Value() != before {
 		v.filter()
 	}
-	return cmd
+	return v.c.timer(cmd)
 }
 
-func (v *auditView) handleKey(msg tea.KeyMsg, m *Model) tea.Cmd {
+func (v *auditView) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := v.c.keys
 	switch {
-	case key.Matches(msg, m.keys.Services.Filter):
+	case k.Services.Filter.Matches(msg):
 		v.filtering = true
-		return v.input.Focus()
-	case key.Matches(msg, m.keys.Global.Back):
+		return v.c.timer(v.input.Focus())
+	case k.Global.Back.Matches(msg):
 		if v.input.Value() != "" {
 			v.input.SetValue("")
 			v.filter()
 			return nil
 		}
-		if m.detail.key == v.key && m.detail.svc != nil {
-			m.screen = screenService
-		} else {
-			m.screen = screenServices
-		}
-		m.focus()
-		return nil
+		return emit(backMsg{})
 	}
-	moveCursor(msg, m.keys.Nav, &v.cursor, len(v.shown), m.bodyHeight()-3)
+	moveCursor(msg, k.Nav, &v.cursor, len(v.shown), v.height-auditChrome)
 	return nil
 }
 
-func (v *auditView) view(m *Model, h int) string {
-	st := m.st
+// auditChrome are the lines above the history: title, filter line, a section header.
+const auditChrome = 3
+
+// View draws the history lines on screen.
+func (v *auditView) View() string {
+	c := v.c
+	st := c.st
 	var b strings.Builder
-	b.WriteString(st.Title.Render("Audit · "+v.key.Name) + "  " + st.EnvBadge(v.key.Env, m.cfg.EnvColors[v.key.Env]) + "\n")
+	b.WriteString(st.Title.Render("Audit · "+v.key.Name) + "  " + st.EnvBadge(v.key.Env, c.cfg.EnvColors[v.key.Env]) + "\n")
 	switch {
 	case v.filtering:
 		b.WriteString(v.input.View())
@@ -190,13 +232,13 @@ func (v *auditView) view(m *Model, h int) string {
 		b.WriteString(st.Muted.Render("releases, rollouts, scaling activities and actions taken with adstage-ops; / filters"))
 	}
 	if !v.loaded {
-		b.WriteString("\n" + st.Busy.Render(m.spin.View()+" reading history…"))
+		b.WriteString("\n" + st.Busy.Render(c.spinner()+" reading history…"))
 		return b.String()
 	}
 	if v.err != "" {
 		b.WriteString("\n" + st.Warning.Render(v.err))
 	}
-	rows := h - 3
+	rows := v.height - auditChrome
 	v.offset = scroll(v.cursor, v.offset, rows, len(v.shown))
 	end := min(v.offset+rows, len(v.shown))
 	prev := ""
@@ -213,7 +255,7 @@ func (v *auditView) view(m *Model, h int) string {
 		if i == v.cursor {
 			line = st.Selected.Render(line)
 		}
-		b.WriteString("\n" + truncate(line, m.w))
+		b.WriteString("\n" + truncate(line, v.width))
 	}
 	if len(v.shown) == 0 {
 		b.WriteString("\n" + st.Muted.Render("nothing recorded"))

@@ -56,8 +56,7 @@ func bigFleet(services, perService int) model.Fleet {
 func loaded(b *testing.B, f model.Fleet, w, h int) *Model {
 	m := New(Config{Reader: staticReader{fleet: f}, Now: func() time.Time { return t0 }})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
-	m.reqID, m.refreshing = 1, true
-	m.Update(fleetMsg{id: 1, fleet: f})
+	m.Update(fleetMsg{fleet: f})
 	m.View()
 	return m
 }
@@ -140,9 +139,7 @@ func BenchmarkApplyFleet(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		m.reqID++
-		m.refreshing = true
-		m.Update(fleetMsg{id: m.reqID, fleet: fleets[i%2]})
+		m.Update(fleetMsg{fleet: fleets[i%2]})
 		m.View()
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/op")

@@ -11,7 +11,6 @@ import (
 	"github.com/adstage/adstage-ops/aws/inventory"
 	"github.com/adstage/adstage-ops/aws/ops"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/adstage/adstage-ops/aws/sim"
@@ -71,12 +70,20 @@ func (o *recordingOperator) Cancelled(p model.Plan) {
 }
 
 // press turns a binding into the key message its first key sends.
-func press(b key.Binding) tea.KeyMsg { return KeyMsg(b.Keys()[0]) }
+func press(b Binding) tea.KeyMsg { return KeyMsg(b.Keys()[0]) }
 
 func typeText(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
 
+// quiet drops the commands that only wait for wall-clock time (clock, spinner, cursor
+// blink), so that run can execute every other command to its end.
+func quiet(m *Model) *Model {
+	m.c.timer = func(tea.Cmd) tea.Cmd { return nil }
+	return m
+}
+
 // run feeds a message to the model and runs the commands it returns, and theirs, until
-// none is left; timers (the clock, the spinner) are dropped.
+// none is left. Each command runs to its answer: a test waits for messages, never for a
+// wall-clock timeout (timers are dropped by quiet).
 func run(m *Model, msg tea.Msg) {
 	queue := []tea.Msg{msg}
 	for len(queue) > 0 {
@@ -86,30 +93,22 @@ func run(m *Model, msg tea.Msg) {
 	}
 }
 
+// resolve runs a command and the batches it answers with, and returns their messages.
 func resolve(cmd tea.Cmd) []tea.Msg {
 	if cmd == nil {
 		return nil
 	}
-	done := make(chan tea.Msg, 1)
-	go func() { done <- cmd() }()
-	select {
-	case msg := <-done:
-		switch msg := msg.(type) {
-		case tea.BatchMsg:
-			var out []tea.Msg
-			for _, c := range msg {
-				out = append(out, resolve(c)...)
-			}
-			return out
-		case clockMsg, nil:
-			return nil
+	switch msg := cmd().(type) {
+	case nil:
+		return nil
+	case tea.BatchMsg:
+		var out []tea.Msg
+		for _, c := range msg {
+			out = append(out, resolve(c)...)
 		}
-		if fmt.Sprintf("%T", msg) == "spinner.TickMsg" || fmt.Sprintf("%T", msg) == "cursor.BlinkMsg" || fmt.Sprintf("%T", msg) == "cursor.initialBlinkMsg" {
-			return nil
-		}
+		return out
+	default:
 		return []tea.Msg{msg}
-	case <-time.After(300 * time.Millisecond):
-		return nil // a timer: not part of the flow under test
 	}
 }
 
@@ -123,14 +122,7 @@ func newConsole(t testing.TB, op ops.Operator) (*Model, *sim.ManualClock) {
 		cfg.Operator = op
 	}
 	m := New(cfg)
-	run(m, tea.WindowSizeMsg{Width: 120, Height: 36})
-	run(m, fleetMsg{id: 0}) // dropped: stale id
-	m.reqID = 1
-	m.refreshing = true
-	run(m, m.refreshCmd(1)())
-	if !m.haveFleet {
-		t.Fatalf("no fleet after the first refresh: %s", m.lastErr)
-	}
+	startConsole(t, m)
 	return m, clock
 }
 
@@ -255,7 +247,7 @@ func TestBakeAndPromoteFlows(t *testing.T) {
 
 func TestReadOnlyRefusesMutatingKeysAndHidesThem(t *testing.T) {
 	m, _ := newConsole(t, nil)
-	for _, b := range m.keys.mutating() {
+	for _, b := range dangerousBindings(&m.keys) {
 		if b.Enabled() {
 			t.Errorf("%s enabled in read-only mode", b.Help().Desc)
 		}
@@ -298,8 +290,8 @@ func TestFilterNarrowsAndEscClears(t *testing.T) {
 
 func TestStaleFilterResultsAreDropped(t *testing.T) {
 	m, _ := newConsole(t, nil)
-	old := m.list.setQuery("api", &m.fleet)
-	newer := m.list.setQuery("web", &m.fleet)
+	old := m.list.setQuery("api")
+	newer := m.list.setQuery("web")
 	run(m, newer())
 	run(m, old())
 	if m.list.query != "web" {
@@ -321,24 +313,24 @@ func TestRefreshesNeverOverlapAndStaleAnswersAreDropped(t *testing.T) {
 	if m.startRefresh() != nil {
 		t.Fatal("a second refresh started while one was running")
 	}
-	stale := fleetMsg{id: m.reqID - 1, err: fmt.Errorf("old")}
+	stale := taskDoneMsg{id: m.tasks.next - 1, msg: fleetMsg{err: fmt.Errorf("old")}}
 	run(m, stale)
-	if m.lastErr != "" || !m.refreshing {
+	if m.lastErr != "" || !m.refreshing() {
 		t.Fatal("an answer to an older request was applied")
 	}
 	run(m, first())
-	if m.refreshing {
+	if m.refreshing() {
 		t.Fatal("refresh did not finish")
 	}
 }
 
 func TestRefreshErrorKeepsLastGoodData(t *testing.T) {
 	m, _ := newConsole(t, nil)
-	before := len(m.fleet.Services)
+	before := len(m.c.fleet.Services)
 	m.startRefresh()
-	run(m, fleetMsg{id: m.reqID, err: fmt.Errorf("operation error Auto Scaling: DescribeAutoScalingGroups, api error Throttling: Rate exceeded")})
-	if len(m.fleet.Services) != before || m.lastErr == "" {
-		t.Fatalf("services %d -> %d, lastErr %q", before, len(m.fleet.Services), m.lastErr)
+	run(m, taskDoneMsg{id: m.tasks.next, msg: fleetMsg{err: fmt.Errorf("operation error Auto Scaling: DescribeAutoScalingGroups, api error Throttling: Rate exceeded")}})
+	if len(m.c.fleet.Services) != before || m.lastErr == "" {
+		t.Fatalf("services %d -> %d, lastErr %q", before, len(m.c.fleet.Services), m.lastErr)
 	}
 	if !strings.Contains(m.View(), "refresh failed") {
 		t.Error("header shows no error marker")
@@ -367,10 +359,11 @@ func TestServiceScreenShowsDrainCountdown(t *testing.T) {
 
 // TestOnlyVisibleRowsAreFormatted counts rows formatted per frame on a large fleet.
 func TestOnlyVisibleRowsAreFormatted(t *testing.T) {
-	m := New(Config{Reader: staticReader{fleet: bigFleet(2000, 10)}, Now: func() time.Time { return t0 }})
+	m := quiet(New(Config{Reader: staticReader{fleet: bigFleet(2000, 10)}, Now: func() time.Time { return t0 }}))
 	run(m, tea.WindowSizeMsg{Width: 200, Height: 60})
-	m.reqID, m.refreshing = 1, true
-	run(m, m.refreshCmd(1)())
+	for _, msg := range resolve(m.startRefresh()) {
+		run(m, msg)
+	}
 	m.View()
 	if n := m.list.rendered; n == 0 || n > 60 {
 		t.Fatalf("formatted %d rows for a 60-line screen of 2000 services", n)
@@ -380,4 +373,28 @@ func TestOnlyVisibleRowsAreFormatted(t *testing.T) {
 	if n := m.list.rendered; n > 2 {
 		t.Fatalf("a cursor move re-formatted %d rows; want only the two that changed", n)
 	}
+}
+
+// startConsole sizes a console and applies its first refresh.
+func startConsole(t testing.TB, m *Model) {
+	t.Helper()
+	quiet(m)
+	run(m, tea.WindowSizeMsg{Width: 120, Height: 36})
+	for _, msg := range resolve(m.startRefresh()) {
+		run(m, msg)
+	}
+	if !m.c.haveFleet {
+		t.Fatalf("no fleet after the first refresh: %s", m.lastErr)
+	}
+}
+
+// dangerousBindings are the bindings the keymap marks as changing AWS.
+func dangerousBindings(k *Keys) []Binding {
+	var out []Binding
+	for _, b := range k.AllBindings() {
+		if b.Dangerous {
+			out = append(out, b)
+		}
+	}
+	return out
 }

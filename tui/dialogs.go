@@ -1,38 +1,62 @@
 package tui
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-	"github.com/adstage/adstage-ops/aws/ops"
-
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
+	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/adstage/adstage-ops/model"
 )
 
-// dialog is a modal on the root's stack; it sees messages before the screens.
-type dialog interface {
-	Update(msg tea.Msg, m *Model) tea.Cmd
-	View(m *Model) string
-	Bindings(m *Model) []key.Binding
+// Dialog widths: each is at most its width and leaves dialogMargin columns of the screen.
+const (
+	dialogMargin       = 4
+	planDialogWidth    = 110
+	bakeDialogWidth    = 80
+	promoteDialogWidth = 100
+	// The image picker shows promoteRows images, the cursor promoteAbove rows from the top.
+	promoteRows  = 15
+	promoteAbove = 7
+	promotePage  = 5
+	colLabel     = 14
+)
+
+// dialogWidth is a dialog's width (border excluded) on a body of w columns.
+func dialogWidth(w, most int) int { return max(min(w-dialogMargin, most), 1) }
+
+// Dialog ids: the root closes a dialog by its id.
+const (
+	planDialogID    = "plan"
+	bakeDialogID    = "bake"
+	promoteDialogID = "promote"
+)
+
+// close answers the root that the dialog with id is done, with what to do next.
+func closeWith(id string, then ...tea.Cmd) tea.Cmd {
+	return tea.Batch(append([]tea.Cmd{emit(closeDialogMsg{id})}, then...)...)
 }
 
 // planDialog shows a plan and asks for confirmation. Nothing is sent before enter;
-// production makes the operator type the service name.
+// production makes the operator type the service name. A body taller than the screen
+// scrolls in a viewport.
 type planDialog struct {
+	c       *common
 	plan    model.Plan
 	confirm textinput.Model
+	body    viewport.Model
+	width   int
+	closed  bool
 }
 
-func newPlanDialog(p model.Plan, m *Model) *planDialog {
-	d := &planDialog{plan: p}
-	if p.Production && !p.Blocked() {
+func newPlanDialog(c *common, p model.Plan) *planDialog {
+	d := &planDialog{c: c, plan: p, body: viewport.New(0, 0)}
+	d.body.KeyMap = viewport.KeyMap{} // scrolling goes through the dialog's keymap
+	if d.needsName() {
 		d.confirm = textinput.New()
 		d.confirm.Prompt = "type " + p.Service + " to confirm: "
 		d.confirm.Focus()
@@ -40,59 +64,102 @@ func newPlanDialog(p model.Plan, m *Model) *planDialog {
 	return d
 }
 
+func (d *planDialog) ID() string      { return planDialogID }
+func (d *planDialog) Init() tea.Cmd   { return nil }
 func (d *planDialog) needsName() bool { return d.plan.Production && !d.plan.Blocked() }
 
-func (d *planDialog) Update(msg tea.Msg, m *Model) tea.Cmd {
-	km, ok := msg.(tea.KeyMsg)
-	if !ok {
-		return nil
+// SetSize lays the body out in what the screen leaves beside the title and the footer.
+func (d *planDialog) SetSize(w, h int) {
+	st := d.c.st
+	d.width = dialogWidth(w, planDialogWidth)
+	inner := max(d.width-st.Dialog.GetHorizontalPadding(), 1)
+	content := st.Text.Width(inner).Render(d.bodyText())
+	lines := lineCount(content)
+	// Around the body: the border, the title, the blank line and the footer.
+	chrome := st.Dialog.GetVerticalFrameSize() + lineCount(d.title()) + 1 + lineCount(d.footer())
+	d.body.Width = inner
+	d.body.Height = max(min(lines, h-chrome), 1)
+	d.body.SetContent(content)
+}
+
+func lineCount(s string) int { return strings.Count(s, "\n") + 1 }
+
+// scrolls reports whether the body is taller than the room it has.
+func (d *planDialog) scrolls() bool { return d.body.TotalLineCount() > d.body.Height }
+
+func (d *planDialog) ShortHelp() []key.Binding {
+	k := d.c.keys.Dialog
+	b := []Binding{k.Confirm, k.Cancel, k.Copy}
+	if d.plan.Blocked() {
+		b = []Binding{k.Cancel, k.Copy}
 	}
-	k := m.keys.Dialog
+	if d.scrolls() {
+		b = append(b, k.ScrollUp, k.ScrollDown)
+	}
+	return helpBindings(b...)
+}
+
+func (d *planDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
+
+func (d *planDialog) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	km, ok := msg.(tea.KeyMsg)
+	if !ok || d.closed {
+		return d, nil
+	}
+	k := d.c.keys.Dialog
 	switch {
-	case key.Matches(km, k.Cancel):
-		m.pop()
-		return m.cancelCmd(d.plan)
-	case key.Matches(km, k.Copy):
-		return m.copyCmd(d.plan.CLI)
-	case key.Matches(km, k.Confirm):
+	case k.Cancel.Matches(km):
+		d.closed = true
+		return d, closeWith(planDialogID, emit(cancelPlanMsg{d.plan}))
+	case k.Copy.Matches(km):
+		return d, emit(copyMsg{d.plan.CLI})
+	case k.Confirm.Matches(km):
 		if d.plan.Blocked() {
-			m.setStatus(fmt.Sprintf("%s cannot run: %s", d.plan.Action, d.plan.FailureText()), true)
-			return nil
+			return d, notice(fmt.Sprintf("%s cannot run: %s", d.plan.Action, d.plan.FailureText()), true)
 		}
 		if d.needsName() && strings.TrimSpace(d.confirm.Value()) != d.plan.Service {
-			m.setStatus(fmt.Sprintf("production: type %q exactly to confirm, or esc to cancel", d.plan.Service), true)
-			return nil
+			return d, notice(fmt.Sprintf("production: type %q exactly to confirm, or esc to cancel", d.plan.Service), true)
 		}
-		m.pop()
-		m.setStatus(fmt.Sprintf("%s %s: sending…", d.plan.Action, d.plan.Target()), false)
-		return m.executeCmd(d.plan)
+		d.closed = true
+		return d, closeWith(planDialogID, emit(executeMsg{d.plan}))
+	case d.scrolls() && k.ScrollUp.Matches(km):
+		if km.Type == tea.KeyPgUp {
+			d.body.PageUp()
+		} else {
+			d.body.ScrollUp(1)
+		}
+		return d, nil
+	case d.scrolls() && k.ScrollDown.Matches(km):
+		if km.Type == tea.KeyPgDown {
+			d.body.PageDown()
+		} else {
+			d.body.ScrollDown(1)
+		}
+		return d, nil
 	}
 	if d.needsName() {
 		var cmd tea.Cmd
 		d.confirm, cmd = d.confirm.Update(km)
-		return cmd
+		return d, d.c.timer(cmd)
 	}
-	return nil
+	return d, nil
 }
 
-func (d *planDialog) Bindings(m *Model) []key.Binding {
-	k := m.keys.Dialog
-	if d.plan.Blocked() {
-		return []key.Binding{k.Cancel, k.Copy}
-	}
-	return []key.Binding{k.Confirm, k.Cancel, k.Copy}
-}
-
-func (d *planDialog) View(m *Model) string {
-	st := m.st
+func (d *planDialog) title() string {
+	st := d.c.st
 	p := d.plan
-	var b strings.Builder
 	title := fmt.Sprintf("%s %s", strings.ToUpper(string(p.Action)), p.Target())
 	if p.Production {
-		b.WriteString(st.DangerTitle.Render(title+"  — PRODUCTION") + "\n")
-	} else {
-		b.WriteString(st.DialogTitle.Render(title) + "\n")
+		return st.DangerTitle.Render(title + "  — PRODUCTION")
 	}
+	return st.DialogTitle.Render(title)
+}
+
+// bodyText is the whole plan: every group, the checks and the CLI command.
+func (d *planDialog) bodyText() string {
+	st := d.c.st
+	p := d.plan
+	var b strings.Builder
 	if p.Bake != nil {
 		reboot := "reboots the instance for a consistent disk"
 		if p.Bake.NoReboot {
@@ -100,12 +167,7 @@ func (d *planDialog) View(m *Model) string {
 		}
 		fmt.Fprintf(&b, "image %s, label %s; %s\n", p.Bake.Name, p.Bake.Label, reboot)
 	}
-	// Keep the dialog on screen: with many groups, show as many as fit and count the rest.
-	steps := p.Steps
-	if fit := max(1, (m.bodyHeight()-18-len(p.Checks))/4); len(steps) > fit {
-		steps = steps[:fit]
-	}
-	for _, s := range steps {
+	for _, s := range p.Steps {
 		fmt.Fprintf(&b, "\n%s  %s\n", st.Title.Render(s.Group), st.Muted.Render(fmt.Sprintf("%d instances, desired %d, template %s v%s", s.Instances, s.Desired, orDash(s.Template.Name), s.Template.Version)))
 		fmt.Fprintf(&b, "  from %s\n", imageRef(s.FromImage))
 		if s.RefreshID != "" {
@@ -117,9 +179,6 @@ func (d *planDialog) View(m *Model) string {
 			}
 			fmt.Fprintf(&b, "  to   %s\n", to)
 		}
-	}
-	if more := len(p.Steps) - len(steps); more > 0 {
-		fmt.Fprintf(&b, "\n%s\n", st.Warning.Render(fmt.Sprintf("… and %d more groups (the CLI command, ctrl+y, prints the whole plan)", more)))
 	}
 	if p.Strategy != "" {
 		fmt.Fprintf(&b, "\nstrategy  %s\n", p.Strategy)
@@ -150,17 +209,24 @@ func (d *planDialog) View(m *Model) string {
 	if p.CLI != "" {
 		b.WriteString("\n" + st.Muted.Render("same from a script: ") + p.CLI + "\n")
 	}
-	b.WriteString("\n")
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// footer is the confirmation: why it cannot run, or the name to type, and the keys.
+func (d *planDialog) footer() string {
+	st := d.c.st
+	hints := d.c.hints(d.ShortHelp())
 	switch {
-	case p.Blocked():
-		b.WriteString(st.Error.Render("cannot run: fix the failed checks above") + "   esc close · ctrl+y copy CLI")
+	case d.plan.Blocked():
+		return st.Error.Render("cannot run: fix the failed checks above") + "   " + hints
 	case d.needsName():
-		b.WriteString(d.confirm.View() + "\n" + st.Muted.Render("enter confirm · esc cancel · ctrl+y copy CLI"))
-	default:
-		b.WriteString(st.Muted.Render("enter confirm · esc cancel · ctrl+y copy CLI"))
+		return d.confirm.View() + "\n" + hints
 	}
-	width := min(m.w-4, 110)
-	return st.Dialog.Width(width).Render(b.String())
+	return hints
+}
+
+func (d *planDialog) View() string {
+	return d.c.st.Dialog.Width(d.width).Render(d.title() + "\n" + d.body.View() + "\n\n" + d.footer())
 }
 
 func imageRef(r model.ImageRef) string {
@@ -179,84 +245,93 @@ func imageRef(r model.ImageRef) string {
 
 // bakeDialog asks for the image label and whether to reboot (default: reboot).
 type bakeDialog struct {
+	c        *common
 	key      model.ServiceKey
 	instance string
 	label    textinput.Model
 	noReboot bool
+	width    int
+	closed   bool
 }
 
-func newBakeDialog(k model.ServiceKey, instance string) *bakeDialog {
+func newBakeDialog(c *common, k model.ServiceKey, instance string) *bakeDialog {
 	in := textinput.New()
 	in.Prompt = "label: "
 	in.Placeholder = "e.g. a git SHA"
 	in.CharLimit = 64
 	in.Focus()
-	return &bakeDialog{key: k, instance: instance, label: in}
+	return &bakeDialog{c: c, key: k, instance: instance, label: in}
 }
 
-func (d *bakeDialog) Update(msg tea.Msg, m *Model) tea.Cmd {
+func (d *bakeDialog) ID() string                { return bakeDialogID }
+func (d *bakeDialog) Init() tea.Cmd             { return nil }
+func (d *bakeDialog) SetSize(w, _ int)          { d.width = dialogWidth(w, bakeDialogWidth) }
+func (d *bakeDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
+
+func (d *bakeDialog) ShortHelp() []key.Binding {
+	k := d.c.keys.Dialog
+	plan := k.Confirm
+	plan.SetHelp(plan.Help().Key, "plan")
+	return helpBindings(plan, k.Toggle, k.Cancel)
+}
+
+func (d *bakeDialog) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	km, ok := msg.(tea.KeyMsg)
-	if !ok {
-		return nil
+	if !ok || d.closed {
+		return d, nil
 	}
-	k := m.keys.Dialog
+	k := d.c.keys.Dialog
 	switch {
-	case key.Matches(km, k.Cancel):
-		m.pop()
-		m.setStatus("bake cancelled; nothing was sent", false)
-		return nil
-	case key.Matches(km, k.Toggle):
+	case k.Cancel.Matches(km):
+		d.closed = true
+		return d, closeWith(bakeDialogID, notice("bake cancelled; nothing was sent", false))
+	case k.Toggle.Matches(km):
 		d.noReboot = !d.noReboot
-		return nil
-	case key.Matches(km, k.Confirm):
+		return d, nil
+	case k.Confirm.Matches(km):
 		label := strings.TrimSpace(d.label.Value())
 		if label == "" {
-			m.setStatus("bake needs a label (for example the git SHA of the release)", true)
-			return nil
+			return d, notice("bake needs a label (for example the git SHA of the release)", true)
 		}
-		m.pop()
-		req := ops.BakeRequest{InstanceID: d.instance, Label: label, NoReboot: d.noReboot}
-		return m.planCmd("bake of "+d.instance, func(ctx context.Context, op ops.Operator) (model.Plan, error) {
-			return op.PlanBake(ctx, req)
-		})
+		d.closed = true
+		req := planRequest{action: model.ActionBake, key: d.key, instance: d.instance, label: label, noReboot: d.noReboot}
+		return d, closeWith(bakeDialogID, emit(planRequestMsg{req}))
 	}
 	var cmd tea.Cmd
 	d.label, cmd = d.label.Update(km)
-	return cmd
+	return d, d.c.timer(cmd)
 }
 
-func (d *bakeDialog) Bindings(m *Model) []key.Binding {
-	k := m.keys.Dialog
-	return []key.Binding{k.Confirm, k.Toggle, k.Cancel}
-}
-
-func (d *bakeDialog) View(m *Model) string {
-	st := m.st
+func (d *bakeDialog) View() string {
+	st := d.c.st
 	reboot := "[x] reboot the instance first (consistent disk)"
 	if d.noReboot {
 		reboot = st.Warning.Render("[ ] reboot: no — the image may catch a half-written disk")
 	}
 	body := st.DialogTitle.Render("BAKE an image from "+d.instance) + "\n" +
 		st.Muted.Render(d.key.String()) + "\n\n" + d.label.View() + "\n" + reboot + "\n\n" +
-		st.Muted.Render("enter plan · tab toggle reboot · esc cancel")
-	return st.Dialog.Width(min(m.w-4, 80)).Render(body)
+		d.c.hints(d.ShortHelp())
+	return st.Dialog.Width(d.width).Render(body)
 }
 
 // promoteDialog picks the image to roll out: by default the newest available baked image
 // the environment does not run yet; one key promotes what another environment runs.
 type promoteDialog struct {
+	c       *common
 	key     model.ServiceKey
 	images  []model.Image
 	loaded  bool
 	err     string
 	cursor  int
 	fromEnv string
+	width   int
+	closed  bool
 }
 
-func newPromoteDialog(k model.ServiceKey, m *Model) *promoteDialog {
-	d := &promoteDialog{key: k}
-	for i := range m.fleet.Services {
-		s := &m.fleet.Services[i]
+func newPromoteDialog(c *common, k model.ServiceKey) *promoteDialog {
+	d := &promoteDialog{c: c, key: k}
+	for i := range c.fleet.Services {
+		s := &c.fleet.Services[i]
 		if s.Name == k.Name && s.Env != k.Env && s.Release() != "" {
 			if d.fromEnv == "" || s.Env == "staging" {
 				d.fromEnv = s.Env
@@ -266,16 +341,37 @@ func newPromoteDialog(k model.ServiceKey, m *Model) *promoteDialog {
 	return d
 }
 
-func (d *promoteDialog) Update(msg tea.Msg, m *Model) tea.Cmd {
+func (d *promoteDialog) ID() string                { return promoteDialogID }
+func (d *promoteDialog) Init() tea.Cmd             { return nil }
+func (d *promoteDialog) SetSize(w, _ int)          { d.width = dialogWidth(w, promoteDialogWidth) }
+func (d *promoteDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
+
+func (d *promoteDialog) ShortHelp() []key.Binding {
+	k := d.c.keys
+	plan := k.Dialog.Confirm
+	plan.SetHelp(plan.Help().Key, "plan")
+	b := []Binding{plan, k.Nav.Up, k.Nav.Down}
+	if d.fromEnv != "" {
+		fe := k.Dialog.FromEnv
+		fe.SetHelp(fe.Help().Key, "promote what "+d.fromEnv+" runs")
+		b = append(b, fe)
+	}
+	return helpBindings(append(b, k.Dialog.Cancel)...)
+}
+
+func (d *promoteDialog) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if d.closed {
+		return d, nil
+	}
 	switch msg := msg.(type) {
 	case imagesMsg:
 		if msg.service != d.key.Name {
-			return nil
+			return d, nil
 		}
 		d.loaded = true
 		if msg.err != nil {
-			d.err = awsapi.Explain(msg.err)
-			return nil
+			d.err = explain(msg.err)
+			return d, nil
 		}
 		d.images = nil
 		for _, img := range msg.images {
@@ -283,37 +379,31 @@ func (d *promoteDialog) Update(msg tea.Msg, m *Model) tea.Cmd {
 				d.images = append(d.images, img)
 			}
 		}
-		d.cursor = d.defaultImage(m)
-		return nil
+		d.cursor = d.defaultImage()
 	case tea.KeyMsg:
-		k := m.keys.Dialog
+		k := d.c.keys.Dialog
 		switch {
-		case key.Matches(msg, k.Cancel):
-			m.pop()
-			m.setStatus("promote cancelled; nothing was sent", false)
-			return nil
-		case key.Matches(msg, k.FromEnv) && d.fromEnv != "":
-			m.pop()
-			req := ops.PromoteRequest{Service: d.key.Name, Env: d.key.Env, FromEnv: d.fromEnv}
-			return m.planCmd("promote of "+d.key.String(), func(ctx context.Context, op ops.Operator) (model.Plan, error) {
-				return op.PlanPromote(ctx, req)
-			})
-		case key.Matches(msg, k.Confirm) && d.cursor < len(d.images):
-			m.pop()
-			req := ops.PromoteRequest{Service: d.key.Name, Env: d.key.Env, ImageID: d.images[d.cursor].ID}
-			return m.planCmd("promote of "+d.key.String(), func(ctx context.Context, op ops.Operator) (model.Plan, error) {
-				return op.PlanPromote(ctx, req)
-			})
+		case k.Cancel.Matches(msg):
+			d.closed = true
+			return d, closeWith(promoteDialogID, notice("promote cancelled; nothing was sent", false))
+		case k.FromEnv.Matches(msg) && d.fromEnv != "":
+			d.closed = true
+			req := planRequest{action: model.ActionPromote, key: d.key, fromEnv: d.fromEnv}
+			return d, closeWith(promoteDialogID, emit(planRequestMsg{req}))
+		case k.Confirm.Matches(msg) && d.cursor < len(d.images):
+			d.closed = true
+			req := planRequest{action: model.ActionPromote, key: d.key, imageID: d.images[d.cursor].ID}
+			return d, closeWith(promoteDialogID, emit(planRequestMsg{req}))
 		}
-		moveCursor(msg, m.keys.Nav, &d.cursor, len(d.images), 5)
+		moveCursor(msg, d.c.keys.Nav, &d.cursor, len(d.images), promotePage)
 	}
-	return nil
+	return d, nil
 }
 
 // defaultImage is the newest image the environment does not run yet.
-func (d *promoteDialog) defaultImage(m *Model) int {
+func (d *promoteDialog) defaultImage() int {
 	running := map[string]bool{}
-	if s, ok := m.fleet.Service(d.key.Name, d.key.Env); ok {
+	if s, ok := d.c.fleet.Service(d.key.Name, d.key.Env); ok {
 		for _, ic := range s.Images() {
 			running[ic.ImageID] = true
 		}
@@ -327,34 +417,24 @@ func (d *promoteDialog) defaultImage(m *Model) int {
 	return 0
 }
 
-func (d *promoteDialog) Bindings(m *Model) []key.Binding {
-	k := m.keys.Dialog
-	b := []key.Binding{k.Confirm, m.keys.Nav.Up, m.keys.Nav.Down}
-	if d.fromEnv != "" {
-		fe := k.FromEnv
-		fe.SetHelp("s", "promote what "+d.fromEnv+" runs")
-		b = append(b, fe)
-	}
-	return append(b, k.Cancel)
-}
-
-func (d *promoteDialog) View(m *Model) string {
-	st := m.st
+func (d *promoteDialog) View() string {
+	c := d.c
+	st := c.st
 	var b strings.Builder
 	b.WriteString(st.DialogTitle.Render("PROMOTE "+d.key.String()) + "\n" + st.Muted.Render("pick the image to roll out") + "\n\n")
 	switch {
 	case !d.loaded:
-		b.WriteString(st.Busy.Render(m.spin.View() + " reading baked images…"))
+		b.WriteString(st.Busy.Render(c.spinner() + " reading baked images…"))
 	case d.err != "":
 		b.WriteString(st.Error.Render(d.err))
 	case len(d.images) == 0:
 		b.WriteString(st.Warning.Render("no available baked image for " + d.key.Name + ": bake one first (b on an instance)"))
 	default:
-		start := max(0, d.cursor-7)
-		for i := start; i < len(d.images) && i < start+15; i++ {
+		start := max(0, d.cursor-promoteAbove)
+		for i := start; i < len(d.images) && i < start+promoteRows; i++ {
 			img := d.images[i]
-			runs := strings.Join(envsRunning(&m.fleet, d.key.Name, img.ID), ",")
-			line := fmt.Sprintf("%s %s %s %s", pad(img.ID, colAMI), pad(orDash(img.Label), 14), img.CreatedAt.UTC().Format("2006-01-02 15:04"), runs)
+			runs := strings.Join(envsRunning(&c.fleet, d.key.Name, img.ID), ",")
+			line := fmt.Sprintf("%s %s %s %s", pad(img.ID, colAMI), pad(orDash(img.Label), colLabel), img.CreatedAt.UTC().Format("2006-01-02 15:04"), runs)
 			if i == d.cursor {
 				line = st.Selected.Render("› " + line)
 			} else {
@@ -363,10 +443,6 @@ func (d *promoteDialog) View(m *Model) string {
 			b.WriteString(line + "\n")
 		}
 	}
-	help := "enter plan · ↑/↓ pick · esc cancel"
-	if d.fromEnv != "" {
-		help = fmt.Sprintf("enter plan · s promote what %s runs · ↑/↓ pick · esc cancel", d.fromEnv)
-	}
-	b.WriteString("\n" + st.Muted.Render(help))
-	return st.Dialog.Width(min(m.w-4, 100)).Render(b.String())
+	b.WriteString("\n" + c.hints(d.ShortHelp()))
+	return st.Dialog.Width(d.width).Render(b.String())
 }

@@ -1,39 +1,90 @@
 package tui
 
 import (
+	"reflect"
+
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
+// Binding is a key binding that knows whether it changes AWS and, when it is unavailable,
+// why (lazygit's GetDisabledReason). Help, dialog hints, read-only mode and the read-only key
+// sweep are all derived from these fields: there is no second list of mutating keys.
+type Binding struct {
+	key.Binding
+	// Dangerous bindings change AWS. Read-only mode disables them, and they always go
+	// through a confirmation dialog that shows the plan.
+	Dangerous bool
+	disabled  string
+}
+
+func bind(keys []string, helpKey, desc string) Binding {
+	return Binding{Binding: key.NewBinding(key.WithKeys(keys...), key.WithHelp(helpKey, desc))}
+}
+
+func dangerous(keys []string, helpKey, desc string) Binding {
+	b := bind(keys, helpKey, desc)
+	b.Dangerous = true
+	return b
+}
+
+// Disable turns the binding off and records why; help no longer shows it, and pressing it
+// says the reason.
+func (b *Binding) Disable(reason string) {
+	b.disabled = reason
+	b.SetEnabled(false)
+}
+
+// DisabledReason says why the binding does nothing now ("" when it works).
+func (b Binding) DisabledReason() string { return b.disabled }
+
+// Pressed reports whether msg is one of b's keys, even when b is disabled, so that the
+// console can say why a disabled action is unavailable.
+func (b Binding) Pressed(msg tea.KeyMsg) bool {
+	s := msg.String()
+	for _, k := range b.Keys() {
+		if k == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Matches reports whether msg is one of b's keys and b is enabled.
+func (b Binding) Matches(msg tea.KeyMsg) bool { return key.Matches(msg, b.Binding) }
+
 // GlobalKeys work on every screen.
 type GlobalKeys struct {
-	Quit, Help, Back key.Binding
+	Quit, Help, Back Binding
 }
 
 // NavKeys move a cursor.
 type NavKeys struct {
-	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+	Up, Down, Top, Bottom, PageUp, PageDown Binding
 }
 
 // ServicesKeys are the services screen's.
 type ServicesKeys struct {
-	Open, Filter, Audit key.Binding
-	Promote, Rollback   key.Binding
+	Open, Filter, Audit Binding
+	Promote, Rollback   Binding
 }
 
 // ServiceKeys are the service screen's.
 type ServiceKeys struct {
-	Bake, Promote, Rollback, Audit key.Binding
+	Bake, Promote, Rollback, Audit Binding
 }
 
 // DialogKeys answer a plan or a form.
 type DialogKeys struct {
-	Confirm, Cancel, Copy, Toggle, FromEnv key.Binding
+	Confirm, Cancel, Copy, Toggle, FromEnv Binding
+	// ScrollUp and ScrollDown move a dialog body that is taller than the screen; they leave
+	// letters alone, since a production plan takes the typed service name.
+	ScrollUp, ScrollDown Binding
 }
 
 // FilterKeys edit the filter.
 type FilterKeys struct {
-	Apply, Clear key.Binding
+	Apply, Clear Binding
 }
 
 // Keys is the whole keymap, one group per scope.
@@ -50,72 +101,86 @@ type Keys struct {
 func DefaultKeys() Keys {
 	return Keys{
 		Global: GlobalKeys{
-			Quit: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-			Help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-			Back: key.NewBinding(key.WithKeys("esc", "backspace", "h", "left"), key.WithHelp("esc", "back")),
+			Quit: bind([]string{"q", "ctrl+c"}, "q", "quit"),
+			Help: bind([]string{"?"}, "?", "help"),
+			Back: bind([]string{"esc", "backspace", "h", "left"}, "esc", "back"),
 		},
 		Nav: NavKeys{
-			Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-			Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-			Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
-			Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
-			PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
-			PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d", " "), key.WithHelp("pgdn", "page down")),
+			Up:       bind([]string{"k", "up"}, "↑/k", "up"),
+			Down:     bind([]string{"j", "down"}, "↓/j", "down"),
+			Top:      bind([]string{"g", "home"}, "g", "top"),
+			Bottom:   bind([]string{"G", "end"}, "G", "bottom"),
+			PageUp:   bind([]string{"pgup", "ctrl+u"}, "pgup", "page up"),
+			PageDown: bind([]string{"pgdown", "ctrl+d", " "}, "pgdn", "page down"),
 		},
 		Services: ServicesKeys{
-			Open:     key.NewBinding(key.WithKeys("enter", "l", "right"), key.WithHelp("enter", "open service")),
-			Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
-			Audit:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "audit")),
-			Promote:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "promote")),
-			Rollback: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rollback")),
+			Open:     bind([]string{"enter", "l", "right"}, "enter", "open service"),
+			Filter:   bind([]string{"/"}, "/", "filter"),
+			Audit:    bind([]string{"a"}, "a", "audit"),
+			Promote:  dangerous([]string{"p"}, "p", "promote"),
+			Rollback: dangerous([]string{"r"}, "r", "rollback"),
 		},
 		Service: ServiceKeys{
-			Bake:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "bake image")),
-			Promote:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "promote")),
-			Rollback: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rollback")),
-			Audit:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "audit")),
+			Bake:     dangerous([]string{"b"}, "b", "bake image"),
+			Promote:  dangerous([]string{"p"}, "p", "promote"),
+			Rollback: dangerous([]string{"r"}, "r", "rollback"),
+			Audit:    bind([]string{"a"}, "a", "audit"),
 		},
 		Dialog: DialogKeys{
-			Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
-			Cancel:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-			Copy:    key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy CLI command")),
-			Toggle:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "toggle reboot")),
-			FromEnv: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "promote what the other env runs")),
+			Confirm:    bind([]string{"enter"}, "enter", "confirm"),
+			Cancel:     bind([]string{"esc"}, "esc", "cancel"),
+			Copy:       bind([]string{"ctrl+y"}, "ctrl+y", "copy CLI command"),
+			Toggle:     bind([]string{"tab"}, "tab", "toggle reboot"),
+			FromEnv:    bind([]string{"s"}, "s", "promote what the other env runs"),
+			ScrollUp:   bind([]string{"up", "pgup"}, "↑/pgup", "scroll"),
+			ScrollDown: bind([]string{"down", "pgdown"}, "↓/pgdn", "scroll"),
 		},
 		Filter: FilterKeys{
-			Apply: key.NewBinding(key.WithKeys("enter", "down", "up"), key.WithHelp("enter", "keep filter")),
-			Clear: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+			Apply: bind([]string{"enter", "down", "up"}, "enter", "keep filter"),
+			Clear: bind([]string{"esc"}, "esc", "clear filter"),
 		},
 	}
 }
 
-// mutating lists the bindings that change AWS; read-only mode disables them.
-func (k *Keys) mutating() []*key.Binding {
-	return []*key.Binding{&k.Services.Promote, &k.Services.Rollback, &k.Service.Bake, &k.Service.Promote, &k.Service.Rollback}
+// readOnly disables every dangerous binding, with the reason the console gives when one is
+// pressed.
+func (k *Keys) readOnly() {
+	k.each(func(b *Binding) {
+		if b.Dangerous {
+			b.Disable("read-only mode: " + b.Help().Desc + " is not available (restart without --read-only to change anything)")
+		}
+	})
 }
 
-// AllBindings lists every binding of every scope, for tests that sweep all keys.
-func (k Keys) AllBindings() []key.Binding {
-	return []key.Binding{
-		k.Global.Quit, k.Global.Help, k.Global.Back,
-		k.Nav.Up, k.Nav.Down, k.Nav.Top, k.Nav.Bottom, k.Nav.PageUp, k.Nav.PageDown,
-		k.Services.Open, k.Services.Filter, k.Services.Audit, k.Services.Promote, k.Services.Rollback,
-		k.Service.Bake, k.Service.Promote, k.Service.Rollback, k.Service.Audit,
-		k.Dialog.Confirm, k.Dialog.Cancel, k.Dialog.Copy, k.Dialog.Toggle, k.Dialog.FromEnv,
-		k.Filter.Apply, k.Filter.Clear,
-	}
-}
-
-// pressed reports whether msg is one of b's keys even when b is disabled, so the console
-// can say why a disabled action is unavailable.
-func pressed(msg interface{ String() string }, b key.Binding) bool {
-	s := msg.String()
-	for _, k := range b.Keys() {
-		if k == s {
-			return true
+// each calls fn with every binding of every scope. It walks the keymap's fields, so that a
+// binding added to a scope is in help, read-only mode and the key sweep without another list.
+func (k *Keys) each(fn func(*Binding)) {
+	scopes := reflect.ValueOf(k).Elem()
+	for i := range scopes.NumField() {
+		scope := scopes.Field(i)
+		for j := range scope.NumField() {
+			if b, ok := scope.Field(j).Addr().Interface().(*Binding); ok {
+				fn(b)
+			}
 		}
 	}
-	return false
+}
+
+// AllBindings lists every binding of every scope, dangerous ones included, for tests and
+// scripted sessions that sweep all keys.
+func (k Keys) AllBindings() []Binding {
+	var out []Binding
+	k.each(func(b *Binding) { out = append(out, *b) })
+	return out
+}
+
+// helpBindings turns bindings into what bubbles' help renders (it skips disabled ones).
+func helpBindings(bs ...Binding) []key.Binding {
+	out := make([]key.Binding, len(bs))
+	for i, b := range bs {
+		out[i] = b.Binding
+	}
+	return out
 }
 
 // namedKeys maps the key names the keymap uses to Bubble Tea's key types.

@@ -1,14 +1,11 @@
 package tui
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
-
-	"github.com/adstage/adstage-ops/aws/awsapi"
-	"github.com/adstage/adstage-ops/aws/ops"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
@@ -21,29 +18,19 @@ import (
 	"github.com/adstage/adstage-ops/model"
 )
 
-// Config is what the console is opened with.
-type Config struct {
-	Reader   ops.Reader
-	Operator ops.Operator // nil in read-only mode
-	Now      func() time.Time
-	Refresh  time.Duration
-	ReadOnly bool
-	// Env limits the console to one environment ("" shows all).
-	Env string
-	// EnvColors maps an environment to its colour (production red by default).
-	EnvColors  map[string]string
-	Production func(env string) bool
-	AuditLog   func() ([]model.AuditEvent, error)
-	Version    string
-	// Clipboard copies text (OSC 52 by default); tests replace it.
-	Clipboard func(string)
-}
-
 // Minimum terminal size the console lays out in.
 const (
 	minWidth  = 80
 	minHeight = 20
+	// The size laid out before the terminal reports its own.
+	defaultWidth  = 120
+	defaultHeight = 36
+	// chromeLines are the lines around the body: header, frame, status and short help.
+	chromeLines = 4
 )
+
+// defaultTimeout bounds each AWS call unless Config.Timeout says otherwise.
+const defaultTimeout = 30 * time.Second
 
 type screen int
 
@@ -53,100 +40,39 @@ const (
 	screenAudit
 )
 
-// Messages. Every AWS call is a tea.Cmd answering with one of these.
-type (
-	clockMsg time.Time
-	fleetMsg struct {
-		id    int
-		fleet model.Fleet
-		err   error
-	}
-	planMsg struct {
-		plan model.Plan
-		err  error
-	}
-	startedMsg struct {
-		plan model.Plan
-		ch   <-chan model.Progress
-		err  error
-	}
-	progressMsg struct {
-		plan model.Plan
-		ev   model.Progress
-		ch   <-chan model.Progress
-		done bool
-	}
-	imagesMsg struct {
-		service string
-		images  []model.Image
-		err     error
-	}
-	readinessMsg struct {
-		key model.ServiceKey
-		r   model.Readiness
-		err error
-	}
-	historyMsg struct {
-		key    model.ServiceKey
-		h      model.History
-		events []model.AuditEvent
-		err    error
-	}
-	noticeMsg struct {
-		text string
-		err  bool
-	}
-)
+type clockMsg time.Time
 
-// Model is the root of the console: it owns the screens, the dialog stack, the live refresh
-// and the status line.
+// Model is the root of the console: it owns the screens, focus and routing, the dialog stack,
+// the task envelope and the status line. Screens and dialogs are components (common.go).
 type Model struct {
-	cfg  Config
-	st   Styles
-	keys Keys
-	help help.Model
-	spin spinner.Model
-	w, h int
+	cfg   Config
+	c     *common
+	keys  Keys
+	tasks *tasks
 
-	fleet      model.Fleet
-	haveFleet  bool
-	refreshing bool
-	lastStart  time.Time
-	reqID      int // id of the newest refresh request
-	lastErr    string
-	lastErrAt  time.Time
+	lastStart time.Time // of the newest refresh
+	lastErr   string    // why the newest refresh failed, as the status line says it
 
-	screen    screen
-	list      servicesView
-	detail    serviceView
-	audit     auditView
-	dialogs   []dialog
-	showHelp  bool
+	screen   screen
+	list     *servicesView
+	detail   *serviceView
+	audit    *auditView
+	dialogs  []Dialog
+	helpOpen bool
+	help     *helpOverlay
+
 	status    string
 	statusBad bool
-	busy      string // what the console is waiting for besides the refresh
+	statusAt  int // the newest task id when the status was set: newer than a busy task, it shows
+	w, h      int
 
-	// actions holds the latest progress of each running action, by service.
-	actions map[model.ServiceKey]model.Progress
-
-	// ready is each service's rollback readiness, read for the rows on screen (one batch at a
-	// time, each answer kept for readyTTL) so that the services screen always shows it.
-	ready        map[model.ServiceKey]readyEntry
-	readyLoading bool
-}
-
-type readyEntry struct {
-	r   model.Readiness
-	err bool
-	at  time.Time
+	// following counts the action followers waiting for their next progress event.
+	following int
 }
 
 // readyTTL is how long a readiness answer is shown before it is read again. The inventory
 // caches it per group configuration, so a re-read costs no AWS call unless something changed.
 const readyTTL = 30 * time.Second
-
-// readyBatchMsg answers a readiness batch.
-type readyBatchMsg map[model.ServiceKey]readyEntry
 
 // New builds the console.
 func New(cfg Config) *Model {
@@ -155,6 +81,9 @@ func New(cfg Config) *Model {
 	}
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 5 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = defaultTimeout
 	}
 	if cfg.Production == nil {
 		cfg.Production = func(env string) bool { return env == "production" || env == "prod" }
@@ -168,227 +97,234 @@ func New(cfg Config) *Model {
 	if cfg.Operator == nil {
 		cfg.ReadOnly = true
 	}
-	m := &Model{
+	m := &Model{cfg: cfg, keys: DefaultKeys(), tasks: newTasks(cfg.Timeout)}
+	if cfg.ReadOnly {
+		m.keys.readOnly()
+	}
+	m.c = &common{
 		cfg:     cfg,
 		st:      NewStyles(DefaultPalette),
-		keys:    DefaultKeys(),
+		keys:    &m.keys,
 		help:    help.New(),
 		spin:    spinner.New(spinner.WithSpinner(spinner.MiniDot)),
-		w:       120,
-		h:       36,
 		actions: map[model.ServiceKey]model.Progress{},
 		ready:   map[model.ServiceKey]readyEntry{},
+		timer:   func(c tea.Cmd) tea.Cmd { return c },
 	}
-	if cfg.ReadOnly {
-		for _, b := range m.keys.mutating() {
-			b.SetEnabled(false)
-		}
-	}
-	m.list = newServicesView()
+	m.list = newServicesView(m.c)
+	m.detail = newServiceView(m.c)
+	m.audit = newAuditView(m.c)
+	m.help = newHelpOverlay(m.c)
+	m.setSize(defaultWidth, defaultHeight)
 	return m
 }
 
-// Run opens the console in the terminal's alternate screen.
+// Run opens the console in the terminal's alternate screen. Whatever ends it, the running
+// calls and action followers stop with it.
 func Run(cfg Config) error {
-	_, err := tea.NewProgram(New(cfg), tea.WithAltScreen()).Run()
+	m := New(cfg)
+	defer m.tasks.stop()
+	_, err := tea.NewProgram(m, tea.WithAltScreen()).Run()
 	return err
 }
 
 // Init starts the first refresh and the clock.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(m.startRefresh(), m.clockCmd(), m.spin.Tick)
+	return tea.Batch(m.startRefresh(), m.clockCmd(), m.c.timer(m.c.spin.Tick))
 }
 
 func (m *Model) clockCmd() tea.Cmd {
-	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return clockMsg(t) })
+	return m.c.timer(tea.Tick(time.Second, func(t time.Time) tea.Msg { return clockMsg(t) }))
 }
 
-// startRefresh is the task envelope of the live view: one request at a time, each with an id,
-// and answers older than the newest request are dropped.
-func (m *Model) startRefresh() tea.Cmd {
-	if m.refreshing {
-		return nil
-	}
-	m.refreshing = true
-	m.reqID++
-	m.lastStart = m.cfg.Now()
-	return m.refreshCmd(m.reqID)
-}
-
-func (m *Model) refreshCmd(id int) tea.Cmd {
-	r := m.cfg.Reader
-	return func() tea.Msg {
-		f, err := r.Snapshot(context.Background())
-		return fleetMsg{id: id, fleet: f, err: err}
+func (m *Model) setSize(w, h int) {
+	m.w, m.h = w, h
+	m.c.width, m.c.height = w, max(h-chromeLines, 1)
+	m.c.help.Width = w
+	for _, c := range m.components() {
+		c.SetSize(m.c.width, m.c.height)
 	}
 }
 
-// Update routes messages: dialogs first, then the help overlay, then the screen.
+// components are the root's children, for SetSize.
+func (m *Model) components() []Component {
+	out := []Component{m.list, m.detail, m.audit, m.help}
+	for _, d := range m.dialogs {
+		out = append(out, d)
+	}
+	return out
+}
+
+// Update routes messages: task answers through the envelope, dialogs first, then the help
+// overlay, then the screen in view; components' answers to the root.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.w, m.h = msg.Width, msg.Height
-		m.help.Width = msg.Width
+		m.setSize(msg.Width, msg.Height)
 		return m, nil
 	case clockMsg:
 		var cmd tea.Cmd
-		if m.cfg.Now().Sub(m.lastStart) >= m.cfg.Refresh {
+		if m.c.now().Sub(m.lastStart) >= m.cfg.Refresh {
 			cmd = m.startRefresh()
 		}
 		return m, tea.Batch(cmd, m.clockCmd())
 	case spinner.TickMsg:
 		var cmd tea.Cmd
-		m.spin, cmd = m.spin.Update(msg)
-		return m, cmd
+		m.c.spin, cmd = m.c.spin.Update(msg)
+		return m, m.c.timer(cmd)
+	case taskDoneMsg:
+		if _, ok := m.tasks.done(msg.id); !ok || msg.msg == nil {
+			return m, nil // stale: the task timed out, or the console is quitting
+		}
+		return m.Update(msg.msg)
 	case fleetMsg:
 		return m, m.applyFleet(msg)
 	case filterMsg:
-		m.list.applyFilter(msg, &m.fleet)
+		_, cmd := m.list.Update(msg)
 		m.focus()
-		return m, nil
+		return m, cmd
 	case imagesMsg, readinessMsg:
-		m.detail.apply(msg)
-		if len(m.dialogs) > 0 {
-			return m, m.top().Update(msg, m)
-		}
-		return m, nil
+		m.detail.Update(msg)
+		return m, m.toDialog(msg)
 	case readyBatchMsg:
-		m.readyLoading = false
 		for k, e := range msg {
-			m.ready[k] = e
+			m.c.ready[k] = e
 		}
 		return m, nil
 	case historyMsg:
-		m.audit.apply(msg, m)
-		return m, nil
+		_, cmd := m.audit.Update(msg)
+		return m, cmd
 	case planMsg:
-		m.busy = ""
 		if msg.err != nil {
-			m.setStatus(awsapi.Explain(msg.err), true)
+			m.setStatus(explain(msg.err), true)
 			return m, nil
 		}
-		m.push(newPlanDialog(msg.plan, m))
+		m.push(newPlanDialog(m.c, msg.plan))
 		return m, nil
 	case startedMsg:
 		if msg.err != nil {
-			m.setStatus(fmt.Sprintf("%s %s: %s", msg.plan.Action, msg.plan.Target(), awsapi.Explain(msg.err)), true)
+			m.setStatus(fmt.Sprintf("%s %s: %s", msg.plan.Action, msg.plan.Target(), explain(msg.err)), true)
 			return m, nil
 		}
 		m.setStatus(fmt.Sprintf("%s %s started", msg.plan.Action, msg.plan.Target()), false)
-		return m, tea.Batch(waitProgress(msg.plan, msg.ch), m.startRefresh())
+		return m, tea.Batch(m.follow(msg.plan, msg.ch), m.startRefresh())
 	case progressMsg:
+		m.following--
 		return m, m.applyProgress(msg)
 	case noticeMsg:
 		m.setStatus(msg.text, msg.err)
 		return m, nil
+
+	// Components' answers.
+	case closeDialogMsg:
+		m.dialogs = slices.DeleteFunc(m.dialogs, func(d Dialog) bool { return d.ID() == msg.id })
+		return m, nil
+	case openDialogMsg:
+		m.push(msg.d)
+		return m, nil
+	case openServiceMsg:
+		return m, m.openService(msg.key)
+	case openAuditMsg:
+		return m, m.openAudit(msg.key)
+	case openPromoteMsg:
+		m.detail.open(msg.key)
+		m.push(newPromoteDialog(m.c, msg.key))
+		return m, m.imagesCmd(msg.key.Name)
+	case backMsg:
+		m.back()
+		return m, nil
+	case focusMsg:
+		m.focus()
+		return m, nil
+	case planRequestMsg:
+		return m, m.planCmd(msg.req)
+	case executeMsg:
+		m.setStatus(fmt.Sprintf("%s %s: sending…", msg.plan.Action, msg.plan.Target()), false)
+		return m, m.executeCmd(msg.plan)
+	case cancelPlanMsg:
+		return m, m.cancelCmd(msg.plan)
+	case copyMsg:
+		return m, m.copyCmd(msg.text)
 	case tea.KeyMsg:
 		return m, m.key(msg)
 	}
 	return m, nil
 }
 
-func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
-	if msg.id != m.reqID {
-		return nil // an answer to an older request
+// toDialog gives a message to the dialog on top, if any.
+func (m *Model) toDialog(msg tea.Msg) tea.Cmd {
+	if len(m.dialogs) == 0 {
+		return nil
 	}
-	m.refreshing = false
+	_, cmd := m.top().Update(msg)
+	return cmd
+}
+
+func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
 	if msg.err != nil {
-		if errors.Is(msg.err, awsapi.ErrRefreshRunning) {
-			return nil
+		var te timeoutError
+		switch {
+		case refreshRunning(msg.err):
+		case errors.As(msg.err, &te):
+			m.lastErr = te.Error() + "; " + m.dataShown()
+		default:
+			m.lastErr = explain(msg.err) + " (showing the last good data)"
 		}
-		m.lastErr, m.lastErrAt = awsapi.Explain(msg.err), m.cfg.Now()
 		return nil
 	}
 	m.lastErr = ""
-	m.fleet, m.haveFleet = msg.fleet, true
+	m.c.fleet, m.c.haveFleet = msg.fleet, true
 	if m.cfg.Env != "" {
-		m.fleet.Services = filterEnv(m.fleet.Services, m.cfg.Env)
+		m.c.fleet.Services = filterEnv(m.c.fleet.Services, m.cfg.Env)
 	}
-	cmd := m.list.fleetChanged(&m.fleet)
-	m.detail.fleetChanged(&m.fleet)
+	_, cmd := m.list.Update(msg)
+	m.detail.Update(msg)
 	m.focus()
 	return tea.Batch(cmd, m.detailRefresh(), m.readyBatch())
 }
 
-// readyBatch reads the rollback readiness of the services on screen that have none or an old
-// one, one batch at a time.
-func (m *Model) readyBatch() tea.Cmd {
-	if m.readyLoading || m.screen != screenServices {
-		return nil
+// dataShown says which data the screen shows after a failed refresh.
+func (m *Model) dataShown() string {
+	if !m.c.haveFleet {
+		return "no data yet"
 	}
-	now := m.cfg.Now()
-	var keys []model.ServiceKey
-	for _, k := range m.list.visible(m.bodyHeight()) {
-		if e, ok := m.ready[k]; !ok || now.Sub(e.at) >= readyTTL {
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	m.readyLoading = true
-	r := m.cfg.Reader
-	return func() tea.Msg {
-		out := readyBatchMsg{}
-		for _, k := range keys {
-			rd, err := r.Readiness(context.Background(), k.Name, k.Env)
-			out[k] = readyEntry{r: rd, err: err != nil, at: now}
-		}
-		return out
-	}
+	return "showing data from " + m.c.fleet.FetchedAt.Format("15:04:05")
 }
 
 // detailRefresh re-reads what the service screen shows beside the fleet: rollback readiness
 // every tick (the inventory caches it until the groups change) and the baked images while one
-// is still pending. Never two of the same at once.
+// is still pending. The envelope never runs two of the same at once.
 func (m *Model) detailRefresh() tea.Cmd {
 	if m.screen != screenService || m.detail.svc == nil {
 		return nil
 	}
-	var cmds []tea.Cmd
-	if !m.detail.readyLoading {
-		m.detail.readyLoading = true
-		cmds = append(cmds, m.readinessCmd(m.detail.key))
-	}
-	if !m.detail.imagesLoading && m.detail.pendingImage() {
-		m.detail.imagesLoading = true
+	cmds := []tea.Cmd{m.readinessCmd(m.detail.key)}
+	if m.detail.pendingImage() {
 		cmds = append(cmds, m.imagesCmd(m.detail.key.Name))
 	}
 	return tea.Batch(cmds...)
 }
 
 func filterEnv(all []model.Service, env string) []model.Service {
-	out := all[:0:0]
-	for _, s := range all {
-		if s.Env == env {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// focus tells the inventory which services are on screen.
-func (m *Model) focus() {
-	var keys []model.ServiceKey
-	switch m.screen {
-	case screenService, screenAudit:
-		keys = []model.ServiceKey{m.detail.key}
-	default:
-		keys = m.list.visible(m.bodyHeight())
-	}
-	m.cfg.Reader.Focus(keys)
+	return slices.DeleteFunc(slices.Clone(all), func(s model.Service) bool { return s.Env != env })
 }
 
 func (m *Model) applyProgress(msg progressMsg) tea.Cmd {
 	k := model.ServiceKey{Name: msg.plan.Service, Env: msg.plan.Env}
 	if msg.done {
-		delete(m.actions, k)
+		delete(m.c.actions, k)
 		return m.startRefresh()
 	}
-	m.actions[k] = msg.ev
+	m.c.actions[k] = msg.ev
 	text := fmt.Sprintf("%s %s: %s", msg.plan.Action, msg.plan.Target(), progressText(msg.ev))
 	m.setStatus(text, msg.ev.Err != nil)
-	return waitProgress(msg.plan, msg.ch)
+	return m.follow(msg.plan, msg.ch)
+}
+
+// follow waits for a running action's next progress event.
+func (m *Model) follow(p model.Plan, ch <-chan model.Progress) tea.Cmd {
+	m.following++
+	return waitProgress(p, ch)
 }
 
 func progressText(ev model.Progress) string {
@@ -400,145 +336,90 @@ func progressText(ev model.Progress) string {
 		s += fmt.Sprintf(" (%d%%)", ev.Percent)
 	}
 	if ev.Err != nil {
-		s += " — " + awsapi.Explain(ev.Err)
+		s += " — " + explain(ev.Err)
 	}
 	return s
 }
 
-// waitProgress reads the next event of a running action.
-func waitProgress(p model.Plan, ch <-chan model.Progress) tea.Cmd {
-	return func() tea.Msg {
-		ev, ok := <-ch
-		return progressMsg{plan: p, ev: ev, ch: ch, done: !ok}
-	}
+func (m *Model) setStatus(s string, bad bool) {
+	m.status, m.statusBad, m.statusAt = s, bad, m.tasks.next
 }
 
-func (m *Model) setStatus(s string, bad bool) { m.status, m.statusBad = s, bad }
+func (m *Model) push(d Dialog) {
+	d.SetSize(m.c.width, m.c.height)
+	m.dialogs = append(m.dialogs, d)
+}
 
-func (m *Model) push(d dialog) { m.dialogs = append(m.dialogs, d) }
-func (m *Model) pop()          { m.dialogs = m.dialogs[:len(m.dialogs)-1] }
-func (m *Model) top() dialog   { return m.dialogs[len(m.dialogs)-1] }
+func (m *Model) top() Dialog { return m.dialogs[len(m.dialogs)-1] }
 
-// key handles a key press.
-func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
-	if len(m.dialogs) > 0 {
-		return m.top().Update(msg, m)
-	}
-	if m.showHelp {
-		m.showHelp = false
-		return nil
-	}
-	// A screen that is taking text gets every key.
-	if m.screen == screenServices && m.list.filtering {
-		return m.list.filterKey(msg, m)
-	}
-	if m.screen == screenAudit && m.audit.filtering {
-		return m.audit.filterKey(msg, m)
-	}
-	switch {
-	case key.Matches(msg, m.keys.Global.Quit):
-		return tea.Quit
-	case key.Matches(msg, m.keys.Global.Help):
-		m.showHelp = true
-		return nil
-	}
+// screenInView is the component the body shows.
+func (m *Model) screenInView() Component {
 	switch m.screen {
 	case screenService:
-		return m.detail.handleKey(msg, m)
+		return m.detail
 	case screenAudit:
-		return m.audit.handleKey(msg, m)
-	default:
-		return m.list.handleKey(msg, m)
+		return m.audit
 	}
+	return m.list
 }
 
-// unavailable says why an action key does nothing, instead of ignoring it.
-func (m *Model) unavailable(b key.Binding) tea.Cmd {
-	if m.cfg.ReadOnly {
-		m.setStatus(fmt.Sprintf("read-only mode: %s is not available (restart without --read-only to change anything)", b.Help().Desc), true)
+// capturing is a component that is taking text: it gets every key.
+type capturing interface{ Capturing() bool }
+
+// key handles a key press: the dialog on top, the help overlay, a screen taking text, the
+// global keys, then the screen in view.
+func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
+	if len(m.dialogs) > 0 {
+		_, cmd := m.top().Update(msg)
+		return cmd
 	}
-	return nil
+	if m.helpOpen {
+		if _, cmd := m.help.Update(msg); cmd != nil || m.help.scrolls(msg) {
+			return cmd
+		}
+		m.helpOpen = false
+		return nil
+	}
+	scr := m.screenInView()
+	if c, ok := scr.(capturing); !ok || !c.Capturing() {
+		switch {
+		case m.keys.Global.Quit.Matches(msg):
+			m.tasks.stop()
+			return tea.Quit
+		case m.keys.Global.Help.Matches(msg):
+			m.helpOpen = true
+			m.help.show(m.activeBindings())
+			return nil
+		}
+	}
+	_, cmd := scr.Update(msg)
+	return cmd
 }
 
 // openService shows one service.
 func (m *Model) openService(k model.ServiceKey) tea.Cmd {
 	m.screen = screenService
-	m.detail.open(k, &m.fleet)
+	m.detail.open(k)
 	m.focus()
-	m.detail.imagesLoading, m.detail.readyLoading = true, true
 	return tea.Batch(m.imagesCmd(k.Name), m.readinessCmd(k))
-}
-
-func (m *Model) imagesCmd(service string) tea.Cmd {
-	r := m.cfg.Reader
-	return func() tea.Msg {
-		imgs, err := r.Images(context.Background(), service)
-		return imagesMsg{service: service, images: imgs, err: err}
-	}
-}
-
-func (m *Model) readinessCmd(k model.ServiceKey) tea.Cmd {
-	r := m.cfg.Reader
-	return func() tea.Msg {
-		rd, err := r.Readiness(context.Background(), k.Name, k.Env)
-		return readinessMsg{key: k, r: rd, err: err}
-	}
 }
 
 func (m *Model) openAudit(k model.ServiceKey) tea.Cmd {
 	m.screen = screenAudit
+	m.detail.open(k)
 	m.audit.open(k)
-	r, logf := m.cfg.Reader, m.cfg.AuditLog
-	return func() tea.Msg {
-		h, err := r.History(context.Background(), k.Name, k.Env)
-		var events []model.AuditEvent
-		if logf != nil {
-			ev, lerr := logf()
-			if err == nil {
-				err = lerr
-			}
-			events = ev
-		}
-		return historyMsg{key: k, h: h, events: events, err: err}
+	return m.historyCmd(k)
+}
+
+// back leaves the screen in view: the audit view returns to its service when that is still
+// in the fleet, the service screen to the list.
+func (m *Model) back() {
+	if m.screen == screenAudit && m.detail.key == m.audit.key && m.detail.svc != nil {
+		m.screen = screenService
+	} else {
+		m.screen = screenServices
 	}
-}
-
-// planCmd asks the operator for a plan; nothing changes until it is confirmed.
-func (m *Model) planCmd(what string, f func(context.Context, ops.Operator) (model.Plan, error)) tea.Cmd {
-	op := m.cfg.Operator
-	m.busy = "planning " + what
-	return func() tea.Msg {
-		p, err := f(context.Background(), op)
-		return planMsg{plan: p, err: err}
-	}
-}
-
-func (m *Model) rollbackCmd(k model.ServiceKey) tea.Cmd {
-	return m.planCmd("rollback of "+k.String(), func(ctx context.Context, op ops.Operator) (model.Plan, error) {
-		return op.PlanRollback(ctx, ops.RollbackRequest{Service: k.Name, Env: k.Env})
-	})
-}
-
-func (m *Model) promoteDialog(k model.ServiceKey) tea.Cmd {
-	m.push(newPromoteDialog(k, m))
-	return m.imagesCmd(k.Name)
-}
-
-func (m *Model) executeCmd(p model.Plan) tea.Cmd {
-	op := m.cfg.Operator
-	return func() tea.Msg {
-		// The action outlives this command: it follows the rollout until it ends.
-		ch, err := op.Execute(context.Background(), p)
-		return startedMsg{plan: p, ch: ch, err: err}
-	}
-}
-
-func (m *Model) cancelCmd(p model.Plan) tea.Cmd {
-	op := m.cfg.Operator
-	return func() tea.Msg {
-		op.Cancelled(p)
-		return noticeMsg{text: fmt.Sprintf("%s %s cancelled; nothing was sent", p.Action, p.Target())}
-	}
+	m.focus()
 }
 
 func (m *Model) copyCmd(s string) tea.Cmd {
@@ -547,14 +428,6 @@ func (m *Model) copyCmd(s string) tea.Cmd {
 		clip(s)
 		return noticeMsg{text: "copied: " + s}
 	}
-}
-
-func (m *Model) bodyHeight() int {
-	h := m.h - 4 // header, frame, status, help line
-	if h < 1 {
-		h = 1
-	}
-	return h
 }
 
 // envColor is the colour of the environment in view.
@@ -566,6 +439,9 @@ func (m *Model) envColor() (string, string) {
 	return env, m.cfg.EnvColors[env]
 }
 
+// refreshing reports whether a snapshot is being read.
+func (m *Model) refreshing() bool { return m.tasks.runs(taskRefresh, "") }
+
 // View draws the header, the screen, the status line and the short help.
 func (m *Model) View() string {
 	if m.w < minWidth || m.h < minHeight {
@@ -573,21 +449,16 @@ func (m *Model) View() string {
 	}
 	var body string
 	switch {
-	case m.showHelp:
-		body = m.helpView()
-	case m.screen == screenService:
-		body = m.detail.view(m, m.bodyHeight())
-	case m.screen == screenAudit:
-		body = m.audit.view(m, m.bodyHeight())
+	case len(m.dialogs) > 0:
+		body = lipgloss.Place(m.c.width, m.c.height, lipgloss.Center, lipgloss.Center, m.top().View())
+	case m.helpOpen:
+		body = m.help.View()
 	default:
-		body = m.list.view(m, m.bodyHeight())
+		body = m.screenInView().View()
 	}
-	if len(m.dialogs) > 0 {
-		body = lipgloss.Place(m.w, m.bodyHeight(), lipgloss.Center, lipgloss.Center, m.top().View(m))
-	}
-	body = fitHeight(body, m.bodyHeight())
+	body = fitHeight(body, m.c.height)
 	_, color := m.envColor()
-	frame := m.st.FrameLine(color, m.w)
+	frame := m.c.st.FrameLine(color, m.w)
 	return strings.Join([]string{m.header(), frame, body, m.statusLine(), m.shortHelp()}, "\n")
 }
 
@@ -604,7 +475,7 @@ func fitHeight(s string, h int) string {
 }
 
 func (m *Model) header() string {
-	st := m.st
+	st := m.c.st
 	env, color := m.envColor()
 	if env == "" {
 		env = "all envs"
@@ -615,27 +486,28 @@ func (m *Model) header() string {
 	} else {
 		parts = append(parts, st.HeaderWrite.Render("✎ write"))
 	}
+	f := &m.c.fleet
 	switch {
-	case m.refreshing && !m.haveFleet:
-		parts = append(parts, st.Busy.Render(m.spin.View()+" loading"))
-	case m.haveFleet:
-		a := st.Muted.Render("data " + age(m.cfg.Now().Sub(m.fleet.FetchedAt)) + " old")
-		if m.cfg.Now().Sub(m.fleet.FetchedAt) < time.Second {
+	case m.refreshing() && !m.c.haveFleet:
+		parts = append(parts, st.Busy.Render(m.c.spinner()+" loading"))
+	case m.c.haveFleet:
+		a := st.Muted.Render("data " + age(m.c.now().Sub(f.FetchedAt)) + " old")
+		if m.c.now().Sub(f.FetchedAt) < time.Second {
 			a = st.Muted.Render("data fresh")
 		}
-		if m.refreshing {
-			a = st.Busy.Render(m.spin.View()) + " " + a
+		if m.refreshing() {
+			a = st.Busy.Render(m.c.spinner()) + " " + a
 		}
 		parts = append(parts, a)
 	}
 	if m.lastErr != "" {
 		parts = append(parts, st.Error.Render("✗ refresh failed"))
-	} else if len(m.fleet.Problems) > 0 {
-		parts = append(parts, st.Warning.Render(fmt.Sprintf("⚠ %d partial", len(m.fleet.Problems))))
+	} else if len(f.Problems) > 0 {
+		parts = append(parts, st.Warning.Render(fmt.Sprintf("⚠ %d partial", len(f.Problems))))
 	}
-	if m.haveFleet {
-		parts = append(parts, st.HeaderKey.Render("acct ")+m.fleet.Account, m.fleet.Region)
-		if id := shortARN(m.fleet.Identity); id != "" {
+	if m.c.haveFleet {
+		parts = append(parts, st.HeaderKey.Render("acct ")+f.Account, f.Region)
+		if id := shortARN(f.Identity); id != "" {
 			parts = append(parts, id)
 		}
 	}
@@ -653,61 +525,47 @@ func shortARN(arn string) string {
 	return arn
 }
 
+// statusLine is the newest refresh error, else what the running tasks are doing (unless a
+// notice came after the task started: "... is already being read"), else the last notice,
+// else the snapshot's first problem.
 func (m *Model) statusLine() string {
-	switch {
+	st := m.c.st
+	switch t := m.tasks.busy(); {
 	case m.lastErr != "":
-		return truncate(m.st.StatusError.Render("✗ "+m.lastErr+" (showing the last good data)"), m.w)
-	case m.busy != "":
-		return truncate(m.st.Busy.Render(m.spin.View()+" "+m.busy+"…"), m.w)
+		return truncate(st.StatusError.Render("✗ "+m.lastErr), m.w)
+	case t != nil && (m.status == "" || m.statusAt < t.id):
+		return truncate(st.Busy.Render(m.c.spinner()+" "+t.busy+"…"), m.w)
 	case m.status != "":
 		if m.statusBad {
-			return truncate(m.st.StatusError.Render(m.status), m.w)
+			return truncate(st.StatusError.Render(m.status), m.w)
 		}
-		return truncate(m.st.Status.Render(m.status), m.w)
-	case len(m.fleet.Problems) > 0:
-		return truncate(m.st.Warning.Render("⚠ "+m.fleet.Problems[0]), m.w)
+		return truncate(st.Status.Render(m.status), m.w)
+	case len(m.c.fleet.Problems) > 0:
+		return truncate(st.Warning.Render("⚠ "+m.c.fleet.Problems[0]), m.w)
 	}
 	return ""
 }
 
-// activeBindings are the bindings of what has focus, for the help views.
+// activeBindings are the bindings of what has focus, for the help views: the dialog on top,
+// or the screen in view and the global keys (a screen taking text has only its own).
 func (m *Model) activeBindings() [][]key.Binding {
 	if len(m.dialogs) > 0 {
-		return [][]key.Binding{m.top().Bindings(m)}
+		return [][]key.Binding{m.top().ShortHelp()}
 	}
-	nav := []key.Binding{m.keys.Nav.Up, m.keys.Nav.Down, m.keys.Nav.Top, m.keys.Nav.Bottom, m.keys.Nav.PageUp, m.keys.Nav.PageDown}
-	global := []key.Binding{m.keys.Global.Help, m.keys.Global.Quit}
-	var screen []key.Binding
-	switch m.screen {
-	case screenService:
-		k := m.keys.Service
-		screen = []key.Binding{k.Bake, k.Promote, k.Rollback, k.Audit, m.keys.Global.Back}
-	case screenAudit:
-		screen = []key.Binding{m.keys.Services.Filter, m.keys.Global.Back}
-	default:
-		k := m.keys.Services
-		if m.list.filtering {
-			return [][]key.Binding{{m.keys.Filter.Apply, m.keys.Filter.Clear}}
-		}
-		screen = []key.Binding{k.Open, k.Filter, k.Promote, k.Rollback, k.Audit}
-		if m.list.query != "" {
-			screen = append(screen, m.keys.Filter.Clear)
-		}
+	scr := m.screenInView()
+	groups := scr.FullHelp()
+	if c, ok := scr.(capturing); ok && c.Capturing() {
+		return groups
 	}
-	return [][]key.Binding{screen, nav, global}
+	return append(groups, helpBindings(m.keys.Global.Help, m.keys.Global.Quit))
 }
 
 func (m *Model) shortHelp() string {
-	groups := m.activeBindings()
 	var flat []key.Binding
-	for _, g := range groups {
+	for _, g := range m.activeBindings() {
 		flat = append(flat, g...)
 	}
-	return truncate(m.help.ShortHelpView(flat), m.w)
-}
-
-func (m *Model) helpView() string {
-	return m.st.Title.Render("Keys") + "\n\n" + m.help.FullHelpView(m.activeBindings()) + "\n\n" + m.st.Muted.Render("press any key to close")
+	return truncate(m.c.help.ShortHelpView(flat), m.w)
 }
 
 // truncate cuts a styled line to w cells.

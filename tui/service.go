@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -17,6 +15,9 @@ import (
 // serviceView is the service screen: its groups, every instance with its load-balancer
 // health and drain countdown, its baked images and whether it can be rolled back.
 type serviceView struct {
+	c             *common
+	width, height int
+
 	key    model.ServiceKey
 	svc    *model.Service
 	lines  []detailLine
@@ -28,8 +29,6 @@ type serviceView struct {
 	ready     *model.Readiness
 	readyErr  string
 	rendered  int
-
-	imagesLoading, readyLoading bool
 
 	// The headline, computed once per snapshot: a frame costs the rows on screen, not the fleet.
 	counts  model.Counts
@@ -66,11 +65,30 @@ type detailLine struct {
 	text string
 }
 
-func (v *serviceView) open(k model.ServiceKey, f *model.Fleet) {
+func newServiceView(c *common) *serviceView { return &serviceView{c: c} }
+
+// Init does nothing: the root reads what the screen shows.
+func (v *serviceView) Init() tea.Cmd { return nil }
+
+// SetSize gives the screen its body.
+func (v *serviceView) SetSize(w, h int) { v.width, v.height = w, h }
+
+// ShortHelp is the screen's own bindings.
+func (v *serviceView) ShortHelp() []key.Binding {
+	k := v.c.keys
+	return helpBindings(k.Service.Bake, k.Service.Promote, k.Service.Rollback, k.Service.Audit, k.Global.Back)
+}
+
+// FullHelp is the screen's bindings and the cursor's.
+func (v *serviceView) FullHelp() [][]key.Binding {
+	return [][]key.Binding{v.ShortHelp(), navBindings(v.c.keys.Nav)}
+}
+
+func (v *serviceView) open(k model.ServiceKey) {
 	if v.key != k {
-		*v = serviceView{key: k}
+		*v = serviceView{c: v.c, width: v.width, height: v.height, key: k}
 	}
-	v.fleetChanged(f)
+	v.fleetChanged(&v.c.fleet)
 }
 
 // fleetChanged points the screen at the new snapshot of its service and rebuilds the line
@@ -116,28 +134,32 @@ func (v *serviceView) rebuild() {
 	}
 }
 
-func (v *serviceView) apply(msg tea.Msg) {
+// Update takes a new fleet, the service's images and readiness, or a key.
+func (v *serviceView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case fleetMsg:
+		v.fleetChanged(&v.c.fleet)
 	case imagesMsg:
 		if msg.service != v.key.Name {
-			return
+			break
 		}
-		v.imagesLoading = false
 		v.images, v.imagesErr = msg.images, ""
 		if msg.err != nil {
-			v.imagesErr = awsapi.Explain(msg.err)
+			v.imagesErr = explain(msg.err)
 		}
 		v.rebuild()
 	case readinessMsg:
 		if msg.key != v.key {
-			return
+			break
 		}
-		v.readyLoading = false
 		v.ready, v.readyErr = &msg.r, ""
 		if msg.err != nil {
-			v.ready, v.readyErr = nil, awsapi.Explain(msg.err)
+			v.ready, v.readyErr = nil, explain(msg.err)
 		}
+	case tea.KeyMsg:
+		return v, v.handleKey(msg)
 	}
+	return v, nil
 }
 
 // selectedInstance is the instance under the cursor, or the service's first in-service one.
@@ -158,81 +180,79 @@ func (v *serviceView) selectedInstance() *model.Instance {
 	return nil
 }
 
-func (v *serviceView) handleKey(msg tea.KeyMsg, m *Model) tea.Cmd {
-	k := m.keys.Service
+func (v *serviceView) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := v.c.keys.Service
 	switch {
-	case key.Matches(msg, m.keys.Global.Back):
-		m.screen = screenServices
-		m.focus()
-		return nil
-	case key.Matches(msg, k.Audit):
-		return m.openAudit(v.key)
-	case pressed(msg, k.Rollback):
+	case v.c.keys.Global.Back.Matches(msg):
+		return emit(backMsg{})
+	case k.Audit.Matches(msg):
+		return emit(openAuditMsg{v.key})
+	case k.Rollback.Pressed(msg):
 		if !k.Rollback.Enabled() {
-			return m.unavailable(k.Rollback)
+			return refuse(k.Rollback)
 		}
-		return m.rollbackCmd(v.key)
-	case pressed(msg, k.Promote):
+		return emit(planRequestMsg{planRequest{action: model.ActionRollback, key: v.key}})
+	case k.Promote.Pressed(msg):
 		if !k.Promote.Enabled() {
-			return m.unavailable(k.Promote)
+			return refuse(k.Promote)
 		}
-		return m.promoteDialog(v.key)
-	case pressed(msg, k.Bake):
+		return emit(openPromoteMsg{v.key})
+	case k.Bake.Pressed(msg):
 		if !k.Bake.Enabled() {
-			return m.unavailable(k.Bake)
+			return refuse(k.Bake)
 		}
 		in := v.selectedInstance()
 		if in == nil {
-			m.setStatus("nothing to bake: the service has no running instance", true)
-			return nil
+			return notice("nothing to bake: the service has no running instance", true)
 		}
-		m.push(newBakeDialog(v.key, in.ID))
-		return nil
+		return emit(openDialogMsg{newBakeDialog(v.c, v.key, in.ID)})
 	}
-	moveCursor(msg, m.keys.Nav, &v.cursor, len(v.lines), m.bodyHeight()-3)
+	moveCursor(msg, v.c.keys.Nav, &v.cursor, len(v.lines), v.height-detailChrome)
 	return nil
 }
 
-func (v *serviceView) view(m *Model, h int) string {
-	st := m.st
-	now := m.cfg.Now()
+// View draws the headline and the lines on screen.
+func (v *serviceView) View() string {
+	c := v.c
+	st := c.st
+	now := c.now()
 	var b strings.Builder
-	b.WriteString(st.Title.Render(v.key.Name) + "  " + st.EnvBadge(v.key.Env, m.cfg.EnvColors[v.key.Env]))
+	b.WriteString(st.Title.Render(v.key.Name) + "  " + st.EnvBadge(v.key.Env, c.cfg.EnvColors[v.key.Env]))
 	if v.svc != nil {
-		c := v.counts
-		b.WriteString(st.Muted.Render(fmt.Sprintf("  %d groups · %d/%d healthy · %d draining · release %s", c.Groups, c.Healthy, c.Desired, c.Draining, orDash(v.release))))
+		n := v.counts
+		b.WriteString(st.Muted.Render(fmt.Sprintf("  %d groups · %d/%d healthy · %d draining · release %s", n.Groups, n.Healthy, n.Desired, n.Draining, orDash(v.release))))
 		if v.mixed {
 			b.WriteString(st.Warning.Render(" · mixed fleet"))
 		}
 	}
 	b.WriteByte('\n')
-	b.WriteString(v.readinessLine(m))
+	b.WriteString(v.readinessLine())
 	b.WriteByte('\n')
-	if p, ok := m.actions[v.key]; ok {
-		b.WriteString(st.Busy.Render(m.spin.View() + " " + progressText(p)))
+	if p, ok := c.actions[v.key]; ok {
+		b.WriteString(st.Busy.Render(c.spinner() + " " + progressText(p)))
 	}
 	if v.svc == nil {
 		b.WriteString("\n" + st.Warning.Render("this service is not in the latest snapshot (its groups were deleted or lost their tags)"))
 		return b.String()
 	}
-	rows := h - 3
+	rows := v.height - detailChrome
 	v.offset = scroll(v.cursor, v.offset, rows, len(v.lines))
 	end := min(v.offset+rows, len(v.lines))
 	v.rendered = 0
 	for i := v.offset; i < end; i++ {
 		v.rendered++
-		line := v.line(m, &v.lines[i], now)
+		line := v.line(&v.lines[i], now)
 		if i == v.cursor {
-			line = st.Selected.Render(pad("›"+string([]rune(ansiStrip(line))[1:]), m.w))
+			line = st.Selected.Render(pad("›"+string([]rune(ansiStrip(line))[1:]), v.width))
 		}
 		b.WriteByte('\n')
-		b.WriteString(truncate(line, m.w))
+		b.WriteString(truncate(line, v.width))
 	}
 	return b.String()
 }
 
-func (v *serviceView) readinessLine(m *Model) string {
-	st := m.st
+func (v *serviceView) readinessLine() string {
+	st := v.c.st
 	switch {
 	case v.readyErr != "":
 		return st.Warning.Render("rollback readiness unknown: " + v.readyErr)
@@ -256,17 +276,31 @@ const (
 	colAMI   = 22
 	colAge   = 5
 	minLBCol = 24
+	// Baked image columns (the AMI column is colAMI, the label colLabel).
+	colImageState = 14
+	colBakedBy    = 24
+	// recentRollout is how long a group line still names its last rollout's outcome.
+	recentRollout = 10 * time.Minute
+	// detailChrome are the lines above the service screen's rows: headline, readiness,
+	// action progress.
+	detailChrome = 3
 )
 
-func (v *serviceView) line(m *Model, l *detailLine, now time.Time) string {
-	st := m.st
+// lbWidth is the load-balancer column: what the fixed columns leave.
+func (v *serviceView) lbWidth() int {
+	return max(v.width-colID-colAZ-colLife-colASG-colAMI-colAge-gutter, minLBCol)
+}
+
+func (v *serviceView) line(l *detailLine, now time.Time) string {
+	c := v.c
+	st := c.st
 	switch l.kind {
 	case lineGroup:
 		g := l.g
 		s := st.Title.Render("▸ "+g.Name) + st.Muted.Render(fmt.Sprintf("  min %d · desired %d · max %d", g.Min, g.Desired, g.Max))
 		if r := g.Refresh; r.Active() {
 			s += st.Busy.Render(fmt.Sprintf("  ⟳ rollout %s %d%% (%d to update)", r.Status, r.Percent, r.InstancesToUpdate))
-		} else if r != nil && r.Status != "" && now.Sub(r.EndedAt) < 10*time.Minute {
+		} else if r != nil && r.Status != "" && now.Sub(r.EndedAt) < recentRollout {
 			s += st.Muted.Render(fmt.Sprintf("  last rollout %s", r.Status))
 		}
 		return s
@@ -287,15 +321,14 @@ func (v *serviceView) line(m *Model, l *detailLine, now time.Time) string {
 		}
 		return "  " + st.Muted.Render(strings.Join(parts, " · "))
 	case lineColumns:
-		lbW := max(m.w-colID-colAZ-colLife-colASG-colAMI-colAge-2, minLBCol)
-		return "  " + st.ColumnHeader.Render(pad("INSTANCE", colID)+pad("AZ", colAZ)+pad("LIFECYCLE", colLife)+pad("ASG", colASG)+pad("LOAD BALANCER", lbW)+pad("AMI", colAMI)+pad("AGE", colAge))
+		return "  " + st.ColumnHeader.Render(pad("INSTANCE", colID)+pad("AZ", colAZ)+pad("LIFECYCLE", colLife)+pad("ASG", colASG)+pad("LOAD BALANCER", v.lbWidth())+pad("AMI", colAMI)+pad("AGE", colAge))
 	case lineInstance:
-		return v.instanceLine(m, l, now)
+		return v.instanceLine(l, now)
 	case lineImagesHeader:
 		s := "\n" + st.Title.Render("Baked images") + st.Muted.Render(" (newest first; which environments run each)")
 		if v.imagesErr != "" {
 			s += "  " + st.Warning.Render(v.imagesErr)
-		} else if len(v.images) == 0 && m.cfg.ReadOnly {
+		} else if len(v.images) == 0 && c.cfg.ReadOnly {
 			s += "  " + st.Muted.Render("none")
 		} else if len(v.images) == 0 {
 			s += "  " + st.Muted.Render("none yet: press b on an instance to bake one")
@@ -312,14 +345,14 @@ func (v *serviceView) line(m *Model, l *detailLine, now time.Time) string {
 		} else if img.State != "available" {
 			state = st.Warning.Render(img.State)
 		}
-		runs := strings.Join(envsRunning(&m.fleet, v.key.Name, img.ID), ",")
-		return fmt.Sprintf("  %s %s  %s  %s  %s  %s", pad(img.ID, colAMI), pad(orDash(img.Label), 14), pad(state, 14), img.CreatedAt.UTC().Format("2006-01-02 15:04"), pad(shortARN(img.BakedBy), 24), st.OK.Render(runs))
+		runs := strings.Join(envsRunning(&c.fleet, v.key.Name, img.ID), ",")
+		return fmt.Sprintf("  %s %s  %s  %s  %s  %s", pad(img.ID, colAMI), pad(orDash(img.Label), colLabel), pad(state, colImageState), img.CreatedAt.UTC().Format("2006-01-02 15:04"), pad(shortARN(img.BakedBy), colBakedBy), st.OK.Render(runs))
 	}
 	return l.text
 }
 
-func (v *serviceView) instanceLine(m *Model, l *detailLine, now time.Time) string {
-	st := m.st
+func (v *serviceView) instanceLine(l *detailLine, now time.Time) string {
+	st := v.c.st
 	in := l.in
 	life := pad(in.Lifecycle.String(), colLife)
 	switch {
@@ -334,17 +367,15 @@ func (v *serviceView) instanceLine(m *Model, l *detailLine, now time.Time) strin
 	if !in.Healthy {
 		asg = st.Error.Render(pad("Unhealthy", colASG))
 	}
-	lbW := max(m.w-colID-colAZ-colLife-colASG-colAMI-colAge-2, minLBCol)
 	ami := pad(orDash(in.ImageID), colAMI)
 	if l.g.ImageID != "" && in.ImageID != "" && in.ImageID != l.g.ImageID {
 		ami = st.Warning.Render(ami)
 	}
-	return "  " + pad(in.ID, colID) + pad(in.AZ, colAZ) + life + asg + pad(targetsText(m, in, now), lbW) + ami + pad(age(in.Age(now)), colAge)
+	return "  " + pad(in.ID, colID) + pad(in.AZ, colAZ) + life + asg + pad(targetsText(st, in, now), v.lbWidth()) + ami + pad(age(in.Age(now)), colAge)
 }
 
 // targetsText is each balancer's view of the instance, with the drain countdown.
-func targetsText(m *Model, in *model.Instance, now time.Time) string {
-	st := m.st
+func targetsText(st Styles, in *model.Instance, now time.Time) string {
 	if len(in.Targets) == 0 {
 		return st.Muted.Render("-")
 	}

@@ -15,6 +15,9 @@ import (
 
 // servicesView is the services screen: one row per service and environment, fuzzy-filtered.
 type servicesView struct {
+	c             *common
+	width, height int
+
 	rows    []model.ServiceKey         // what is listed, in order
 	matches map[model.ServiceKey][]int // matched character positions in the row's name
 	all     []candidate                // every service with its search text, built once per fleet
@@ -49,11 +52,61 @@ type rowCache struct {
 	line string
 }
 
-func newServicesView() servicesView {
+func newServicesView(c *common) *servicesView {
 	in := textinput.New()
 	in.Prompt = "/"
 	in.Placeholder = "filter services"
-	return servicesView{input: in, cache: map[model.ServiceKey]rowCache{}, index: map[model.ServiceKey]int{}, summary: map[model.ServiceKey]rowSummary{}}
+	return &servicesView{c: c, input: in, cache: map[model.ServiceKey]rowCache{}, index: map[model.ServiceKey]int{}, summary: map[model.ServiceKey]rowSummary{}}
+}
+
+// Init does nothing: the root reads the fleet.
+func (v *servicesView) Init() tea.Cmd { return nil }
+
+// SetSize gives the screen its body.
+func (v *servicesView) SetSize(w, h int) { v.width, v.height = w, h }
+
+// Capturing reports whether the filter is taking text.
+func (v *servicesView) Capturing() bool { return v.filtering }
+
+// ShortHelp is the screen's own bindings.
+func (v *servicesView) ShortHelp() []key.Binding {
+	k := v.c.keys
+	if v.filtering {
+		return helpBindings(k.Filter.Apply, k.Filter.Clear)
+	}
+	b := []Binding{k.Services.Open, k.Services.Filter, k.Services.Promote, k.Services.Rollback, k.Services.Audit}
+	if v.query != "" {
+		b = append(b, k.Filter.Clear)
+	}
+	return helpBindings(b...)
+}
+
+// FullHelp is the screen's bindings and the cursor's.
+func (v *servicesView) FullHelp() [][]key.Binding {
+	if v.filtering {
+		return [][]key.Binding{v.ShortHelp()}
+	}
+	return [][]key.Binding{v.ShortHelp(), navBindings(v.c.keys.Nav)}
+}
+
+func navBindings(k NavKeys) []key.Binding {
+	return helpBindings(k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown)
+}
+
+// Update takes a new fleet, a filter result or a key.
+func (v *servicesView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case fleetMsg:
+		return v, v.fleetChanged(&v.c.fleet)
+	case filterMsg:
+		v.applyFilter(msg)
+	case tea.KeyMsg:
+		if v.filtering {
+			return v, v.filterKey(msg)
+		}
+		return v, v.handleKey(msg)
+	}
+	return v, nil
 }
 
 // fleetChanged re-indexes the services and re-runs the filter over the new fleet.
@@ -139,7 +192,7 @@ func runFilter(gen int, query string, cands []candidate) filterMsg {
 }
 
 // applyFilter takes a filter result unless a newer request was made since.
-func (v *servicesView) applyFilter(msg filterMsg, f *model.Fleet) {
+func (v *servicesView) applyFilter(msg filterMsg) {
 	if msg.gen != v.gen {
 		return
 	}
@@ -155,7 +208,7 @@ func (v *servicesView) applyFilter(msg filterMsg, f *model.Fleet) {
 
 // setQuery starts a filter request. When the query only grew, only the rows that matched the
 // previous query can match, so only they are searched.
-func (v *servicesView) setQuery(q string, f *model.Fleet) tea.Cmd {
+func (v *servicesView) setQuery(q string) tea.Cmd {
 	v.gen++
 	cands := v.all
 	if v.query != "" && strings.HasPrefix(q, v.query) {
@@ -164,14 +217,15 @@ func (v *servicesView) setQuery(q string, f *model.Fleet) tea.Cmd {
 	return filterCmd(v.gen, q, cands)
 }
 
-func (v *servicesView) filterKey(msg tea.KeyMsg, m *Model) tea.Cmd {
+func (v *servicesView) filterKey(msg tea.KeyMsg) tea.Cmd {
+	k := v.c.keys.Filter
 	switch {
-	case key.Matches(msg, m.keys.Filter.Clear):
+	case k.Clear.Matches(msg):
 		v.filtering = false
 		v.input.Blur()
 		v.input.SetValue("")
-		return v.setQuery("", &m.fleet)
-	case key.Matches(msg, m.keys.Filter.Apply):
+		return v.setQuery("")
+	case k.Apply.Matches(msg):
 		v.filtering = false
 		v.input.Blur()
 		return nil
@@ -179,8 +233,9 @@ func (v *servicesView) filterKey(msg tea.KeyMsg, m *Model) tea.Cmd {
 	before := v.input.Value()
 	var cmd tea.Cmd
 	v.input, cmd = v.input.Update(msg)
+	cmd = v.c.timer(cmd)
 	if v.input.Value() != before {
-		return tea.Batch(cmd, v.setQuery(v.input.Value(), &m.fleet))
+		return tea.Batch(cmd, v.setQuery(v.input.Value()))
 	}
 	return cmd
 }
@@ -192,42 +247,40 @@ func (v *servicesView) selected() (model.ServiceKey, bool) {
 	return v.rows[v.cursor], true
 }
 
-func (v *servicesView) handleKey(msg tea.KeyMsg, m *Model) tea.Cmd {
-	k := m.keys.Services
+func (v *servicesView) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := v.c.keys.Services
 	sel, ok := v.selected()
 	switch {
-	case key.Matches(msg, k.Filter):
+	case k.Filter.Matches(msg):
 		v.filtering = true
 		v.input.SetValue(v.query)
 		v.input.CursorEnd()
-		return v.input.Focus()
-	case key.Matches(msg, m.keys.Filter.Clear) && v.query != "":
+		return v.c.timer(v.input.Focus())
+	case v.c.keys.Filter.Clear.Matches(msg) && v.query != "":
 		v.input.SetValue("")
-		return v.setQuery("", &m.fleet)
-	case key.Matches(msg, k.Open) && ok:
-		return m.openService(sel)
-	case key.Matches(msg, k.Audit) && ok:
-		m.detail.open(sel, &m.fleet)
-		return m.openAudit(sel)
-	case pressed(msg, k.Rollback):
+		return v.setQuery("")
+	case k.Open.Matches(msg) && ok:
+		return emit(openServiceMsg{sel})
+	case k.Audit.Matches(msg) && ok:
+		return emit(openAuditMsg{sel})
+	case k.Rollback.Pressed(msg):
 		if !k.Rollback.Enabled() {
-			return m.unavailable(k.Rollback)
+			return refuse(k.Rollback)
 		}
 		if ok {
-			return m.rollbackCmd(sel)
+			return emit(planRequestMsg{planRequest{action: model.ActionRollback, key: sel}})
 		}
-	case pressed(msg, k.Promote):
+	case k.Promote.Pressed(msg):
 		if !k.Promote.Enabled() {
-			return m.unavailable(k.Promote)
+			return refuse(k.Promote)
 		}
 		if ok {
-			m.detail.open(sel, &m.fleet)
-			return m.promoteDialog(sel)
+			return emit(openPromoteMsg{sel})
 		}
 	default:
-		if moveCursor(msg, m.keys.Nav, &v.cursor, len(v.rows), m.bodyHeight()-2) {
+		if moveCursor(msg, v.c.keys.Nav, &v.cursor, len(v.rows), v.height-listChrome) {
 			v.clamp()
-			m.focus()
+			return emit(focusMsg{})
 		}
 	}
 	return nil
@@ -239,17 +292,17 @@ func moveCursor(msg tea.KeyMsg, k NavKeys, cursor *int, n, page int) bool {
 		page = 1
 	}
 	switch {
-	case key.Matches(msg, k.Up):
+	case k.Up.Matches(msg):
 		*cursor--
-	case key.Matches(msg, k.Down):
+	case k.Down.Matches(msg):
 		*cursor++
-	case key.Matches(msg, k.Top):
+	case k.Top.Matches(msg):
 		*cursor = 0
-	case key.Matches(msg, k.Bottom):
+	case k.Bottom.Matches(msg):
 		*cursor = n - 1
-	case key.Matches(msg, k.PageUp):
+	case k.PageUp.Matches(msg):
 		*cursor -= page
-	case key.Matches(msg, k.PageDown):
+	case k.PageDown.Matches(msg):
 		*cursor += page
 	default:
 		return false
@@ -290,8 +343,8 @@ func scroll(cursor, offset, h, n int) int {
 }
 
 // visible lists the services whose rows are on screen.
-func (v *servicesView) visible(h int) []model.ServiceKey {
-	h -= 2
+func (v *servicesView) visible() []model.ServiceKey {
+	h := v.height - listChrome
 	end := v.offset + h
 	if end > len(v.rows) {
 		end = len(v.rows)
@@ -309,26 +362,31 @@ const (
 	colRelease = 24
 	colState   = 18
 	colBack    = 13
+	// gutter is the cursor's column left of every row ("› "), and the gap before RELEASE.
+	gutter = 2
+	// listChrome are the lines above the rows: the count or filter, the column headers.
+	listChrome = 2
+	// minNameW is the narrowest the name column gets.
+	minNameW = 12
 )
 
-func (v *servicesView) view(m *Model, h int) string {
-	st := m.st
+// View draws the list: the rows on screen only.
+func (v *servicesView) View() string {
+	c := v.c
+	st := c.st
 	var b strings.Builder
 	if v.filtering {
 		b.WriteString(v.input.View())
 	} else if v.query != "" {
-		b.WriteString(st.Muted.Render(fmt.Sprintf("filter: %s  (%d of %d services; esc clears)", v.query, len(v.rows), len(m.fleet.Services))))
+		b.WriteString(st.Muted.Render(fmt.Sprintf("filter: %s  (%d of %d services; esc clears)", v.query, len(v.rows), len(c.fleet.Services))))
 	} else {
 		b.WriteString(st.Muted.Render(fmt.Sprintf("%d services", len(v.rows))))
 	}
 	b.WriteByte('\n')
-	nameW := m.w - 2 - colEnv - 5*colNum - colRelease - colState - colBack
-	if nameW < 12 {
-		nameW = 12
-	}
-	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("WANT", colNum) + padL("IN SVC", colNum) + padL("HEALTH", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-2) + pad("STATE", colState) + pad("ROLLBACK", colBack)))
-	rowsH := h - 2
-	if !m.haveFleet {
+	nameW := max(v.width-gutter-colEnv-5*colNum-colRelease-colState-colBack, minNameW)
+	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("WANT", colNum) + padL("IN SVC", colNum) + padL("HEALTH", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-gutter) + pad("STATE", colState) + pad("ROLLBACK", colBack)))
+	rowsH := v.height - listChrome
+	if !c.haveFleet {
 		b.WriteString("\n" + st.Muted.Render("reading the fleet…"))
 		return b.String()
 	}
@@ -350,27 +408,27 @@ func (v *servicesView) view(m *Model, h int) string {
 			continue
 		}
 		b.WriteByte('\n')
-		b.WriteString(v.row(m, &m.fleet.Services[idx], i == v.cursor, nameW))
+		b.WriteString(v.row(&c.fleet.Services[idx], i == v.cursor, nameW))
 	}
 	return b.String()
 }
 
 // row formats one service, from the cache when nothing it shows has changed.
-func (v *servicesView) row(m *Model, s *model.Service, selected bool, nameW int) string {
+func (v *servicesView) row(s *model.Service, selected bool, nameW int) string {
 	sum, ok := v.summary[s.ServiceKey]
 	if !ok { // once per snapshot, for the rows that are shown
 		sum = summarize(s)
 		v.summary[s.ServiceKey] = sum
 	}
 	c, release := sum.counts, sum.release
-	state, stateStyle := serviceState(m, s.ServiceKey, sum)
-	back, backStyle := rollbackCell(m, s.ServiceKey)
-	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%d|%d", c, selected, release, state, back, nameW, m.w)
+	state, stateStyle := serviceState(v.c, s.ServiceKey, sum)
+	back, backStyle := rollbackCell(v.c, s.ServiceKey)
+	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%d|%d", c, selected, release, state, back, nameW, v.width)
 	if rc, ok := v.cache[s.ServiceKey]; ok && rc.sig == sig {
 		return rc.line
 	}
 	v.rendered++
-	st := m.st
+	st := v.c.st
 	name := highlight(s.Name, v.matches[s.ServiceKey], st)
 	cells := pad(name, nameW) + pad(s.Env, colEnv) + padL(fmt.Sprint(c.Groups), colNum) + padL(fmt.Sprint(c.Desired), colNum) + padL(fmt.Sprint(c.InService), colNum)
 	healthy := padL(fmt.Sprintf("%d/%d", c.Healthy, c.Desired), colNum)
@@ -383,7 +441,7 @@ func (v *servicesView) row(m *Model, s *model.Service, selected bool, nameW int)
 	if c.Draining > 0 {
 		drain = st.Busy.Render(drain)
 	}
-	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-2) + stateStyle.Render(pad(state, colState)) + backStyle.Render(pad(back, colBack))
+	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-gutter) + stateStyle.Render(pad(state, colState)) + backStyle.Render(pad(back, colBack))
 	if selected {
 		line = st.Selected.Render("› " + ansiStrip(line))
 	} else {
@@ -394,11 +452,11 @@ func (v *servicesView) row(m *Model, s *model.Service, selected bool, nameW int)
 }
 
 // serviceState is the short state column: action in progress, rollout, mixed, degraded, legacy.
-func serviceState(m *Model, k model.ServiceKey, sum rowSummary) (string, lipgloss.Style) {
-	st := m.st
+func serviceState(c *common, k model.ServiceKey, sum rowSummary) (string, lipgloss.Style) {
+	st := c.st
 	var parts []string
 	style := st.OK
-	if p, ok := m.actions[k]; ok {
+	if p, ok := c.actions[k]; ok {
 		parts = append(parts, fmt.Sprintf("⟳ %s %d%%", p.Stage, p.Percent))
 		style = st.Busy
 	}
@@ -424,19 +482,20 @@ func serviceState(m *Model, k model.ServiceKey, sum rowSummary) (string, lipglos
 
 // rollbackCell says, for the services screen, whether r would work now and how long the
 // restore takes: "ready ~45s", "undo rollout", "none" (the service screen says why).
-func rollbackCell(m *Model, k model.ServiceKey) (string, lipgloss.Style) {
-	e, ok := m.ready[k]
+func rollbackCell(c *common, k model.ServiceKey) (string, lipgloss.Style) {
+	e, ok := c.ready[k]
+	st := c.st
 	switch {
 	case !ok:
-		return "…", m.st.Muted
+		return "…", st.Muted
 	case e.err:
-		return "?", m.st.Muted
+		return "?", st.Muted
 	case !e.r.Possible:
-		return "none", m.st.Warning
+		return "none", st.Warning
 	case e.r.Via == "rollback-refresh":
-		return "undo rollout", m.st.Busy
+		return "undo rollout", st.Busy
 	}
-	return "ready ~" + age(e.r.Estimate), m.st.OK
+	return "ready ~" + age(e.r.Estimate), st.OK
 }
 
 // highlight marks the matched characters of a name.

@@ -1,6 +1,3 @@
-// Package tui is adstage-ops' live console: Bubble Tea views over the aws action layer. It
-// never calls AWS itself: every read and action is a tea.Cmd calling aws.Reader or
-// aws.Operator, answered by a message.
 package tui
 
 import (
@@ -36,7 +33,9 @@ type Styles struct {
 	Dialog, DialogTitle, DangerTitle                      lipgloss.Style
 	Status, StatusError                                   lipgloss.Style
 	Frame                                                 lipgloss.Style
-	palette                                               Palette
+	// Text is plain text; components set its width to wrap a body before it scrolls.
+	Text    lipgloss.Style
+	palette Palette
 }
 
 // NewStyles builds the styles from a palette.
@@ -66,6 +65,7 @@ func NewStyles(p Palette) Styles {
 		Status:       base.Foreground(p.Muted),
 		StatusError:  base.Foreground(p.Error),
 		Frame:        base,
+		Text:         base,
 	}
 }
 
