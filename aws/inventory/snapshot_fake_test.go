@@ -25,6 +25,7 @@ import (
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/awsapi/fake"
+	"github.com/adstage/adstage-ops/aws/sim"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -182,29 +183,14 @@ func (ff *fakeFleet) install(f *fake.AWS) {
 	}
 }
 
-// testClock is a manual clock for the fakes.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
+// newTestClock is the simulator's manual clock, for the fakes.
+func newTestClock() *sim.ManualClock {
+	return sim.NewManualClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
 }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newTestClock() *testClock { return &testClock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)} }
 
 // twoServiceFleet is api/staging and api/production on launch template versions, plus a
 // legacy launch configuration group behind a classic ELB without a service tag.
-func twoServiceFleet(clock *testClock) *fakeFleet {
+func twoServiceFleet(clock *sim.ManualClock) *fakeFleet {
 	ff := newFakeFleet()
 	ff.groups = []astypes.AutoScalingGroup{
 		apiGroup("api-staging", "staging", "2", asgInstance("i-s1", "2", astypes.LifecycleStateInService)),
@@ -227,7 +213,7 @@ func twoServiceFleet(clock *testClock) *fakeFleet {
 	return ff
 }
 
-func newFakeInventory(t *testing.T, ff *fakeFleet, clock *testClock, opts Options) (*Inventory, *fake.AWS) {
+func newFakeInventory(t *testing.T, ff *fakeFleet, clock *sim.ManualClock, opts Options) (*Inventory, *fake.AWS) {
 	t.Helper()
 	f := &fake.AWS{}
 	ff.install(f)
