@@ -6,17 +6,16 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-	"github.com/adstage/adstage-ops/aws/ops"
-
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/ops"
 	"github.com/adstage/adstage-ops/model"
 )
 
 // This file is the console's one door to the action layer: every ops.Reader and ops.Operator
 // call runs here, inside the task envelope (tasks.go), and answers with a typed message.
-// Components never see the aws package.
+// Components never see the action layer's packages.
 
 // Config is what the console is opened with.
 type Config struct {

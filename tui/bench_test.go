@@ -6,10 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/model"
 )
 

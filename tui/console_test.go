@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/inventory"
-	"github.com/adstage/adstage-ops/aws/ops"
-
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/aws/ops"
 	"github.com/adstage/adstage-ops/aws/sim"
 	"github.com/adstage/adstage-ops/model"
 )

@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/ops"
-
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/adstage/adstage-ops/aws/ops"
 	"github.com/adstage/adstage-ops/model"
 )
 

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/internal/awstest"
-
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // TestExplain_RealCredentialFailures builds clients with LoadClients in environments without

@@ -10,9 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-	"github.com/adstage/adstage-ops/aws/internal/awstest"
-
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -21,6 +18,9 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
 )
 
 // opErr wraps an API error the way the SDK does.

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-	"github.com/adstage/adstage-ops/aws/internal/awstest"
-
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
 )
 
 func TestOperationLists_SortedDisjointAndCoveredByCalls(t *testing.T) {

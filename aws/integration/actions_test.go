@@ -19,18 +19,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/audit"
-	"github.com/adstage/adstage-ops/aws/awsapi"
-	"github.com/adstage/adstage-ops/aws/internal/awstest"
-	"github.com/adstage/adstage-ops/aws/inventory"
-	"github.com/adstage/adstage-ops/aws/ops"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/adstage/adstage-ops/aws/audit"
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
+	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/aws/ops"
 	"github.com/adstage/adstage-ops/model"
 )
 

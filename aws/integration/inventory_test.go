@@ -10,16 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-	"github.com/adstage/adstage-ops/aws/internal/awstest"
-	"github.com/adstage/adstage-ops/aws/inventory"
-
-	"github.com/adstage/adstage-ops/model"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
+	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/model"
 )
 
 // noInstanceRefreshes stands in for the one Auto Scaling read moto does not implement

@@ -13,12 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-	"github.com/adstage/adstage-ops/aws/inventory"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/inventory"
 	"github.com/adstage/adstage-ops/aws/sim"
 	"github.com/adstage/adstage-ops/model"
 )

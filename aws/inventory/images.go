@@ -7,10 +7,9 @@ import (
 	"strings"
 	"time"
 
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/model"

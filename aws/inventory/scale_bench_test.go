@@ -7,7 +7,6 @@ import (
 	"unsafe"
 
 	"github.com/adstage/adstage-ops/aws/inventory"
-
 	"github.com/adstage/adstage-ops/aws/sim"
 	"github.com/adstage/adstage-ops/model"
 )

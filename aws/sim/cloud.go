@@ -29,9 +29,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-
 	"github.com/aws/smithy-go"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
 )
 
 // Options configure a simulated cloud.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/adstage/adstage-ops/aws/inventory"
-
 	"github.com/adstage/adstage-ops/aws/sim"
 	"github.com/adstage/adstage-ops/model"
 )

@@ -10,13 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-	"github.com/adstage/adstage-ops/aws/ops"
-
 	"github.com/aws/smithy-go"
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/ops"
 	"github.com/adstage/adstage-ops/model"
 )
 

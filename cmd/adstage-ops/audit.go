@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/adstage/adstage-ops/aws/audit"
-
 	"github.com/spf13/cobra"
 
+	"github.com/adstage/adstage-ops/aws/audit"
 	"github.com/adstage/adstage-ops/model"
 )
 

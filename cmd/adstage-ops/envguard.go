@@ -6,7 +6,6 @@ import (
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/ops"
-
 	"github.com/adstage/adstage-ops/model"
 )
 

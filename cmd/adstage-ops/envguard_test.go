@@ -9,7 +9,6 @@ import (
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/inventory"
 	"github.com/adstage/adstage-ops/aws/ops"
-
 	"github.com/adstage/adstage-ops/aws/sim"
 	"github.com/adstage/adstage-ops/model"
 )

@@ -11,9 +11,9 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-
 	"github.com/spf13/cobra"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
 )
 
 // version is stamped by the release build (-X main.version=...).

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"github.com/adstage/adstage-ops/aws/awsapi"
-
 	"github.com/spf13/cobra"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
 )
 
 func (a *app) iamPolicyCommand() *cobra.Command {

@@ -14,10 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-	"github.com/adstage/adstage-ops/aws/inventory"
-	"github.com/adstage/adstage-ops/aws/ops"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
@@ -25,6 +21,9 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/aws/ops"
 	"github.com/adstage/adstage-ops/tui"
 )
 

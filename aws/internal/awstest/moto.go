@@ -24,10 +24,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adstage/adstage-ops/aws/awsapi"
-
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
 )
 
 // motoEndpoint is the moto server's URL from MOTO_URL. When moto is not reachable the test
