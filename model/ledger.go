@@ -421,10 +421,7 @@ func (l Ledger) Previous() RollbackChoice {
 		c.Skipped = kept
 		return c
 	}
-	c.Why = fmt.Sprintf("no release of launch template %s was live and healthy before version %d", l.Template, l.Current)
-	if len(c.Skipped) > 0 {
-		c.Why += fmt.Sprintf(" (%d skipped)", len(c.Skipped))
-	}
+	c.Why = fmt.Sprintf("no previous release: no release of launch template %s was live and healthy before version %d", l.Template, l.Current)
 	return c
 }
 

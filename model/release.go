@@ -56,6 +56,10 @@ type History struct {
 	Releases   []Release       // newest first
 	Refreshes  []RefreshRecord // newest first
 	Activities []Activity      // newest first
+	// Ledgers are each group's release ledger, in group name order.
+	Ledgers []Ledger
+	// Problems are what could not be read (the history is shown without it).
+	Problems []string
 }
 
 // ActionKind names a mutating action.
@@ -65,6 +69,7 @@ const (
 	ActionBake     ActionKind = "bake"
 	ActionPromote  ActionKind = "promote"
 	ActionRollback ActionKind = "rollback"
+	ActionMark     ActionKind = "mark"
 )
 
 // Check is one precondition a plan verified.
@@ -105,6 +110,13 @@ type BakeSpec struct {
 	Name       string
 }
 
+// MarkSpec is what a mark plan will write: the mark, on the AMIs of one release.
+type MarkSpec struct {
+	Mark    Mark
+	Version int64
+	Images  []string
+}
+
 // Plan is what a mutating action will do, computed by reading only; nothing is sent before the
 // operator confirms it.
 type Plan struct {
@@ -114,6 +126,7 @@ type Plan struct {
 	Production bool
 	Steps      []GroupStep
 	Bake       *BakeSpec
+	Mark       *MarkSpec
 	Strategy   string // e.g. "instance refresh, launch before terminate, auto-rollback"
 	Capacity   string // expected capacity during the rollout
 	Checks     []Check
@@ -184,14 +197,24 @@ type AuditEvent struct {
 	Via      string     `json:"via,omitempty"` // tui or cli
 }
 
-// Readiness says whether a service can be rolled back right now, and how.
+// Readiness says whether a service can be rolled back right now, and how. It is what the
+// services column, the service screen and status show, and it comes from the same ledger
+// rule (Ledger.Previous) as the rollback plan.
 type Readiness struct {
 	Possible bool
-	// Via is "rollback-refresh" when a rollout is running, "previous-release" otherwise.
+	// Via is "rollback-refresh" when a rollout is running, "previous-release" otherwise, and
+	// "rolling-back" when a rollback is already under way (Possible is then false).
 	Via      string
 	Target   Release
 	Estimate time.Duration
 	Why      string // why not, when impossible
+	// Unverified is set when no release is known to have been live and healthy (the refresh
+	// history is unreadable or silent), so the target was chosen by version order.
+	Unverified bool
+	// Skipped are the newer releases passed over, one line each ("v4 rolled back: ...").
+	Skipped []string
+	// Note says what else the operator should know (groups returning to different releases).
+	Note string
 }
 
 // Target names what a plan acts on: the instance a bake images, or service/environment.

@@ -53,6 +53,9 @@ func (o *recordingOperator) PlanPromote(_ context.Context, r ops.PromoteRequest)
 func (o *recordingOperator) PlanRollback(_ context.Context, r ops.RollbackRequest) (model.Plan, error) {
 	return o.record("rollback " + r.Service + "/" + r.Env)
 }
+func (o *recordingOperator) PlanMark(_ context.Context, r ops.MarkRequest) (model.Plan, error) {
+	return o.record(fmt.Sprintf("mark %s/%s v%d %s", r.Service, r.Env, r.Version, r.Kind))
+}
 func (o *recordingOperator) Execute(_ context.Context, p model.Plan) (<-chan model.Progress, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

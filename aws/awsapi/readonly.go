@@ -39,9 +39,9 @@ var ReadOperations = sortedOperations([]Operation{
 	{"sts", "GetCallerIdentity"},
 })
 
-// WriteOperations are the mutating operations bake, promote and rollback use. ec2:CreateTags is
-// never called on its own, but IAM requires it to tag an image and its snapshots on creation
-// (CreateImage with TagSpecifications). Sorted by action.
+// WriteOperations are the mutating operations bake, promote, rollback and mark use.
+// ec2:CreateTags marks images (rolled back, bad, good), and IAM also requires it to tag an
+// image and its snapshots on creation (CreateImage with TagSpecifications). Sorted by action.
 var WriteOperations = sortedOperations([]Operation{
 	{"autoscaling", "RollbackInstanceRefresh"},
 	{"autoscaling", "StartInstanceRefresh"},

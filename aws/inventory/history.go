@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -58,45 +57,48 @@ func (inv *Inventory) History(ctx context.Context, service, env string) (model.H
 	if len(groups) == 0 {
 		return h, fmt.Errorf("history of %s/%s: no autoscaling group carries tags %s=%s, %s=%s", service, env, inv.opts.Tags.Service, service, inv.opts.Tags.Environment, env)
 	}
-	var mu sync.Mutex
+	var asked []LedgerGroup
+	for i := range groups {
+		g := &groups[i]
+		lg := LedgerGroup{Name: g.Name, Image: g.ImageID}
+		if g.LaunchTemplate != nil {
+			lg.Template, lg.Version = awsapi.TemplateKey(templateOf(g)), g.LaunchTemplate.Version
+		}
+		asked = append(asked, lg)
+	}
 	var errs []error
-	fail := func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-	}
-	var tasks []task
-	for _, key := range templatesOf(groups) {
-		tasks = append(tasks, func(ctx context.Context) func() {
-			rels, err := ListReleases(ctx, inv.c.EC2, key)
-			return func() {
-				if err != nil {
-					fail(err)
-				}
-				h.Releases = append(h.Releases, rels...)
+	var ledgers Ledgers
+	acts := make([][]model.Activity, len(groups))
+	tasks := []task{func(ctx context.Context) func() {
+		l, err := ReadLedgers(ctx, inv.c.EC2, inv.c.AutoScaling, asked, inv.opts.Now())
+		return func() {
+			if err != nil {
+				errs = append(errs, err)
 			}
-		})
-	}
-	for _, g := range groups {
+			ledgers = l
+		}
+	}}
+	for i, g := range groups {
 		tasks = append(tasks, func(ctx context.Context) func() {
-			recs, err := listRefreshes(ctx, inv.c.AutoScaling, g.Name, templateOf(&g))
+			a, err := listActivities(ctx, inv.c.AutoScaling, g.Name)
 			return func() {
 				if err != nil {
-					fail(err)
+					errs = append(errs, err)
 				}
-				h.Refreshes = append(h.Refreshes, recs...)
-			}
-		}, func(ctx context.Context) func() {
-			acts, err := listActivities(ctx, inv.c.AutoScaling, g.Name)
-			return func() {
-				if err != nil {
-					fail(err)
-				}
-				h.Activities = append(h.Activities, acts...)
+				acts[i] = a
 			}
 		})
 	}
 	runTasks(ctx, tasks)
+	h.Releases, h.Refreshes, h.Ledgers = ledgers.Releases, ledgers.Refreshes, ledgers.Groups
+	for _, a := range acts {
+		h.Activities = append(h.Activities, a...)
+	}
+	for _, l := range h.Ledgers {
+		if l.HistoryProblem != "" {
+			h.Problems = append(h.Problems, l.HistoryProblem)
+		}
+	}
 	sortReleases(h.Releases)
 	sort.SliceStable(h.Refreshes, func(i, j int) bool { return h.Refreshes[i].StartedAt.After(h.Refreshes[j].StartedAt) })
 	sort.SliceStable(h.Activities, func(i, j int) bool { return h.Activities[i].StartedAt.After(h.Activities[j].StartedAt) })
@@ -112,17 +114,6 @@ func templateOf(g *model.Group) string {
 		return ""
 	}
 	return string(awsapi.KeyOf(g.LaunchTemplate.ID, g.LaunchTemplate.Name))
-}
-
-// templatesOf lists the distinct templates of the groups, in order.
-func templatesOf(groups []model.Group) []string {
-	var out []string
-	for i := range groups {
-		if k := templateOf(&groups[i]); k != "" && !slices.Contains(out, k) {
-			out = append(out, k)
-		}
-	}
-	return out
 }
 
 // sortReleases orders releases newest first: by creation time, then version.
@@ -181,24 +172,6 @@ func MapRelease(v *ec2types.LaunchTemplateVersion) model.Release {
 		}
 	}
 	return r
-}
-
-// listRefreshes reads every instance refresh AWS remembers for one group.
-func listRefreshes(ctx context.Context, api awsapi.AutoScalingReader, group, template string) ([]model.RefreshRecord, error) {
-	var out []model.RefreshRecord
-	var in interner
-	p := autoscaling.NewDescribeInstanceRefreshesPaginator(api, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String(group)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return out, fmt.Errorf("read instance refreshes of %s: %w", group, err)
-		}
-		for i := range page.InstanceRefreshes {
-			r, _ := mapRefresh(&page.InstanceRefreshes[i], template, &in)
-			out = append(out, model.RefreshRecord{Group: group, Refresh: *r})
-		}
-	}
-	return out, nil
 }
 
 // listActivities reads a group's most recent scaling activities.

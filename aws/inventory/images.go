@@ -101,3 +101,24 @@ func TagOf(tags []ec2types.Tag, key string) string {
 	}
 	return ""
 }
+
+// Marks are the marks operators wrote on the AMI (rolled back, bad, good), oldest first.
+func (l ImageLookup) Marks(id string) []model.Mark {
+	img, ok := l[id]
+	if !ok {
+		return nil
+	}
+	return MarksOf(img.Tags)
+}
+
+// MarksOf reads the marks among an image's tags, oldest first.
+func MarksOf(tags []ec2types.Tag) []model.Mark {
+	var out []model.Mark
+	for _, t := range tags {
+		if m, ok := model.ParseMark(aws.ToString(t.Key), aws.ToString(t.Value)); ok {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b model.Mark) int { return a.When.Compare(b.When) })
+	return out
+}

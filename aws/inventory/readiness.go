@@ -11,7 +11,6 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
-	"github.com/adstage/adstage-ops/aws/release"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -123,88 +122,113 @@ func readinessSig(groups []model.Group) string {
 	return b.String()
 }
 
-// readiness computes the answer for one service's groups.
+// readiness computes the answer for one service's groups from their release ledgers.
 func (inv *Inventory) readiness(ctx context.Context, groups []model.Group) (model.Readiness, error) {
 	for i := range groups {
 		g := &groups[i]
-		if g.Refresh.Active() {
-			r := model.Readiness{Possible: true, Via: "rollback-refresh", Estimate: inv.Estimate(g)}
-			if lt := g.LaunchTemplate; lt != nil {
-				r.Target = model.Release{TemplateID: lt.ID, TemplateName: lt.Name, ImageID: g.ImageID}
-				r.Target.Version, _ = awsapi.NumericVersion(lt.Version)
-			}
-			return r, nil
+		if !g.Refresh.Active() {
+			continue
 		}
+		if g.Refresh.Status == "RollbackInProgress" || g.Refresh.Status == "Cancelling" {
+			what := "already rolling back"
+			if g.Refresh.Status == "Cancelling" {
+				what = "its rollout is being cancelled"
+			}
+			return model.Readiness{Via: "rolling-back", Why: fmt.Sprintf("%s: group %s, refresh %s, %d%%; wait for it to end", what, g.Name, g.Refresh.ID, g.Refresh.Percent)}, nil
+		}
+		r := model.Readiness{Possible: true, Via: "rollback-refresh", Estimate: inv.Estimate(g)}
+		if lt := g.LaunchTemplate; lt != nil {
+			r.Target = model.Release{TemplateID: lt.ID, TemplateName: lt.Name, ImageID: g.ImageID}
+			r.Target.Version, _ = awsapi.NumericVersion(lt.Version)
+		}
+		return r, nil
 	}
-	var out model.Readiness
+	var asked []LedgerGroup
 	for i := range groups {
 		g := &groups[i]
 		if g.LaunchTemplate == nil {
 			return model.Readiness{Why: fmt.Sprintf("group %s uses launch configuration %s: move it to a launch template to roll back", g.Name, g.LaunchConfig)}, nil
 		}
-		rel, why, err := inv.previousRelease(ctx, g)
-		if err != nil {
-			return model.Readiness{}, err
-		}
-		if why != "" {
+		asked = append(asked, LedgerGroup{Name: g.Name, Template: awsapi.TemplateKey(templateOf(g)), Version: g.LaunchTemplate.Version, Image: g.ImageID})
+	}
+	ledgers, err := ReadLedgers(ctx, inv.c.EC2, inv.c.AutoScaling, asked, inv.opts.Now())
+	if err != nil {
+		return model.Readiness{}, err
+	}
+	var out model.Readiness
+	var targets []string
+	for i := range groups {
+		g := &groups[i]
+		l := ledgers.Groups[i]
+		c := l.Previous()
+		if why := TargetProblem(l, c, ledgers.Images); why != "" {
 			return model.Readiness{Why: why}, nil
 		}
 		if !out.Possible {
-			out = model.Readiness{Possible: true, Via: "previous-release", Target: rel}
+			out = model.Readiness{Possible: true, Via: "previous-release", Target: c.Target.Release}
+			for _, sk := range c.Skipped {
+				out.Skipped = append(out.Skipped, fmt.Sprintf("v%d %s", sk.Entry.Version, sk.Why))
+			}
+		}
+		out.Unverified = out.Unverified || c.Unverified
+		targets = append(targets, fmt.Sprintf("%s v%d (%s)", g.Name, c.Target.Version, c.Target.ImageID))
+		if c.Target.ImageID != out.Target.ImageID {
+			out.Note = "the groups return to different releases: " + strings.Join(targets, ", ")
 		}
 		out.Estimate = max(out.Estimate, inv.Estimate(g))
+	}
+	if out.Note != "" {
+		out.Note = "the groups return to different releases: " + strings.Join(targets, ", ")
 	}
 	return out, nil
 }
 
-// previousRelease applies the previous-release rule (release.Previous) to one group: the
-// release rollback would roll out, or why there is none. The rollback plan applies the same
-// rule, so the screens and the action never disagree.
-func (inv *Inventory) previousRelease(ctx context.Context, g *model.Group) (model.Release, string, error) {
-	rels, err := ListReleases(ctx, inv.c.EC2, templateOf(g))
-	if err != nil {
-		return model.Release{}, "", err
-	}
-	numeric, _ := awsapi.NumericVersion(g.LaunchTemplate.Version)
-	current := release.Current(rels, numeric, g.LaunchTemplate.Version)
-	currentImage := g.ImageID
-	for _, r := range rels {
-		if r.Version == current && currentImage == "" {
-			currentImage = r.ImageID
+// TargetProblem says why a group's rollback choice cannot be rolled out ("" when it can): no
+// release qualifies, or the chosen release's AMI is gone. Either way it names what the
+// operator can do next (the releases to name with --to-version). The rollback plan and
+// readiness both use it, so they say the same.
+func TargetProblem(l model.Ledger, c model.RollbackChoice, images ImageLookup) string {
+	if !c.OK {
+		why := fmt.Sprintf("group %s: %s", l.Group, c.Why)
+		if l.HistoryProblem != "" {
+			why += "; " + l.HistoryProblem
 		}
+		return why + candidatesHint(l, images)
 	}
-	prev, older, ok := release.Previous(rels, current, currentImage)
-	if !ok {
-		return model.Release{}, fmt.Sprintf("no previous release: no version of launch template %s before %d runs another AMI than %s", templateName(g), current, currentImage), nil
-	}
-	ids := []string{prev.ImageID}
-	for _, r := range older {
-		ids = append(ids, r.ImageID)
-	}
-	images, err := LookupImages(ctx, inv.c.EC2, ids)
-	if err != nil {
-		return model.Release{}, "", err
-	}
-	state := images.State(prev.ImageID)
+	state := images.State(c.Target.ImageID)
 	if state == string(ec2types.ImageStateAvailable) {
-		return prev, "", nil
+		return ""
 	}
-	// The previous release is gone. Rollback (PlanRollback) refuses to skip it silently, so
-	// readiness says the same and names the older release an operator can choose.
 	if state == "missing" {
 		state = "deregistered"
 	}
-	if c, ok := release.FirstAvailable(older, images.State); ok {
-		return model.Release{}, fmt.Sprintf("previous release %s (launch template %s version %d) is %s; the newest older release still available is %s (version %d): roll back with --to-version %d", prev.ImageID, templateName(g), prev.Version, state, c.ImageID, c.Version, c.Version), nil
+	msg := fmt.Sprintf("previous release %s (launch template %s version %d) is %s", c.Target.ImageID, l.Template, c.Target.Version, state)
+	for _, r := range c.Older {
+		if images.State(r.ImageID) == string(ec2types.ImageStateAvailable) {
+			return msg + fmt.Sprintf("; the newest older release still available is version %d (%s, %s): roll back with --to-version %d", r.Version, r.ImageID, r.State, r.Version)
+		}
 	}
-	return model.Release{}, fmt.Sprintf("previous release %s (launch template %s version %d) is %s, and no older release's AMI is available", prev.ImageID, templateName(g), prev.Version, state), nil
+	return msg + ", and no older release that was live is available" + candidatesHint(l, images)
 }
 
-func templateName(g *model.Group) string {
-	if g.LaunchTemplate.Name != "" {
-		return g.LaunchTemplate.Name
+// candidatesHint lists the versions an operator may name with --to-version, with their
+// state, at most five.
+func candidatesHint(l model.Ledger, images ImageLookup) string {
+	var parts []string
+	for _, e := range l.Candidates() {
+		if images.State(e.ImageID) != string(ec2types.ImageStateAvailable) {
+			continue
+		}
+		if len(parts) == 5 {
+			parts = append(parts, "...")
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%d (%s, %s)", e.Version, e.ImageID, e.State))
 	}
-	return g.LaunchTemplate.ID
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; to roll back anyway, name a version with --to-version: " + strings.Join(parts, ", ")
 }
 
 // Estimate is how long rolling the group back takes: instances replaced in batches of what
@@ -230,4 +254,12 @@ func (inv *Inventory) Estimate(g *model.Group) time.Duration {
 	}
 	batches := (n + batch - 1) / batch
 	return time.Duration(batches) * time.Duration(warmup) * time.Second
+}
+
+// Forget drops the cached readiness of a service, so that the next answer reads AWS again:
+// the action layer calls it after changing the service or marking one of its images.
+func (inv *Inventory) Forget(key model.ServiceKey) {
+	inv.ready.mu.Lock()
+	delete(inv.ready.m, key)
+	inv.ready.mu.Unlock()
 }

@@ -167,8 +167,13 @@ func (w *actWorld) addVersion(tpl string, n int64, image, desc string) {
 	if w.versions[tpl] == nil {
 		w.versions[tpl] = map[int64]ec2types.LaunchTemplateVersion{}
 	}
+	// A version is created when its release note says; versions without one, 20 hours apart.
+	created := actNow.Add(time.Duration(n*20-100) * time.Hour)
+	if note, ok := model.ParseReleaseNote(desc); ok {
+		created = note.When
+	}
 	w.versions[tpl][n] = ec2types.LaunchTemplateVersion{LaunchTemplateId: aws.String(tpl), LaunchTemplateName: aws.String(tpl + "-name"), VersionNumber: aws.Int64(n),
-		VersionDescription: aws.String(desc), CreatedBy: aws.String("arn:aws:iam::123456789012:user/terraform"), CreateTime: aws.Time(actNow.Add(time.Duration(n-10) * time.Hour)),
+		VersionDescription: aws.String(desc), CreatedBy: aws.String("arn:aws:iam::123456789012:user/terraform"), CreateTime: aws.Time(created),
 		LaunchTemplateData: &ec2types.ResponseLaunchTemplateData{ImageId: aws.String(image)}}
 }
 

@@ -19,7 +19,8 @@ type Reader interface {
 	// It never runs twice at once: a call made while another runs returns ErrRefreshRunning.
 	Snapshot(ctx context.Context) (model.Fleet, error)
 	// History lists a service's releases (launch template versions), instance refreshes and
-	// scaling activities in one environment, newest first. Called on demand, not every tick.
+	// scaling activities in one environment, newest first, and each group's release ledger
+	// (what happened to every release). Called on demand, not every tick.
 	History(ctx context.Context, service, env string) (model.History, error)
 	// Images lists the images baked for a service (from their tags), newest first, with the
 	// progress of pending ones.
@@ -40,6 +41,8 @@ type Operator interface {
 	PlanBake(ctx context.Context, req BakeRequest) (model.Plan, error)
 	PlanPromote(ctx context.Context, req PromoteRequest) (model.Plan, error)
 	PlanRollback(ctx context.Context, req RollbackRequest) (model.Plan, error)
+	// PlanMark plans marking a release's image bad or good (a tag every operator sees).
+	PlanMark(ctx context.Context, req MarkRequest) (model.Plan, error)
 	// Execute carries out a confirmed plan and streams its progress; the channel closes when
 	// the action has finished (or, for rollouts, when AWS has taken it over and ctx ends).
 	// Every call is written to the audit log.
@@ -64,6 +67,17 @@ type PromoteRequest struct {
 	Env     string
 	ImageID string
 	FromEnv string
+	Reason  string
+	// AllowBadImage promotes an image that was rolled back or marked bad; it needs a Reason.
+	AllowBadImage bool
+}
+
+// MarkRequest asks to mark the image of one release of a service bad or good.
+type MarkRequest struct {
+	Service string
+	Env     string
+	Version int64
+	Kind    model.MarkKind // MarkBad or MarkGood
 	Reason  string
 }
 

@@ -25,6 +25,7 @@ const (
 	StageRefresh  = "refresh"          // an instance refresh started, or its progress
 	StageRollback = "rollback"         // a running refresh asked to roll back
 	StageImage    = "image"            // a baking image's progress
+	StageMark     = "mark"             // an image marked (rolled back, bad, good)
 	// StageStarted is sent once AWS has the whole action: from then on it goes on without us.
 	StageStarted = "started"
 	StageDone    = "done"
@@ -47,6 +48,10 @@ func describe(p model.Plan) string {
 			to = p.Steps[0].ToImage.ImageID
 		}
 		return fmt.Sprintf("promote %s/%s to %s", p.Service, p.Env, to)
+	case model.ActionMark:
+		if p.Mark != nil {
+			return fmt.Sprintf("mark %s/%s version %d %s", p.Service, p.Env, p.Mark.Version, p.Mark.Mark.Kind)
+		}
 	}
 	return fmt.Sprintf("%s %s/%s", p.Action, p.Service, p.Env)
 }
@@ -65,6 +70,8 @@ func (o *OperatorConsole) Execute(ctx context.Context, plan model.Plan) (<-chan 
 		return o.executeBake(ctx, plan)
 	case model.ActionPromote, model.ActionRollback:
 		return o.executeRollout(ctx, plan)
+	case model.ActionMark:
+		return o.executeMark(ctx, plan)
 	}
 	return nil, fmt.Errorf("execute %q: not an action adstage-ops knows", plan.Action)
 }
@@ -344,6 +351,10 @@ func (o *OperatorConsole) executeRollout(ctx context.Context, plan model.Plan) (
 			return nil, err
 		}
 		o.Watch(s.Group)
+	}
+	o.Forget(model.ServiceKey{Name: plan.Service, Env: plan.Env})
+	if plan.Action == model.ActionRollback {
+		pre = append(pre, o.markLeft(ctx, plan)...)
 	}
 	ch := make(chan model.Progress, 16+len(pre))
 	e := emitter{ctx: ctx, ch: ch, now: o.opts.Now}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/inventory"
-	"github.com/adstage/adstage-ops/aws/release"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -33,6 +32,10 @@ const (
 	CheckPrevious      = "previous release"
 	CheckRollbackable  = "rollout can roll back"
 	CheckRollbackImage = "previous release's image"
+	CheckSkipped       = "releases skipped"
+	CheckVerified      = "release known good"
+	CheckTargetState   = "release state"
+	CheckImageMarks    = "image not rolled back or marked bad"
 )
 
 // PlanBake reads the instance, its service and the caller, and plans an AMI from it. The image
@@ -537,109 +540,97 @@ func isNumeric(v string) bool {
 	return ok
 }
 
-// previousReleases fills each step's target: the version asked for, else the newest earlier
-// launch template version whose AMI differs from the current one. A target whose AMI is gone
-// is refused with the older releases that still exist.
+// previousReleases fills each step's target from the group's release ledger: the version
+// asked for, else the ledger's previous release (model.Ledger.Previous, the rule readiness
+// uses too). It lists what it skipped and why; a target chosen without knowing that it was
+// live must be confirmed; a target whose AMI is gone is refused with the releases that exist.
 func (o *OperatorConsole) previousReleases(ctx context.Context, p *model.Plan, req RollbackRequest, groups []*groupFacts) error {
-	type choice struct {
-		target model.Release
-		older  []model.Release
-	}
-	chosen := make([]*choice, len(groups))
-	var ids []string
-	var missing []string
-	for i, f := range groups {
-		if f.template == "" || f.version == 0 {
-			continue
-		}
-		rels, err := inventory.ListReleases(ctx, o.c.EC2, string(f.template))
-		if err != nil {
-			return err
-		}
-		if req.ToVersion != "" {
-			want, ok := awsapi.NumericVersion(req.ToVersion)
-			var found *model.Release
-			for j := range rels {
-				if ok && rels[j].Version == want {
-					found = &rels[j]
-				}
-			}
-			switch {
-			case found == nil:
-				missing = append(missing, fmt.Sprintf("launch template %s of group %s has no version %s", f.template, f.g.Name, req.ToVersion))
-			case found.ImageID == f.image:
-				missing = append(missing, fmt.Sprintf("group %s already launches %s (version %d runs the same AMI)", f.g.Name, f.image, found.Version))
-			default:
-				chosen[i] = &choice{target: *found}
-				ids = append(ids, found.ImageID)
-			}
-			continue
-		}
-		c := &choice{}
-		var ok bool
-		c.target, c.older, ok = release.Previous(rels, f.version, f.image)
-		if ok {
-			ids = append(ids, c.target.ImageID)
-			for _, r := range c.older {
-				ids = append(ids, r.ImageID)
-			}
-		}
-		if !ok {
-			missing = append(missing, fmt.Sprintf("no previous release for group %s: no version of launch template %s before %d runs another AMI than %s", f.g.Name, f.template, f.version, f.image))
-			continue
-		}
-		chosen[i] = c
-	}
+	var asked []inventory.LedgerGroup
 	for _, f := range groups {
-		ids = append(ids, f.image)
+		lg := inventory.LedgerGroup{Name: f.g.Name, Image: f.image}
+		if f.template != "" && f.version != 0 {
+			lg.Template, lg.Version = f.template, itoa(f.version)
+		}
+		asked = append(asked, lg)
 	}
-	images, err := inventory.LookupImages(ctx, o.c.EC2, ids)
+	ledgers, err := inventory.ReadLedgers(ctx, o.c.EC2, o.c.AutoScaling, asked, o.opts.Now())
 	if err != nil {
 		return err
 	}
-	var gone []string
-	var found []string
+	images := ledgers.Images
+	var missing, gone, found, skipped, unverified, flagged []string
 	for i, f := range groups {
 		s := &p.Steps[i]
 		s.FromImage = o.fromRef(f, images)
-		c := chosen[i]
-		if c == nil {
-			continue
+		if f.template == "" || f.version == 0 {
+			continue // the launch template check refuses it
 		}
-		s.ToVersion = itoa(c.target.Version)
-		s.ToImage = images.Ref(c.target.ImageID, o.opts.Tags.Service)
-		s.ToImage.ReleasedBy, s.ToImage.ReleasedAt = releasedBy(c.target)
-		state := images.State(c.target.ImageID)
-		if state == string(ec2types.ImageStateAvailable) {
-			found = append(found, fmt.Sprintf("group %s: version %d (%s)", f.g.Name, c.target.Version, c.target.ImageID))
-			continue
-		}
-		if state == "missing" {
-			state = "deregistered"
-		}
-		msg := fmt.Sprintf("previous release %s of group %s (launch template %s version %d) is %s", c.target.ImageID, f.g.Name, f.template, c.target.Version, state)
-		var alive []string
-		for _, r := range c.older {
-			if images.State(r.ImageID) == string(ec2types.ImageStateAvailable) {
-				who, when := releasedBy(r)
-				alive = append(alive, fmt.Sprintf("version %d (%s, released %s by %s)", r.Version, r.ImageID, when.UTC().Format(time.RFC3339), who))
+		l := ledgers.Groups[i]
+		var target model.LedgerEntry
+		if req.ToVersion != "" {
+			want, ok := awsapi.NumericVersion(req.ToVersion)
+			e, found := l.Entry(want)
+			switch {
+			case !ok || !found:
+				missing = append(missing, fmt.Sprintf("launch template %s of group %s has no version %s%s", f.template, f.g.Name, req.ToVersion, versionsHint(l)))
+				continue
+			case e.ImageID == f.image:
+				missing = append(missing, fmt.Sprintf("group %s already launches %s (version %d runs the same AMI)%s", f.g.Name, f.image, e.Version, versionsHint(l)))
+				continue
+			}
+			target = e
+			switch e.State {
+			case model.ReleaseWasLive:
+			default:
+				flagged = append(flagged, fmt.Sprintf("group %s: version %d is %s (%s)", f.g.Name, e.Version, e.State, e.Detail))
+			}
+			if images.State(e.ImageID) != string(ec2types.ImageStateAvailable) {
+				state := images.State(e.ImageID)
+				if state == "missing" {
+					state = "deregistered"
+				}
+				gone = append(gone, fmt.Sprintf("version %d's AMI %s of group %s is %s%s", e.Version, e.ImageID, f.g.Name, state, versionsHint(l)))
+			}
+		} else {
+			c := l.Previous()
+			if !c.OK {
+				missing = append(missing, inventory.TargetProblem(l, c, images))
+				continue
+			}
+			target = c.Target
+			for _, sk := range c.Skipped {
+				skipped = append(skipped, fmt.Sprintf("group %s: v%d skipped: %s", f.g.Name, sk.Entry.Version, sk.Why))
+			}
+			if c.Unverified {
+				why := "no instance refresh on record shows any earlier release live"
+				if l.HistoryProblem != "" {
+					why = l.HistoryProblem
+				}
+				unverified = append(unverified, fmt.Sprintf("group %s: version %d was chosen by version order, not because it is known to have run well (%s)", f.g.Name, c.Target.Version, why))
+			}
+			if why := inventory.TargetProblem(l, c, images); why != "" {
+				gone = append(gone, why)
 			}
 		}
-		if len(alive) > 0 {
-			first := strings.Fields(alive[0])[1]
-			msg += fmt.Sprintf("; older releases whose AMI still exists: %s. Roll back to one of them with `adstage-ops rollback --service %s --env %s --to-version %s`", strings.Join(alive, ", "), p.Service, p.Env, first)
-		} else if req.ToVersion == "" {
-			msg += "; no older release's AMI still exists"
-		}
-		gone = append(gone, msg)
+		s.ToVersion = itoa(target.Version)
+		s.ToImage = images.Ref(target.ImageID, o.opts.Tags.Service)
+		s.ToImage.ReleasedBy, s.ToImage.ReleasedAt = releasedBy(target.Release)
+		found = append(found, fmt.Sprintf("group %s: version %d (%s), %s", f.g.Name, target.Version, target.ImageID, target.Detail))
 	}
-	// Groups on a launch configuration have no release to return to; the launch template
-	// check refuses them, so they add nothing here.
 	switch {
 	case len(missing) > 0:
 		p.Checks = append(p.Checks, model.Check{Name: CheckPrevious, Detail: strings.Join(missing, "; ")})
-	case len(found) > 0 || len(gone) > 0:
+	case len(found) > 0:
 		p.Checks = append(p.Checks, model.Check{Name: CheckPrevious, OK: true, Detail: strings.Join(found, "; ")})
+	}
+	if len(skipped) > 0 {
+		p.Checks = append(p.Checks, model.Check{Name: CheckSkipped, OK: true, Detail: strings.Join(skipped, "; ")})
+	}
+	if len(unverified) > 0 {
+		p.Checks = append(p.Checks, model.Check{Name: CheckVerified, Warn: true, Detail: strings.Join(unverified, "; ") + ": confirm only if you know it ran well, or name a version with --to-version"})
+	}
+	if len(flagged) > 0 {
+		p.Checks = append(p.Checks, model.Check{Name: CheckTargetState, Warn: true, Detail: strings.Join(flagged, "; ") + ": confirm only if you mean to return to it"})
 	}
 	if len(gone) > 0 {
 		p.Checks = append(p.Checks, model.Check{Name: CheckRollbackImage, Detail: strings.Join(gone, "; ")})
@@ -647,4 +638,20 @@ func (o *OperatorConsole) previousReleases(ctx context.Context, p *model.Plan, r
 		p.Checks = append(p.Checks, model.Check{Name: CheckRollbackImage, OK: true, Detail: "every target AMI is available"})
 	}
 	return nil
+}
+
+// versionsHint lists, for an error, the versions a rollback can name, with their state.
+func versionsHint(l model.Ledger) string {
+	var parts []string
+	for _, e := range l.Candidates() {
+		if len(parts) == 6 {
+			parts = append(parts, "...")
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%d (%s, %s)", e.Version, e.ImageID, e.State))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; versions you can name: " + strings.Join(parts, ", ")
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -568,6 +569,61 @@ func (e *ec2Client) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ .
 	// the reboot (the instance keeps serving).
 	img := c.createImage(src.ID, name, aws.ToString(in.Description), imgTags, snapTags, c.st.Now)
 	return &ec2.CreateImageOutput{ImageId: aws.String(img.ID)}, nil
+}
+
+// CreateTags adds or overwrites tags on images, the one resource type adstage-ops tags on its
+// own. As the Amazon EC2 API Reference (CreateTags) and "Tag your Amazon EC2 resources" say:
+// each resource ID must exist (InvalidAMIID.NotFound otherwise, and nothing is tagged); a tag
+// whose key exists overwrites it; keys are at most 128 and values at most 256 Unicode
+// characters; keys may not start with "aws:"; a resource has at most 50 tags.
+func (e *ec2Client) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
+	const op = "CreateTags"
+	c := e.c
+	if err := c.begin(svcEC2, op, "ec2-write"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil || len(in.Resources) == 0 {
+		return nil, apiError(svcEC2, op, "MissingParameter", "The request must contain the parameter resourceIdSet")
+	}
+	var imgs []*Image
+	for _, id := range in.Resources {
+		img := c.images[id]
+		if !strings.HasPrefix(id, "ami-") {
+			return nil, apiError(svcEC2, op, "InvalidID", "The ID '%s' is not valid (the simulator tags images only)", id)
+		}
+		if img == nil || img.Deregistered {
+			return nil, apiError(svcEC2, op, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
+		}
+		imgs = append(imgs, img)
+	}
+	for _, t := range in.Tags {
+		k, v := aws.ToString(t.Key), aws.ToString(t.Value)
+		switch {
+		case k == "" || utf8.RuneCountInString(k) > 128:
+			return nil, apiError(svcEC2, op, "InvalidParameterValue", "Tag key must be between 1 and 128 characters")
+		case utf8.RuneCountInString(v) > 256:
+			return nil, apiError(svcEC2, op, "InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters")
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			return nil, apiError(svcEC2, op, "InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
+		}
+	}
+	for _, img := range imgs {
+		tags := slices.Clone(img.Tags)
+		for _, t := range in.Tags {
+			k, v := aws.ToString(t.Key), aws.ToString(t.Value)
+			if i := slices.IndexFunc(tags, func(x Tag) bool { return x.Key == k }); i >= 0 {
+				tags[i].Value = v
+			} else {
+				tags = append(tags, Tag{Key: k, Value: v})
+			}
+		}
+		if len(tags) > 50 {
+			return nil, apiError(svcEC2, op, "TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
+		}
+		img.Tags = tags
+	}
+	return &ec2.CreateTagsOutput{}, nil
 }
 
 // createImage registers a pending image with one root snapshot.

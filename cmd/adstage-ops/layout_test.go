@@ -15,12 +15,11 @@ func TestLayoutImportsPointOneWay(t *testing.T) {
 	const mod = "github.com/adstage/adstage-ops/"
 	allowed := map[string][]string{
 		"model":                {},
-		"aws/release":          {"model"},
 		"aws/audit":            {"model"},
 		"aws/awsapi":           {"model"},
 		"aws/awsapi/fake":      {"aws/awsapi", "model"},
-		"aws/inventory":        {"aws/awsapi", "aws/release", "model"},
-		"aws/ops":              {"aws/inventory", "aws/audit", "aws/awsapi", "aws/release", "model"},
+		"aws/inventory":        {"aws/awsapi", "model"},
+		"aws/ops":              {"aws/inventory", "aws/audit", "aws/awsapi", "model"},
 		"aws/sim":              {"aws/awsapi", "model"},
 		"aws/internal/awstest": {"aws/awsapi", "model"},
 		"tui":                  {"aws/ops", "aws/awsapi", "model"},

@@ -101,6 +101,7 @@ type AWS struct {
 	DescribeSnapshotsOp              Op[ec2.DescribeSnapshotsInput, ec2.DescribeSnapshotsOutput]
 	CreateImageOp                    Op[ec2.CreateImageInput, ec2.CreateImageOutput]
 	CreateLaunchTemplateVersionOp    Op[ec2.CreateLaunchTemplateVersionInput, ec2.CreateLaunchTemplateVersionOutput]
+	CreateTagsOp                     Op[ec2.CreateTagsInput, ec2.CreateTagsOutput]
 	DescribeTargetHealthOp           Op[elbv2.DescribeTargetHealthInput, elbv2.DescribeTargetHealthOutput]
 	DescribeTargetGroupAttributesOp  Op[elbv2.DescribeTargetGroupAttributesInput, elbv2.DescribeTargetGroupAttributesOutput]
 	DescribeTargetGroupsOp           Op[elbv2.DescribeTargetGroupsInput, elbv2.DescribeTargetGroupsOutput]
@@ -134,6 +135,7 @@ func (f *AWS) Calls() map[string]int {
 	add("DescribeSnapshots", f.DescribeSnapshotsOp.Calls())
 	add("CreateImage", f.CreateImageOp.Calls())
 	add("CreateLaunchTemplateVersion", f.CreateLaunchTemplateVersionOp.Calls())
+	add("CreateTags", f.CreateTagsOp.Calls())
 	add("DescribeTargetHealth", f.DescribeTargetHealthOp.Calls())
 	add("DescribeTargetGroupAttributes", f.DescribeTargetGroupAttributesOp.Calls())
 	add("DescribeTargetGroups", f.DescribeTargetGroupsOp.Calls())
@@ -157,6 +159,7 @@ func (f *AWS) ResetCalls() {
 	f.DescribeSnapshotsOp.Reset()
 	f.CreateImageOp.Reset()
 	f.CreateLaunchTemplateVersionOp.Reset()
+	f.CreateTagsOp.Reset()
 	f.DescribeTargetHealthOp.Reset()
 	f.DescribeTargetGroupAttributesOp.Reset()
 	f.DescribeTargetGroupsOp.Reset()
@@ -200,6 +203,10 @@ func (c fakeEC2) DescribeImages(_ context.Context, in *ec2.DescribeImagesInput, 
 func (c fakeEC2) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapshotsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error) {
 	return c.f.DescribeSnapshotsOp.call(in)
 }
+func (c fakeEC2) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
+	return c.f.CreateTagsOp.call(in)
+}
+
 func (c fakeEC2) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ ...func(*ec2.Options)) (*ec2.CreateImageOutput, error) {
 	return c.f.CreateImageOp.call(in)
 }
