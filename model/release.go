@@ -17,6 +17,8 @@ type Image struct {
 	CreatedAt      time.Time
 	// SnapshotProgress is the lowest progress percentage of the image's snapshots while pending.
 	SnapshotProgress int
+	// Marks are what operators wrote on it (rolled back, bad, good), oldest first.
+	Marks []Mark
 }
 
 // Available reports whether the image can be launched.

@@ -264,6 +264,7 @@ func MapImage(i *ec2types.Image, serviceKey string) model.Image {
 	if img.SourceInstance == "" {
 		img.SourceInstance = aws.ToString(i.SourceInstanceId)
 	}
+	img.Marks = MarksOf(i.Tags)
 	return img
 }
 

@@ -19,23 +19,24 @@ import (
 
 // Names of the checks plans make (the TUI and the CLI show them as they are).
 const (
-	CheckInstance      = "instance running"
-	CheckService       = "service known"
-	CheckImageExists   = "image exists"
-	CheckImageReady    = "image available"
-	CheckImageService  = "image of this service"
-	CheckTemplate      = "launch template"
-	CheckNoRefresh     = "no rollout running"
-	CheckProcesses     = "launch and terminate active"
-	CheckCapacity      = "healthy capacity"
-	CheckChange        = "something to change"
-	CheckPrevious      = "previous release"
-	CheckRollbackable  = "rollout can roll back"
-	CheckRollbackImage = "previous release's image"
-	CheckSkipped       = "releases skipped"
-	CheckVerified      = "release known good"
-	CheckTargetState   = "release state"
-	CheckImageMarks    = "image not rolled back or marked bad"
+	CheckInstance       = "instance running"
+	CheckService        = "service known"
+	CheckImageExists    = "image exists"
+	CheckImageReady     = "image available"
+	CheckImageService   = "image of this service"
+	CheckTemplate       = "launch template"
+	CheckNoRefresh      = "no rollout running"
+	CheckProcesses      = "launch and terminate active"
+	CheckCapacity       = "healthy capacity"
+	CheckChange         = "something to change"
+	CheckPrevious       = "previous release"
+	CheckRollbackable   = "rollout can roll back"
+	CheckRollbackImage  = "previous release's image"
+	CheckSkipped        = "releases skipped"
+	CheckVerified       = "release known good"
+	CheckTargetState    = "release state"
+	CheckImageMarks     = "image not rolled back or marked bad"
+	CheckRefreshHistory = "refresh history readable"
 )
 
 // PlanBake reads the instance, its service and the caller, and plans an AMI from it. The image
@@ -172,6 +173,9 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 		return model.Plan{}, fmt.Errorf("plan promote: name the service and the environment")
 	}
 	what := fmt.Sprintf("plan promote of %s/%s", req.Service, req.Env)
+	if req.AllowBadImage && strings.TrimSpace(req.Reason) == "" {
+		return model.Plan{}, fmt.Errorf("%s: promoting an image that was rolled back or marked bad needs a reason (--reason): it is written where every operator sees it", what)
+	}
 	groups, err := o.readService(ctx, req.Service, req.Env)
 	if err != nil {
 		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
@@ -193,10 +197,16 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 	}
 	p := o.rolloutPlan(model.ActionPromote, req.Service, req.Env, req.Reason, groups, now)
 	args := []string{"promote", "--service", req.Service, "--env", req.Env, "--image", image}
+	if req.AllowBadImage {
+		args = append(args, "--allow-bad-image")
+	}
 	if req.Reason != "" {
 		args = append(args, "--reason", req.Reason)
 	}
 	p.CLI = cli(args...)
+	if images.State(image) != "missing" {
+		p.Checks = append(p.Checks, imageMarkCheck(image, images.Marks(image), req))
+	}
 
 	switch state := images.State(image); state {
 	case "missing":
@@ -240,6 +250,19 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 	return p, nil
 }
 
+// imageMarkCheck refuses an image that was rolled back or marked bad (newest mark first),
+// unless the request overrides it, which turns the failure into a warning to confirm.
+func imageMarkCheck(image string, marks []model.Mark, req PromoteRequest) model.Check {
+	v, against := model.Verdict(marks)
+	if !against {
+		return model.Check{Name: CheckImageMarks, OK: true, Detail: image + " carries no rolled-back or bad mark"}
+	}
+	if req.AllowBadImage {
+		return model.Check{Name: CheckImageMarks, Warn: true, Detail: fmt.Sprintf("%s was %s; promoting it anyway (overridden: %s)", image, v, req.Reason)}
+	}
+	return model.Check{Name: CheckImageMarks, Detail: fmt.Sprintf("%s was %s: promote another image, or override with --allow-bad-image and a --reason (in the console: confirm the override)", image, v)}
+}
+
 // chooseImage resolves what the request promotes: the explicit AMI; the AMI FromEnv runs;
 // or the newest available image baked for the service that the environment does not run yet.
 func (o *OperatorConsole) chooseImage(ctx context.Context, req PromoteRequest, groups []*groupFacts) (string, error) {
@@ -280,6 +303,10 @@ func (o *OperatorConsole) chooseImage(ctx context.Context, req PromoteRequest, g
 	for _, img := range imgs {
 		if running[img.ID] {
 			return "", fmt.Errorf("%s/%s already runs the newest image baked for %s (%s): bake a new one or name an image", req.Service, req.Env, req.Service, img.ID)
+		}
+		// Never pick an image an operator flagged: name it with --image to promote it anyway.
+		if _, flagged := model.Verdict(img.Marks); flagged {
+			continue
 		}
 		if img.Available() {
 			return img.ID, nil
@@ -358,7 +385,7 @@ func strategy(p model.RolloutPrefs) string {
 // groupChecks adds the checks every rollout makes on the groups: a launch template, no
 // rollout running (unless skipRefresh), Launch and Terminate not suspended, healthy capacity.
 func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups []*groupFacts, skipRefresh bool) {
-	var legacy, running, suspended, short []string
+	var legacy, running, suspended, short, unread []string
 	serving := o.servingCounts(ctx, model.ServiceKey{Name: p.Service, Env: p.Env})
 	for _, f := range groups {
 		g := &f.g
@@ -367,6 +394,9 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 		}
 		if !skipRefresh && f.refresh.Active() {
 			running = append(running, fmt.Sprintf("group %s has instance refresh %s %s (%d%%)", g.Name, f.refresh.ID, f.refresh.Status, f.refresh.Percent))
+		}
+		if f.refreshProblem != "" {
+			unread = append(unread, fmt.Sprintf("group %s: %s", g.Name, f.refreshProblem))
 		}
 		var procs []string
 		for _, proc := range []string{"Launch", "Terminate"} {
@@ -399,6 +429,9 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 	add(CheckTemplate, legacy, false, "every group launches from a launch template", "")
 	if !skipRefresh {
 		add(CheckNoRefresh, running, false, "no instance refresh is running", fmt.Sprintf("wait for it to finish, or roll it back with `adstage-ops rollback --service %s --env %s`", p.Service, p.Env))
+	}
+	if len(unread) > 0 {
+		p.Checks = append(p.Checks, model.Check{Name: CheckRefreshHistory, Warn: true, Detail: "the instance refreshes could not be read, so a running rollout would not be seen (AWS refuses a second one): " + strings.Join(unread, "; ")})
 	}
 	add(CheckProcesses, suspended, false, "Launch and Terminate are not suspended", "")
 	add(CheckCapacity, short, true, "every group has its desired capacity healthy", "the rollout keeps the healthy capacity the group has now, not what it should have")

@@ -31,6 +31,8 @@ type groupFacts struct {
 	image   string // the AMI of that version
 	release model.Release
 	refresh *model.Refresh
+	// refreshProblem says why the group's refreshes could not be read ("" when they were).
+	refreshProblem string
 }
 
 // readService reads a service's groups in one environment with the release each runs and
@@ -52,10 +54,13 @@ func (o *OperatorConsole) readService(ctx context.Context, service, env string) 
 	versions := map[string]*ec2types.LaunchTemplateVersion{}
 	for _, f := range out {
 		r, err := inventory.ReadRefresh(ctx, o.c.AutoScaling, f.g.Name)
-		if err != nil {
+		if err != nil && ctx.Err() != nil {
 			return nil, err
 		}
-		if r != nil {
+		if err != nil {
+			// IAM may deny the refresh history: plans go on, and say what they could not see.
+			f.refreshProblem = awsapi.Explain(err)
+		} else if r != nil {
 			f.refresh = inventory.RefreshOf(r, f.template)
 		}
 		if f.template == "" {

@@ -1,0 +1,71 @@
+package ops
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/adstage/adstage-ops/aws/internal/awstest"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// The rollback plan reads the group's whole refresh history (no refresh IDs, every page), and
+// a refresh that AWS rolled back keeps the plan away from its version. Executing the rollback
+// marks the image it leaves with exactly one CreateTags request.
+func TestRollback_LedgerReadsAndMarkRequest_RecordedFake(t *testing.T) {
+	w := standardWorld(t)
+	// Version 2's rollout was rolled back by AWS: the rollback must skip it for version 1.
+	w.refreshes["api-prod-a"] = []astypes.InstanceRefresh{{
+		InstanceRefreshId: aws.String("r-2"), AutoScalingGroupName: aws.String("api-prod-a"),
+		Status: astypes.InstanceRefreshStatusRollbackSuccessful, StatusReason: aws.String("Instance refresh rollback completed successfully."),
+		StartTime: aws.Time(actNow.Add(-47 * time.Hour)), EndTime: aws.Time(actNow.Add(-46 * time.Hour)),
+		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String("lt-a"), Version: aws.String("2")}},
+	}}
+	// So version 3 was promoted over version 1, as its release note says.
+	w.addVersion("lt-a", 3, "ami-old", model.ReleaseNote{Who: "arn:aws:iam::123456789012:user/cy", When: actNow.Add(-24 * time.Hour), From: "ami-older", To: "ami-old", Why: "fix bids"}.String())
+	op, _ := w.operator(t)
+	ctx := context.Background()
+	plan, err := op.PlanRollback(ctx, RollbackRequest{Service: "api", Env: "production", Reason: "5xx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Blocked() || plan.Steps[0].ToVersion != "1" {
+		t.Fatalf("plan targets version %s (blocked %v: %s), want 1", plan.Steps[0].ToVersion, plan.Blocked(), plan.FailureText())
+	}
+	var history int
+	for _, in := range w.f.DescribeInstanceRefreshesOp.Inputs() {
+		if len(in.InstanceRefreshIds) == 0 && in.NextToken == nil {
+			if !reflect.DeepEqual(in, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String("api-prod-a")}) {
+				t.Errorf("history read %+v", in)
+			}
+			history++
+		}
+	}
+	if history == 0 {
+		t.Error("the plan never read the group's refresh history")
+	}
+	if n := w.f.CreateTagsOp.Calls(); n != 0 {
+		t.Fatalf("planning sent %d CreateTags", n)
+	}
+	ch, err := op.Execute(ctx, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awstest.Progress(t, ch)
+	tags := w.f.CreateTagsOp.Inputs()
+	want := &ec2.CreateTagsInput{
+		Resources: []string{"ami-old"},
+		Tags: []ec2types.Tag{{Key: aws.String(model.TagRolledBack),
+			Value: aws.String("rolled-back;" + actNow.Format(time.RFC3339) + ";production;" + actCaller + ";5xx")}},
+	}
+	if len(tags) != 1 || !reflect.DeepEqual(tags[0], want) {
+		t.Errorf("CreateTags = %+v, want exactly %+v", tags, want)
+	}
+}
