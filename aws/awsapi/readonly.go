@@ -39,10 +39,11 @@ var ReadOperations = sortedOperations([]Operation{
 	{"sts", "GetCallerIdentity"},
 })
 
-// WriteOperations are the mutating operations bake, promote and rollback use. ec2:CreateTags is
+// WriteOperations are the mutating operations bake, promote, rollback and cancel use. ec2:CreateTags is
 // never called on its own, but IAM requires it to tag an image and its snapshots on creation
 // (CreateImage with TagSpecifications). Sorted by action.
 var WriteOperations = sortedOperations([]Operation{
+	{"autoscaling", "CancelInstanceRefresh"},
 	{"autoscaling", "RollbackInstanceRefresh"},
 	{"autoscaling", "StartInstanceRefresh"},
 	{"autoscaling", "UpdateAutoScalingGroup"},
