@@ -238,12 +238,20 @@ func (r *Refresh) wait(reason string) {
 	r.StatusReason = reason
 }
 
-// Percent and InstancesToUpdate as DescribeInstanceRefreshes reports them.
+// Percent and InstancesToUpdate as DescribeInstanceRefreshes reports them. A rollback is
+// not counted: "PercentageComplete does not include instances that are replaced during a
+// rollback. This value gradually goes back down to zero during a rollback." (the SDK's
+// InstanceRefresh type).
 func (r *Refresh) percent() int32 {
-	if r.Status == rsSuccessful || r.Status == rsRollbackSuccessful {
+	switch {
+	case r.Status == rsSuccessful:
 		return 100
-	}
-	if r.Total == 0 {
+	case r.Rolling:
+		if r.Total == 0 || r.Status == rsRollbackSuccessful {
+			return 0
+		}
+		return r.PctOnRollback * (r.Total - r.Replaced) / r.Total
+	case r.Total == 0:
 		return 0
 	}
 	return r.Replaced * 100 / r.Total
