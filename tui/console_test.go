@@ -53,6 +53,9 @@ func (o *recordingOperator) PlanPromote(_ context.Context, r ops.PromoteRequest)
 func (o *recordingOperator) PlanRollback(_ context.Context, r ops.RollbackRequest) (model.Plan, error) {
 	return o.record("rollback " + r.Service + "/" + r.Env)
 }
+func (o *recordingOperator) PlanCancel(_ context.Context, r ops.CancelRequest) (model.Plan, error) {
+	return o.record("cancel " + r.Service + "/" + r.Env)
+}
 func (o *recordingOperator) Execute(_ context.Context, p model.Plan) (<-chan model.Progress, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
