@@ -133,6 +133,7 @@ func selectService(t *testing.T, m *Model, name, env string) {
 	for i, k := range m.list.rows {
 		if k.Name == name && k.Env == env {
 			m.list.cursor = i
+			m.syncKeys() // as a cursor move does (focusMsg)
 			return
 		}
 	}
