@@ -230,6 +230,31 @@ type Refresh struct {
 	// DesiredVersion and DesiredImage are what the refresh rolls out, when known.
 	DesiredVersion string
 	DesiredImage   string
+	// PercentOnRollback is the refresh's Percent when its rollback began (AWS's
+	// RollbackDetails.PercentageCompleteOnRollback); during a rollback Percent goes back down
+	// from it to zero.
+	PercentOnRollback int32
+}
+
+// RollingBack reports whether AWS is rolling the refresh back right now.
+func (r *Refresh) RollingBack() bool { return r != nil && r.Status == "RollbackInProgress" }
+
+// Progress is how far the refresh has got with what it is doing now: rolling out, the share
+// of instances updated (Percent); rolling back, the share of that undone. AWS counts only the
+// rollout: "PercentageComplete does not include instances that are replaced during a
+// rollback. This value gradually goes back down to zero during a rollback."
+func (r *Refresh) Progress() int32 {
+	if r == nil {
+		return 0
+	}
+	if !r.RollingBack() {
+		return r.Percent
+	}
+	if r.PercentOnRollback <= 0 {
+		return 0 // nothing had been updated, nothing is left to undo once it ends
+	}
+	done := (r.PercentOnRollback - r.Percent) * 100 / r.PercentOnRollback
+	return min(max(done, 0), 100)
 }
 
 // Active reports whether the refresh is still changing the group.
@@ -495,10 +520,13 @@ func (f *Fleet) Service(name, env string) (*Service, bool) {
 }
 
 // State is what a service is doing, derived once from its groups: the one rule behind the
-// console's STATE column and `status`. RolloutPercent is -1 when no rollout runs.
+// console's STATE column and `status`. RolloutPercent is -1 when no rollout runs; while
+// RollingBack (a rollout that AWS is reversing, which is also RollingOut) it is how much of
+// the rollback is done (Refresh.Progress).
 type State struct {
 	Degraded       bool
 	RollingOut     bool
+	RollingBack    bool
 	RolloutPercent int32
 	Mixed          bool
 	Legacy         bool // some group still uses a launch configuration
@@ -509,7 +537,11 @@ func (s *Service) State() State {
 	st := State{Degraded: s.Degraded(), Mixed: s.Mixed(), RolloutPercent: -1}
 	for _, g := range s.Groups {
 		if g.Refresh.Active() && !st.RollingOut {
-			st.RollingOut, st.RolloutPercent = true, g.Refresh.Percent
+			st.RollingOut, st.RolloutPercent = true, g.Refresh.Progress()
+		}
+		if g.Refresh.RollingBack() && !st.RollingBack {
+			// A rollback outranks another group's rollout: the service is going back.
+			st.RollingBack, st.RolloutPercent = true, g.Refresh.Progress()
 		}
 		st.Legacy = st.Legacy || g.Legacy()
 	}

@@ -72,6 +72,9 @@ const (
 	ActionPromote  ActionKind = "promote"
 	ActionRollback ActionKind = "rollback"
 	ActionMark     ActionKind = "mark"
+	// ActionCancel stops the running rollouts of a service where they are, without rolling
+	// anything back (CancelInstanceRefresh).
+	ActionCancel ActionKind = "cancel"
 )
 
 // Check is one precondition a plan verified.
@@ -98,10 +101,16 @@ type GroupStep struct {
 	FromImage   ImageRef
 	ToImage     ImageRef
 	ToVersion   string // existing version to roll out (rollback to a previous version); "" means create one
-	RefreshID   string // the running refresh a rollback reverses
+	RefreshID   string // the running refresh a rollback reverses or a cancel stops
 	Instances   int
 	Desired     int32
 	MaxCapacity int32
+	// What a cancel reads of the rollout it stops: the refresh's status and percentage, and
+	// how many of the group's instances run the release it rolls out (OnTo, ToImage) and the
+	// release the group had (OnFrom, FromImage) now. Cancelling leaves each where it is.
+	RefreshStatus  string
+	RefreshPercent int32
+	OnTo, OnFrom   int
 }
 
 // BakeSpec is what a bake plan will create.

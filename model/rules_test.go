@@ -52,3 +52,29 @@ func TestServiceState(t *testing.T) {
 		t.Errorf("quiet state = %+v", st)
 	}
 }
+
+func TestRefreshProgressRollingBack(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		r    *Refresh
+		want int32
+		back bool
+	}{
+		{"rolling out", &Refresh{Status: "InProgress", Percent: 40}, 40, false},
+		{"rollback begins", &Refresh{Status: "RollbackInProgress", Percent: 60, PercentOnRollback: 60}, 0, true},
+		{"rollback half way", &Refresh{Status: "RollbackInProgress", Percent: 30, PercentOnRollback: 60}, 50, true},
+		{"rollback nearly done", &Refresh{Status: "RollbackInProgress", Percent: 0, PercentOnRollback: 60}, 100, true},
+		{"rolled back before anything was updated", &Refresh{Status: "RollbackInProgress", Percent: 0}, 0, true},
+		{"none", nil, 0, false},
+	} {
+		if got := c.r.Progress(); got != c.want || c.r.RollingBack() != c.back {
+			t.Errorf("%s: progress %d rolling back %v, want %d %v", c.name, got, c.r.RollingBack(), c.want, c.back)
+		}
+	}
+	out := &Group{Refresh: &Refresh{Status: "InProgress", Percent: 10}}
+	back := &Group{Refresh: &Refresh{Status: "RollbackInProgress", Percent: 20, PercentOnRollback: 80}}
+	s := Service{Groups: []*Group{out, back}}
+	if st := s.State(); !st.RollingOut || !st.RollingBack || st.RolloutPercent != 75 {
+		t.Errorf("state = %+v, want rolling back 75%%", st)
+	}
+}

@@ -227,6 +227,8 @@ func plan(ctx context.Context, op ops.Operator, r planRequest) (model.Plan, erro
 		return op.PlanPromote(ctx, ops.PromoteRequest{Service: r.key.Name, Env: r.key.Env, ImageID: r.imageID, FromEnv: r.fromEnv})
 	case model.ActionRollback:
 		return op.PlanRollback(ctx, ops.RollbackRequest{Service: r.key.Name, Env: r.key.Env})
+	case model.ActionCancel:
+		return op.PlanCancel(ctx, ops.CancelRequest{Service: r.key.Name, Env: r.key.Env})
 	}
 	return model.Plan{}, fmt.Errorf("plan %q: not an action adstage-ops knows", r.action)
 }

@@ -56,6 +56,9 @@ func (o *recordingOperator) PlanRollback(_ context.Context, r ops.RollbackReques
 func (o *recordingOperator) PlanMark(_ context.Context, r ops.MarkRequest) (model.Plan, error) {
 	return o.record(fmt.Sprintf("mark %s/%s v%d %s", r.Service, r.Env, r.Version, r.Kind))
 }
+func (o *recordingOperator) PlanCancel(_ context.Context, r ops.CancelRequest) (model.Plan, error) {
+	return o.record("cancel " + r.Service + "/" + r.Env)
+}
 func (o *recordingOperator) Execute(_ context.Context, p model.Plan) (<-chan model.Progress, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -133,6 +136,7 @@ func selectService(t *testing.T, m *Model, name, env string) {
 	for i, k := range m.list.rows {
 		if k.Name == name && k.Env == env {
 			m.list.cursor = i
+			m.syncKeys() // as a cursor move does (focusMsg)
 			return
 		}
 	}

@@ -169,6 +169,12 @@ func (d *planDialog) bodyText() string {
 	}
 	for _, s := range p.Steps {
 		fmt.Fprintf(&b, "\n%s  %s\n", st.Title.Render(s.Group), st.Muted.Render(fmt.Sprintf("%d instances, desired %d, template %s v%s", s.Instances, s.Desired, orDash(s.Template.Name), s.Template.Version)))
+		if p.Action == model.ActionCancel {
+			fmt.Fprintf(&b, "  %s\n", st.Warning.Render(fmt.Sprintf("stop the running rollout %s (%s, %d%% done) where it is; nothing is rolled back", s.RefreshID, s.RefreshStatus, s.RefreshPercent)))
+			fmt.Fprintf(&b, "  %d stay on the new release %s\n", s.OnTo, imageRef(s.ToImage))
+			fmt.Fprintf(&b, "  %d stay on the old release %s\n", s.OnFrom, imageRef(s.FromImage))
+			continue
+		}
 		fmt.Fprintf(&b, "  from %s\n", imageRef(s.FromImage))
 		if s.RefreshID != "" {
 			fmt.Fprintf(&b, "  %s\n", st.Warning.Render("roll back the running rollout "+s.RefreshID))

@@ -16,6 +16,8 @@ type Binding struct {
 	// through a confirmation dialog that shows the plan.
 	Dangerous bool
 	disabled  string
+	// locked marks a binding read-only mode disabled: nothing turns it back on.
+	locked bool
 }
 
 func bind(keys []string, helpKey, desc string) Binding {
@@ -33,6 +35,20 @@ func dangerous(keys []string, helpKey, desc string) Binding {
 func (b *Binding) Disable(reason string) {
 	b.disabled = reason
 	b.SetEnabled(false)
+}
+
+// availableIf enables the binding when reason is "" and otherwise disables it with that
+// reason, for bindings that depend on the thing in hand (cancel needs a running rollout). A
+// binding read-only mode disabled keeps its read-only reason.
+func (b *Binding) availableIf(reason string) {
+	switch {
+	case b.locked:
+	case reason == "":
+		b.disabled = ""
+		b.SetEnabled(true)
+	default:
+		b.Disable(reason)
+	}
 }
 
 // DisabledReason says why the binding does nothing now ("" when it works).
@@ -65,13 +81,13 @@ type NavKeys struct {
 
 // ServicesKeys are the services screen's.
 type ServicesKeys struct {
-	Open, Filter, Audit Binding
-	Promote, Rollback   Binding
+	Open, Filter, Audit       Binding
+	Promote, Rollback, Cancel Binding
 }
 
 // ServiceKeys are the service screen's.
 type ServiceKeys struct {
-	Bake, Promote, Rollback, Audit Binding
+	Bake, Promote, Rollback, Cancel, Audit Binding
 }
 
 // DialogKeys answer a plan or a form.
@@ -119,11 +135,13 @@ func DefaultKeys() Keys {
 			Audit:    bind([]string{"a"}, "a", "audit"),
 			Promote:  dangerous([]string{"p"}, "p", "promote"),
 			Rollback: dangerous([]string{"r"}, "r", "rollback"),
+			Cancel:   dangerous([]string{"c"}, "c", "cancel rollout"),
 		},
 		Service: ServiceKeys{
 			Bake:     dangerous([]string{"b"}, "b", "bake image"),
 			Promote:  dangerous([]string{"p"}, "p", "promote"),
 			Rollback: dangerous([]string{"r"}, "r", "rollback"),
+			Cancel:   dangerous([]string{"c"}, "c", "cancel rollout"),
 			Audit:    bind([]string{"a"}, "a", "audit"),
 		},
 		Dialog: DialogKeys{
@@ -148,6 +166,7 @@ func (k *Keys) readOnly() {
 	k.each(func(b *Binding) {
 		if b.Dangerous {
 			b.Disable("read-only mode: " + b.Help().Desc + " is not available (restart without --read-only to change anything)")
+			b.locked = true
 		}
 	})
 }

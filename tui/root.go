@@ -116,7 +116,30 @@ func New(cfg Config) *Model {
 	m.audit = newAuditView(m.c)
 	m.help = newHelpOverlay(m.c)
 	m.setSize(defaultWidth, defaultHeight)
+	m.syncKeys()
 	return m
+}
+
+// syncKeys turns the keys that depend on the service in hand on or off, with the reason
+// pressing one then gives: cancel needs a running rollout. It runs wherever the service in
+// hand or the fleet changes (beside focus).
+func (m *Model) syncKeys() {
+	sel, ok := m.list.selected()
+	if !ok {
+		m.keys.Services.Cancel.availableIf("no service selected: nothing to cancel")
+	} else {
+		m.keys.Services.Cancel.availableIf(m.cancelUnavailable(sel))
+	}
+	m.keys.Service.Cancel.availableIf(m.cancelUnavailable(m.detail.key))
+}
+
+// cancelUnavailable says why the service's rollout cannot be cancelled ("" when it can be
+// planned; the plan itself refuses a rollout already cancelling or rolling back, saying why).
+func (m *Model) cancelUnavailable(k model.ServiceKey) string {
+	if s, ok := m.c.fleet.Service(k.Name, k.Env); ok && s.RollingOut() {
+		return ""
+	}
+	return fmt.Sprintf("no rollout is running on %s: nothing to cancel", k)
 }
 
 // Run opens the console in the terminal's alternate screen. Whatever ends it, the running
@@ -182,6 +205,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case filterMsg:
 		_, cmd := m.list.Update(msg)
 		m.focus()
+		m.syncKeys()
 		return m, cmd
 	case imagesMsg, readinessMsg:
 		m.detail.Update(msg)
@@ -235,6 +259,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case focusMsg:
 		m.focus()
+		m.syncKeys()
 		return m, nil
 	case planRequestMsg:
 		return m, m.planCmd(msg.req)
@@ -280,6 +305,7 @@ func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
 	_, cmd := m.list.Update(msg)
 	m.detail.Update(msg)
 	m.focus()
+	m.syncKeys()
 	return tea.Batch(cmd, m.detailRefresh(), m.readyBatch())
 }
 
@@ -401,6 +427,7 @@ func (m *Model) openService(k model.ServiceKey) tea.Cmd {
 	m.screen = screenService
 	m.detail.open(k)
 	m.focus()
+	m.syncKeys()
 	return tea.Batch(m.imagesCmd(k.Name), m.readinessCmd(k))
 }
 
@@ -420,6 +447,7 @@ func (m *Model) back() {
 		m.screen = screenServices
 	}
 	m.focus()
+	m.syncKeys()
 }
 
 func (m *Model) copyCmd(s string) tea.Cmd {

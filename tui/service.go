@@ -76,7 +76,7 @@ func (v *serviceView) SetSize(w, h int) { v.width, v.height = w, h }
 // ShortHelp is the screen's own bindings.
 func (v *serviceView) ShortHelp() []key.Binding {
 	k := v.c.keys
-	return helpBindings(k.Service.Bake, k.Service.Promote, k.Service.Rollback, k.Service.Audit, k.Global.Back)
+	return helpBindings(k.Service.Bake, k.Service.Promote, k.Service.Rollback, k.Service.Cancel, k.Service.Audit, k.Global.Back)
 }
 
 // FullHelp is the screen's bindings and the cursor's.
@@ -197,6 +197,11 @@ func (v *serviceView) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return refuse(k.Promote)
 		}
 		return emit(openPromoteMsg{v.key})
+	case k.Cancel.Pressed(msg):
+		if !k.Cancel.Enabled() {
+			return refuse(k.Cancel)
+		}
+		return emit(planRequestMsg{planRequest{action: model.ActionCancel, key: v.key}})
 	case k.Bake.Pressed(msg):
 		if !k.Bake.Enabled() {
 			return refuse(k.Bake)
@@ -298,7 +303,18 @@ func (v *serviceView) line(l *detailLine, now time.Time) string {
 	case lineGroup:
 		g := l.g
 		s := st.Title.Render("▸ "+g.Name) + st.Muted.Render(fmt.Sprintf("  min %d · desired %d · max %d", g.Min, g.Desired, g.Max))
-		if r := g.Refresh; r.Active() {
+		if r := g.Refresh; r.RollingBack() {
+			// AWS returns the group to the configuration it had before the refresh: the
+			// launch template version the group itself still names.
+			to := "the previous release"
+			if g.LaunchTemplate != nil {
+				to = "v" + g.LaunchTemplate.Version
+				if g.ImageID != "" {
+					to += " (" + g.ImageID + ")"
+				}
+			}
+			s += st.Warning.Render(fmt.Sprintf("  ⟲ rolling back to %s %d%%", to, r.Progress()))
+		} else if r.Active() {
 			s += st.Busy.Render(fmt.Sprintf("  ⟳ rollout %s %d%% (%d to update)", r.Status, r.Percent, r.InstancesToUpdate))
 		} else if r != nil && r.Status != "" && now.Sub(r.EndedAt) < recentRollout {
 			s += st.Muted.Render(fmt.Sprintf("  last rollout %s", r.Status))

@@ -74,7 +74,7 @@ func (v *servicesView) ShortHelp() []key.Binding {
 	if v.filtering {
 		return helpBindings(k.Filter.Apply, k.Filter.Clear)
 	}
-	b := []Binding{k.Services.Open, k.Services.Filter, k.Services.Promote, k.Services.Rollback, k.Services.Audit}
+	b := []Binding{k.Services.Open, k.Services.Filter, k.Services.Promote, k.Services.Rollback, k.Services.Cancel, k.Services.Audit}
 	if v.query != "" {
 		b = append(b, k.Filter.Clear)
 	}
@@ -277,6 +277,13 @@ func (v *servicesView) handleKey(msg tea.KeyMsg) tea.Cmd {
 		if ok {
 			return emit(openPromoteMsg{sel})
 		}
+	case k.Cancel.Pressed(msg):
+		if !k.Cancel.Enabled() {
+			return refuse(k.Cancel)
+		}
+		if ok {
+			return emit(planRequestMsg{planRequest{action: model.ActionCancel, key: sel}})
+		}
 	default:
 		if moveCursor(msg, v.c.keys.Nav, &v.cursor, len(v.rows), v.height-listChrome) {
 			v.clamp()
@@ -460,7 +467,11 @@ func serviceState(c *common, k model.ServiceKey, sum rowSummary) (string, lipglo
 		parts = append(parts, fmt.Sprintf("⟳ %s %d%%", p.Stage, p.Percent))
 		style = st.Busy
 	}
-	if sum.state.RollingOut {
+	switch {
+	case sum.state.RollingBack:
+		parts = append(parts, fmt.Sprintf("rolling back %d%%", sum.state.RolloutPercent))
+		style = st.Warning
+	case sum.state.RollingOut:
 		parts = append(parts, fmt.Sprintf("rollout %d%%", sum.state.RolloutPercent))
 		style = st.Busy
 	}

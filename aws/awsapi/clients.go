@@ -22,11 +22,13 @@ type AutoScalingReader interface {
 	DescribeScalingActivities(context.Context, *autoscaling.DescribeScalingActivitiesInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeScalingActivitiesOutput, error)
 }
 
-// AutoScalingAPI adds the mutating Auto Scaling operations promote and rollback call.
+// AutoScalingAPI adds the mutating Auto Scaling operations promote, rollback and cancel call.
 type AutoScalingAPI interface {
 	AutoScalingReader
 	StartInstanceRefresh(context.Context, *autoscaling.StartInstanceRefreshInput, ...func(*autoscaling.Options)) (*autoscaling.StartInstanceRefreshOutput, error)
 	RollbackInstanceRefresh(context.Context, *autoscaling.RollbackInstanceRefreshInput, ...func(*autoscaling.Options)) (*autoscaling.RollbackInstanceRefreshOutput, error)
+	// CancelInstanceRefresh stops a running rollout where it is, without rolling it back.
+	CancelInstanceRefresh(context.Context, *autoscaling.CancelInstanceRefreshInput, ...func(*autoscaling.Options)) (*autoscaling.CancelInstanceRefreshOutput, error)
 	// UpdateAutoScalingGroup pins a group on "$Latest"/"$Default" to its numeric known-good
 	// version before a promote, so that AWS's auto-rollback returns to the right release.
 	UpdateAutoScalingGroup(context.Context, *autoscaling.UpdateAutoScalingGroupInput, ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error)

@@ -120,6 +120,9 @@ func mapRefresh(r *astypes.InstanceRefresh, groupTemplate string, in *interner) 
 		StartedAt:         aws.ToTime(r.StartTime),
 		EndedAt:           aws.ToTime(r.EndTime),
 	}
+	if d := r.RollbackDetails; d != nil {
+		m.PercentOnRollback = aws.ToInt32(d.PercentageCompleteOnRollback)
+	}
 	tpl := groupTemplate
 	if d := r.DesiredConfiguration; d != nil {
 		spec := d.LaunchTemplate

@@ -1,4 +1,4 @@
-// Package ops plans and carries out the mutating actions (bake, promote, rollback) on top of
+// Package ops plans and carries out the mutating actions (bake, promote, rollback, cancel) on top of
 // the inventory's reads, writes each to the audit log, and declares the Reader and Operator
 // interfaces that the console and the CLI share.
 package ops
@@ -43,6 +43,8 @@ type Operator interface {
 	PlanRollback(ctx context.Context, req RollbackRequest) (model.Plan, error)
 	// PlanMark plans marking a release's image bad or good (a tag every operator sees).
 	PlanMark(ctx context.Context, req MarkRequest) (model.Plan, error)
+	// PlanCancel plans stopping the service's running rollouts where they are.
+	PlanCancel(ctx context.Context, req CancelRequest) (model.Plan, error)
 	// Execute carries out a confirmed plan and streams its progress; the channel closes when
 	// the action has finished (or, for rollouts, when AWS has taken it over and ctx ends).
 	// Every call is written to the audit log.
@@ -88,6 +90,14 @@ type RollbackRequest struct {
 	Env       string
 	ToVersion string
 	Reason    string
+}
+
+// CancelRequest asks to stop the running rollouts of a service in one environment where they
+// are: instances already replaced keep the new release, the others keep the old one.
+type CancelRequest struct {
+	Service string
+	Env     string
+	Reason  string
 }
 
 // Options configure the operator: the inventory's options plus what only mutating actions need.

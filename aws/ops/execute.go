@@ -24,6 +24,7 @@ const (
 	StageVersion  = "template-version" // a launch template version created
 	StageRefresh  = "refresh"          // an instance refresh started, or its progress
 	StageRollback = "rollback"         // a running refresh asked to roll back
+	StageCancel   = "cancel"           // a running refresh asked to stop where it is
 	StageImage    = "image"            // a baking image's progress
 	StageMark     = "mark"             // an image marked (rolled back, bad, good)
 	// StageStarted is sent once AWS has the whole action: from then on it goes on without us.
@@ -68,7 +69,7 @@ func (o *OperatorConsole) Execute(ctx context.Context, plan model.Plan) (<-chan 
 	switch plan.Action {
 	case model.ActionBake:
 		return o.executeBake(ctx, plan)
-	case model.ActionPromote, model.ActionRollback:
+	case model.ActionPromote, model.ActionRollback, model.ActionCancel:
 		return o.executeRollout(ctx, plan)
 	case model.ActionMark:
 		return o.executeMark(ctx, plan)
@@ -281,8 +282,9 @@ type groupChange struct {
 	group   string
 	done    []string
 	refresh string // the refresh to follow
-	// rollback marks a RollbackInstanceRefresh: success is RollbackSuccessful.
-	rollback bool
+	// want is the status that ends the refresh well: Successful ("" too), RollbackSuccessful
+	// after RollbackInstanceRefresh, Cancelled after CancelInstanceRefresh.
+	want string
 }
 
 func (c *groupChange) String() string {
@@ -317,8 +319,9 @@ func partial(changes []*groupChange, plan model.Plan) string {
 }
 
 // executeRollout checks that nothing moved since the plan, then per group pins the known-good
-// version, creates the new version (promote) and starts the refresh (or rolls back the
-// running one), and follows the refreshes.
+// version, creates the new version (promote) and starts the refresh (or rolls back or cancels
+// the running one), and follows the refreshes. It stops at the first group that fails, and
+// the error names the groups already changed and those not.
 func (o *OperatorConsole) executeRollout(ctx context.Context, plan model.Plan) (<-chan model.Progress, error) {
 	what := describe(plan)
 	if len(plan.Steps) == 0 {
@@ -364,7 +367,11 @@ func (o *OperatorConsole) executeRollout(ctx context.Context, plan model.Plan) (
 	}
 	go func() {
 		defer close(ch)
-		if !e.send(model.Progress{Stage: StageStarted, Message: fmt.Sprintf("AWS is rolling out %d group(s); the rollout goes on if the console closes", len(changes))}) {
+		msg := fmt.Sprintf("AWS is rolling out %d group(s); the rollout goes on if the console closes", len(changes))
+		if plan.Action == model.ActionCancel {
+			msg = fmt.Sprintf("AWS is cancelling the rollout of %d group(s); the cancel goes on if the console closes", len(changes))
+		}
+		if !e.send(model.Progress{Stage: StageStarted, Message: msg}) {
 			return
 		}
 		o.followRefreshes(ctx, e, ev, changes, what)
@@ -406,7 +413,7 @@ func (o *OperatorConsole) recheck(ctx context.Context, plan model.Plan) (map[str
 		switch {
 		case !ok:
 			return nil, refuse("group %s is no longer part of %s/%s: plan again", s.Group, plan.Service, plan.Env)
-		case f.template == "":
+		case f.template == "" && plan.Action != model.ActionCancel:
 			return nil, refuse("group %s uses launch configuration %s: move it to a launch template first", s.Group, f.g.LaunchConfig)
 		case s.RefreshID != "":
 			if f.refresh == nil || f.refresh.ID != s.RefreshID || !f.refresh.Active() {
@@ -414,7 +421,10 @@ func (o *OperatorConsole) recheck(ctx context.Context, plan model.Plan) (map[str
 				if f.refresh != nil && f.refresh.ID == s.RefreshID {
 					status = f.refresh.Status
 				}
-				return nil, refuse("the rollout of group %s (refresh %s) is no longer running (%s): plan the rollback again", s.Group, s.RefreshID, status)
+				return nil, refuse("the rollout of group %s (refresh %s) is no longer running (%s): plan the %s again", s.Group, s.RefreshID, status, plan.Action)
+			}
+			if plan.Action == model.ActionCancel && (f.refresh.Status == statusCancelling || f.refresh.Status == statusRollbackInProgress) {
+				return nil, refuse("the rollout of group %s (refresh %s) is %s since the plan was made: plan the cancel again", s.Group, s.RefreshID, f.refresh.Status)
 			}
 		case f.refresh.Active():
 			return nil, refuse("group %s: instance refresh %s (%s, %d%%) started after the plan was made; wait for it or roll it back: %w", s.Group, f.refresh.ID, f.refresh.Status, f.refresh.Percent, awsapi.ErrRefreshRunning)
@@ -437,12 +447,15 @@ func (o *OperatorConsole) recheck(ctx context.Context, plan model.Plan) (map[str
 
 // changeGroup makes one step's AWS changes, recording each in c.
 func (o *OperatorConsole) changeGroup(ctx context.Context, plan model.Plan, s *model.GroupStep, f *groupFacts, c *groupChange, created map[string]int64, pre *[]model.Progress) error {
+	if plan.Action == model.ActionCancel {
+		return o.cancelRefresh(ctx, s, c, pre)
+	}
 	if s.RefreshID != "" {
 		out, err := o.c.AutoScaling.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: aws.String(s.Group)})
 		if err != nil {
 			return fmt.Errorf("roll back instance refresh %s: %w", s.RefreshID, err)
 		}
-		c.refresh, c.rollback = s.RefreshID, true
+		c.refresh, c.want = s.RefreshID, "RollbackSuccessful"
 		if id := aws.ToString(out.InstanceRefreshId); id != "" {
 			c.refresh = id
 		}
@@ -541,6 +554,27 @@ func (o *OperatorConsole) pin(ctx context.Context, f *groupFacts, version string
 	return err
 }
 
+// cancelRefresh asks AWS to stop a group's running refresh where it is. It waits for the
+// launches and terminations in flight (AWS's default, said explicitly), so that no instance is
+// left half-launched or half-drained.
+func (o *OperatorConsole) cancelRefresh(ctx context.Context, s *model.GroupStep, c *groupChange, pre *[]model.Progress) error {
+	out, err := o.c.AutoScaling.CancelInstanceRefresh(ctx, &autoscaling.CancelInstanceRefreshInput{
+		AutoScalingGroupName:          aws.String(s.Group),
+		WaitForTransitioningInstances: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("cancel instance refresh %s: %w", s.RefreshID, err)
+	}
+	c.refresh, c.want = s.RefreshID, "Cancelled"
+	if id := aws.ToString(out.InstanceRefreshId); id != "" {
+		c.refresh = id
+	}
+	c.done = append(c.done, "refresh "+c.refresh+" cancelling")
+	*pre = append(*pre, model.Progress{Group: s.Group, Stage: StageCancel, Percent: int(s.RefreshPercent),
+		Message: fmt.Sprintf("cancelling refresh %s at %d%%: %d instances stay on %s, %d on %s", c.refresh, s.RefreshPercent, s.OnTo, orUnknown(s.ToImage.ImageID), s.OnFrom, orUnknown(s.FromImage.ImageID))})
+	return nil
+}
+
 // startRefresh starts an instance refresh whose desired configuration names the version.
 func (o *OperatorConsole) startRefresh(ctx context.Context, f *groupFacts, version string) (string, error) {
 	prefs := o.rollout()
@@ -634,9 +668,9 @@ func (o *OperatorConsole) followRefreshes(ctx context.Context, e emitter, ev mod
 				continue
 			}
 			st.ended = true
-			want := "Successful"
-			if st.c.rollback {
-				want = "RollbackSuccessful"
+			want := st.c.want
+			if want == "" {
+				want = "Successful"
 			}
 			st.ok = r.Status == want
 			st.outcome = fmt.Sprintf("%s: refresh %s %s", st.c.group, r.ID, r.Status)

@@ -24,6 +24,10 @@ import (
 //     terminate), skips instances that already match and rolls back on its own when it fails.
 //     AWS runs it server-side: it goes on if the console closes, and any console can follow it
 //     or roll it back.
+//   - Cancel (CancelInstanceRefresh on every group with a running refresh) stops a rollout
+//     where it is: nothing is rolled back, replaced instances keep the new release and the
+//     rest the old one; the plan counts both. A refresh already cancelling or being rolled
+//     back is not cancelled (AWS would cancel a rollback, leaving the fleet half-way back).
 //   - Every Execute writes "started" and then "succeeded" or "failed" to the audit log; a
 //     declined plan writes "cancelled".
 

@@ -391,7 +391,7 @@ func (a *autoScalingClient) RollbackInstanceRefresh(_ context.Context, in *autos
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup name not found - %s", name)
 	}
 	r := activeRefresh(g)
-	if r == nil || r.Rolling {
+	if r == nil || r.Rolling || r.Status == rsCancelling {
 		return nil, apiError(svcAutoScaling, op, "ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found for Auto Scaling group %s", name)
 	}
 	if r.Desired == nil {
@@ -399,6 +399,38 @@ func (a *autoScalingClient) RollbackInstanceRefresh(_ context.Context, in *autos
 	}
 	c.rollback(g, r, "Rollback requested by the user.")
 	return &autoscaling.RollbackInstanceRefreshOutput{InstanceRefreshId: aws.String(r.ID)}, nil
+}
+
+// CancelInstanceRefresh follows AWS's documented behaviour (see Cloud.cancel): it cancels a
+// refresh or a rollback in progress, without rolling anything back.
+func (a *autoScalingClient) CancelInstanceRefresh(_ context.Context, in *autoscaling.CancelInstanceRefreshInput, _ ...func(*autoscaling.Options)) (*autoscaling.CancelInstanceRefreshOutput, error) {
+	const op = "CancelInstanceRefresh"
+	c := a.c
+	if err := c.begin(svcAutoScaling, op, "autoscaling"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	name := ""
+	wait := true // AWS's default
+	if in != nil {
+		name = aws.ToString(in.AutoScalingGroupName)
+		if in.WaitForTransitioningInstances != nil {
+			wait = *in.WaitForTransitioningInstances
+		}
+	}
+	if name == "" {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "1 validation error detected: Value null at 'autoScalingGroupName' failed to satisfy constraint: Member must not be null")
+	}
+	g := c.groups[name]
+	if g == nil {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup name not found - %s", name)
+	}
+	r := activeRefresh(g)
+	if r == nil || !r.cancellable() {
+		return nil, apiError(svcAutoScaling, op, "ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found for Auto Scaling group %s", name)
+	}
+	c.cancel(g, r, wait)
+	return &autoscaling.CancelInstanceRefreshOutput{InstanceRefreshId: aws.String(r.ID)}, nil
 }
 
 func (a *autoScalingClient) UpdateAutoScalingGroup(_ context.Context, in *autoscaling.UpdateAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error) {

@@ -12,6 +12,7 @@ const (
 	rsInProgress         = "InProgress"
 	rsSuccessful         = "Successful"
 	rsFailed             = "Failed"
+	rsCancelling         = "Cancelling"
 	rsCancelled          = "Cancelled"
 	rsRollbackInProgress = "RollbackInProgress"
 	rsRollbackFailed     = "RollbackFailed"
@@ -19,6 +20,17 @@ const (
 )
 
 func (r *Refresh) active() bool {
+	switch r.Status {
+	case rsPending, rsInProgress, rsRollbackInProgress, rsCancelling:
+		return true
+	}
+	return false
+}
+
+// cancellable reports whether CancelInstanceRefresh accepts the refresh: AWS cancels "an
+// instance refresh or rollback that is in progress". A refresh already cancelling is no longer
+// in progress; AWS does not document that case, so the sim answers ActiveInstanceRefreshNotFound.
+func (r *Refresh) cancellable() bool {
 	switch r.Status {
 	case rsPending, rsInProgress, rsRollbackInProgress:
 		return true
@@ -116,6 +128,10 @@ func (c *Cloud) ready(g *Group, in *Instance, warmup int32) bool {
 // stepRefresh advances an active refresh by one step.
 func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 	now := c.st.Now
+	if r.Status == rsCancelling {
+		c.stepCancel(g, r)
+		return
+	}
 	if r.Status == rsPending {
 		r.Status = rsInProgress
 	}
@@ -222,12 +238,20 @@ func (r *Refresh) wait(reason string) {
 	r.StatusReason = reason
 }
 
-// Percent and InstancesToUpdate as DescribeInstanceRefreshes reports them.
+// Percent and InstancesToUpdate as DescribeInstanceRefreshes reports them. A rollback is
+// not counted: "PercentageComplete does not include instances that are replaced during a
+// rollback. This value gradually goes back down to zero during a rollback." (the SDK's
+// InstanceRefresh type).
 func (r *Refresh) percent() int32 {
-	if r.Status == rsSuccessful || r.Status == rsRollbackSuccessful {
+	switch {
+	case r.Status == rsSuccessful:
 		return 100
-	}
-	if r.Total == 0 {
+	case r.Rolling:
+		if r.Total == 0 || r.Status == rsRollbackSuccessful {
+			return 0
+		}
+		return r.PctOnRollback * (r.Total - r.Replaced) / r.Total
+	case r.Total == 0:
 		return 0
 	}
 	return r.Replaced * 100 / r.Total
@@ -309,4 +333,48 @@ func (c *Cloud) rollback(g *Group, r *Refresh, reason string) {
 	r.Total = int32(len(r.ToReplace))
 	r.Replaced = 0
 	g.Busy = true
+}
+
+// cancel stops an active refresh (or its rollback) as CancelInstanceRefresh does. The SDK's
+// documentation of the operation (service/autoscaling, api_op_CancelInstanceRefresh.go):
+// "Cancels an instance refresh or rollback that is in progress. If an instance refresh or
+// rollback is not in progress, an ActiveInstanceRefreshNotFound error occurs. [...] When you
+// cancel an instance refresh, this does not roll back any changes that it made." and of
+// WaitForTransitioningInstances: "whether to wait for in-flight launches and terminations to
+// complete. The default is true."
+//
+// So: the refresh goes Cancelling, launches and terminates nothing more, and becomes Cancelled
+// once the group's instances that are launching or terminating have finished (at once when wait
+// is false). Instances it already replaced keep the new configuration and the rest keep the
+// old one; the group's launch template is not changed (only a successful refresh changes it).
+// The group's own capacity management takes over again after that.
+func (c *Cloud) cancel(g *Group, r *Refresh, wait bool) {
+	r.Status = rsCancelling
+	r.StatusReason = "Cancelling the instance refresh: waiting for in-flight launches and terminations to complete."
+	r.CancelWait = wait
+	if !wait {
+		r.StatusReason = "Cancelling the instance refresh."
+	}
+	// The refresh no longer waits on its batch or victims: what is launching or terminating
+	// finishes on its own.
+	r.Batch, r.Victims = nil, nil
+	g.Busy = true
+}
+
+// stepCancel ends a cancelling refresh once nothing it started is still in flight. AWS does
+// not document the status reason of a cancelled refresh; the sim's wording is its own.
+func (c *Cloud) stepCancel(g *Group, r *Refresh) {
+	if r.CancelWait {
+		for _, id := range g.Instances {
+			if in := c.st.Instances[id]; in != nil && (in.Lifecycle == lcPending || in.Lifecycle == lcTerminating) {
+				return
+			}
+		}
+	}
+	r.Status = rsCancelled
+	r.StatusReason = "The instance refresh was cancelled by the user."
+	if r.Rolling {
+		r.StatusReason = "The instance refresh rollback was cancelled by the user."
+	}
+	r.EndTime = c.st.Now
 }

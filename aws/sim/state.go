@@ -219,6 +219,8 @@ type Refresh struct {
 	BatchStart time.Time `json:",omitempty"`
 	Victims    []string  `json:",omitempty"` // terminating before their replacements launch
 	Rolling    bool      `json:",omitempty"`
+	// CancelWait is CancelInstanceRefresh's WaitForTransitioningInstances while Cancelling.
+	CancelWait bool `json:",omitempty"`
 	// Rollback details.
 	RollbackReason     string    `json:",omitempty"`
 	RollbackStart      time.Time `json:",omitempty"`

@@ -19,7 +19,7 @@ import (
 	"github.com/adstage/adstage-ops/model"
 )
 
-// actionFlags are shared by bake, promote and rollback.
+// actionFlags are shared by bake, promote, rollback and cancel.
 type actionFlags struct {
 	yes, wait, asJSON bool
 	reason            string
@@ -100,6 +100,29 @@ func (a *app) rollbackCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&req.Service, "service", "", "service name")
 	cmd.Flags().StringVar(&req.ToVersion, "to-version", "", "launch template version to return to (default: the previous release)")
+	_ = cmd.MarkFlagRequired("service")
+	af.add(cmd)
+	return cmd
+}
+
+func (a *app) cancelCommand() *cobra.Command {
+	var af actionFlags
+	var req ops.CancelRequest
+	cmd := &cobra.Command{
+		Use:   "cancel --service S --env E",
+		Short: "Stop a service's running rollout where it is (replaced instances keep the new release, the rest the old; nothing is rolled back)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.flags.env == "" {
+				return fail(exitError, "cancel needs --env (the environment whose rollout to stop)")
+			}
+			req.Env, req.Reason = a.flags.env, af.reason
+			return a.act(cmd.Context(), "cancel", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context) (model.Plan, error) {
+				return a.op.PlanCancel(ctx, req)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&req.Service, "service", "", "service name")
 	_ = cmd.MarkFlagRequired("service")
 	af.add(cmd)
 	return cmd
@@ -262,6 +285,12 @@ func printPlan(w io.Writer, p model.Plan) {
 	}
 	for _, s := range p.Steps {
 		fmt.Fprintf(w, "  group %s (%d instances, desired %d)\n", s.Group, s.Instances, s.Desired)
+		if p.Action == model.ActionCancel {
+			fmt.Fprintf(w, "    stop the running rollout %s (%s, %d%% done) where it is\n", s.RefreshID, s.RefreshStatus, s.RefreshPercent)
+			fmt.Fprintf(w, "    %d instances stay on the new release %s\n", s.OnTo, imageLine(s.ToImage))
+			fmt.Fprintf(w, "    %d instances stay on the old release %s\n", s.OnFrom, imageLine(s.FromImage))
+			continue
+		}
 		fmt.Fprintf(w, "    from %s\n", imageLine(s.FromImage))
 		if s.RefreshID != "" {
 			fmt.Fprintf(w, "    roll back the running rollout %s\n", s.RefreshID)

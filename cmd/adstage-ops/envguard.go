@@ -38,6 +38,13 @@ func (g envGuard) PlanRollback(ctx context.Context, r ops.RollbackRequest) (mode
 	return g.Operator.PlanRollback(ctx, r)
 }
 
+func (g envGuard) PlanCancel(ctx context.Context, r ops.CancelRequest) (model.Plan, error) {
+	if err := g.refuse(r.Env); err != nil {
+		return model.Plan{}, err
+	}
+	return g.Operator.PlanCancel(ctx, r)
+}
+
 // Execute is where the guard holds: a bake plan carries the environment of the instance's
 // service, so a read-only environment's instances are not baked from either.
 func (g envGuard) Execute(ctx context.Context, p model.Plan) (<-chan model.Progress, error) {

@@ -106,6 +106,7 @@ Run it without a subcommand for the console; --demo runs it on a built-in simula
 		a.bakeCommand(),
 		a.promoteCommand(),
 		a.rollbackCommand(),
+		a.cancelCommand(),
 		a.historyCommand(),
 		a.auditCommand(),
 		a.iamPolicyCommand(),

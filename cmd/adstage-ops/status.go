@@ -125,8 +125,11 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 	for i := range services {
 		s := &services[i]
 		for _, g := range s.Groups {
-			if g.Refresh.Active() {
-				fmt.Fprintf(w, "\n%s/%s: rollout on %s %s, %d%% done, %d instances to update\n", s.Name, s.Env, g.Name, g.Refresh.Status, g.Refresh.Percent, g.Refresh.InstancesToUpdate)
+			switch r := g.Refresh; {
+			case r.RollingBack():
+				fmt.Fprintf(w, "\n%s/%s: rolling back %s to %s, %d%% done\n", s.Name, s.Env, g.Name, rollbackTarget(g), r.Progress())
+			case r.Active():
+				fmt.Fprintf(w, "\n%s/%s: rollout on %s %s, %d%% done, %d instances to update\n", s.Name, s.Env, g.Name, r.Status, r.Percent, r.InstancesToUpdate)
 			}
 			for j := range g.Instances {
 				in := &g.Instances[j]
@@ -151,7 +154,10 @@ func serviceState(s *model.Service) string {
 	if st.Degraded {
 		parts[0] = "degraded"
 	}
-	if st.RollingOut {
+	switch {
+	case st.RollingBack:
+		parts = append(parts, "rolling-back")
+	case st.RollingOut:
 		parts = append(parts, "rolling-out")
 	}
 	if st.Mixed {
@@ -161,6 +167,19 @@ func serviceState(s *model.Service) string {
 		parts = append(parts, "legacy-launch-configuration")
 	}
 	return strings.Join(parts, ",")
+}
+
+// rollbackTarget names the release a rollback returns a group to: the launch template
+// version the group itself still names (a refresh changes it only when it succeeds).
+func rollbackTarget(g *model.Group) string {
+	if g.LaunchTemplate == nil {
+		return "its previous configuration"
+	}
+	s := "launch template version " + g.LaunchTemplate.Version
+	if g.ImageID != "" {
+		s += " (" + g.ImageID + ")"
+	}
+	return s
 }
 
 func orDash(s string) string {
@@ -181,15 +200,17 @@ type statusOut struct {
 }
 
 type serviceOut struct {
-	Service    string     `json:"service"`
-	Env        string     `json:"env"`
-	Release    string     `json:"release"`
-	Images     []string   `json:"images"`
-	Mixed      bool       `json:"mixed"`
-	RollingOut bool       `json:"rolling_out"`
-	Degraded   bool       `json:"degraded"`
-	Counts     countsOut  `json:"counts"`
-	Groups     []groupOut `json:"groups"`
+	Service    string   `json:"service"`
+	Env        string   `json:"env"`
+	Release    string   `json:"release"`
+	Images     []string `json:"images"`
+	Mixed      bool     `json:"mixed"`
+	RollingOut bool     `json:"rolling_out"`
+	// RollingBack: AWS is rolling a rollout back (rolling_out is true too).
+	RollingBack bool       `json:"rolling_back"`
+	Degraded    bool       `json:"degraded"`
+	Counts      countsOut  `json:"counts"`
+	Groups      []groupOut `json:"groups"`
 }
 
 type countsOut struct {
@@ -220,6 +241,9 @@ type refreshOut struct {
 	Reason  string `json:"reason,omitempty"`
 	Percent int32  `json:"percent"`
 	ToGo    int32  `json:"instances_to_update"`
+	// RollbackPercent is how much of a rollback in progress is done (AWS's percent goes back
+	// down to zero during one).
+	RollbackPercent *int32 `json:"rollback_percent,omitempty"`
 }
 
 type instanceOut struct {
@@ -245,7 +269,8 @@ func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusO
 	for i := range services {
 		s := &services[i]
 		c := s.Counts()
-		so := serviceOut{Service: s.Name, Env: s.Env, Release: s.Release(), Mixed: s.Mixed(), RollingOut: s.RollingOut(), Degraded: s.Degraded(),
+		st := s.State()
+		so := serviceOut{Service: s.Name, Env: s.Env, Release: s.Release(), Mixed: s.Mixed(), RollingOut: st.RollingOut, RollingBack: st.RollingBack, Degraded: s.Degraded(),
 			Counts: countsOut{c.Groups, c.Desired, c.InService, c.Healthy, c.Draining}, Images: []string{}}
 		for _, ic := range s.Images() {
 			so.Images = append(so.Images, ic.ImageID)
@@ -257,7 +282,11 @@ func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusO
 				gout.LaunchTemplate, gout.Version = g.LaunchTemplate.Name, g.LaunchTemplate.Version
 			}
 			if r := g.Refresh; r != nil {
-				gout.Refresh = &refreshOut{r.ID, r.Status, r.StatusReason, r.Percent, r.InstancesToUpdate}
+				gout.Refresh = &refreshOut{ID: r.ID, Status: r.Status, Reason: r.StatusReason, Percent: r.Percent, ToGo: r.InstancesToUpdate}
+				if r.RollingBack() {
+					p := r.Progress()
+					gout.Refresh.RollbackPercent = &p
+				}
 			}
 			for j := range g.Instances {
 				in := &g.Instances[j]

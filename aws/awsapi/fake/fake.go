@@ -94,6 +94,7 @@ type AWS struct {
 	DescribeScalingActivitiesOp      Op[autoscaling.DescribeScalingActivitiesInput, autoscaling.DescribeScalingActivitiesOutput]
 	StartInstanceRefreshOp           Op[autoscaling.StartInstanceRefreshInput, autoscaling.StartInstanceRefreshOutput]
 	RollbackInstanceRefreshOp        Op[autoscaling.RollbackInstanceRefreshInput, autoscaling.RollbackInstanceRefreshOutput]
+	CancelInstanceRefreshOp          Op[autoscaling.CancelInstanceRefreshInput, autoscaling.CancelInstanceRefreshOutput]
 	UpdateAutoScalingGroupOp         Op[autoscaling.UpdateAutoScalingGroupInput, autoscaling.UpdateAutoScalingGroupOutput]
 	DescribeLaunchTemplateVersionsOp Op[ec2.DescribeLaunchTemplateVersionsInput, ec2.DescribeLaunchTemplateVersionsOutput]
 	DescribeInstancesOp              Op[ec2.DescribeInstancesInput, ec2.DescribeInstancesOutput]
@@ -128,6 +129,7 @@ func (f *AWS) Calls() map[string]int {
 	add("DescribeScalingActivities", f.DescribeScalingActivitiesOp.Calls())
 	add("StartInstanceRefresh", f.StartInstanceRefreshOp.Calls())
 	add("RollbackInstanceRefresh", f.RollbackInstanceRefreshOp.Calls())
+	add("CancelInstanceRefresh", f.CancelInstanceRefreshOp.Calls())
 	add("UpdateAutoScalingGroup", f.UpdateAutoScalingGroupOp.Calls())
 	add("DescribeLaunchTemplateVersions", f.DescribeLaunchTemplateVersionsOp.Calls())
 	add("DescribeInstances", f.DescribeInstancesOp.Calls())
@@ -152,6 +154,7 @@ func (f *AWS) ResetCalls() {
 	f.DescribeScalingActivitiesOp.Reset()
 	f.StartInstanceRefreshOp.Reset()
 	f.RollbackInstanceRefreshOp.Reset()
+	f.CancelInstanceRefreshOp.Reset()
 	f.UpdateAutoScalingGroupOp.Reset()
 	f.DescribeLaunchTemplateVersionsOp.Reset()
 	f.DescribeInstancesOp.Reset()
@@ -184,6 +187,9 @@ func (c fakeAS) StartInstanceRefresh(_ context.Context, in *autoscaling.StartIns
 }
 func (c fakeAS) RollbackInstanceRefresh(_ context.Context, in *autoscaling.RollbackInstanceRefreshInput, _ ...func(*autoscaling.Options)) (*autoscaling.RollbackInstanceRefreshOutput, error) {
 	return c.f.RollbackInstanceRefreshOp.call(in)
+}
+func (c fakeAS) CancelInstanceRefresh(_ context.Context, in *autoscaling.CancelInstanceRefreshInput, _ ...func(*autoscaling.Options)) (*autoscaling.CancelInstanceRefreshOutput, error) {
+	return c.f.CancelInstanceRefreshOp.call(in)
 }
 func (c fakeAS) UpdateAutoScalingGroup(_ context.Context, in *autoscaling.UpdateAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error) {
 	return c.f.UpdateAutoScalingGroupOp.call(in)

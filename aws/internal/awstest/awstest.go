@@ -69,6 +69,10 @@ func OperationCalls(c SDKClients) map[string]func(context.Context) error {
 			_, err := c.AutoScaling.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: s("g")})
 			return err
 		},
+		"autoscaling:CancelInstanceRefresh": func(ctx context.Context) error {
+			_, err := c.AutoScaling.CancelInstanceRefresh(ctx, &autoscaling.CancelInstanceRefreshInput{AutoScalingGroupName: s("g")})
+			return err
+		},
 		"autoscaling:RollbackInstanceRefresh": func(ctx context.Context) error {
 			_, err := c.AutoScaling.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: s("g")})
 			return err
