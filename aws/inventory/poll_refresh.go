@@ -120,6 +120,10 @@ func mapRefresh(r *astypes.InstanceRefresh, groupTemplate string, in *interner) 
 		StartedAt:         aws.ToTime(r.StartTime),
 		EndedAt:           aws.ToTime(r.EndTime),
 	}
+	if p := r.Preferences; p != nil {
+		m.MinHealthy, m.MaxHealthy = aws.ToInt32(p.MinHealthyPercentage), aws.ToInt32(p.MaxHealthyPercentage)
+		m.Warmup = aws.ToInt32(p.InstanceWarmup)
+	}
 	tpl := groupTemplate
 	if d := r.DesiredConfiguration; d != nil {
 		spec := d.LaunchTemplate
