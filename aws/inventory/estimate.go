@@ -62,6 +62,7 @@ type timingEntry struct {
 	checkAt   time.Time // when interval and threshold were read; zero when never
 	delayAt   time.Time // when the drain delay was read (here or by a snapshot)
 	triedAt   time.Time // the last failed attempt
+	missingAt time.Time // when AWS last did not list it (deleted since the group was read)
 	hasChecks bool
 	hasDelay  bool
 }
@@ -82,6 +83,16 @@ func (c *timingCache) entry(ref balancerRef) *timingEntry {
 		c.m[ref] = e
 	}
 	return e
+}
+
+// due reports whether the balancer's settings should be read: never read, older than
+// timingTTL, and not failed within timingRetry. c.mu is held.
+func (c *timingCache) due(ref balancerRef, now time.Time) bool {
+	e := c.entry(ref)
+	if !e.triedAt.IsZero() && now.Sub(e.triedAt) < timingRetry || !e.missingAt.IsZero() && now.Sub(e.missingAt) < timingTTL {
+		return false
+	}
+	return !e.hasChecks || now.Sub(e.checkAt) >= timingTTL || !e.hasDelay || now.Sub(e.delayAt) >= timingTTL
 }
 
 // storeDelay records a drain delay a snapshot read for its countdown.
@@ -123,26 +134,20 @@ func (inv *Inventory) LoadTimings(ctx context.Context, groups []*model.Group) er
 // loadTimings is LoadTimings counting its calls; read reports whether it read anything.
 func (inv *Inventory) loadTimings(ctx context.Context, groups []*model.Group, count func(op string)) (read bool, err error) {
 	now := inv.opts.Now()
-	due := func(e *timingEntry) (checks, delay bool) {
-		if !e.triedAt.IsZero() && now.Sub(e.triedAt) < timingRetry {
-			return false, false
-		}
-		return !e.hasChecks || now.Sub(e.checkAt) >= timingTTL, !e.hasDelay || now.Sub(e.delayAt) >= timingTTL
-	}
 	var tgNames, elbNames []string
 	seen := map[balancerRef]bool{}
 	inv.timings.mu.Lock()
 	for _, g := range groups {
 		for _, n := range g.TargetGroups {
 			ref := balancerRef{model.TargetGroup, n}
-			if c, d := due(inv.timings.entry(ref)); (c || d) && !seen[ref] {
+			if inv.timings.due(ref, now) && !seen[ref] {
 				seen[ref] = true
 				tgNames = append(tgNames, n)
 			}
 		}
 		for _, n := range g.ClassicELBs {
 			ref := balancerRef{model.ClassicELB, n}
-			if c, d := due(inv.timings.entry(ref)); (c || d) && !seen[ref] {
+			if inv.timings.due(ref, now) && !seen[ref] {
 				seen[ref] = true
 				elbNames = append(elbNames, n)
 			}
@@ -178,6 +183,17 @@ func (inv *Inventory) failed(kind model.BalancerKind, names []string, now time.T
 	}
 }
 
+// missing marks the asked balancers an answer did not list; c.mu is held. They are asked
+// again after timingTTL, not every timingRetry: AWS answered, they are gone.
+func (c *timingCache) missing(kind model.BalancerKind, asked []string, listed map[string]bool, now time.Time) {
+	for _, n := range asked {
+		if !listed[n] {
+			e := c.entry(balancerRef{kind, n})
+			e.missingAt, e.triedAt = now, time.Time{}
+		}
+	}
+}
+
 // readTargetGroupTimings reads up to timingNamesPerCall target groups' health checks, then
 // each one's deregistration delay when it is due.
 func (inv *Inventory) readTargetGroupTimings(ctx context.Context, names []string, now time.Time, count func(string)) []error {
@@ -190,18 +206,21 @@ func (inv *Inventory) readTargetGroupTimings(ctx context.Context, names []string
 	}
 	type attrRead struct{ name, arn string }
 	var attrs []attrRead
+	listed := map[string]bool{}
 	inv.timings.mu.Lock()
 	for _, tg := range out.TargetGroups {
 		name := aws.ToString(tg.TargetGroupName)
+		listed[name] = true
 		e := inv.timings.entry(balancerRef{model.TargetGroup, name})
 		e.arn = aws.ToString(tg.TargetGroupArn)
 		e.t.Interval = aws.ToInt32(tg.HealthCheckIntervalSeconds)
 		e.t.HealthyThreshold = aws.ToInt32(tg.HealthyThresholdCount)
-		e.hasChecks, e.checkAt, e.triedAt = true, now, time.Time{}
+		e.hasChecks, e.checkAt, e.triedAt, e.missingAt = true, now, time.Time{}, time.Time{}
 		if !e.hasDelay || now.Sub(e.delayAt) >= timingTTL {
 			attrs = append(attrs, attrRead{name, e.arn})
 		}
 	}
+	inv.timings.missing(model.TargetGroup, names, listed, now)
 	inv.timings.mu.Unlock()
 	var errs []error
 	for _, a := range attrs {
@@ -227,18 +246,21 @@ func (inv *Inventory) readClassicTimings(ctx context.Context, names []string, no
 		return []error{fmt.Errorf("read health checks of classic ELBs %v: %w", names, err)}
 	}
 	var attrs []string
+	listed := map[string]bool{}
 	inv.timings.mu.Lock()
 	for _, lb := range out.LoadBalancerDescriptions {
 		name := aws.ToString(lb.LoadBalancerName)
+		listed[name] = true
 		e := inv.timings.entry(balancerRef{model.ClassicELB, name})
 		if hc := lb.HealthCheck; hc != nil {
 			e.t.Interval, e.t.HealthyThreshold = aws.ToInt32(hc.Interval), aws.ToInt32(hc.HealthyThreshold)
 		}
-		e.hasChecks, e.checkAt, e.triedAt = true, now, time.Time{}
+		e.hasChecks, e.checkAt, e.triedAt, e.missingAt = true, now, time.Time{}, time.Time{}
 		if !e.hasDelay || now.Sub(e.delayAt) >= timingTTL {
 			attrs = append(attrs, name)
 		}
 	}
+	inv.timings.missing(model.ClassicELB, names, listed, now)
 	inv.timings.mu.Unlock()
 	var errs []error
 	for _, name := range attrs {
@@ -342,27 +364,52 @@ func liveInstances(g *model.Group) int {
 	return n
 }
 
-// timingTask reads the settings of the on-screen services' balancers that are not cached (see
-// LoadTimings), or nil when there is nothing to read. A service whose settings arrive gets
-// its readiness answer recomputed, so that its "ready ~" estimate uses them.
-func (inv *Inventory) timingTask(reads []groupRead, focus map[model.ServiceKey]bool, s *snapshotRun) task {
-	if len(focus) == 0 {
+// timingTask reads the settings of the fleet's balancers that are not cached (see
+// LoadTimings), or returns nil when there is nothing to read. The reads come out of the ELB
+// budget's spare tokens, the burst the target health reads leave unused (at most half a
+// read per balancer, so about n/2 balancers a snapshot): on a fleet whose health reads fill
+// the budget every tick they are spread over the following ticks. A service whose settings
+// arrive gets its readiness answer recomputed, so that its "ready ~" estimate uses them.
+func (inv *Inventory) timingTask(reads []groupRead, s *snapshotRun) task {
+	n := inv.elbBudget.spare() / 2
+	if n <= 0 {
 		return nil
 	}
+	now := s.now
 	var groups []*model.Group
+	keys := map[model.ServiceKey]bool{}
+	picked := 0
+	inv.timings.mu.Lock()
 	for i := range reads {
-		if g := &reads[i].g; focus[serviceKey(g)] && len(g.TargetGroups)+len(g.ClassicELBs) > 0 {
-			// A copy: the task runs beside the others, which do not touch the group itself.
-			c := model.Group{Name: g.Name, TargetGroups: g.TargetGroups, ClassicELBs: g.ClassicELBs}
-			groups = append(groups, &c)
+		g := &reads[i].g
+		due := 0
+		for _, name := range g.TargetGroups {
+			if inv.timings.due(balancerRef{model.TargetGroup, name}, now) {
+				due++
+			}
 		}
+		for _, name := range g.ClassicELBs {
+			if inv.timings.due(balancerRef{model.ClassicELB, name}, now) {
+				due++
+			}
+		}
+		if due == 0 || picked+due > n {
+			continue
+		}
+		picked += due
+		// A copy: the task runs beside the others, which do not touch the group itself.
+		groups = append(groups, &model.Group{Name: g.Name, TargetGroups: g.TargetGroups, ClassicELBs: g.ClassicELBs})
+		keys[serviceKey(g)] = true
 	}
+	inv.timings.mu.Unlock()
 	if len(groups) == 0 {
 		return nil
 	}
 	return func(ctx context.Context) func() {
-		read, err := inv.loadTimings(ctx, groups, s.count)
+		calls := 0
+		read, err := inv.loadTimings(ctx, groups, func(op string) { calls++; s.count(op) })
 		return func() {
+			inv.elbBudget.spend(calls)
 			if err != nil {
 				s.problem(err)
 			}
@@ -370,7 +417,7 @@ func (inv *Inventory) timingTask(reads []groupRead, focus map[model.ServiceKey]b
 				return
 			}
 			inv.ready.mu.Lock()
-			for k := range focus {
+			for k := range keys {
 				delete(inv.ready.m, k)
 			}
 			inv.ready.mu.Unlock()

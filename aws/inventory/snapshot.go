@@ -42,8 +42,8 @@ import (
 //     from an earlier read is marked Stale with its CheckedAt.
 //   - Drain delays (DescribeTargetGroupAttributes, DescribeLoadBalancerAttributes) are read
 //     only for balancers with draining targets, then cached for drainAttrEvery.
-//   - The health check and draining settings the restore estimate needs are read once for
-//     the balancers of the services on screen and cached for timingTTL (estimate.go).
+//   - The health check and draining settings the restore estimate needs are read once per
+//     balancer and cached for timingTTL, from the ELB budget's spare burst (estimate.go).
 //   - Instance refreshes (DescribeInstanceRefreshes, one group per call) are read only for
 //     groups that move (instances arriving or leaving, mixed versions, draining targets), had
 //     an active refresh at the last look, or were marked with Watch, plus a slow sweep of the
@@ -292,7 +292,7 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	tasks = append(tasks, inv.ec2Tasks(reads, s)...)
 	tasks = append(tasks, inv.balancerTasks(reads, focus, s)...)
 	tasks = append(tasks, inv.refreshTasks(reads, watched, s)...)
-	if t := inv.timingTask(reads, focus, s); t != nil {
+	if t := inv.timingTask(reads, s); t != nil {
 		tasks = append(tasks, t)
 	}
 	runTasks(ctx, tasks)
