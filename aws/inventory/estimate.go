@@ -22,11 +22,10 @@ import (
 // the longest deregistration delay or connection-draining timeout. Rolling back a running
 // refresh replaces only the instances it already replaced, with that refresh's preferences.
 //
-// The balancer settings change rarely, so they are read only where an estimate is shown and
-// then kept for timingTTL: by a snapshot for the balancers of the services on screen (Focus:
-// their "ready ~" column), by the plans for the service planned (LoadTimings), and by a
-// Readiness that has no snapshot to work from. One read is DescribeTargetGroups or
-// DescribeLoadBalancers (classic) for up to 20 names, plus DescribeTargetGroupAttributes or
+// The balancer settings change rarely, so each balancer's are read once and then kept for
+// timingTTL: by a snapshot, from the ELB budget's spare burst (timingTask), and by the plans
+// for the service planned when not cached yet (LoadTimings). One read is DescribeTargetGroups
+// or DescribeLoadBalancers (classic) for up to 20 names, plus DescribeTargetGroupAttributes or
 // DescribeLoadBalancerAttributes per balancer whose drain delay a snapshot has not read
 // already (it reads it for the drain countdown). A fleet whose settings are cached costs no
 // call for them; every snapshot copies what is known into model.Group.Balancers.
