@@ -230,6 +230,9 @@ type Refresh struct {
 	// DesiredVersion and DesiredImage are what the refresh rolls out, when known.
 	DesiredVersion string
 	DesiredImage   string
+	// MinHealthy, MaxHealthy (percentages) and Warmup (seconds) are the refresh's preferences,
+	// 0 when not reported; a rollback of the refresh keeps them.
+	MinHealthy, MaxHealthy, Warmup int32
 	// PercentOnRollback is the refresh's Percent when its rollback began (AWS's
 	// RollbackDetails.PercentageCompleteOnRollback); during a rollback Percent goes back down
 	// from it to zero.
@@ -291,6 +294,10 @@ type Group struct {
 	// Warmup is the expected seconds for a new instance to become healthy (health check grace
 	// or the refresh preference); used for restore-time estimates.
 	Warmup int32
+	// Balancers are the health check and draining settings of the group's target groups and
+	// classic ELBs, those the inventory has read (they change rarely and are cached); the
+	// restore estimate takes AWS's defaults for the others.
+	Balancers []BalancerTiming
 }
 
 // Legacy reports whether the group still uses a launch configuration.

@@ -61,6 +61,9 @@ type ELBv2Reader interface {
 type ELBReader interface {
 	DescribeInstanceHealth(context.Context, *elb.DescribeInstanceHealthInput, ...func(*elb.Options)) (*elb.DescribeInstanceHealthOutput, error)
 	DescribeLoadBalancerAttributes(context.Context, *elb.DescribeLoadBalancerAttributesInput, ...func(*elb.Options)) (*elb.DescribeLoadBalancerAttributesOutput, error)
+	// DescribeLoadBalancers reads a classic ELB's health check (interval, healthy threshold)
+	// for the restore estimate.
+	DescribeLoadBalancers(context.Context, *elb.DescribeLoadBalancersInput, ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error)
 }
 
 // STSReader is the identity lookup.

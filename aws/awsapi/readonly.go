@@ -33,6 +33,7 @@ var ReadOperations = sortedOperations([]Operation{
 	{"ec2", "DescribeSnapshots"},
 	{"elasticloadbalancing", "DescribeInstanceHealth"},
 	{"elasticloadbalancing", "DescribeLoadBalancerAttributes"},
+	{"elasticloadbalancing", "DescribeLoadBalancers"},
 	{"elasticloadbalancing", "DescribeTargetGroupAttributes"},
 	{"elasticloadbalancing", "DescribeTargetGroups"},
 	{"elasticloadbalancing", "DescribeTargetHealth"},

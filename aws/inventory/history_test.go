@@ -118,9 +118,12 @@ func TestReadinessPreviousRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 4 instances, batches of 2 (150-100 = 50%), warmup 60 s: 2 batches.
+	// 4 instances, batches of 2 (150-100 = 50%): 2 batches, each a 30 s boot and then the
+	// slower of the 60 s warmup and the target group's health checks, which were not read
+	// (the service is not on screen): AWS's defaults, 5 x 30 s; then a 300 s drain and 2 s.
 	// No refresh or release note says any version ran: version order, flagged unverified.
-	if !r.Possible || r.Via != "previous-release" || r.Target.Version != 1 || r.Target.ImageID != "ami-1" || r.Estimate != 2*time.Minute || !r.Unverified {
+	want := 2*(30+150)*time.Second + 302*time.Second
+	if !r.Possible || r.Via != "previous-release" || r.Target.Version != 1 || r.Target.ImageID != "ami-1" || r.Estimate != want || !r.Unverified {
 		t.Errorf("readiness = %+v", r)
 	}
 	if ids := f.DescribeImagesOp.Inputs()[0].ImageIds; !slices.Contains(ids, "ami-1") {
@@ -170,7 +173,9 @@ func TestReadinessDuringRefreshIsRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Possible || r.Via != "rollback-refresh" || r.Target.Version != 2 || r.Estimate != time.Minute {
+	// No progress reported: every instance, one batch (100/200 %) with AWS's default health
+	// checks (5 x 30 s) and drain (300 s) for the target group not read.
+	if want := (30 + 150 + 300 + 2) * time.Second; !r.Possible || r.Via != "rollback-refresh" || r.Target.Version != 2 || r.Estimate != want {
 		t.Errorf("readiness = %+v", r)
 	}
 }

@@ -23,7 +23,14 @@ type Options struct {
 	// Rollout holds the instance refresh preferences promote uses; readiness estimates the
 	// restore time from them.
 	Rollout model.RolloutPrefs
+	// BootTime is how long a new instance takes from launch to InService, for the restore
+	// estimate (default 30 s, a typical Linux AMI without lifecycle hooks; the demo sets the
+	// simulator's).
+	BootTime time.Duration
 }
+
+// defaultBootTime is Options.BootTime's default.
+const defaultBootTime = 30 * time.Second
 
 // WithDefaults fills every zero option with its default: model.DefaultTagKeys, time.Now, a
 // 5 s tick, 5 ELB and 10 EC2 reads per second, and the rollout preferences' own defaults.
@@ -49,6 +56,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.EC2ReadsPerSecond <= 0 {
 		o.EC2ReadsPerSecond = 10
+	}
+	if o.BootTime <= 0 {
+		o.BootTime = defaultBootTime
 	}
 	o.Rollout = o.Rollout.Resolved()
 	return o

@@ -49,6 +49,10 @@ func (b *budget) available(now time.Time) int {
 	return max(0, min(n, b.tick))
 }
 
+// spare is how many reads the bucket holds beyond what this snapshot took: its burst, which
+// rare reads (balancer settings) may use without slowing the per-tick ones.
+func (b *budget) spare() int { return int(b.tokens + 1e-9) }
+
 // spend takes n reads out of the bucket.
 func (b *budget) spend(n int) {
 	b.tokens -= float64(n)

@@ -257,6 +257,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 					s.problem(delayErr)
 				} else {
 					b.delay, b.delayAt = delay, s.now
+					inv.timings.storeDelay(balancerRef{b.kind, b.name}, delay, s.now)
 				}
 			}
 		}

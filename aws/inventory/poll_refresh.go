@@ -123,6 +123,10 @@ func mapRefresh(r *astypes.InstanceRefresh, groupTemplate string, in *interner) 
 	if d := r.RollbackDetails; d != nil {
 		m.PercentOnRollback = aws.ToInt32(d.PercentageCompleteOnRollback)
 	}
+	if p := r.Preferences; p != nil {
+		m.MinHealthy, m.MaxHealthy = aws.ToInt32(p.MinHealthyPercentage), aws.ToInt32(p.MaxHealthyPercentage)
+		m.Warmup = aws.ToInt32(p.InstanceWarmup)
+	}
 	tpl := groupTemplate
 	if d := r.DesiredConfiguration; d != nil {
 		spec := d.LaunchTemplate

@@ -3,7 +3,6 @@ package inventory
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 	"time"
@@ -19,10 +18,6 @@ import (
 // it at once; the TTL only bounds how late an AMI deregistered behind our back is noticed,
 // and keeps the always-visible readiness of many services from costing EC2 reads every tick.
 const readinessTTL = 5 * time.Minute
-
-// defaultWarmup is the restore estimate's per-batch time when a group sets no grace period
-// or warmup (AWS's default health check grace period).
-const defaultWarmup = 300
 
 // serviceGroups lists a service's groups in one environment ("" matches any environment).
 // Untagged groups cannot be filtered server-side, so that case lists every group.
@@ -229,31 +224,6 @@ func candidatesHint(l model.Ledger, images ImageLookup) string {
 		return ""
 	}
 	return "; to roll back anyway, name a version with --to-version: " + strings.Join(parts, ", ")
-}
-
-// Estimate is how long rolling the group back takes: instances replaced in batches of what
-// the rollout preferences allow above the healthy minimum, each batch one warmup.
-func (inv *Inventory) Estimate(g *model.Group) time.Duration {
-	n := int(g.Desired)
-	live := 0
-	for i := range g.Instances {
-		if !g.Instances[i].Lifecycle.Leaving() {
-			live++
-		}
-	}
-	n = max(n, live, 1)
-	minH, maxH := inv.opts.Rollout.MinHealthyPercentage, inv.opts.Rollout.MaxHealthyPercentage
-	batch := int(math.Floor(float64(n) * float64(maxH-minH) / 100))
-	batch = max(1, min(batch, n))
-	warmup := inv.opts.Rollout.InstanceWarmup
-	if warmup <= 0 {
-		warmup = g.Warmup
-	}
-	if warmup <= 0 {
-		warmup = defaultWarmup
-	}
-	batches := (n + batch - 1) / batch
-	return time.Duration(batches) * time.Duration(warmup) * time.Second
 }
 
 // Forget drops the cached readiness of a service, so that the next answer reads AWS again:

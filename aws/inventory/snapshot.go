@@ -42,6 +42,8 @@ import (
 //     from an earlier read is marked Stale with its CheckedAt.
 //   - Drain delays (DescribeTargetGroupAttributes, DescribeLoadBalancerAttributes) are read
 //     only for balancers with draining targets, then cached for drainAttrEvery.
+//   - The health check and draining settings the restore estimate needs are read once per
+//     balancer and cached for timingTTL, from the ELB budget's spare burst (estimate.go).
 //   - Instance refreshes (DescribeInstanceRefreshes, one group per call) are read only for
 //     groups that move (instances arriving or leaving, mixed versions, draining targets), had
 //     an active refresh at the last look, or were marked with Watch, plus a slow sweep of the
@@ -79,7 +81,8 @@ type Inventory struct {
 	last     []model.Group // the groups of the last good snapshot
 	stats    PollStats
 
-	ready readinessCache
+	ready   readinessCache
+	timings timingCache // balancer settings for the restore estimate (estimate.go)
 }
 
 // NewInventory builds an inventory over the read clients. Zero options take the defaults:
@@ -289,6 +292,9 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	tasks = append(tasks, inv.ec2Tasks(reads, s)...)
 	tasks = append(tasks, inv.balancerTasks(reads, focus, s)...)
 	tasks = append(tasks, inv.refreshTasks(reads, watched, s)...)
+	if t := inv.timingTask(reads, s); t != nil {
+		tasks = append(tasks, t)
+	}
 	runTasks(ctx, tasks)
 	if err := ctx.Err(); err != nil {
 		return model.Fleet{}, fmt.Errorf("refresh fleet: %w", err)
@@ -566,6 +572,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 			}
 		}
 		room = targets[len(targets):]
+		g.Balancers = inv.timings.known(&g)
 		if st := inv.refreshes[g.Name]; st != nil && st.last != nil {
 			ref := *st.last
 			if ref.DesiredVersion != "" {

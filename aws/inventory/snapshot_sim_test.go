@@ -449,6 +449,7 @@ func TestSimReadinessFollowsDeregisteredImages(t *testing.T) {
 	check := func(wantVersion int64, wantWhy string) {
 		t.Helper()
 		inv := inventory.NewInventory(cloud.Clients().Read(), inventory.Options{Now: clk.Now})
+		inv.Focus([]model.ServiceKey{{Name: "api", Env: "production"}}) // so the snapshot reads its balancer's settings
 		invSnapshot(t, inv)
 		r, err := inv.Readiness(ctx, "api", "production")
 		if err != nil {
@@ -460,8 +461,9 @@ func TestSimReadinessFollowsDeregisteredImages(t *testing.T) {
 			}
 			return
 		}
-		// Defaults (100/200 %): one batch of a 45 s warmup.
-		if !r.Possible || r.Via != "previous-release" || r.Target.Version != wantVersion || r.Estimate != 45*time.Second {
+		// Defaults (100/200 %): one batch: a 30 s boot, the 45 s warmup (longer than the
+		// health checks, 2 x 5 s), then the 30 s deregistration delay and 2 s to terminate.
+		if want := (30 + 45 + 30 + 2) * time.Second; !r.Possible || r.Via != "previous-release" || r.Target.Version != wantVersion || r.Estimate != want {
 			t.Errorf("readiness = %+v, want version %d", r, wantVersion)
 		}
 	}

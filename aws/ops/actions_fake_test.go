@@ -358,8 +358,8 @@ func TestPromote_StartInstanceRefreshRequest_RecordedFake(t *testing.T) {
 	if plan.CLI != "adstage-ops promote --service api --env production --image ami-new --reason 'ship bids v2'" {
 		t.Errorf("CLI = %q", plan.CLI)
 	}
-	if plan.RestoreEstimate != 60*time.Second {
-		t.Errorf("estimate = %v, want one batch of 60 s warmup", plan.RestoreEstimate)
+	if want := (30 + 60 + 2) * time.Second; plan.RestoreEstimate != want {
+		t.Errorf("estimate = %v, want one batch (no balancer): 30 s boot, 60 s warmup, 2 s to terminate", plan.RestoreEstimate)
 	}
 
 	ch, err := op.Execute(ctx, plan)

@@ -40,7 +40,8 @@ func newSimConsole(t *testing.T) *simConsole {
 	cloud := sim.NewDemo(clock)
 	log := audit.New(filepath.Join(t.TempDir(), "audit.jsonl"))
 	op := ops.NewOperator(cloud.Clients(), ops.Options{
-		Options:    inventory.Options{Now: clock.Now, After: clock.After, Refresh: time.Millisecond},
+		// BootTime as the demo sets it (cmd/adstage-ops/app.go).
+		Options:    inventory.Options{Now: clock.Now, After: clock.After, Refresh: time.Millisecond, BootTime: cloud.BootTime()},
 		Audit:      log,
 		Production: func(env string) bool { return env == "production" },
 	})

@@ -195,6 +195,7 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 	if err != nil {
 		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
 	}
+	o.loadTimings(ctx, groups)
 	p := o.rolloutPlan(model.ActionPromote, req.Service, req.Env, req.Reason, groups, now)
 	args := []string{"promote", "--service", req.Service, "--env", req.Env, "--image", image}
 	if req.AllowBadImage {
@@ -487,6 +488,7 @@ func (o *OperatorConsole) PlanRollback(ctx context.Context, req RollbackRequest)
 	if req.Reason != "" {
 		args = append(args, "--reason", req.Reason)
 	}
+	o.loadTimings(ctx, groups)
 	var active []*groupFacts
 	for _, f := range groups {
 		if f.refresh.Active() {

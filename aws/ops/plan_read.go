@@ -62,6 +62,7 @@ func (o *OperatorConsole) readService(ctx context.Context, service, env string) 
 			f.refreshProblem = awsapi.Explain(err)
 		} else if r != nil {
 			f.refresh = inventory.RefreshOf(r, f.template)
+			f.g.Refresh = f.refresh // the restore estimate of a running rollout reads it
 		}
 		if f.template == "" {
 			continue
@@ -81,6 +82,17 @@ func (o *OperatorConsole) readService(ctx context.Context, service, env string) 
 		f.g.ImageID = f.image
 	}
 	return out, nil
+}
+
+// loadTimings gives the groups their balancers' health check and draining settings for the
+// plan's restore estimate (cached by the inventory; see inventory.LoadTimings). A failed read
+// only makes the estimate fall back to AWS's defaults, so it does not fail the plan.
+func (o *OperatorConsole) loadTimings(ctx context.Context, groups []*groupFacts) {
+	gs := make([]*model.Group, len(groups))
+	for i, f := range groups {
+		gs[i] = &f.g
+	}
+	_ = o.LoadTimings(ctx, gs)
 }
 
 // noGroups is the error for a service that has no group in the environment.

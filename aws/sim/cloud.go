@@ -209,6 +209,14 @@ func (c *Cloud) Now() time.Time {
 	return c.st.Now
 }
 
+// BootTime is how long a new instance stays Pending before it enters service: the restore
+// estimate of the demo uses it (inventory.Options.BootTime).
+func (c *Cloud) BootTime() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st.BootTime
+}
+
 // SetClock replaces the clock (after Load with a nil clock, for instance); the world
 // advances to the new clock's time on the next call.
 func (c *Cloud) SetClock(clock Clock) {

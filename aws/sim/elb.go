@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -251,6 +252,53 @@ func (e *elbClient) DescribeLoadBalancerAttributes(_ context.Context, in *elb.De
 		ConnectionSettings:     &elbtypes.ConnectionSettings{IdleTimeout: aws.Int32(60)},
 		AccessLog:              &elbtypes.AccessLog{Enabled: false},
 	}}, nil
+}
+
+func (e *elbClient) DescribeLoadBalancers(_ context.Context, in *elb.DescribeLoadBalancersInput, _ ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error) {
+	const op = "DescribeLoadBalancers"
+	c := e.c
+	if err := c.begin(svcELB, op, "elb"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil {
+		in = &elb.DescribeLoadBalancersInput{}
+	}
+	limit, ok := pageSize(in.PageSize, 400, 400)
+	if !ok {
+		return nil, apiError(svcELB, op, "ValidationError", "Page size must be between 1 and 400")
+	}
+	var list []*ClassicELB
+	if len(in.LoadBalancerNames) > 0 {
+		for _, n := range in.LoadBalancerNames {
+			lb := c.elbs[n]
+			if lb == nil {
+				return nil, apiError(svcELB, op, "LoadBalancerNotFound", "There is no ACTIVE Load Balancer named '%s'", n)
+			}
+			list = append(list, lb)
+		}
+	} else {
+		list = c.st.ClassicELBs
+	}
+	pg, next, ok := paginate(list, in.Marker, limit)
+	if !ok {
+		return nil, apiError(svcELB, op, "ValidationError", "Invalid marker")
+	}
+	out := &elb.DescribeLoadBalancersOutput{NextMarker: next, LoadBalancerDescriptions: make([]elbtypes.LoadBalancerDescription, 0, len(pg))}
+	for _, lb := range pg {
+		d := elbtypes.LoadBalancerDescription{
+			LoadBalancerName: aws.String(lb.Name), Scheme: aws.String("internet-facing"),
+			DNSName: aws.String(fmt.Sprintf("%s-123456789.%s.elb.amazonaws.com", lb.Name, c.st.Region)),
+			HealthCheck: &elbtypes.HealthCheck{Target: aws.String("HTTP:80/health"), Interval: aws.Int32(lb.Interval), Timeout: aws.Int32(2),
+				HealthyThreshold: aws.Int32(lb.HealthyThreshold), UnhealthyThreshold: aws.Int32(lb.UnhealthyThreshold)},
+			ListenerDescriptions: []elbtypes.ListenerDescription{{Listener: &elbtypes.Listener{Protocol: aws.String("HTTP"), LoadBalancerPort: 80, InstanceProtocol: aws.String("HTTP"), InstancePort: aws.Int32(80)}}},
+		}
+		for _, r := range lb.Instances {
+			d.Instances = append(d.Instances, elbtypes.Instance{InstanceId: aws.String(r.InstanceID)})
+		}
+		out.LoadBalancerDescriptions = append(out.LoadBalancerDescriptions, d)
+	}
+	return out, nil
 }
 
 // stsClient is the simulated STS API.

@@ -130,6 +130,13 @@ func TestClassicELBDrainingAndHealth(t *testing.T) {
 	if err != nil || !attrs.LoadBalancerAttributes.ConnectionDraining.Enabled || *attrs.LoadBalancerAttributes.ConnectionDraining.Timeout != 60 {
 		t.Errorf("connection draining: %+v, %v", attrs, err)
 	}
+	lbs, err := cl.ELB.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerNames: []string{"legacy-elb"}})
+	if err != nil || len(lbs.LoadBalancerDescriptions) != 1 || len(lbs.LoadBalancerDescriptions[0].Instances) != 2 {
+		t.Fatalf("describe load balancers: %+v, %v", lbs, err)
+	}
+	if hc := lbs.LoadBalancerDescriptions[0].HealthCheck; *hc.Interval != 5 || *hc.HealthyThreshold != 2 {
+		t.Errorf("health check = interval %d, healthy threshold %d; want 5 and 2", *hc.Interval, *hc.HealthyThreshold)
+	}
 	if _, err := cl.AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("legacy"), DesiredCapacity: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}

@@ -108,6 +108,7 @@ type AWS struct {
 	DescribeTargetGroupsOp           Op[elbv2.DescribeTargetGroupsInput, elbv2.DescribeTargetGroupsOutput]
 	DescribeInstanceHealthOp         Op[elb.DescribeInstanceHealthInput, elb.DescribeInstanceHealthOutput]
 	DescribeLoadBalancerAttributesOp Op[elb.DescribeLoadBalancerAttributesInput, elb.DescribeLoadBalancerAttributesOutput]
+	DescribeLoadBalancersOp          Op[elb.DescribeLoadBalancersInput, elb.DescribeLoadBalancersOutput]
 	GetCallerIdentityOp              Op[sts.GetCallerIdentityInput, sts.GetCallerIdentityOutput]
 }
 
@@ -143,6 +144,7 @@ func (f *AWS) Calls() map[string]int {
 	add("DescribeTargetGroups", f.DescribeTargetGroupsOp.Calls())
 	add("DescribeInstanceHealth", f.DescribeInstanceHealthOp.Calls())
 	add("DescribeLoadBalancerAttributes", f.DescribeLoadBalancerAttributesOp.Calls())
+	add("DescribeLoadBalancers", f.DescribeLoadBalancersOp.Calls())
 	add("GetCallerIdentity", f.GetCallerIdentityOp.Calls())
 	return out
 }
@@ -168,6 +170,7 @@ func (f *AWS) ResetCalls() {
 	f.DescribeTargetGroupsOp.Reset()
 	f.DescribeInstanceHealthOp.Reset()
 	f.DescribeLoadBalancerAttributesOp.Reset()
+	f.DescribeLoadBalancersOp.Reset()
 	f.GetCallerIdentityOp.Reset()
 }
 
@@ -239,6 +242,9 @@ func (c fakeELB) DescribeInstanceHealth(_ context.Context, in *elb.DescribeInsta
 }
 func (c fakeELB) DescribeLoadBalancerAttributes(_ context.Context, in *elb.DescribeLoadBalancerAttributesInput, _ ...func(*elb.Options)) (*elb.DescribeLoadBalancerAttributesOutput, error) {
 	return c.f.DescribeLoadBalancerAttributesOp.call(in)
+}
+func (c fakeELB) DescribeLoadBalancers(_ context.Context, in *elb.DescribeLoadBalancersInput, _ ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error) {
+	return c.f.DescribeLoadBalancersOp.call(in)
 }
 
 type fakeSTS struct{ f *AWS }

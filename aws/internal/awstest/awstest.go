@@ -136,6 +136,10 @@ func OperationCalls(c SDKClients) map[string]func(context.Context) error {
 			_, err := c.ELB.DescribeLoadBalancerAttributes(ctx, &elb.DescribeLoadBalancerAttributesInput{LoadBalancerName: s("classic")})
 			return err
 		},
+		"elasticloadbalancing:DescribeLoadBalancers": func(ctx context.Context) error {
+			_, err := c.ELB.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{})
+			return err
+		},
 		"sts:GetCallerIdentity": func(ctx context.Context) error {
 			_, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 			return err
