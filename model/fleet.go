@@ -237,6 +237,8 @@ type Refresh struct {
 	// RollbackDetails.PercentageCompleteOnRollback); during a rollback Percent goes back down
 	// from it to zero.
 	PercentOnRollback int32
+	// RollbackReason is why the refresh was rolled back (AWS's RollbackDetails.RollbackReason).
+	RollbackReason string
 }
 
 // RollingBack reports whether AWS is rolling the refresh back right now.

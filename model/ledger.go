@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -314,7 +315,11 @@ func state(e *LedgerEntry, current int64, active *Refresh, historyKnown bool, ol
 		if !wasLive || e.LiveFrom.Before(r.StartedAt) {
 			switch r.Status {
 			case "RollbackSuccessful", "RollbackFailed":
-				return ReleaseRolledBack, fmt.Sprintf("its rollout was rolled back %s (refresh %s %s): %s", stampOf(endOf(&r)), r.ID, r.Status, r.StatusReason)
+				why := r.RollbackReason
+				if why == "" {
+					why = r.StatusReason
+				}
+				return ReleaseRolledBack, fmt.Sprintf("its rollout was rolled back %s (refresh %s %s): %s", stampOf(endOf(&r)), r.ID, r.Status, why)
 			case "Failed":
 				return ReleaseFailed, fmt.Sprintf("its rollout failed %s (refresh %s): %s", stampOf(endOf(&r)), r.ID, r.StatusReason)
 			case "Cancelled":
@@ -393,7 +398,11 @@ func (l Ledger) Previous() RollbackChoice {
 		case ReleaseRollingOut, ReleaseRollingBack:
 			// The rollout under way is what a rollback reverses; it is no release to return to.
 		default:
-			c.Skipped = append(c.Skipped, Skip{e, string(e.State) + ": " + e.Detail})
+			why := e.Detail
+			if !strings.HasPrefix(why, string(e.State)) {
+				why = string(e.State) + ": " + why
+			}
+			c.Skipped = append(c.Skipped, Skip{e, why})
 		}
 	}
 	slices.SortStableFunc(good, func(a, b LedgerEntry) int {
@@ -476,4 +485,15 @@ func ResolveVersion(versions []Release, numeric int64, alias string) int64 {
 		cur = max(cur, r.Version)
 	}
 	return cur
+}
+
+// LiveAt is the release the group ran at t, as far as the ledger knows (the last period each
+// release was live).
+func (l Ledger) LiveAt(t time.Time) (LedgerEntry, bool) {
+	for _, e := range l.Entries {
+		if !e.LiveFrom.IsZero() && !e.LiveFrom.After(t) && (e.LiveUntil.IsZero() || t.Before(e.LiveUntil)) {
+			return e, true
+		}
+	}
+	return LedgerEntry{}, false
 }

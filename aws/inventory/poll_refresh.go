@@ -122,6 +122,7 @@ func mapRefresh(r *astypes.InstanceRefresh, groupTemplate string, in *interner) 
 	}
 	if d := r.RollbackDetails; d != nil {
 		m.PercentOnRollback = aws.ToInt32(d.PercentageCompleteOnRollback)
+		m.RollbackReason = aws.ToString(d.RollbackReason)
 	}
 	if p := r.Preferences; p != nil {
 		m.MinHealthy, m.MaxHealthy = aws.ToInt32(p.MinHealthyPercentage), aws.ToInt32(p.MaxHealthyPercentage)

@@ -67,6 +67,9 @@ func (a *app) promoteCommand() *cobra.Command {
 				return fail(exitError, "promote needs --env (the environment to roll out to)")
 			}
 			req.Env, req.Reason = a.flags.env, af.reason
+			if req.AllowBadImage && strings.TrimSpace(req.Reason) == "" {
+				return fail(exitError, "--allow-bad-image needs --reason: say why an image that was rolled back or marked bad may go out (every operator sees it)")
+			}
 			return a.act(cmd.Context(), "promote", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context) (model.Plan, error) {
 				return a.op.PlanPromote(ctx, req)
 			})
@@ -76,7 +79,44 @@ func (a *app) promoteCommand() *cobra.Command {
 	cmd.Flags().StringVar(&req.ImageID, "image", "", "AMI to roll out (default: the newest baked image the environment does not run)")
 	cmd.Flags().StringVar(&req.FromEnv, "from-env", "", "roll out the image this environment runs (e.g. staging)")
 	_ = cmd.MarkFlagRequired("service")
+	cmd.Flags().BoolVar(&req.AllowBadImage, "allow-bad-image", false, "promote an image that was rolled back or marked bad (needs --reason)")
 	cmd.MarkFlagsMutuallyExclusive("image", "from-env")
+	af.add(cmd)
+	return cmd
+}
+
+func (a *app) markCommand() *cobra.Command {
+	var af actionFlags
+	var req ops.MarkRequest
+	cmd := &cobra.Command{
+		Use:   "mark --service S --env E --version N bad|good --reason R",
+		Short: "Mark a release's image bad (no rollback returns to it, promote refuses it) or good again",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 || (args[0] != string(model.MarkBad) && args[0] != string(model.MarkGood)) {
+				return fmt.Errorf("say whether the release is bad or good: adstage-ops mark --service S --env E --version N bad --reason \"why\"")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if a.flags.env == "" {
+				return fail(exitError, "mark needs --env (the environment whose release you mark)")
+			}
+			req.Env, req.Reason, req.Kind = a.flags.env, af.reason, model.MarkKind(args[0])
+			if req.Version <= 0 {
+				return fail(exitError, "--version must be a launch template version number (see `adstage-ops history --service %s --env %s`)", req.Service, req.Env)
+			}
+			if req.Kind == model.MarkBad && strings.TrimSpace(req.Reason) == "" {
+				return fail(exitError, "marking a release bad needs --reason: every operator sees it")
+			}
+			return a.act(cmd.Context(), "mark", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context) (model.Plan, error) {
+				return a.op.PlanMark(ctx, req)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&req.Service, "service", "", "service name")
+	cmd.Flags().Int64Var(&req.Version, "version", 0, "launch template version whose image to mark")
+	_ = cmd.MarkFlagRequired("service")
+	_ = cmd.MarkFlagRequired("version")
 	af.add(cmd)
 	return cmd
 }
@@ -282,6 +322,10 @@ func printPlan(w io.Writer, p model.Plan) {
 			prod = "  [PRODUCTION]"
 		}
 		fmt.Fprintf(w, "%s %s in %s%s\n", title, p.Service, p.Env, prod)
+	}
+	if m := p.Mark; m != nil {
+		fmt.Fprintf(w, "  version %d: %s\n", m.Version, strings.Join(m.Images, ", "))
+		fmt.Fprintf(w, "  mark: %s\n", m.Mark)
 	}
 	for _, s := range p.Steps {
 		fmt.Fprintf(w, "  group %s (%d instances, desired %d)\n", s.Group, s.Instances, s.Desired)

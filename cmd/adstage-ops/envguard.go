@@ -45,6 +45,13 @@ func (g envGuard) PlanCancel(ctx context.Context, r ops.CancelRequest) (model.Pl
 	return g.Operator.PlanCancel(ctx, r)
 }
 
+func (g envGuard) PlanMark(ctx context.Context, r ops.MarkRequest) (model.Plan, error) {
+	if err := g.refuse(r.Env); err != nil {
+		return model.Plan{}, err
+	}
+	return g.Operator.PlanMark(ctx, r)
+}
+
 // Execute is where the guard holds: a bake plan carries the environment of the instance's
 // service, so a read-only environment's instances are not baked from either.
 func (g envGuard) Execute(ctx context.Context, p model.Plan) (<-chan model.Progress, error) {

@@ -59,33 +59,45 @@ func (a *app) history(ctx context.Context, service, what string) (model.History,
 }
 
 func printHistory(w io.Writer, h model.History) {
-	fmt.Fprintf(w, "Releases of %s/%s (launch template versions, newest first)\n", h.Name, h.Env)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TEMPLATE\tVERSION\tIMAGE\tWHEN\tWHO\tWHY")
-	for _, r := range h.Releases {
-		who, why := r.CreatedBy, r.Description
-		if n, ok := model.ParseReleaseNote(r.Description); ok {
-			who, why = n.Who, fmt.Sprintf("%s -> %s", n.From, n.To)
-			if n.Why != "" {
-				why += ": " + n.Why
+	fmt.Fprintf(w, "Releases of %s/%s, newest version first; each state comes from what AWS did (rollouts and their outcomes) and from operators' marks\n", h.Name, h.Env)
+	for _, l := range h.Ledgers {
+		if l.Template == "" {
+			fmt.Fprintf(w, "\ngroup %s: launch configuration, no releases to list\n", l.Group)
+			continue
+		}
+		fmt.Fprintf(w, "\ngroup %s, launch template %s, runs version %d\n", l.Group, l.Template, l.Current)
+		if l.HistoryProblem != "" {
+			fmt.Fprintf(w, "  warning: %s\n", l.HistoryProblem)
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  VERSION\tIMAGE\tSTATE\tCREATED\tWHO\tWHY\tDETAIL")
+		for _, e := range l.Entries {
+			why := e.Why()
+			if !e.HasNote {
+				why = e.Description
 			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Version, orDash(e.ImageID), e.State, fmtTime(e.CreatedAt), orDash(model.ShortWho(e.Who())), orDash(why), orDash(e.Detail))
 		}
-		def := ""
-		if r.Default {
-			def = " (default)"
+		tw.Flush()
+		if c := l.Previous(); c.OK {
+			how := ""
+			if c.Unverified {
+				how = " (unverified: chosen by version order)"
+			}
+			fmt.Fprintf(w, "  rollback returns to version %d (%s)%s\n", c.Target.Version, c.Target.ImageID, how)
+		} else if l.Current != 0 {
+			fmt.Fprintf(w, "  rollback: %s\n", c.Why)
 		}
-		fmt.Fprintf(tw, "%s\t%d%s\t%s\t%s\t%s\t%s\n", r.TemplateName, r.Version, def, r.ImageID, fmtTime(r.CreatedAt), orDash(who), orDash(why))
 	}
-	tw.Flush()
 	fmt.Fprintln(w, "\nRollouts (instance refreshes)")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tID\tSTATUS\tDONE\tSTARTED\tENDED\tTO\tREASON")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tID\tSTATUS\tDONE\tSTARTED\tENDED\tTO\tENDED ON\tREASON")
 	for _, r := range h.Refreshes {
 		to := r.DesiredImage
 		if to == "" && r.DesiredVersion != "" {
 			to = "version " + r.DesiredVersion
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d%%\t%s\t%s\t%s\t%s\n", r.Group, r.ID, r.Status, r.Percent, fmtTime(r.StartedAt), fmtTime(r.EndedAt), orDash(to), orDash(r.StatusReason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d%%\t%s\t%s\t%s\t%s\t%s\n", r.Group, r.ID, r.Status, r.Percent, fmtTime(r.StartedAt), fmtTime(r.EndedAt), orDash(to), endedOn(h, r), orDash(r.StatusReason))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nScaling activities")
@@ -95,6 +107,23 @@ func printHistory(w io.Writer, h model.History) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.Group, fmtTime(ac.StartedAt), ac.Status, ac.Description)
 	}
 	tw.Flush()
+}
+
+// endedOn is the version a finished refresh left its group on, from the group's ledger: for
+// a rolled-back refresh, the release it returned to.
+func endedOn(h model.History, r model.RefreshRecord) string {
+	if r.Active() || r.EndedAt.IsZero() {
+		return "-"
+	}
+	for _, l := range h.Ledgers {
+		if l.Group != r.Group {
+			continue
+		}
+		if e, ok := l.LiveAt(r.EndedAt.Add(time.Second)); ok {
+			return fmt.Sprintf("version %d", e.Version)
+		}
+	}
+	return "-"
 }
 
 func fmtTime(t time.Time) string {

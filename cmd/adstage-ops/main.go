@@ -107,6 +107,7 @@ Run it without a subcommand for the console; --demo runs it on a built-in simula
 		a.promoteCommand(),
 		a.rollbackCommand(),
 		a.cancelCommand(),
+		a.markCommand(),
 		a.historyCommand(),
 		a.auditCommand(),
 		a.iamPolicyCommand(),

@@ -1,21 +1,25 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/model"
 )
 
 func (a *app) statusCommand() *cobra.Command {
 	var service string
-	var asJSON bool
+	var asJSON, withRollback bool
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Print the inventory: exit 0 when every service is healthy, 1 when any is degraded, 2 on error",
@@ -51,10 +55,21 @@ func (a *app) statusCommand() *cobra.Command {
 					degraded = true
 				}
 			}
+			var ready map[model.ServiceKey]model.Readiness
+			if withRollback || (service != "" && !cmd.Flags().Changed("rollback")) {
+				ready = a.readiness(cmd.Context(), services)
+			}
 			if asJSON {
-				err = writeJSON(a.stdout, statusJSON(&fleet, services, a.now()))
+				out := statusJSON(&fleet, services, a.now())
+				for i := range out.Services {
+					if r, ok := ready[model.ServiceKey{Name: out.Services[i].Service, Env: out.Services[i].Env}]; ok {
+						out.Services[i].Rollback = readinessJSON(r)
+					}
+				}
+				err = writeJSON(a.stdout, out)
 			} else {
 				printStatus(a.stdout, &fleet, services, a.now())
+				printReadiness(a.stdout, services, ready)
 			}
 			if err != nil {
 				return err
@@ -70,7 +85,86 @@ func (a *app) statusCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&service, "service", "", "only this service")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&withRollback, "rollback", false, "also say what `rollback` would return each service to (on by default with --service)")
 	return cmd
+}
+
+// readiness reads what a rollback of each service would do: the same rule as the console's
+// rollback column and the rollback plan (the release ledger's previous release).
+func (a *app) readiness(ctx context.Context, services []model.Service) map[model.ServiceKey]model.Readiness {
+	out := map[model.ServiceKey]model.Readiness{}
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(4)
+	for i := range services {
+		k := model.ServiceKey{Name: services[i].Name, Env: services[i].Env}
+		if k.Name == model.Untagged {
+			continue
+		}
+		g.Go(func() error {
+			r, err := a.reader.Readiness(ctx, k.Name, k.Env)
+			if err != nil {
+				r = model.Readiness{Why: "could not be read: " + awsapi.Explain(err)}
+			}
+			mu.Lock()
+			out[k] = r
+			mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+type rollbackOut struct {
+	Possible bool   `json:"possible"`
+	Via      string `json:"via,omitempty"`
+	Version  int64  `json:"version,omitempty"`
+	Image    string `json:"image,omitempty"`
+	// Unverified: no release is known to have run well, so the target is by version order.
+	Unverified      bool     `json:"unverified,omitempty"`
+	Skipped         []string `json:"skipped,omitempty"`
+	Why             string   `json:"why,omitempty"`
+	Note            string   `json:"note,omitempty"`
+	EstimateSeconds int64    `json:"estimate_seconds,omitempty"`
+}
+
+func readinessJSON(r model.Readiness) *rollbackOut {
+	return &rollbackOut{Possible: r.Possible, Via: r.Via, Version: r.Target.Version, Image: r.Target.ImageID, Unverified: r.Unverified,
+		Skipped: r.Skipped, Why: r.Why, Note: r.Note, EstimateSeconds: int64(r.Estimate.Seconds())}
+}
+
+// printReadiness says, per service, what a rollback would return to.
+func printReadiness(w io.Writer, services []model.Service, ready map[model.ServiceKey]model.Readiness) {
+	if len(ready) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	for i := range services {
+		r, ok := ready[model.ServiceKey{Name: services[i].Name, Env: services[i].Env}]
+		if !ok {
+			continue
+		}
+		where := services[i].Name + "/" + services[i].Env
+		switch {
+		case !r.Possible:
+			fmt.Fprintf(w, "%s: rollback not possible: %s\n", where, r.Why)
+		case r.Via == "rollback-refresh":
+			fmt.Fprintf(w, "%s: rollback reverses the running rollout, about %s\n", where, r.Estimate.Round(time.Second))
+		default:
+			how := ""
+			if r.Unverified {
+				how = " (unverified: no record shows it ran well; chosen by version order)"
+			}
+			fmt.Fprintf(w, "%s: rollback returns to launch template version %d (%s), about %s%s\n", where, r.Target.Version, r.Target.ImageID, r.Estimate.Round(time.Second), how)
+			for _, sk := range r.Skipped {
+				fmt.Fprintf(w, "  skips %s\n", sk)
+			}
+		}
+		if r.Note != "" {
+			fmt.Fprintf(w, "  %s\n", r.Note)
+		}
+	}
 }
 
 // noMatch explains an empty selection: an unknown service, or an environment nothing runs in.
@@ -211,6 +305,8 @@ type serviceOut struct {
 	Degraded    bool       `json:"degraded"`
 	Counts      countsOut  `json:"counts"`
 	Groups      []groupOut `json:"groups"`
+	// Rollback is what `rollback` would do (with --rollback, or --service).
+	Rollback *rollbackOut `json:"rollback,omitempty"`
 }
 
 type countsOut struct {
