@@ -373,8 +373,16 @@ func TestMoto_RollbackDeregisteredPrevious_ThenOlderVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	awstest.Progress(t, ch)
-	if got := mutations(recorded()); len(got) != 0 {
-		t.Errorf("a rollback to an existing version sent %v to moto (no new version, no group update)", got)
+	// No new version, no group update: only the rolled-back mark on the image it leaves.
+	if got := mutations(recorded()); !slices.Equal(got, []string{"CreateTags"}) {
+		t.Errorf("a rollback to an existing version sent %v to moto, want only CreateTags", got)
+	}
+	imgs, err := inventory.LookupImages(ctx, m.ec2, []string{cur})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := model.Verdict(imgs.Marks(cur)); !ok || v.Kind != model.MarkRolledBack || v.Env != "production" {
+		t.Errorf("image %s left by the rollback: marks %+v, want rolled back in production", cur, imgs.Marks(cur))
 	}
 	if len(m.standIn.started) != 1 || aws.ToString(m.standIn.started[0].DesiredConfiguration.LaunchTemplate.Version) != "1" ||
 		aws.ToString(m.standIn.started[0].DesiredConfiguration.LaunchTemplate.LaunchTemplateId) != tpl {
@@ -382,5 +390,45 @@ func TestMoto_RollbackDeregisteredPrevious_ThenOlderVersion(t *testing.T) {
 	}
 	if got, _ := m.log.Read(); len(got) != 2 || got[1].Result != "succeeded" || got[1].To != oldest || got[1].From != cur {
 		t.Errorf("audit = %+v", got)
+	}
+}
+
+// Marks are image tags: moto stores them, every reader sees them, and the rollback that
+// follows skips the marked release.
+func TestMoto_MarkBadIsAnImageTagTheRollbackHonours(t *testing.T) {
+	m := newMotoFleet(t)
+	ctx := context.Background()
+	inst := m.instance(t, ctx)
+	oldest := m.image(t, ctx, inst, "api-m1")
+	prev := m.image(t, ctx, inst, "api-m2")
+	cur := m.image(t, ctx, inst, "api-m3")
+	m.group(t, ctx, "api-mark-lt", "3", oldest, prev, cur)
+	p, err := m.op.PlanMark(ctx, ops.MarkRequest{Service: "api", Env: "production", Version: 2, Kind: model.MarkBad, Reason: "leaks memory"})
+	if err != nil || p.Blocked() {
+		t.Fatalf("plan mark: %v %s", err, p.FailureText())
+	}
+	recorded := recordedSince(t)
+	ch, err := m.op.Execute(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awstest.Progress(t, ch)
+	if got := mutations(recorded()); !slices.Equal(got, []string{"CreateTags"}) {
+		t.Errorf("mark sent %v, want one CreateTags", got)
+	}
+	out, err := m.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{prev}})
+	if err != nil || len(out.Images) != 1 {
+		t.Fatalf("describe %s: %v", prev, err)
+	}
+	v, ok := model.Verdict(inventory.MarksOf(out.Images[0].Tags))
+	if !ok || v.Kind != model.MarkBad || v.Reason != "leaks memory" || v.Env != "production" || v.Who == "" {
+		t.Fatalf("tags of %s = %+v", prev, out.Images[0].Tags)
+	}
+	rb, err := m.op.PlanRollback(ctx, ops.RollbackRequest{Service: "api", Env: "production"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Steps[0].ToVersion != "1" || rb.Steps[0].ToImage.ImageID != oldest {
+		t.Errorf("rollback after marking version 2 bad targets version %s (%s), want 1 (%s)", rb.Steps[0].ToVersion, rb.Steps[0].ToImage.ImageID, oldest)
 	}
 }

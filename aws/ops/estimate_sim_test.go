@@ -21,8 +21,8 @@ func TestRestoreEstimateMatchesSimulatedRollouts_Sim(t *testing.T) {
 		name string
 		plan func(context.Context, *simConsole) (model.Plan, error)
 	}{
-		{"promote auth/production to staging's release", func(ctx context.Context, s *simConsole) (model.Plan, error) {
-			return s.op.PlanPromote(ctx, ops.PromoteRequest{Service: "auth", Env: "production", FromEnv: "staging"})
+		{"promote api/production (two groups) to staging's release", func(ctx context.Context, s *simConsole) (model.Plan, error) {
+			return s.op.PlanPromote(ctx, ops.PromoteRequest{Service: "api", Env: "production", FromEnv: "staging"})
 		}},
 		{"rollback of the running web/production rollout", func(ctx context.Context, s *simConsole) (model.Plan, error) {
 			return s.op.PlanRollback(ctx, ops.RollbackRequest{Service: "web", Env: "production"})

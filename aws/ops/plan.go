@@ -206,7 +206,11 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 	}
 	p.CLI = cli(args...)
 	if images.State(image) != "missing" {
-		p.Checks = append(p.Checks, imageMarkCheck(image, images.Marks(image), req))
+		history, err := o.rolledBackHere(ctx, groups, image)
+		if err != nil {
+			return model.Plan{}, fmt.Errorf("%s: %w", what, err)
+		}
+		p.Checks = append(p.Checks, imageMarkCheck(image, images.Marks(image), history, req))
 	}
 
 	switch state := images.State(image); state {
@@ -253,15 +257,48 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 
 // imageMarkCheck refuses an image that was rolled back or marked bad (newest mark first),
 // unless the request overrides it, which turns the failure into a warning to confirm.
-func imageMarkCheck(image string, marks []model.Mark, req PromoteRequest) model.Check {
-	v, against := model.Verdict(marks)
-	if !against {
-		return model.Check{Name: CheckImageMarks, OK: true, Detail: image + " carries no rolled-back or bad mark"}
+func imageMarkCheck(image string, marks []model.Mark, rolledBack []string, req PromoteRequest) model.Check {
+	var against []string
+	if v, ok := model.Verdict(marks); ok {
+		against = append(against, "was "+v.String())
 	}
+	against = append(against, rolledBack...)
+	if len(against) == 0 {
+		return model.Check{Name: CheckImageMarks, OK: true, Detail: image + " carries no rolled-back or bad mark, and no rollout of it here was rolled back"}
+	}
+	what := image + " " + strings.Join(against, "; ")
 	if req.AllowBadImage {
-		return model.Check{Name: CheckImageMarks, Warn: true, Detail: fmt.Sprintf("%s was %s; promoting it anyway (overridden: %s)", image, v, req.Reason)}
+		return model.Check{Name: CheckImageMarks, Warn: true, Detail: fmt.Sprintf("%s; promoting it anyway (overridden: %s)", what, req.Reason)}
 	}
-	return model.Check{Name: CheckImageMarks, Detail: fmt.Sprintf("%s was %s: promote another image, or override with --allow-bad-image and a --reason (in the console: confirm the override)", image, v)}
+	return model.Check{Name: CheckImageMarks, Detail: what + ": promote another image, or override with --allow-bad-image and a --reason (in the console: confirm the override)"}
+}
+
+// rolledBackHere lists the releases of image that the groups' ledgers record as rolled back
+// (AWS rolled their rollout back, or an operator did): the image already failed here.
+func (o *OperatorConsole) rolledBackHere(ctx context.Context, groups []*groupFacts, image string) ([]string, error) {
+	var asked []inventory.LedgerGroup
+	for _, f := range groups {
+		if f.template != "" {
+			asked = append(asked, inventory.LedgerGroup{Name: f.g.Name, Template: f.template, Version: itoa(f.version), Image: f.image})
+		}
+	}
+	if len(asked) == 0 {
+		return nil, nil
+	}
+	ledgers, err := inventory.ReadLedgers(ctx, o.c.EC2, o.c.AutoScaling, asked, o.opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range ledgers.Groups {
+		for _, e := range l.Entries {
+			// A rolled-back mark is reported once, from the image's own marks.
+			if e.ImageID == image && e.State == model.ReleaseRolledBack && !(e.HasVerdict && e.Verdict.Kind == model.MarkRolledBack) {
+				out = append(out, fmt.Sprintf("was rolled back in %s (version %d): %s", l.Group, e.Version, e.Detail))
+			}
+		}
+	}
+	return out, nil
 }
 
 // chooseImage resolves what the request promotes: the explicit AMI; the AMI FromEnv runs;
