@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/adstage/adstage-ops/aws/internal/awstest"
 	"github.com/adstage/adstage-ops/model"
@@ -67,5 +69,63 @@ func TestRollback_LedgerReadsAndMarkRequest_RecordedFake(t *testing.T) {
 	}
 	if len(tags) != 1 || !reflect.DeepEqual(tags[0], want) {
 		t.Errorf("CreateTags = %+v, want exactly %+v", tags, want)
+	}
+}
+
+// A rollback whose mark cannot be written (an image shared from another account, a policy
+// without ec2:CreateTags on images) still rolls back, and its progress says how to mark the
+// image by hand; the audit log records the rollback as started and succeeded.
+func TestRollback_MarkFailureIsReportedNotFatal_RecordedFake(t *testing.T) {
+	w := standardWorld(t)
+	w.f.CreateTagsOp.QueueErr(&smithy.GenericAPIError{Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."})
+	op, log := w.operator(t)
+	ctx := context.Background()
+	plan, err := op.PlanRollback(ctx, RollbackRequest{Service: "api", Env: "production", Reason: "5xx"})
+	if err != nil || plan.Blocked() {
+		t.Fatalf("plan: %v %s", err, plan.FailureText())
+	}
+	ch, err := op.Execute(ctx, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned bool
+	for _, p := range awstest.Progress(t, ch) {
+		if p.Stage == StageMark && strings.Contains(p.Message, "could not be marked") && strings.Contains(p.Message, "adstage-ops mark --service api --env production") && strings.Contains(p.Message, "ec2:CreateTags") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Error("no progress says the image could not be marked, with the command to do it")
+	}
+	if w.f.StartInstanceRefreshOp.Calls() != 1 {
+		t.Errorf("StartInstanceRefresh calls = %d, want the rollback to go on", w.f.StartInstanceRefreshOp.Calls())
+	}
+	if got := strings.Join(results(t, log), ","); got != "rollback:started,rollback:succeeded" {
+		t.Errorf("audit = %s", got)
+	}
+}
+
+// Marking an image owned by another account warns before anything is sent.
+func TestPlanMark_SharedImageWarns_RecordedFake(t *testing.T) {
+	w := standardWorld(t)
+	img := w.images["ami-prev"]
+	img.OwnerId = aws.String("999999999999")
+	w.images["ami-prev"] = img
+	op, _ := w.operator(t)
+	p, err := op.PlanMark(context.Background(), MarkRequest{Service: "api", Env: "production", Version: 2, Kind: model.MarkBad, Reason: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c model.Check
+	for _, ch := range p.Checks {
+		if ch.Name == CheckMarkImage {
+			c = ch
+		}
+	}
+	if c.OK || !c.Warn || !strings.Contains(c.Detail, "belongs to account 999999999999") {
+		t.Errorf("check %+v, want a warning naming the owner", c)
+	}
+	if w.f.CreateTagsOp.Calls() != 0 {
+		t.Error("planning sent CreateTags")
 	}
 }
