@@ -207,11 +207,21 @@ func TargetProblem(l model.Ledger, c model.RollbackChoice, images ImageLookup) s
 }
 
 // candidatesHint lists the versions an operator may name with --to-version, with their
-// state, at most five.
+// state, whose AMI is available.
 func candidatesHint(l model.Ledger, images ImageLookup) string {
+	if list := CandidateList(l, images); list != "" {
+		return "; to roll back anyway, name a version with --to-version: " + list
+	}
+	return ""
+}
+
+// CandidateList is "3 (ami-x, was live), 1 (ami-y, unknown outcome)": the versions a
+// rollback can name (model.Ledger.Candidates), at most five, only those whose AMI is
+// available unless images is nil.
+func CandidateList(l model.Ledger, images ImageLookup) string {
 	var parts []string
 	for _, e := range l.Candidates() {
-		if images.State(e.ImageID) != string(ec2types.ImageStateAvailable) {
+		if images != nil && images.State(e.ImageID) != string(ec2types.ImageStateAvailable) {
 			continue
 		}
 		if len(parts) == 5 {
@@ -220,10 +230,7 @@ func candidatesHint(l model.Ledger, images ImageLookup) string {
 		}
 		parts = append(parts, fmt.Sprintf("%d (%s, %s)", e.Version, e.ImageID, e.State))
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "; to roll back anyway, name a version with --to-version: " + strings.Join(parts, ", ")
+	return strings.Join(parts, ", ")
 }
 
 // Forget drops the cached readiness of a service, so that the next answer reads AWS again:

@@ -714,16 +714,8 @@ func (o *OperatorConsole) previousReleases(ctx context.Context, p *model.Plan, r
 
 // versionsHint lists, for an error, the versions a rollback can name, with their state.
 func versionsHint(l model.Ledger) string {
-	var parts []string
-	for _, e := range l.Candidates() {
-		if len(parts) == 6 {
-			parts = append(parts, "...")
-			break
-		}
-		parts = append(parts, fmt.Sprintf("%d (%s, %s)", e.Version, e.ImageID, e.State))
+	if list := inventory.CandidateList(l, nil); list != "" {
+		return "; versions you can name: " + list
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "; versions you can name: " + strings.Join(parts, ", ")
+	return ""
 }
