@@ -4,21 +4,28 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+
+	"github.com/gofrs/flock"
 
 	"github.com/adstage/adstage-ops/model"
 )
 
 // The audit log is the local record of every mutating action taken with adstage-ops, including
-// the cancelled and failed ones: one JSON object per line (model.AuditEvent), appended with
-// O_APPEND so that two consoles writing at once interleave whole lines, never parts of them,
-// and created 0600 because it names who did what in which account.
+// the cancelled and failed ones: one JSON object per line (model.AuditEvent), appended under a
+// file lock with O_APPEND and synced, so that consoles and CLIs writing at once interleave
+// whole lines, never parts of them; created 0600 because it names who did what in which
+// account. A damaged line never hides the rest of the log.
 
 // Log is a JSON lines audit log file. It implements Sink.
 type Log struct {
@@ -49,7 +56,10 @@ func DefaultPath() (string, error) {
 }
 
 // Append writes one event as one line, creating the file (0600) and its directories (0700)
-// when they do not exist yet.
+// when they do not exist yet. Appends from several processes stay whole lines: each takes
+// an exclusive lock on PATH.lock, writes the line with one write call on an O_APPEND file,
+// and syncs it to disk before the lock is released, so an event reported written survives a
+// crash.
 func (l *Log) Append(e model.AuditEvent) error {
 	line, err := json.Marshal(e)
 	if err != nil {
@@ -61,6 +71,11 @@ func (l *Log) Append(e model.AuditEvent) error {
 	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
 		return fmt.Errorf("write audit event to %s: %w", l.path, err)
 	}
+	lock := flock.New(l.path+".lock", flock.SetPermissions(0o600))
+	if err := lock.Lock(); err != nil {
+		return fmt.Errorf("write audit event to %s: lock it: %w", l.path, err)
+	}
+	defer lock.Unlock()
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("write audit event to %s: %w", l.path, err)
@@ -70,14 +85,42 @@ func (l *Log) Append(e model.AuditEvent) error {
 		f.Close()
 		return fmt.Errorf("write audit event to %s: %w", l.path, err)
 	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write audit event to %s: sync: %w", l.path, err)
+	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write audit event to %s: %w", l.path, err)
 	}
 	return nil
 }
 
+// Damaged reports lines of the log that are not events (a torn write after a crash, a line
+// edited by hand): they are skipped, and every readable event is still returned.
+type Damaged struct {
+	Path  string
+	Lines []int // 1-based line numbers
+}
+
+func (d *Damaged) Error() string {
+	nums := make([]string, 0, min(len(d.Lines), 20))
+	for i, n := range d.Lines {
+		if i == 20 {
+			nums = append(nums, "...")
+			break
+		}
+		nums = append(nums, strconv.Itoa(n))
+	}
+	what := "unreadable lines"
+	if len(d.Lines) == 1 {
+		what = "unreadable line"
+	}
+	return fmt.Sprintf("%d %s skipped in %s: %s", len(d.Lines), what, d.Path, strings.Join(nums, ", "))
+}
+
 // Read returns every event in the log, oldest first. A log that does not exist yet is empty.
-// A line that is not an event (a torn write after a crash) is an error naming its line number.
+// Lines that are not events are skipped and reported as a *Damaged error alongside the
+// events that could be read; lines of any length are read.
 func (l *Log) Read() ([]model.AuditEvent, error) {
 	f, err := os.Open(l.path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -88,22 +131,27 @@ func (l *Log) Read() ([]model.AuditEvent, error) {
 	}
 	defer f.Close()
 	var out []model.AuditEvent
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	n := 0
-	for sc.Scan() {
-		n++
-		if len(sc.Bytes()) == 0 {
-			continue
+	var bad []int
+	r := bufio.NewReader(f)
+	for n := 1; ; n++ {
+		line, err := r.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			var e model.AuditEvent
+			if json.Unmarshal(line, &e) == nil && e.Action != "" {
+				out = append(out, e)
+			} else {
+				bad = append(bad, n)
+			}
 		}
-		var e model.AuditEvent
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return out, fmt.Errorf("read audit log %s line %d: %w", l.path, n, err)
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		out = append(out, e)
+		if err != nil {
+			return out, fmt.Errorf("read audit log %s: %w", l.path, err)
+		}
 	}
-	if err := sc.Err(); err != nil {
-		return out, fmt.Errorf("read audit log %s: %w", l.path, err)
+	if len(bad) > 0 {
+		return out, &Damaged{Path: l.path, Lines: bad}
 	}
 	return out, nil
 }

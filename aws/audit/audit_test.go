@@ -1,8 +1,10 @@
 package audit
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -71,14 +73,57 @@ func TestAuditLog_ConcurrentAppendsStayWholeLines(t *testing.T) {
 	}
 }
 
-func TestAuditLog_TornLineIsAnError(t *testing.T) {
+// Damage never hides the log: a garbage line, a truncated last line and a line that is not
+// an event are skipped and named by number; the events around them, and a line over 1 MB,
+// are read.
+func TestAuditLog_DamagedLinesAreSkippedAndNamed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	if err := os.WriteFile(path, []byte("{\"who\":\"a\",\"action\":\"bake\",\"result\":\"started\"}\n{\"who\":"), 0o600); err != nil {
+	long := `{"who":"` + strings.Repeat("w", 2<<20) + `","action":"promote","result":"started"}`
+	content := strings.Join([]string{
+		`{"who":"a","action":"bake","result":"started"}`,
+		"\x00\x01 garbage",
+		long,
+		`{"unrelated":true}`,
+		`{"who":"b","action":"bake","result":"succeeded"}`,
+		`{"who":`,
+	}, "\n")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	evs, err := New(path).Read()
-	if err == nil || !strings.Contains(err.Error(), "line 2") || len(evs) != 1 {
-		t.Errorf("evs %v err %v", evs, err)
+	var d *Damaged
+	if !errors.As(err, &d) || !slices.Equal(d.Lines, []int{2, 4, 6}) {
+		t.Fatalf("err %v, want lines 2, 4 and 6 named", err)
+	}
+	if !strings.Contains(err.Error(), "3 unreadable lines skipped in "+path+": 2, 4, 6") {
+		t.Errorf("message %q", err)
+	}
+	if len(evs) != 3 || evs[0].Who != "a" || len(evs[1].Who) != 2<<20 || evs[2].Who != "b" {
+		t.Errorf("read %d events", len(evs))
+	}
+}
+
+// Appends from separate processes (separate Log values, each with its own file lock) stay
+// whole lines.
+func TestAuditLog_AppendsFromSeveralWritersStayWhole(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l := New(path)
+			for i := 0; i < 20; i++ {
+				if err := l.Append(model.AuditEvent{Who: strings.Repeat("x", 70000), Action: model.ActionBake, Result: "started"}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	evs, err := New(path).Read()
+	if err != nil || len(evs) != 160 {
+		t.Fatalf("read %d events: %v", len(evs), err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -26,7 +27,12 @@ func (a *app) auditCommand() *cobra.Command {
 				path = demoAuditPath(path)
 			}
 			events, err := audit.New(path).Read()
-			if err != nil {
+			var damaged *audit.Damaged
+			switch {
+			case errors.As(err, &damaged):
+				// The readable events are listed; the damage is named, not hidden.
+				fmt.Fprintf(a.stderr, "adstage-ops: warning: %v\n", err)
+			case err != nil:
 				return fail(exitError, "read the audit log %s: %v", path, err)
 			}
 			events = filterAudit(events, service, a.flags.env)
