@@ -62,11 +62,10 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 		a.readOnly = true
 	}
 	if a.readOnly && write {
-		why := "--read-only is set"
-		if !a.flags.readOnly {
-			why = fmt.Sprintf("the config makes %s read-only", a.flags.env)
+		if a.flags.readOnly {
+			return fail(exitReadOnly, "read-only mode: %s changes nothing because --read-only (or --audit) is set; run without it to %s", what, what)
 		}
-		return fail(exitReadOnly, "read-only mode: %s changes nothing because %s; run without it to %s", what, why, what)
+		return fail(exitReadOnly, "read-only mode: %s changes nothing because the config %s makes %s read-only (environments.%s.read_only: true); an operator allowed to change %s can set it to false there", what, path, a.flags.env, a.flags.env, a.flags.env)
 	}
 	refresh := cfg.Refresh
 	if a.flags.refresh > 0 {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -92,8 +93,11 @@ Run it without a subcommand for the console; --demo runs it on a built-in simula
 	}
 	f := root.PersistentFlags()
 	f.BoolVar(&a.flags.demo, "demo", false, "use the built-in simulated fleet instead of AWS")
-	f.BoolVar(&a.flags.readOnly, "read-only", false, "audit mode: nothing can be changed")
-	f.BoolVar(&a.flags.readOnly, "audit", false, "alias of --read-only")
+	ro := (*stickyTrue)(&a.flags.readOnly)
+	f.Var(ro, "read-only", "audit mode: nothing can be changed (nothing later on the command line lifts it)")
+	f.Lookup("read-only").NoOptDefVal = "true"
+	f.Var(ro, "audit", "alias of --read-only")
+	f.Lookup("audit").NoOptDefVal = "true"
 	f.StringVar(&a.flags.profile, "profile", "", "AWS profile (default: the standard chain, AWS_PROFILE)")
 	f.StringVar(&a.flags.region, "region", "", "AWS region (default: the profile's or AWS_REGION)")
 	f.StringVar(&a.flags.env, "env", "", "environment to show and act on (picks its profile and region from the config)")
@@ -113,4 +117,22 @@ Run it without a subcommand for the console; --demo runs it on a built-in simula
 		a.iamPolicyCommand(),
 	)
 	return root
+}
+
+// stickyTrue is a boolean flag that, once true, stays true: `--read-only --audit=false` (or
+// `--read-only=false` after `--read-only`) is still read-only. Nothing later on the command
+// line may lift read-only mode.
+type stickyTrue bool
+
+func (b *stickyTrue) String() string   { return strconv.FormatBool(bool(*b)) }
+func (b *stickyTrue) Type() string     { return "bool" }
+func (b *stickyTrue) IsBoolFlag() bool { return true }
+
+func (b *stickyTrue) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	*b = *b || stickyTrue(v)
+	return nil
 }
