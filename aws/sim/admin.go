@@ -116,6 +116,32 @@ func Load(r io.Reader, clock Clock) (*Cloud, error) {
 	return c, nil
 }
 
+// Restore replaces the world by one written by Save (by this process or another sharing the
+// state file), keeping this Cloud's clock, injected failures and counters, and advances it to
+// the clock's time. Time never runs backwards: a saved world ahead of the clock keeps its own
+// time. The account and region must be the same.
+func (c *Cloud) Restore(r io.Reader) error {
+	var st State
+	if err := json.NewDecoder(r).Decode(&st); err != nil {
+		return fmt.Errorf("restore simulated cloud: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.Account != c.st.Account || st.Region != c.st.Region {
+		return fmt.Errorf("restore simulated cloud: the saved world is account %s in %s, not %s in %s", st.Account, st.Region, c.st.Account, c.st.Region)
+	}
+	if st.BootTime <= 0 {
+		st.BootTime = c.st.BootTime
+	}
+	c.st = &st
+	c.reindex()
+	for _, g := range st.Groups {
+		g.Busy = true // recomputed on the next step
+	}
+	c.advance()
+	return nil
+}
+
 // GroupSpec describes a group for AddGroup.
 type GroupSpec struct {
 	Name    string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,6 +37,7 @@ type app struct {
 	reader   ops.Reader
 	op       ops.Operator // nil in read-only mode: there is nothing that could change AWS
 	audit    *audit.Log
+	demo     *demoStore
 	cloud    *sim.Cloud // the demo fleet, saved on close
 	tick     time.Duration
 	console  bool // the live console, not a subcommand (named in audit events)
@@ -67,6 +69,9 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 		}
 		return fail(exitReadOnly, "read-only mode: %s changes nothing because the config %s makes %s read-only (environments.%s.read_only: true); an operator allowed to change %s can set it to false there", what, path, a.flags.env, a.flags.env, a.flags.env)
 	}
+	if a.flags.refresh < 0 {
+		return fail(exitError, "--refresh must be a positive duration such as 5s or 500ms, not %s", a.flags.refresh)
+	}
 	refresh := cfg.Refresh
 	if a.flags.refresh > 0 {
 		refresh = a.flags.refresh
@@ -93,7 +98,9 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 		return fail(exitError, "find the audit log directory: %v", err)
 	}
 	if a.flags.demo {
-		auditPath = demoAuditPath(auditPath)
+		if auditPath, err = a.demoAuditPath(); err != nil {
+			return fail(exitError, "find the demo audit log: %v", err)
+		}
 	}
 	a.audit = audit.New(auditPath)
 	opts.Audit = a.audit
@@ -104,7 +111,7 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 		}
 		opts.Now = a.now
 		opts.BootTime = a.cloud.BootTime() // the demo's instances boot faster than EC2's
-		clients := a.cloud.Clients()
+		clients := a.demo.clients()
 		a.build(clients, clients.Read(), opts)
 		return nil
 	}
@@ -159,14 +166,15 @@ func (a *app) demoStatePath() (string, error) {
 	return filepath.Join(filepath.Dir(p), "demo-state.json"), nil
 }
 
-// openDemo loads the demo fleet from its state file, or seeds a new one. ADSTAGE_DEMO_SPEED
-// makes simulated time run faster than the wall clock (tests use it to finish rollouts fast).
+// openDemo loads the demo fleet from its state file (see demoStore), or seeds a new one.
+// ADSTAGE_DEMO_SPEED makes simulated time run faster than the wall clock (tests use it to
+// finish rollouts fast). --demo-reset starts afresh and clears the demo's audit log.
 func (a *app) openDemo() error {
 	speed := 1.0
 	if s := os.Getenv("ADSTAGE_DEMO_SPEED"); s != "" {
 		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || v <= 0 {
-			return fail(exitError, "ADSTAGE_DEMO_SPEED must be a positive number, not %q", s)
+		if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) || v > 1e6 {
+			return fail(exitError, "ADSTAGE_DEMO_SPEED must be a number above 0 and at most 1000000 (how many times faster than real time the demo runs), not %q", s)
 		}
 		speed = v
 	}
@@ -182,58 +190,27 @@ func (a *app) openDemo() error {
 		}
 		return sim.NewScaledClock(start, speed)
 	}
-	if !a.flags.demoReset {
-		f, err := os.Open(path)
-		switch {
-		case err == nil:
-			cloud, lerr := sim.Load(f, nil)
-			f.Close()
-			if lerr == nil {
-				start := time.Now()
-				if cloud.Now().After(start) {
-					start = cloud.Now()
-				}
-				clock := clockFrom(start)
-				cloud.SetClock(clock)
-				a.cloud, a.now = cloud, clock.Now
-				return nil
-			}
-			fmt.Fprintf(a.stderr, "adstage-ops: the demo state in %s is unreadable (%v); starting a fresh demo fleet\n", path, lerr)
-		case !errors.Is(err, os.ErrNotExist):
-			return fail(exitError, "open the demo state: %v", err)
+	store, err := openDemoStore(path, a.flags.demoState != "", a.flags.demoReset, a.readOnly, clockFrom, a.stderr)
+	if err != nil {
+		return err
+	}
+	if a.flags.demoReset && !a.readOnly {
+		if err := os.Remove(a.audit.Path()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fail(exitError, "clear the demo audit log %s: %v", a.audit.Path(), err)
 		}
 	}
-	clock := clockFrom(time.Now())
-	a.cloud, a.now = sim.NewDemo(clock), clock.Now
+	a.demo, a.cloud, a.now = store, store.cloud, store.now
 	return nil
 }
 
-// close saves the demo fleet so that the next command continues from it.
+// close saves the demo fleet (time has moved on) so that the next command continues from it.
 func (a *app) close() {
-	if a.cloud == nil {
+	if a.demo == nil || a.readOnly {
 		return
 	}
-	path, err := a.demoStatePath()
-	if err != nil {
-		return
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := a.demo.close(); err != nil {
 		fmt.Fprintf(a.stderr, "adstage-ops: could not save the demo fleet: %v\n", err)
-		return
 	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		fmt.Fprintf(a.stderr, "adstage-ops: could not save the demo fleet: %v\n", err)
-		return
-	}
-	if err := a.cloud.Save(f); err != nil {
-		f.Close()
-		fmt.Fprintf(a.stderr, "adstage-ops: could not save the demo fleet: %v\n", err)
-		return
-	}
-	f.Close()
-	os.Rename(tmp, path)
 }
 
 // findService resolves --service/--env against the fleet with a message that helps.
@@ -258,7 +235,12 @@ func findService(f *model.Fleet, name, env string) (*model.Service, error) {
 	return nil, fail(exitRefused, "unknown service %q; known services: %v (adstage-ops status lists them)", name, names)
 }
 
-// demoAuditPath keeps the demo's audit log apart from the real one.
-func demoAuditPath(real string) string {
-	return filepath.Join(filepath.Dir(real), "audit-demo.jsonl")
+// demoAuditPath keeps the demo's audit log apart from the real one, beside the demo state
+// (so --demo-state keeps its own log too).
+func (a *app) demoAuditPath() (string, error) {
+	state, err := a.demoStatePath()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(state), "audit-demo.jsonl"), nil
 }

@@ -20,11 +20,11 @@ func (a *app) auditCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := audit.DefaultPath()
+			if a.flags.demo {
+				path, err = a.demoAuditPath()
+			}
 			if err != nil {
 				return fail(exitError, "find the audit log: %v", err)
-			}
-			if a.flags.demo {
-				path = demoAuditPath(path)
 			}
 			events, err := audit.New(path).Read()
 			var damaged *audit.Damaged

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,18 +58,30 @@ func defaultConfigPath() string {
 	return filepath.Join(dir, "adstage-ops", "config.yaml")
 }
 
+// maxConfigBytes bounds the config file.
+const maxConfigBytes = 1 << 20
+
 // loadConfig reads the config file. A missing file is fine unless the user named it.
 func loadConfig(path string, explicit bool) (Config, error) {
 	var c Config
 	if path == "" {
 		return c, nil
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) && !explicit {
 		return c, nil
 	}
 	if err != nil {
 		return c, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	// A config is a few hundred bytes; a huge file is a mistake (or an attack on the parser).
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	if len(data) > maxConfigBytes {
+		return c, fmt.Errorf("config %s is over 1 MiB; a config is a few lines of YAML: name the right file with --config", path)
 	}
 	if err := parseConfig(data, &c); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -66,5 +68,16 @@ rollout:
 				t.Errorf("error %q does not mention %q", err, b.want)
 			}
 		})
+	}
+}
+
+func TestLoadConfigRefusesHugeFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	big := "refresh: 5s\n# " + strings.Repeat("x", maxConfigBytes) + "\n"
+	if err := os.WriteFile(path, []byte(big), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig(path, true); err == nil || !strings.Contains(err.Error(), "over 1 MiB") {
+		t.Errorf("err = %v, want the size named", err)
 	}
 }

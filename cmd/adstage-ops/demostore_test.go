@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/adstage/adstage-ops/aws/sim"
+)
+
+func openTestStore(t *testing.T, path string) *demoStore {
+	t.Helper()
+	s, err := openDemoStore(path, false, false, false, func(time.Time) sim.Clock { return sim.RealClock{} }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func demoImage(t *testing.T, s *demoStore) string {
+	t.Helper()
+	out, err := s.clients().EC2.DescribeImages(context.Background(), &ec2.DescribeImagesInput{Owners: []string{"self"}})
+	if err != nil || len(out.Images) == 0 {
+		t.Fatalf("images: %v", err)
+	}
+	return aws.ToString(out.Images[0].ImageId)
+}
+
+func imageTag(t *testing.T, s *demoStore, image, key string) string {
+	t.Helper()
+	out, err := s.clients().EC2.DescribeImages(context.Background(), &ec2.DescribeImagesInput{ImageIds: []string{image}})
+	if err != nil || len(out.Images) != 1 {
+		t.Fatalf("image %s: %v", image, err)
+	}
+	for _, tg := range out.Images[0].Tags {
+		if aws.ToString(tg.Key) == key {
+			return aws.ToString(tg.Value)
+		}
+	}
+	return ""
+}
+
+func tag(t *testing.T, s *demoStore, image, key, value string) {
+	t.Helper()
+	if _, err := s.clients().EC2.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{image},
+		Tags: []ec2types.Tag{{Key: aws.String(key), Value: aws.String(value)}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A console open while a CLI command changes the fleet: the console sees the change on its
+// next read, and its own exit does not erase it.
+func TestDemoStore_ConsoleKeepsACLIChange(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "demo-state.json")
+	console := openTestStore(t, path)
+	img := demoImage(t, console)
+
+	cli := openTestStore(t, path)
+	tag(t, cli, img, "note", "from the cli")
+	if err := cli.close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := imageTag(t, console, img, "note"); got != "from the cli" {
+		t.Errorf("the console reads %q, want the CLI's change", got)
+	}
+	if err := console.close(); err != nil {
+		t.Fatal(err)
+	}
+	again := openTestStore(t, path)
+	if got := imageTag(t, again, img, "note"); got != "from the cli" {
+		t.Errorf("after the console quit the state holds %q, want the CLI's change", got)
+	}
+}
+
+// Two writers at once: every change survives.
+func TestDemoStore_ConcurrentChangesAllSurvive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "demo-state.json")
+	first := openTestStore(t, path)
+	img := demoImage(t, first)
+	var wg sync.WaitGroup
+	stores := []*demoStore{first, openTestStore(t, path), openTestStore(t, path)}
+	for i, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				tag(t, s, img, "writer-"+string(rune('a'+i))+"-"+string(rune('0'+j)), "x")
+			}
+		}()
+	}
+	wg.Wait()
+	for _, s := range stores {
+		if err := s.close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	final := openTestStore(t, path)
+	for i := range stores {
+		for j := 0; j < 5; j++ {
+			if imageTag(t, final, img, "writer-"+string(rune('a'+i))+"-"+string(rune('0'+j))) != "x" {
+				t.Errorf("writer %d's change %d was lost", i, j)
+			}
+		}
+	}
+}
