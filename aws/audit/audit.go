@@ -138,7 +138,7 @@ func (l *Log) Read() ([]model.AuditEvent, error) {
 		if len(bytes.TrimSpace(line)) > 0 {
 			var e model.AuditEvent
 			if json.Unmarshal(line, &e) == nil && e.Action != "" {
-				out = append(out, e)
+				out = append(out, safeEvent(e))
 			} else {
 				bad = append(bad, n)
 			}
@@ -154,6 +154,19 @@ func (l *Log) Read() ([]model.AuditEvent, error) {
 		return out, &Damaged{Path: l.path, Lines: bad}
 	}
 	return out, nil
+}
+
+// safeEvent makes the text of an event read back terminal-safe: the log is shared, and other
+// operators' reasons (or a hand-edited line) are data, never terminal control.
+func safeEvent(e model.AuditEvent) model.AuditEvent {
+	for _, p := range []*string{&e.Who, &e.Service, &e.Env, &e.From, &e.To, &e.Reason, &e.Result, &e.Error, &e.Via} {
+		*p = model.SafeText(*p)
+	}
+	e.Action = model.ActionKind(model.SafeText(string(e.Action)))
+	for i := range e.Groups {
+		e.Groups[i] = model.SafeText(e.Groups[i])
+	}
+	return e
 }
 
 // Sink receives audit events.

@@ -34,7 +34,8 @@ func TestAuditLog_AppendRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Groups[1] != "g2" || got[0].Reason != "why" || !got[1].Finished.Equal(fin) || got[1].Error != "boom\nsecond line" {
+	// Read back terminal-safe: the line break shows as \n.
+	if len(got) != 2 || got[0].Groups[1] != "g2" || got[0].Reason != "why" || !got[1].Finished.Equal(fin) || got[1].Error != `boom\nsecond line` {
 		t.Errorf("read back %+v", got)
 	}
 	st, err := os.Stat(path)

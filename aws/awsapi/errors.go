@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/smithy-go"
+
+	"github.com/adstage/adstage-ops/model"
 )
 
 // ErrRefreshRunning is returned by Snapshot when another Snapshot is still running, and wrapped
@@ -100,11 +102,16 @@ func apiCode(err error) string {
 }
 
 // Explain turns any error adstage-ops can meet into one sentence for the operator, ending with
-// what to do next. It never returns "" for a non-nil error.
+// what to do next. It never returns "" for a non-nil error. The sentence is terminal-safe:
+// AWS error messages echo what they were given (tag values, names), which is data.
 func Explain(err error) string {
 	if err == nil {
 		return ""
 	}
+	return model.SafeText(explain(err))
+}
+
+func explain(err error) string {
 	action := iamAction(err)
 	code := apiCode(err)
 	msg := err.Error()

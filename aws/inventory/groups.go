@@ -81,13 +81,13 @@ func mapGroup(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner) gro
 // 20,000 instances cost one allocation and no size-class slack.
 func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner, room []model.Instance) groupRead {
 	r := groupRead{g: model.Group{
-		Name:            aws.ToString(a.AutoScalingGroupName),
+		Name:            model.SafeText(aws.ToString(a.AutoScalingGroupName)),
 		Min:             aws.ToInt32(a.MinSize),
 		Desired:         aws.ToInt32(a.DesiredCapacity),
 		Max:             aws.ToInt32(a.MaxSize),
 		HealthCheckType: in.s(a.HealthCheckType),
 		GracePeriod:     aws.ToInt32(a.HealthCheckGracePeriod),
-		LaunchConfig:    aws.ToString(a.LaunchConfigurationName),
+		LaunchConfig:    model.SafeText(aws.ToString(a.LaunchConfigurationName)),
 	}}
 	g := &r.g
 	for _, t := range a.Tags {

@@ -153,10 +153,10 @@ func ListReleases(ctx context.Context, api awsapi.EC2Reader, key string) ([]mode
 func MapRelease(v *ec2types.LaunchTemplateVersion) model.Release {
 	r := model.Release{
 		TemplateID:   aws.ToString(v.LaunchTemplateId),
-		TemplateName: aws.ToString(v.LaunchTemplateName),
+		TemplateName: model.SafeText(aws.ToString(v.LaunchTemplateName)),
 		Version:      aws.ToInt64(v.VersionNumber),
-		Description:  aws.ToString(v.VersionDescription),
-		CreatedBy:    aws.ToString(v.CreatedBy),
+		Description:  model.SafeText(aws.ToString(v.VersionDescription)),
+		CreatedBy:    model.SafeText(aws.ToString(v.CreatedBy)),
 		CreatedAt:    aws.ToTime(v.CreateTime),
 		Default:      aws.ToBool(v.DefaultVersion),
 	}
@@ -186,8 +186,8 @@ func listActivities(ctx context.Context, api awsapi.AutoScalingReader, group str
 		for _, a := range page.Activities {
 			out = append(out, model.Activity{
 				Group:       group,
-				Description: aws.ToString(a.Description),
-				Cause:       aws.ToString(a.Cause),
+				Description: model.SafeText(aws.ToString(a.Description)),
+				Cause:       model.SafeText(aws.ToString(a.Cause)),
 				Status:      string(a.StatusCode),
 				StartedAt:   aws.ToTime(a.StartTime),
 				EndedAt:     aws.ToTime(a.EndTime),
@@ -240,12 +240,12 @@ func (inv *Inventory) Images(ctx context.Context, service string) ([]model.Image
 
 // MapImage reads an AMI and the tags bake wrote on it.
 func MapImage(i *ec2types.Image, serviceKey string) model.Image {
-	img := model.Image{ID: aws.ToString(i.ImageId), Name: aws.ToString(i.Name), State: string(i.State)}
+	img := model.Image{ID: aws.ToString(i.ImageId), Name: model.SafeText(aws.ToString(i.Name)), State: string(i.State)}
 	if t, err := time.Parse(time.RFC3339, aws.ToString(i.CreationDate)); err == nil {
 		img.CreatedAt = t
 	}
 	for _, t := range i.Tags {
-		v := aws.ToString(t.Value)
+		v := model.SafeText(aws.ToString(t.Value))
 		switch aws.ToString(t.Key) {
 		case serviceKey:
 			img.Service = v

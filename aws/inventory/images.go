@@ -96,7 +96,7 @@ func (l ImageLookup) Service(id, serviceKey string) string {
 func TagOf(tags []ec2types.Tag, key string) string {
 	for _, t := range tags {
 		if aws.ToString(t.Key) == key {
-			return aws.ToString(t.Value)
+			return model.SafeText(aws.ToString(t.Value))
 		}
 	}
 	return ""
@@ -116,6 +116,7 @@ func MarksOf(tags []ec2types.Tag) []model.Mark {
 	var out []model.Mark
 	for _, t := range tags {
 		if m, ok := model.ParseMark(aws.ToString(t.Key), aws.ToString(t.Value)); ok {
+			m.Env, m.Who, m.Reason = model.SafeText(m.Env), model.SafeText(m.Who), model.SafeText(m.Reason)
 			out = append(out, m)
 		}
 	}

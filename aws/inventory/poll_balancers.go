@@ -100,9 +100,9 @@ func readTargetHealth(ctx context.Context, api awsapi.ELBv2Reader, arn string) (
 		}
 		r := targetRead{id: aws.ToString(d.Target.Id), state: model.ParseTargetState(string(d.TargetHealth.State))}
 		if r.state != model.TargetHealthy {
-			r.reason = aws.ToString(d.TargetHealth.Description)
+			r.reason = model.SafeText(aws.ToString(d.TargetHealth.Description))
 			if r.reason == "" {
-				r.reason = string(d.TargetHealth.Reason)
+				r.reason = model.SafeText(string(d.TargetHealth.Reason))
 			}
 		}
 		reads = append(reads, r)
@@ -119,7 +119,7 @@ func readInstanceHealth(ctx context.Context, api awsapi.ELBReader, name string) 
 	reads := make([]targetRead, 0, len(out.InstanceStates))
 	for _, s := range out.InstanceStates {
 		r := targetRead{id: aws.ToString(s.InstanceId), state: model.ParseTargetState(aws.ToString(s.State))}
-		desc := strings.TrimSuffix(aws.ToString(s.Description), ".")
+		desc := model.SafeText(strings.TrimSuffix(aws.ToString(s.Description), "."))
 		switch {
 		case strings.HasPrefix(desc, classicDraining):
 			r.state = model.TargetDraining
@@ -127,7 +127,7 @@ func readInstanceHealth(ctx context.Context, api awsapi.ELBReader, name string) 
 		case r.state != model.TargetHealthy:
 			r.reason = desc
 			if r.reason == "" || r.reason == "N/A" {
-				r.reason = aws.ToString(s.ReasonCode)
+				r.reason = model.SafeText(aws.ToString(s.ReasonCode))
 			}
 		}
 		reads = append(reads, r)

@@ -114,7 +114,7 @@ func mapRefresh(r *astypes.InstanceRefresh, groupTemplate string, in *interner) 
 	m := &model.Refresh{
 		ID:                aws.ToString(r.InstanceRefreshId),
 		Status:            string(r.Status),
-		StatusReason:      aws.ToString(r.StatusReason),
+		StatusReason:      model.SafeText(aws.ToString(r.StatusReason)),
 		Percent:           aws.ToInt32(r.PercentageComplete),
 		InstancesToUpdate: aws.ToInt32(r.InstancesToUpdate),
 		StartedAt:         aws.ToTime(r.StartTime),
@@ -122,7 +122,7 @@ func mapRefresh(r *astypes.InstanceRefresh, groupTemplate string, in *interner) 
 	}
 	if d := r.RollbackDetails; d != nil {
 		m.PercentOnRollback = aws.ToInt32(d.PercentageCompleteOnRollback)
-		m.RollbackReason = aws.ToString(d.RollbackReason)
+		m.RollbackReason = model.SafeText(aws.ToString(d.RollbackReason))
 	}
 	if p := r.Preferences; p != nil {
 		m.MinHealthy, m.MaxHealthy = aws.ToInt32(p.MinHealthyPercentage), aws.ToInt32(p.MaxHealthyPercentage)

@@ -228,7 +228,7 @@ func (o *OperatorConsole) followImage(ctx context.Context, e emitter, ev model.A
 		default:
 			reason := state
 			if img.StateReason != nil && img.StateReason.Message != nil {
-				reason += ": " + aws.ToString(img.StateReason.Message)
+				reason += ": " + model.SafeText(aws.ToString(img.StateReason.Message))
 			}
 			err := fmt.Errorf("%s: image %s is %s", what, id, reason)
 			o.finish(ev, "failed", err)

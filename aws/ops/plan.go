@@ -111,11 +111,11 @@ func (o *OperatorConsole) PlanBake(ctx context.Context, req BakeRequest) (model.
 				switch aws.ToString(t.Key) {
 				case o.opts.Tags.Service:
 					if p.Service == "" {
-						p.Service = aws.ToString(t.Value)
+						p.Service = model.SafeText(aws.ToString(t.Value))
 					}
 				case o.opts.Tags.Environment:
 					if p.Env == "" {
-						p.Env = aws.ToString(t.Value)
+						p.Env = model.SafeText(aws.ToString(t.Value))
 					}
 				}
 			}
@@ -217,7 +217,7 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 	case "missing":
 		p.Checks = append(p.Checks, model.Check{Name: CheckImageExists, Detail: fmt.Sprintf("image %s does not exist in %s (or was deregistered): check the ID and the region, or bake one", image, o.c.Region)})
 	default:
-		p.Checks = append(p.Checks, model.Check{Name: CheckImageExists, OK: true, Detail: image + " " + aws.ToString(images[image].Name)})
+		p.Checks = append(p.Checks, model.Check{Name: CheckImageExists, OK: true, Detail: image + " " + model.SafeText(aws.ToString(images[image].Name))})
 		if state == string(ec2types.ImageStateAvailable) {
 			p.Checks = append(p.Checks, model.Check{Name: CheckImageReady, OK: true, Detail: image + " is available"})
 		} else {
@@ -225,7 +225,7 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 			if state == string(ec2types.ImageStatePending) {
 				detail += ": wait until it is available, then promote"
 			} else if r := images[image].StateReason; r != nil && r.Message != nil {
-				detail += ": " + aws.ToString(r.Message)
+				detail += ": " + model.SafeText(aws.ToString(r.Message))
 			}
 			p.Checks = append(p.Checks, model.Check{Name: CheckImageReady, Detail: detail})
 		}

@@ -11,10 +11,12 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/model"
 )
 
 // version is stamped by the release build (-X main.version=...).
@@ -42,7 +44,17 @@ type codeError struct {
 func (e *codeError) Error() string { return e.msg }
 
 func fail(code int, format string, args ...any) error {
-	return &codeError{code: code, msg: fmt.Sprintf(format, args...)}
+	return &codeError{code: code, msg: safeLines(fmt.Sprintf(format, args...))}
+}
+
+// safeLines makes each line of a message terminal-safe (model.SafeText), keeping its line
+// breaks: messages quote config files and AWS answers, which are data.
+func safeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = model.SafeText(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func main() {
