@@ -129,3 +129,31 @@ func TestPlanMark_SharedImageWarns_RecordedFake(t *testing.T) {
 		t.Error("planning sent CreateTags")
 	}
 }
+
+// An instance's environment is its group's: a production-group instance whose own tag says
+// staging bakes as production (so production's read-only rule applies to it), and the plan
+// refuses it for the disagreement; nothing is sent.
+func TestPlanBake_EnvironmentComesFromTheGroup_RecordedFake(t *testing.T) {
+	w := newActWorld(t)
+	w.groups = []astypes.AutoScalingGroup{actGroup("api-prod-a", "production", "lt-a", "1", 1)}
+	op, _ := w.operator(t)
+	w.f.DescribeInstancesOp.Respond = func(in *ec2.DescribeInstancesInput) (*ec2.DescribeInstancesOutput, error) {
+		return &ec2.DescribeInstancesOutput{Reservations: []ec2types.Reservation{{Instances: []ec2types.Instance{{
+			InstanceId: aws.String("i-1"), ImageId: aws.String("ami-base"), State: &ec2types.InstanceState{Name: ec2types.InstanceStateNameRunning},
+			Tags: ec2Tags("Service", "api", "Environment", "staging", "aws:autoscaling:groupName", "api-prod-a"),
+		}}}}}, nil
+	}
+	p, err := op.PlanBake(context.Background(), BakeRequest{InstanceID: "i-1", Label: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Env != "production" || !p.Production {
+		t.Errorf("bake plan env %q production=%v, want the group's production", p.Env, p.Production)
+	}
+	if !p.Blocked() || !strings.Contains(p.FailureText(), "Environment=staging on the instance, production on its group") {
+		t.Errorf("plan not refused for the disagreeing tags: %s", p.FailureText())
+	}
+	if _, err := op.Execute(context.Background(), p); err == nil || w.f.CreateImageOp.Calls() != 0 {
+		t.Errorf("execute: %v, CreateImage calls %d", err, w.f.CreateImageOp.Calls())
+	}
+}

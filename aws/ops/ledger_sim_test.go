@@ -227,3 +227,20 @@ func TestRollbackWithoutRefreshHistoryWarns_Sim(t *testing.T) {
 		t.Errorf("target %s", p.Steps[0].ToVersion)
 	}
 }
+
+// Another operator's rollout is the lock: a promote planned while web/production rolls out
+// is refused, naming who started it, when, from and to what, and why (from the release note
+// of the version it rolls out).
+func TestPromoteDuringAnotherRolloutNamesWhoStartedIt_Sim(t *testing.T) {
+	s := newSimConsole(t)
+	p, err := s.op.PlanPromote(context.Background(), ops.PromoteRequest{Service: "web", Env: "production", FromEnv: "staging", AllowBadImage: true, Reason: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := checkDetail(p, ops.CheckNoRefresh)
+	for _, want := range []string{"InProgress", "started 2026-11-28", "by demo-operator", "promote staging's release to production"} {
+		if c.OK || !strings.Contains(c.Detail, want) {
+			t.Errorf("check %+v lacks %q", c, want)
+		}
+	}
+}

@@ -37,6 +37,7 @@ const (
 	CheckTargetState    = "release state"
 	CheckImageMarks     = "image not rolled back or marked bad"
 	CheckRefreshHistory = "refresh history readable"
+	CheckTagsAgree      = "instance tags agree with its group"
 )
 
 // PlanBake reads the instance, its service and the caller, and plans an AMI from it. The image
@@ -98,26 +99,43 @@ func (o *OperatorConsole) PlanBake(ctx context.Context, req BakeRequest) (model.
 		p.Checks = append(p.Checks, model.Check{Name: CheckInstance, Detail: fmt.Sprintf("%s is %s: bake from a running instance", req.InstanceID, state)})
 	}
 
-	// Instances inherit their group's tags at launch; a group tagged later is asked directly.
-	p.Service, p.Env = inventory.TagOf(inst.Tags, o.opts.Tags.Service), inventory.TagOf(inst.Tags, o.opts.Tags.Environment)
+	// The service and environment of an instance are its group's: the instance's own tags
+	// (copied at launch, and editable by anyone with ec2:CreateTags) only stand in for an
+	// instance outside any group, and one that disagrees with its group is refused, so that
+	// a production instance tagged "staging" cannot slip past production's read-only rule.
+	instService, instEnv := inventory.TagOf(inst.Tags, o.opts.Tags.Service), inventory.TagOf(inst.Tags, o.opts.Tags.Environment)
 	group := inventory.TagOf(inst.Tags, "aws:autoscaling:groupName")
-	if (p.Service == "" || p.Env == "") && group != "" {
+	p.Service, p.Env = instService, instEnv
+	if group != "" {
 		gout, err := o.c.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
 		if err != nil {
 			return model.Plan{}, fmt.Errorf("plan bake of %s: read its group %s: %w", req.InstanceID, group, err)
 		}
 		for _, g := range gout.AutoScalingGroups {
+			gs, ge := "", ""
 			for _, t := range g.Tags {
 				switch aws.ToString(t.Key) {
 				case o.opts.Tags.Service:
-					if p.Service == "" {
-						p.Service = model.SafeText(aws.ToString(t.Value))
-					}
+					gs = model.SafeText(aws.ToString(t.Value))
 				case o.opts.Tags.Environment:
-					if p.Env == "" {
-						p.Env = model.SafeText(aws.ToString(t.Value))
-					}
+					ge = model.SafeText(aws.ToString(t.Value))
 				}
+			}
+			var clash []string
+			if instService != "" && gs != "" && instService != gs {
+				clash = append(clash, fmt.Sprintf("%s=%s on the instance, %s on its group", o.opts.Tags.Service, instService, gs))
+			}
+			if instEnv != "" && ge != "" && instEnv != ge {
+				clash = append(clash, fmt.Sprintf("%s=%s on the instance, %s on its group", o.opts.Tags.Environment, instEnv, ge))
+			}
+			if len(clash) > 0 {
+				p.Checks = append(p.Checks, model.Check{Name: CheckTagsAgree, Detail: fmt.Sprintf("%s belongs to group %s, but its tags disagree with the group's (%s): an instance's environment is its group's; fix the instance's tags (or bake from another instance)", req.InstanceID, group, strings.Join(clash, "; "))})
+			}
+			if gs != "" {
+				p.Service = gs
+			}
+			if ge != "" {
+				p.Env = ge
 			}
 		}
 	}
@@ -431,7 +449,7 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 			legacy = append(legacy, fmt.Sprintf("group %s uses launch configuration %s; adstage-ops rolls out launch template versions only. Create a launch template from the configuration (EC2 console: Launch configurations, \"Copy to launch template\", or `aws ec2 create-launch-template` with its settings), then point the group at it (`aws autoscaling update-auto-scaling-group --auto-scaling-group-name %s --launch-template LaunchTemplateName=<name>,Version=1`)", g.Name, g.LaunchConfig, g.Name))
 		}
 		if !skipRefresh && f.refresh.Active() {
-			running = append(running, fmt.Sprintf("group %s has instance refresh %s %s (%d%%)", g.Name, f.refresh.ID, f.refresh.Status, f.refresh.Percent))
+			running = append(running, fmt.Sprintf("group %s has instance refresh %s %s (%d%%)%s", g.Name, f.refresh.ID, f.refresh.Status, f.refresh.Percent, o.startedBy(ctx, f)))
 		}
 		if f.refreshProblem != "" {
 			unread = append(unread, fmt.Sprintf("group %s: %s", g.Name, f.refreshProblem))
@@ -473,6 +491,28 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 	}
 	add(CheckProcesses, suspended, false, "Launch and Terminate are not suspended", "")
 	add(CheckCapacity, short, true, "every group has its desired capacity healthy", "the rollout keeps the healthy capacity the group has now, not what it should have")
+}
+
+// startedBy says who is changing the group, from the release note of the version its running
+// refresh rolls out (AWS's refresh record does not name its caller): ", started 09:14 UTC by
+// alice: ship 1a2b" or "" when no note says.
+func (o *OperatorConsole) startedBy(ctx context.Context, f *groupFacts) string {
+	if f.template == "" || f.refresh == nil || f.refresh.DesiredVersion == "" {
+		return ""
+	}
+	v, err := describeVersion(ctx, o.c.EC2, f.template, f.refresh.DesiredVersion)
+	if err != nil {
+		return ""
+	}
+	n, ok := model.ParseReleaseNote(model.SafeText(aws.ToString(v.VersionDescription)))
+	if !ok {
+		return fmt.Sprintf(", started %s", f.refresh.StartedAt.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	s := fmt.Sprintf(", started %s by %s (%s -> %s)", f.refresh.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), model.ShortWho(n.Who), n.From, n.To)
+	if n.Why != "" {
+		s += ": " + n.Why
+	}
+	return s
 }
 
 // servingCounts counts, per group of the service, the instances in service that neither the
