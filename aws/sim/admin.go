@@ -100,8 +100,8 @@ func Load(r io.Reader, clock Clock) (*Cloud, error) {
 	if err := json.NewDecoder(r).Decode(&st); err != nil {
 		return nil, fmt.Errorf("load simulated cloud: %w", err)
 	}
-	if st.Account == "" || st.Region == "" {
-		return nil, fmt.Errorf("load simulated cloud: no account or region in the saved state")
+	if err := st.validate(); err != nil {
+		return nil, fmt.Errorf("load simulated cloud: %w", err)
 	}
 	if st.BootTime <= 0 {
 		st.BootTime = 15 * time.Second
@@ -116,6 +116,26 @@ func Load(r io.Reader, clock Clock) (*Cloud, error) {
 	return c, nil
 }
 
+// maxGroupSize bounds a saved group: the simulator keeps every instance in memory and steps
+// it, so a hand-edited state asking for millions would hang the demo.
+const maxGroupSize = 10000
+
+// validate refuses a saved world the simulator cannot run.
+func (st *State) validate() error {
+	if st.Account == "" || st.Region == "" {
+		return fmt.Errorf("no account or region in the saved state")
+	}
+	for _, g := range st.Groups {
+		if g == nil {
+			return fmt.Errorf("an empty group in the saved state")
+		}
+		if g.Min < 0 || g.Min > g.Desired || g.Desired > g.Max || g.Max > maxGroupSize {
+			return fmt.Errorf("group %s has min %d, desired %d, max %d: the simulator needs 0 <= min <= desired <= max <= %d", g.Name, g.Min, g.Desired, g.Max, maxGroupSize)
+		}
+	}
+	return nil
+}
+
 // Restore replaces the world by one written by Save (by this process or another sharing the
 // state file), keeping this Cloud's clock, injected failures and counters, and advances it to
 // the clock's time. Time never runs backwards: a saved world ahead of the clock keeps its own
@@ -123,6 +143,9 @@ func Load(r io.Reader, clock Clock) (*Cloud, error) {
 func (c *Cloud) Restore(r io.Reader) error {
 	var st State
 	if err := json.NewDecoder(r).Decode(&st); err != nil {
+		return fmt.Errorf("restore simulated cloud: %w", err)
+	}
+	if err := st.validate(); err != nil {
 		return fmt.Errorf("restore simulated cloud: %w", err)
 	}
 	c.mu.Lock()

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -428,5 +429,22 @@ func TestManualClockAfterFiresOnlyWhenAdvanced(t *testing.T) {
 	}
 	if got := clk.After(0); len(got) != 1 {
 		t.Error("After(0) is not due at once")
+	}
+}
+
+// A hand-edited state asking for a group the simulator cannot run is refused on load, with
+// the numbers, instead of hanging.
+func TestLoadRefusesAGroupTooLargeToSimulate(t *testing.T) {
+	c := NewDemo(NewManualClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)))
+	c.mu.Lock()
+	c.st.Groups[0].Desired, c.st.Groups[0].Max = 2000000, 2000000
+	c.mu.Unlock()
+	var b bytes.Buffer
+	if err := c.Save(&b); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(&b, nil)
+	if err == nil || !strings.Contains(err.Error(), "desired 2000000") || !strings.Contains(err.Error(), "<= 10000") {
+		t.Errorf("load: %v", err)
 	}
 }
