@@ -310,6 +310,9 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 			return th, false
 		}
 		th.State, th.Reason = model.TargetUnknown, "not read yet"
+		if b.err != "" {
+			th.Reason = "not read: " + b.err
+		}
 		return th, true
 	}
 	t, ok := b.target(id)

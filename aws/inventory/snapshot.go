@@ -188,6 +188,9 @@ type PollStats struct {
 	// NewInstances counts instances seen for the first time; DeferredInstances those whose
 	// launch time waits for EC2 budget.
 	NewInstances, DeferredInstances int
+	// Unread counts what a one-shot read (Options.OneShot) could not read: balancers,
+	// instance batches, template versions, rollouts. Each is named in Fleet.Problems.
+	Unread int
 }
 
 // LastPoll is what the last snapshot read.
@@ -208,11 +211,12 @@ type snapshotRun struct {
 	elbBreaker breaker
 	ec2Breaker breaker
 
-	mu       sync.Mutex
-	calls    map[string]int
-	problems []string
-	dropped  int
-	stats    PollStats
+	mu          sync.Mutex
+	calls       map[string]int
+	problems    []string
+	maxProblems int // 0: maxProblems
+	dropped     int
+	stats       PollStats
 }
 
 func (s *snapshotRun) count(op string) {
@@ -224,7 +228,7 @@ func (s *snapshotRun) count(op string) {
 func (s *snapshotRun) problem(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.problems) >= maxProblems {
+	if len(s.problems) >= max(s.maxProblems, maxProblems) {
 		s.dropped++
 		return
 	}
@@ -247,6 +251,9 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 		return model.Fleet{}, awsapi.ErrRefreshRunning
 	}
 	defer inv.running.Unlock()
+	if inv.opts.OneShot != nil {
+		return inv.readAll(ctx)
+	}
 	s := &snapshotRun{now: inv.opts.Now(), calls: map[string]int{}}
 	defer inv.keepStats(s)
 
@@ -270,19 +277,8 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 		return model.Fleet{}, fmt.Errorf("refresh fleet: %w", err)
 	}
 	inv.gen++
-	total := 0
-	for i := range raw {
-		total += len(raw[i].Instances)
-	}
-	all := make([]model.Instance, total)
-	reads := make([]groupRead, len(raw))
-	for i := range raw {
-		n := len(raw[i].Instances)
-		reads[i] = mapGroupInto(&raw[i], inv.opts.Tags, &inv.in, all[:n:n])
-		all = all[n:]
-	}
+	reads := inv.mapListing(raw)
 	raw = nil
-	sort.Slice(reads, func(i, j int) bool { return reads[i].g.Name < reads[j].g.Name })
 
 	for i := range reads {
 		reads[i].draining = inv.groupDraining(&reads[i])
@@ -309,6 +305,24 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	inv.last = fleet.Groups
 	inv.mu.Unlock()
 	return fleet, nil
+}
+
+// mapListing maps the listed groups, sorted by name, with every instance carved out of one
+// array.
+func (inv *Inventory) mapListing(raw []astypes.AutoScalingGroup) []groupRead {
+	total := 0
+	for i := range raw {
+		total += len(raw[i].Instances)
+	}
+	all := make([]model.Instance, total)
+	reads := make([]groupRead, len(raw))
+	for i := range raw {
+		n := len(raw[i].Instances)
+		reads[i] = mapGroupInto(&raw[i], inv.opts.Tags, &inv.in, all[:n:n])
+		all = all[n:]
+	}
+	sort.Slice(reads, func(i, j int) bool { return reads[i].g.Name < reads[j].g.Name })
+	return reads
 }
 
 func (inv *Inventory) keepStats(s *snapshotRun) {
