@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/model"
@@ -167,6 +168,8 @@ func (o *oneShotRun) why(err error) string {
 		return "the time allowed ran out first (raise --max-wait, or narrow the read with --service/--env)"
 	case errors.Is(err, context.Canceled):
 		return "interrupted before it was read; run status again"
+	case isNotFound(err):
+		return "it no longer exists in AWS, but a group still names it; detach it from the group"
 	case awsapi.Throttled(err):
 		return fmt.Sprintf("AWS kept throttling it after %d attempts (another tool is using this account's rate); run status again in a minute", o.attempts)
 	}
@@ -568,4 +571,17 @@ func (o *oneShotRun) refreshTasks(reads []groupRead) []task {
 	}
 	o.s.stats.RefreshesRead = len(tasks)
 	return tasks
+}
+
+// isNotFound reports whether AWS says a balancer the groups name does not exist.
+func isNotFound(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "TargetGroupNotFound", "LoadBalancerNotFound", "AccessPointNotFound":
+		return true
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/adstage/adstage-ops/model"
@@ -124,5 +125,20 @@ func (c *Cloud) DeregisterTarget(balancer, instanceID string) error {
 		return fmt.Errorf("deregister %s from %s: not registered", instanceID, balancer)
 	}
 	r.DeregisteredAt = c.st.Now
+	return nil
+}
+
+// DeleteTargetGroup deletes a target group while groups still name it, as someone might in
+// the console: DescribeTargetHealth then answers TargetGroupNotFound (a fault for tests).
+func (c *Cloud) DeleteTargetGroup(name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tg := c.tgNames[name]
+	if tg == nil {
+		return fmt.Errorf("delete target group %s: not found", name)
+	}
+	c.st.TargetGroups = slices.DeleteFunc(c.st.TargetGroups, func(t *TargetGroup) bool { return t == tg })
+	delete(c.tgs, tg.ARN)
+	delete(c.tgNames, name)
 	return nil
 }
