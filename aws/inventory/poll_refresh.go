@@ -45,6 +45,29 @@ type refreshState struct {
 	checkedAt time.Time
 	quietMix  string // instance versions when a look last found no active refresh
 	gen       uint64
+	// triedAt is the last attempt, failed or not: candidates go oldest attempt first, so a
+	// group whose read keeps failing (a policy without the permission, say) goes to the back
+	// instead of being asked again ahead of every other group each tick.
+	triedAt time.Time
+	// failures counts consecutive failed reads; until retryAt the group is not asked again
+	// (back-off: retryBase doubling per failure, at most retryMax).
+	failures int
+	retryAt  time.Time
+}
+
+// Back-off of a failing read (instance refreshes, balancer health).
+const (
+	retryBase = 5 * time.Second
+	retryMax  = 5 * time.Minute
+)
+
+// backoff is how long to wait after the n-th consecutive failure.
+func backoff(n int) time.Duration {
+	d := retryBase
+	for i := 1; i < n && d < retryMax; i++ {
+		d *= 2
+	}
+	return min(d, retryMax)
 }
 
 // refreshCandidate is a group the snapshot may ask about.
@@ -63,6 +86,8 @@ type refreshCandidate struct {
 func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (musts, swept []refreshCandidate) {
 	for _, c := range cands {
 		switch {
+		case now.Before(c.state.retryAt):
+			// backing off after a failure
 		case c.must || c.urgent:
 			musts = append(musts, c)
 		case c.state.checkedAt.IsZero() || now.Sub(c.state.checkedAt) >= refreshSweepEvery:
@@ -74,7 +99,7 @@ func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (
 			if cs[i].urgent != cs[j].urgent {
 				return cs[i].urgent
 			}
-			a, b := cs[i].state.checkedAt, cs[j].state.checkedAt
+			a, b := cs[i].state.triedAt, cs[j].state.triedAt
 			if !a.Equal(b) {
 				return a.Before(b)
 			}
@@ -150,11 +175,15 @@ func (inv *Inventory) refreshTask(c refreshCandidate, s *snapshotRun) task {
 		s.count("DescribeInstanceRefreshes")
 		r, err := ReadRefresh(ctx, inv.c.AutoScaling, c.name)
 		return func() {
+			st := c.state
+			st.triedAt = s.now
 			if err != nil {
+				st.failures++
+				st.retryAt = s.now.Add(backoff(st.failures))
 				s.problem(err)
 				return
 			}
-			st := c.state
+			st.failures, st.retryAt = 0, time.Time{}
 			st.checkedAt = s.now
 			if r == nil {
 				st.last, st.template, st.quietMix = nil, "", c.mix

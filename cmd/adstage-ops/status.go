@@ -269,14 +269,6 @@ func noMatch(f *model.Fleet, service, env string) error {
 	return fail(exitRefused, "no service runs in environment %q; environments found: %v", env, envs)
 }
 
-func groupCount(services []model.Service) int {
-	n := 0
-	for i := range services {
-		n += len(services[i].Groups)
-	}
-	return n
-}
-
 func filterServices(all []model.Service, name, env string) []model.Service {
 	var out []model.Service
 	for _, s := range all {
