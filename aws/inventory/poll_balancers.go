@@ -50,8 +50,8 @@ type balancer struct {
 	gen       uint64 // the last snapshot whose groups referenced it
 	// failures counts consecutive failed reads (not throttling: the breaker handles that);
 	// until retryAt the balancer is not picked again (see backoff).
-	failures int
-	retryAt  time.Time
+	failures int32
+	retryAt  int64 // unix second
 }
 
 // target is one instance's health at one balancer, with the drain bookkeeping.
@@ -263,12 +263,12 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 				b.err = err.Error()
 				if !awsapi.Throttled(err) {
 					b.failures++
-					b.retryAt = s.now.Add(backoff(b.failures))
+					b.retryAt = s.now.Add(backoff(int(b.failures))).Unix()
 				}
 				s.problem(err)
 				return
 			}
-			b.err, b.failures, b.retryAt = "", 0, time.Time{}
+			b.err, b.failures, b.retryAt = "", 0, 0
 			inv.applyHealth(b, reads, s)
 			if needDelay {
 				inv.elbBudget.spend(1)

@@ -48,11 +48,15 @@ type refreshState struct {
 	// triedAt is the last attempt, failed or not: candidates go oldest attempt first, so a
 	// group whose read keeps failing (a policy without the permission, say) goes to the back
 	// instead of being asked again ahead of every other group each tick.
-	triedAt time.Time
+	triedAt int64 // unix second
 	// failures counts consecutive failed reads; until retryAt the group is not asked again
 	// (back-off: retryBase doubling per failure, at most retryMax).
-	failures int
-	retryAt  time.Time
+	failures int32
+	retryAt  int64 // unix second
+	// sig is the group's listing signature at the last snapshot (sigSet once there was one):
+	// a change puts its balancers first (see balancerTasks).
+	sig    uint64
+	sigSet bool
 }
 
 // Back-off of a failing read (instance refreshes, balancer health).
@@ -86,7 +90,7 @@ type refreshCandidate struct {
 func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (musts, swept []refreshCandidate) {
 	for _, c := range cands {
 		switch {
-		case now.Before(c.state.retryAt):
+		case now.Unix() < c.state.retryAt:
 			// backing off after a failure
 		case c.must || c.urgent:
 			musts = append(musts, c)
@@ -100,8 +104,8 @@ func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (
 				return cs[i].urgent
 			}
 			a, b := cs[i].state.triedAt, cs[j].state.triedAt
-			if !a.Equal(b) {
-				return a.Before(b)
+			if a != b {
+				return a < b
 			}
 			return cs[i].name < cs[j].name
 		})
@@ -176,14 +180,14 @@ func (inv *Inventory) refreshTask(c refreshCandidate, s *snapshotRun) task {
 		r, err := ReadRefresh(ctx, inv.c.AutoScaling, c.name)
 		return func() {
 			st := c.state
-			st.triedAt = s.now
+			st.triedAt = s.now.Unix()
 			if err != nil {
 				st.failures++
-				st.retryAt = s.now.Add(backoff(st.failures))
+				st.retryAt = s.now.Add(backoff(int(st.failures))).Unix()
 				s.problem(err)
 				return
 			}
-			st.failures, st.retryAt = 0, time.Time{}
+			st.failures, st.retryAt = 0, 0
 			st.checkedAt = s.now
 			if r == nil {
 				st.last, st.template, st.quietMix = nil, "", c.mix

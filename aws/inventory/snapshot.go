@@ -72,8 +72,7 @@ type Inventory struct {
 	sweep       *budget
 	mustRefresh *budget
 	gen         uint64
-	turns       uint64            // balancer picks so far: the round-robin clock
-	sigs        map[string]uint64 // each group's listing signature at the last snapshot
+	turns       uint64 // balancer picks so far: the round-robin clock
 
 	mu       sync.Mutex // guards the fields below
 	identity *awsapi.Identity
@@ -99,7 +98,6 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 		images:      map[string]string{},
 		balancers:   map[string]*balancer{},
 		refreshes:   map[string]*refreshState{},
-		sigs:        map[string]uint64{},
 		elbBudget:   newBudget(opts.ELBReadsPerSecond, opts.Refresh),
 		ec2Budget:   newBudget(opts.EC2ReadsPerSecond, opts.Refresh),
 		sweep:       newBudget(sweepRate, opts.Refresh),
@@ -509,10 +507,15 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 			tier[k] = tierNow
 		}
 		sig := listingSignature(&r.g)
-		if old, ok := inv.sigs[r.g.Name]; ok && old != sig {
+		st, ok := inv.refreshes[r.g.Name]
+		if !ok {
+			st = &refreshState{}
+			inv.refreshes[r.g.Name] = st
+		}
+		if st.sigSet && st.sig != sig {
 			changed[r.g.Name] = true
 		}
-		inv.sigs[r.g.Name] = sig
+		st.sig, st.sigSet = sig, true
 	}
 	prio := map[*balancer]int{}
 	for i := range reads {
@@ -534,7 +537,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	// A balancer whose last read failed waits out its back-off.
 	ready := all[:0:0]
 	for _, b := range all {
-		if !s.now.Before(b.retryAt) {
+		if s.now.Unix() >= b.retryAt {
 			ready = append(ready, b)
 		}
 	}
@@ -708,9 +711,5 @@ func (inv *Inventory) prune() {
 			delete(inv.refreshes, k)
 		}
 	}
-	for k := range inv.sigs {
-		if _, ok := inv.refreshes[k]; !ok {
-			delete(inv.sigs, k)
-		}
-	}
+
 }
