@@ -21,20 +21,42 @@ const maxGroupsPerPage = 100
 // groups are skipped), 100 per page through the SDK paginator. filters narrow it further
 // (History and Readiness ask for one service).
 func DescribeGroups(ctx context.Context, api awsapi.AutoScalingReader, filters []astypes.Filter, count func(string)) ([]astypes.AutoScalingGroup, error) {
-	in := &autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(maxGroupsPerPage), Filters: filters}
-	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(api, in)
 	var out []astypes.AutoScalingGroup
-	for p.HasMorePages() {
+	err := describeGroupsEach(ctx, api, filters, func(context.Context) error {
 		if count != nil {
 			count("DescribeAutoScalingGroups")
 		}
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list autoscaling groups: %w", err)
-		}
-		out = append(out, page.AutoScalingGroups...)
+		return nil
+	}, nil, func(page []astypes.AutoScalingGroup) { out = append(out, page...) })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// describeGroupsEach lists the groups page by page: before runs ahead of every request (the
+// one-shot read waits there for AWS's rate), retry says whether a failed request is asked
+// again (nil: never), and each receives every page as it arrives.
+func describeGroupsEach(ctx context.Context, api awsapi.AutoScalingReader, filters []astypes.Filter, before func(context.Context) error, retry func(error, int) bool, each func([]astypes.AutoScalingGroup)) error {
+	in := &autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(maxGroupsPerPage), Filters: filters}
+	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(api, in)
+	for p.HasMorePages() {
+		for attempt := 1; ; attempt++ {
+			if err := before(ctx); err != nil {
+				return fmt.Errorf("list autoscaling groups: %w", err)
+			}
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				if retry != nil && retry(err, attempt) {
+					continue
+				}
+				return fmt.Errorf("list autoscaling groups: %w", err)
+			}
+			each(page.AutoScalingGroups)
+			break
+		}
+	}
+	return nil
 }
 
 // ServiceFilters narrows DescribeAutoScalingGroups to one service (and environment).

@@ -27,6 +27,32 @@ type Options struct {
 	// estimate (default 30 s, a typical Linux AMI without lifecycle hooks; the demo sets the
 	// simulator's).
 	BootTime time.Duration
+	// OneShot makes every Snapshot a complete read for a one-shot command (status): every
+	// group page, every balancer, every instance and template read once, paced by AWS's own
+	// throttles instead of the console's per-tick budget (see oneshot.go).
+	OneShot *OneShot
+}
+
+// OneShot configures the one-shot read.
+type OneShot struct {
+	// Service and Env narrow the listing to one service and/or environment (tag filters),
+	// so that a status of one service reads only its groups and balancers.
+	Service, Env string
+	// ListOnly stops after the group listing: services and groups, no instance, balancer or
+	// template facts (status uses it to name the services that exist).
+	ListOnly bool
+	// Attempts bounds how often a throttled call is made in all (default 3; status passes
+	// AWS_MAX_ATTEMPTS when it is set). The SDK's own retryer retries within each attempt.
+	Attempts int
+	// Progress, when set, is told after every call how many of the calls known so far are
+	// done, and whether the read is waiting for AWS's rate limits.
+	Progress func(Progress)
+}
+
+// Progress is how far a one-shot read is.
+type Progress struct {
+	Done, Total int
+	Waiting     bool // the last call waited for an API's rate limit
 }
 
 // defaultBootTime is Options.BootTime's default.

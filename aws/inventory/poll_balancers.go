@@ -48,6 +48,10 @@ type balancer struct {
 	delay     int32
 	delayAt   time.Time
 	gen       uint64 // the last snapshot whose groups referenced it
+	// failures counts consecutive failed reads (not throttling: the breaker handles that);
+	// until retryAt the balancer is not picked again (see backoff).
+	failures int32
+	retryAt  int64 // unix second
 }
 
 // target is one instance's health at one balancer, with the drain bookkeeping.
@@ -166,15 +170,23 @@ func deregistrationDelay(attrs []elbv2types.TargetGroupAttribute) int32 {
 	return 300 // AWS's default when the attribute is absent
 }
 
-// selectBalancers picks the balancers one snapshot reads, at most n: priority ones (on
-// screen, rolling out, draining, scaling) first, then the rest, each tier oldest attempt
-// first, so that both go round-robin. When the priority tier alone exceeds the budget, a fifth
+// Balancer tiers, highest first: the service under the cursor and groups whose listing just
+// changed (tierNow), services on screen, rolling out, draining or scaling (tierHot), the rest.
+const (
+	tierRest = iota
+	tierHot
+	tierNow
+)
+
+// selectBalancers picks the balancers one snapshot reads, at most n: priority ones (tierNow,
+// then tierHot) first, then the rest, each tier oldest attempt first, so that each goes
+// round-robin. When the priority tier alone exceeds the budget, a fifth
 // of it (at least one read) stays reserved for the rest, so that no balancer is starved: the
 // priority ones are then read every few ticks instead of every tick.
-func selectBalancers(all []*balancer, prio map[*balancer]bool, n int, turns *uint64) []*balancer {
+func selectBalancers(all []*balancer, prio map[*balancer]int, n int, turns *uint64) []*balancer {
 	var hot, rest []*balancer
 	for _, b := range all {
-		if prio[b] {
+		if prio[b] > tierRest {
 			hot = append(hot, b)
 		} else {
 			rest = append(rest, b)
@@ -183,6 +195,9 @@ func selectBalancers(all []*balancer, prio map[*balancer]bool, n int, turns *uin
 	oldestFirst := func(bs []*balancer) {
 		sort.SliceStable(bs, func(i, j int) bool {
 			a, b := bs[i], bs[j]
+			if prio[a] != prio[b] {
+				return prio[a] > prio[b]
+			}
 			if a.turn != b.turn {
 				return a.turn < b.turn
 			}
@@ -246,10 +261,14 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 		return func() {
 			if err != nil {
 				b.err = err.Error()
+				if !awsapi.Throttled(err) {
+					b.failures++
+					b.retryAt = s.now.Add(backoff(int(b.failures))).Unix()
+				}
 				s.problem(err)
 				return
 			}
-			b.err = ""
+			b.err, b.failures, b.retryAt = "", 0, 0
 			inv.applyHealth(b, reads, s)
 			if needDelay {
 				inv.elbBudget.spend(1)
@@ -310,6 +329,9 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 			return th, false
 		}
 		th.State, th.Reason = model.TargetUnknown, "not read yet"
+		if b.err != "" {
+			th.Reason = "not read: " + b.err
+		}
 		return th, true
 	}
 	t, ok := b.target(id)

@@ -45,6 +45,33 @@ type refreshState struct {
 	checkedAt time.Time
 	quietMix  string // instance versions when a look last found no active refresh
 	gen       uint64
+	// triedAt is the last attempt, failed or not: candidates go oldest attempt first, so a
+	// group whose read keeps failing (a policy without the permission, say) goes to the back
+	// instead of being asked again ahead of every other group each tick.
+	triedAt int64 // unix second
+	// failures counts consecutive failed reads; until retryAt the group is not asked again
+	// (back-off: retryBase doubling per failure, at most retryMax).
+	failures int32
+	retryAt  int64 // unix second
+	// sig is the group's listing signature at the last snapshot (sigSet once there was one):
+	// a change puts its balancers first (see balancerTasks).
+	sig    uint64
+	sigSet bool
+}
+
+// Back-off of a failing read (instance refreshes, balancer health).
+const (
+	retryBase = 5 * time.Second
+	retryMax  = 5 * time.Minute
+)
+
+// backoff is how long to wait after the n-th consecutive failure.
+func backoff(n int) time.Duration {
+	d := retryBase
+	for i := 1; i < n && d < retryMax; i++ {
+		d *= 2
+	}
+	return min(d, retryMax)
 }
 
 // refreshCandidate is a group the snapshot may ask about.
@@ -63,6 +90,8 @@ type refreshCandidate struct {
 func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (musts, swept []refreshCandidate) {
 	for _, c := range cands {
 		switch {
+		case now.Unix() < c.state.retryAt:
+			// backing off after a failure
 		case c.must || c.urgent:
 			musts = append(musts, c)
 		case c.state.checkedAt.IsZero() || now.Sub(c.state.checkedAt) >= refreshSweepEvery:
@@ -74,9 +103,9 @@ func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (
 			if cs[i].urgent != cs[j].urgent {
 				return cs[i].urgent
 			}
-			a, b := cs[i].state.checkedAt, cs[j].state.checkedAt
-			if !a.Equal(b) {
-				return a.Before(b)
+			a, b := cs[i].state.triedAt, cs[j].state.triedAt
+			if a != b {
+				return a < b
 			}
 			return cs[i].name < cs[j].name
 		})
@@ -150,11 +179,15 @@ func (inv *Inventory) refreshTask(c refreshCandidate, s *snapshotRun) task {
 		s.count("DescribeInstanceRefreshes")
 		r, err := ReadRefresh(ctx, inv.c.AutoScaling, c.name)
 		return func() {
+			st := c.state
+			st.triedAt = s.now.Unix()
 			if err != nil {
+				st.failures++
+				st.retryAt = s.now.Add(backoff(int(st.failures))).Unix()
 				s.problem(err)
 				return
 			}
-			st := c.state
+			st.failures, st.retryAt = 0, 0
 			st.checkedAt = s.now
 			if r == nil {
 				st.last, st.template, st.quietMix = nil, "", c.mix

@@ -77,6 +77,7 @@ type Inventory struct {
 	mu       sync.Mutex // guards the fields below
 	identity *awsapi.Identity
 	focus    map[model.ServiceKey]bool
+	cursor   model.ServiceKey
 	watched  map[string]time.Time
 	last     []model.Group // the groups of the last good snapshot
 	stats    PollStats
@@ -114,6 +115,50 @@ func (inv *Inventory) Focus(services []model.ServiceKey) {
 	for _, k := range services {
 		inv.focus[k] = true
 	}
+}
+
+// Cursor tells the inventory which service is under the cursor: its balancers are read every
+// tick, ahead of the other services on screen (which share the budget).
+func (inv *Inventory) Cursor(k model.ServiceKey) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.cursor = k
+}
+
+func (inv *Inventory) cursorKey() model.ServiceKey {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	return inv.cursor
+}
+
+// listingSignature hashes what the group listing says about a group's instances: IDs,
+// lifecycle, group health and launch template version, and the desired capacity.
+func listingSignature(g *model.Group) uint64 {
+	// FNV-1a, inline: no allocation per instance on a 20,000-instance tick.
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	mix := func(b byte) { h = (h ^ uint64(b)) * prime }
+	str := func(s string) {
+		for i := 0; i < len(s); i++ {
+			mix(s[i])
+		}
+		mix(0)
+	}
+	for i := 0; i < 4; i++ {
+		mix(byte(uint32(g.Desired) >> (8 * i)))
+	}
+	for i := range g.Instances {
+		in := &g.Instances[i]
+		str(in.ID)
+		mix(byte(in.Lifecycle))
+		if in.Healthy {
+			mix(1)
+		} else {
+			mix(0)
+		}
+		str(in.LTVersion)
+	}
+	return h
 }
 
 // Watch asks the inventory to read the group's instance refreshes every snapshot, for example
@@ -188,6 +233,12 @@ type PollStats struct {
 	// NewInstances counts instances seen for the first time; DeferredInstances those whose
 	// launch time waits for EC2 budget.
 	NewInstances, DeferredInstances int
+	// GroupsChanged counts groups whose listing changed since the last snapshot: their
+	// balancers were read ahead of the round robin.
+	GroupsChanged int
+	// Unread counts what a one-shot read (Options.OneShot) could not read: balancers,
+	// instance batches, template versions, rollouts. Each is named in Fleet.Problems.
+	Unread int
 }
 
 // LastPoll is what the last snapshot read.
@@ -208,11 +259,12 @@ type snapshotRun struct {
 	elbBreaker breaker
 	ec2Breaker breaker
 
-	mu       sync.Mutex
-	calls    map[string]int
-	problems []string
-	dropped  int
-	stats    PollStats
+	mu          sync.Mutex
+	calls       map[string]int
+	problems    []string
+	maxProblems int // 0: maxProblems
+	dropped     int
+	stats       PollStats
 }
 
 func (s *snapshotRun) count(op string) {
@@ -224,7 +276,7 @@ func (s *snapshotRun) count(op string) {
 func (s *snapshotRun) problem(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.problems) >= maxProblems {
+	if len(s.problems) >= max(s.maxProblems, maxProblems) {
 		s.dropped++
 		return
 	}
@@ -247,6 +299,9 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 		return model.Fleet{}, awsapi.ErrRefreshRunning
 	}
 	defer inv.running.Unlock()
+	if inv.opts.OneShot != nil {
+		return inv.readAll(ctx)
+	}
 	s := &snapshotRun{now: inv.opts.Now(), calls: map[string]int{}}
 	defer inv.keepStats(s)
 
@@ -270,19 +325,8 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 		return model.Fleet{}, fmt.Errorf("refresh fleet: %w", err)
 	}
 	inv.gen++
-	total := 0
-	for i := range raw {
-		total += len(raw[i].Instances)
-	}
-	all := make([]model.Instance, total)
-	reads := make([]groupRead, len(raw))
-	for i := range raw {
-		n := len(raw[i].Instances)
-		reads[i] = mapGroupInto(&raw[i], inv.opts.Tags, &inv.in, all[:n:n])
-		all = all[n:]
-	}
+	reads := inv.mapListing(raw)
 	raw = nil
-	sort.Slice(reads, func(i, j int) bool { return reads[i].g.Name < reads[j].g.Name })
 
 	for i := range reads {
 		reads[i].draining = inv.groupDraining(&reads[i])
@@ -290,7 +334,7 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	focus, watched := inv.attention(s.now)
 	var tasks []task
 	tasks = append(tasks, inv.ec2Tasks(reads, s)...)
-	tasks = append(tasks, inv.balancerTasks(reads, focus, s)...)
+	tasks = append(tasks, inv.balancerTasks(reads, focus, inv.cursorKey(), s)...)
 	tasks = append(tasks, inv.refreshTasks(reads, watched, s)...)
 	if t := inv.timingTask(reads, s); t != nil {
 		tasks = append(tasks, t)
@@ -309,6 +353,24 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	inv.last = fleet.Groups
 	inv.mu.Unlock()
 	return fleet, nil
+}
+
+// mapListing maps the listed groups, sorted by name, with every instance carved out of one
+// array.
+func (inv *Inventory) mapListing(raw []astypes.AutoScalingGroup) []groupRead {
+	total := 0
+	for i := range raw {
+		total += len(raw[i].Instances)
+	}
+	all := make([]model.Instance, total)
+	reads := make([]groupRead, len(raw))
+	for i := range raw {
+		n := len(raw[i].Instances)
+		reads[i] = mapGroupInto(&raw[i], inv.opts.Tags, &inv.in, all[:n:n])
+		all = all[n:]
+	}
+	sort.Slice(reads, func(i, j int) bool { return reads[i].g.Name < reads[j].g.Name })
+	return reads
 }
 
 func (inv *Inventory) keepStats(s *snapshotRun) {
@@ -414,9 +476,8 @@ func (inv *Inventory) instanceTask(call instanceCall, needImage map[string]bool,
 
 // balancerTasks chooses the balancers this snapshot reads (see selectBalancers) within the
 // ELB budget.
-func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKey]bool, s *snapshotRun) []task {
+func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKey]bool, cursor model.ServiceKey, s *snapshotRun) []task {
 	var all []*balancer
-	prio := map[*balancer]bool{}
 	use := func(key, name string, kind model.BalancerKind) *balancer {
 		b, ok := inv.balancers[key]
 		if !ok {
@@ -431,33 +492,61 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		return b
 	}
 	// A service is hot when it is on screen, rolling out, draining or scaling: every balancer
-	// of every group of a hot service is read every tick.
-	hot := map[model.ServiceKey]bool{}
+	// of every group of a hot service is read every tick (within the budget). The service
+	// under the cursor, and a group whose listing changed since the last tick (instances
+	// launched or leaving, lifecycle, health or version changed), go first.
+	tier := map[model.ServiceKey]int{}
+	changed := map[string]bool{}
 	for i := range reads {
 		r := &reads[i]
 		k := serviceKey(&r.g)
 		if focus[k] || r.moving || inv.refreshes[r.g.Name] != nil && inv.refreshes[r.g.Name].last.Active() || r.draining {
-			hot[k] = true
+			tier[k] = max(tier[k], tierHot)
 		}
+		if k == cursor {
+			tier[k] = tierNow
+		}
+		sig := listingSignature(&r.g)
+		st, ok := inv.refreshes[r.g.Name]
+		if !ok {
+			st = &refreshState{}
+			inv.refreshes[r.g.Name] = st
+		}
+		if st.sigSet && st.sig != sig {
+			changed[r.g.Name] = true
+		}
+		st.sig, st.sigSet = sig, true
 	}
+	prio := map[*balancer]int{}
 	for i := range reads {
 		r := &reads[i]
-		h := hot[serviceKey(&r.g)]
+		t := tier[serviceKey(&r.g)]
+		if changed[r.g.Name] {
+			t = tierNow
+		}
 		for j, arn := range r.tgARNs {
 			b := use(arn, r.g.TargetGroups[j], model.TargetGroup)
-			prio[b] = prio[b] || h
+			prio[b] = max(prio[b], t)
 		}
 		for _, name := range r.g.ClassicELBs {
 			b := use(name, name, model.ClassicELB)
-			prio[b] = prio[b] || h
+			prio[b] = max(prio[b], t)
+		}
+	}
+	s.stats.GroupsChanged = len(changed)
+	// A balancer whose last read failed waits out its back-off.
+	ready := all[:0:0]
+	for _, b := range all {
+		if s.now.Unix() >= b.retryAt {
+			ready = append(ready, b)
 		}
 	}
 	n := inv.elbBudget.available(s.now)
-	chosen := selectBalancers(all, prio, n, &inv.turns)
+	chosen := selectBalancers(ready, prio, n, &inv.turns)
 	inv.elbBudget.spend(len(chosen))
 	s.stats.Balancers, s.stats.BalancersRead = len(all), len(chosen)
 	for _, b := range all {
-		if prio[b] {
+		if prio[b] > tierRest {
 			s.stats.BalancersPriority++
 		}
 	}
@@ -622,4 +711,5 @@ func (inv *Inventory) prune() {
 			delete(inv.refreshes, k)
 		}
 	}
+
 }

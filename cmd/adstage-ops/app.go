@@ -41,6 +41,9 @@ type app struct {
 	cloud    *sim.Cloud // the demo fleet, saved on close
 	tick     time.Duration
 	console  bool // the live console, not a subcommand (named in audit events)
+	// oneShot makes the inventory read everything once (status), instead of the console's
+	// tiered polling.
+	oneShot *inventory.OneShot
 }
 
 // refresh is the live view's tick.
@@ -86,6 +89,7 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 			SkipUntagged: cfg.SkipUntagged,
 			Refresh:      refresh,
 			Rollout:      cfg.rollout(),
+			OneShot:      a.oneShot,
 		},
 		Production: cfg.production,
 		Via:        "cli",

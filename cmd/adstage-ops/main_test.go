@@ -289,7 +289,7 @@ func countJSONValues(s string) (int, error) {
 // deregisters the image.
 func cmdDemoAdmin(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
-		ts.Fatalf("usage: demo-admin STATEFILE bad|deregister AMI")
+		ts.Fatalf("usage: demo-admin STATEFILE bad|deregister AMI, or demo-admin STATEFILE delete-target-group NAME")
 	}
 	path := ts.MkAbs(args[0])
 	f, err := os.Open(path)
@@ -302,6 +302,8 @@ func cmdDemoAdmin(ts *testscript.TestScript, neg bool, args []string) {
 		cloud.MarkImageBad(args[2])
 	case "deregister":
 		ts.Check(cloud.DeregisterImage(args[2]))
+	case "delete-target-group":
+		ts.Check(cloud.DeleteTargetGroup(args[2]))
 	default:
 		ts.Fatalf("demo-admin: unknown change %q", args[1])
 	}

@@ -5,62 +5,81 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/inventory"
 	"github.com/adstage/adstage-ops/model"
 )
 
 func (a *app) statusCommand() *cobra.Command {
 	var service string
 	var asJSON, withRollback bool
+	var maxWait time.Duration
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Print the inventory: exit 0 when every service is healthy, 1 when any is degraded, 2 on error",
-		Args:  cobra.NoArgs,
+		Short: "Print the inventory: exit 0 when every service is healthy, 1 when any is degraded, 2 when something could not be read",
+		Long: `status reads the whole fleet once: every group, every balancer's health, every instance.
+It is paced by AWS's own rate limits (2,000 groups take about three and a half minutes) and is
+complete or says what it could not read: anything unread is named, per resource, with the next
+step, and the exit code is then 2 (could not tell), never 1 (degraded). --max-wait bounds it;
+interrupting it prints what was read so far and exits 130.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			prog := newProgressLine(a.stderr, a.now)
+			a.oneShot = &inventory.OneShot{Service: service, Env: a.flags.env, Attempts: maxAttempts(), Progress: prog.update}
 			if err := a.open(cmd.Context(), false, "status"); err != nil {
 				return err
 			}
-			fleet, err := a.reader.Snapshot(cmd.Context())
+			prog.start(a.now)
+			ctx, cancel := context.WithTimeout(cmd.Context(), maxWait)
+			fleet, err := a.reader.Snapshot(ctx)
+			cancel()
+			prog.clear()
+			interrupted := cmd.Context().Err() != nil
 			if err != nil {
+				if interrupted {
+					return fail(exitInterrupted, "interrupted before the groups were listed; nothing to show")
+				}
 				return fmt.Errorf("read the fleet: %w", err)
 			}
-			services := filterServices(fleet.Services, service, a.flags.env)
-			// A one-shot status has no earlier tick that saw the groups move, so it asks for
-			// the rollouts of the groups it prints (up to a page's worth) and reads once more.
-			if w, ok := a.reader.(interface{ Watch(string) }); ok && groupCount(services) <= 100 {
-				for i := range services {
-					for _, g := range services[i].Groups {
-						w.Watch(g.Name)
-					}
-				}
-				if again, err := a.reader.Snapshot(cmd.Context()); err == nil {
-					fleet = again
-					services = filterServices(fleet.Services, service, a.flags.env)
-				}
+			unread := 0
+			if lp, ok := a.reader.(interface{ LastPoll() inventory.PollStats }); ok {
+				unread = lp.LastPoll().Unread
 			}
-			if len(services) == 0 && (service != "" || a.flags.env != "") {
-				return noMatch(&fleet, service, a.flags.env)
+			services := filterServices(fleet.Services, service, a.flags.env)
+			if len(services) == 0 && (service != "" || a.flags.env != "") && unread == 0 && !interrupted {
+				// The listing was narrowed to what was asked for: list every group to say
+				// what exists instead.
+				a.oneShot.Service, a.oneShot.Env, a.oneShot.ListOnly = "", "", true
+				all, err := a.reader.Snapshot(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("read the fleet: %w", err)
+				}
+				return noMatch(&all, service, a.flags.env)
 			}
 			degraded := false
 			for i := range services {
-				if services[i].Degraded() {
+				if services[i].Degraded() && !services[i].Undecided() {
 					degraded = true
 				}
 			}
 			var ready map[model.ServiceKey]model.Readiness
-			if withRollback || (service != "" && !cmd.Flags().Changed("rollback")) {
+			if !interrupted && (withRollback || (service != "" && !cmd.Flags().Changed("rollback"))) {
 				ready = a.readiness(cmd.Context(), services)
 			}
 			if asJSON {
 				out := statusJSON(&fleet, services, a.now())
+				out.Unread = unread
 				for i := range out.Services {
 					if r, ok := ready[model.ServiceKey{Name: out.Services[i].Service, Env: out.Services[i].Env}]; ok {
 						out.Services[i].Rollback = readinessJSON(r)
@@ -77,7 +96,12 @@ func (a *app) statusCommand() *cobra.Command {
 			for _, p := range fleet.Problems {
 				fmt.Fprintln(a.stderr, "adstage-ops: warning:", p)
 			}
-			if degraded {
+			switch {
+			case interrupted:
+				return fail(exitInterrupted, "interrupted: the status above is what was read so far (%d resources unread)", unread)
+			case unread > 0:
+				return fail(exitError, "could not tell: %d resources were not read (named above); the status above is incomplete", unread)
+			case degraded:
 				a.exit = exitDegraded
 			}
 			return nil
@@ -86,7 +110,64 @@ func (a *app) statusCommand() *cobra.Command {
 	cmd.Flags().StringVar(&service, "service", "", "only this service")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&withRollback, "rollback", false, "also say what `rollback` would return each service to (on by default with --service)")
+	cmd.Flags().DurationVar(&maxWait, "max-wait", 10*time.Minute, "give up reading after this long; what is unread is named and status exits 2")
 	return cmd
+}
+
+// maxAttempts is AWS_MAX_ATTEMPTS when it is a positive number (the SDK honours it too), else 0
+// (the inventory's default).
+func maxAttempts() int {
+	n, err := strconv.Atoi(os.Getenv("AWS_MAX_ATTEMPTS"))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
+}
+
+// progressLine shows how far a long status read is, on a terminal only, once it has taken
+// more than a second: one line on stderr, redrawn in place and erased at the end.
+type progressLine struct {
+	mu      sync.Mutex
+	w       io.Writer
+	tty     bool
+	now     func() time.Time
+	since   time.Time
+	started bool
+	shown   bool
+}
+
+func newProgressLine(w io.Writer, now func() time.Time) *progressLine {
+	f, ok := w.(*os.File)
+	return &progressLine{w: w, tty: ok && term.IsTerminal(f.Fd()), now: now}
+}
+
+func (p *progressLine) start(now func() time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.now, p.since, p.started = now, now(), true
+}
+
+func (p *progressLine) update(pr inventory.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.tty || !p.started || p.now().Sub(p.since) < time.Second {
+		return
+	}
+	wait := ""
+	if pr.Waiting {
+		wait = ", pacing to AWS's rate limits"
+	}
+	fmt.Fprintf(p.w, "\r\x1b[Kreading AWS: %d of %d calls%s", pr.Done, pr.Total, wait)
+	p.shown = true
+}
+
+func (p *progressLine) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.shown = false
+	}
 }
 
 // readiness reads what a rollback of each service would do: the same rule as the console's
@@ -188,14 +269,6 @@ func noMatch(f *model.Fleet, service, env string) error {
 	return fail(exitRefused, "no service runs in environment %q; environments found: %v", env, envs)
 }
 
-func groupCount(services []model.Service) int {
-	n := 0
-	for i := range services {
-		n += len(services[i].Groups)
-	}
-	return n
-}
-
 func filterServices(all []model.Service, name, env string) []model.Service {
 	var out []model.Service
 	for _, s := range all {
@@ -245,7 +318,10 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 func serviceState(s *model.Service) string {
 	st := s.State()
 	parts := []string{"healthy"}
-	if st.Degraded {
+	switch {
+	case s.Undecided():
+		parts[0] = "unknown"
+	case st.Degraded:
 		parts[0] = "degraded"
 	}
 	switch {
@@ -291,6 +367,9 @@ type statusOut struct {
 	Services  []serviceOut `json:"services"`
 	Problems  []string     `json:"problems,omitempty"`
 	Degraded  bool         `json:"degraded"`
+	// Unread counts the resources the read could not read (each named in problems); the
+	// answer is then incomplete and status exits 2.
+	Unread int `json:"unread"`
 }
 
 type serviceOut struct {
@@ -301,10 +380,12 @@ type serviceOut struct {
 	Mixed      bool     `json:"mixed"`
 	RollingOut bool     `json:"rolling_out"`
 	// RollingBack: AWS is rolling a rollout back (rolling_out is true too).
-	RollingBack bool       `json:"rolling_back"`
-	Degraded    bool       `json:"degraded"`
-	Counts      countsOut  `json:"counts"`
-	Groups      []groupOut `json:"groups"`
+	RollingBack bool `json:"rolling_back"`
+	Degraded    bool `json:"degraded"`
+	// Unknown: the service would be degraded only because some balancer was not read.
+	Unknown bool       `json:"unknown,omitempty"`
+	Counts  countsOut  `json:"counts"`
+	Groups  []groupOut `json:"groups"`
 	// Rollback is what `rollback` would do (with --rollback, or --service).
 	Rollback *rollbackOut `json:"rollback,omitempty"`
 }
@@ -366,7 +447,7 @@ func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusO
 		s := &services[i]
 		c := s.Counts()
 		st := s.State()
-		so := serviceOut{Service: s.Name, Env: s.Env, Release: s.Release(), Mixed: s.Mixed(), RollingOut: st.RollingOut, RollingBack: st.RollingBack, Degraded: s.Degraded(),
+		so := serviceOut{Service: s.Name, Env: s.Env, Release: s.Release(), Mixed: s.Mixed(), RollingOut: st.RollingOut, RollingBack: st.RollingBack, Degraded: s.Degraded() && !s.Undecided(), Unknown: s.Undecided(),
 			Counts: countsOut{c.Groups, c.Desired, c.InService, c.Healthy, c.Draining}, Images: []string{}}
 		for _, ic := range s.Images() {
 			so.Images = append(so.Images, ic.ImageID)

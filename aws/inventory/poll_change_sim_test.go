@@ -1,0 +1,152 @@
+package inventory_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/smithy-go"
+
+	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/aws/sim"
+	"github.com/adstage/adstage-ops/model"
+)
+
+// askLog records which groups' refreshes and which target groups a snapshot asked about.
+type askLog struct {
+	mu        sync.Mutex
+	refreshes []string
+	targets   []string
+}
+
+func (l *askLog) take() (refreshes, targets []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	refreshes, targets = l.refreshes, l.targets
+	l.refreshes, l.targets = nil, nil
+	return refreshes, targets
+}
+
+type loggedAS struct {
+	awsapi.AutoScalingReader
+	log *askLog
+}
+
+func (a loggedAS) DescribeInstanceRefreshes(ctx context.Context, in *autoscaling.DescribeInstanceRefreshesInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeInstanceRefreshesOutput, error) {
+	a.log.mu.Lock()
+	a.log.refreshes = append(a.log.refreshes, aws.ToString(in.AutoScalingGroupName))
+	a.log.mu.Unlock()
+	return a.AutoScalingReader.DescribeInstanceRefreshes(ctx, in, opts...)
+}
+
+type loggedELBv2 struct {
+	awsapi.ELBv2Reader
+	log *askLog
+}
+
+func (e loggedELBv2) DescribeTargetHealth(ctx context.Context, in *elbv2.DescribeTargetHealthInput, opts ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error) {
+	e.log.mu.Lock()
+	e.log.targets = append(e.log.targets, aws.ToString(in.TargetGroupArn))
+	e.log.mu.Unlock()
+	return e.ELBv2Reader.DescribeTargetHealth(ctx, in, opts...)
+}
+
+func loggedInventory(c *sim.Cloud, clk *sim.ManualClock) (*inventory.Inventory, *askLog) {
+	log := &askLog{}
+	rc := c.Clients().Read()
+	rc.AutoScaling = loggedAS{rc.AutoScaling, log}
+	rc.ELBv2 = loggedELBv2{rc.ELBv2, log}
+	return inventory.NewInventory(rc, inventory.Options{Now: clk.Now, After: clk.After}), log
+}
+
+// TestFailingRefreshReadBacksOffAndDoesNotStarve_Sim: when DescribeInstanceRefreshes keeps
+// failing (a policy without the permission), the sweep does not ask the same two groups
+// again every tick: a failed group goes to the back and waits out a back-off, so every
+// group is asked within the sweep's ten ticks and none more than twice.
+func TestFailingRefreshReadBacksOffAndDoesNotStarve_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{}, sim.ScaleSpec{Groups: 20, InstancesPerGroup: 2})
+	denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized to perform: autoscaling:DescribeInstanceRefreshes"}
+	c.FailNext("DescribeInstanceRefreshes", denied, 1_000_000)
+	inv, log := loggedInventory(c, clk)
+	asked := map[string]int{}
+	for range 10 {
+		invSnapshot(t, inv)
+		refreshes, _ := log.take()
+		for _, g := range refreshes {
+			asked[g]++
+		}
+		clk.Advance(5 * time.Second)
+	}
+	if len(asked) != 20 {
+		t.Errorf("%d of 20 groups asked in 10 ticks: %v", len(asked), asked)
+	}
+	for g, n := range asked {
+		if n > 2 {
+			t.Errorf("group %s asked %d times while its read kept failing", g, n)
+		}
+	}
+}
+
+// TestChangedGroupBalancersReadNextTick_Sim: with more services on screen than the budget
+// reads in a tick (30 services, 60 balancers, 25 reads), a group whose listing changes (its
+// desired capacity raised: an instance launching) has its balancer read on the very next
+// tick, ahead of the round robin; and the service under the cursor is read every tick.
+func TestChangedGroupBalancersReadNextTick_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{}, sim.ScaleSpec{Groups: 400, InstancesPerGroup: 2, TargetGroups: 400})
+	inv, log := loggedInventory(c, clk)
+	var focus []model.ServiceKey
+	for i := range 15 {
+		svc := fmt.Sprintf("svc-%04d", i)
+		focus = append(focus, model.ServiceKey{Name: svc, Env: "production"}, model.ServiceKey{Name: svc, Env: "staging"})
+	}
+	inv.Focus(focus)
+	cursor := model.ServiceKey{Name: "svc-0050", Env: "staging"} // groups 202, 203
+	inv.Cursor(cursor)
+	arn := func(i int) string {
+		return fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/tg-%05d/", sim.DefaultRegion, sim.DefaultAccount, i)
+	}
+	readTG := func(targets []string, i int) bool {
+		for _, a := range targets {
+			if len(a) > len(arn(i)) && a[:len(arn(i))] == arn(i) {
+				return true
+			}
+		}
+		return false
+	}
+	for range 3 {
+		invSnapshot(t, inv)
+		_, targets := log.take()
+		if !readTG(targets, 202) || !readTG(targets, 203) {
+			t.Fatalf("the service under the cursor was not read this tick (%d balancers read)", len(targets))
+		}
+		clk.Advance(5 * time.Second)
+	}
+	asw := c.Clients().AutoScaling
+	for _, i := range []int{301, 302, 303} {
+		g := fmt.Sprintf("svc-%04d-%s-%d", i/4, map[bool]string{true: "staging", false: "production"}[i%4 >= 2], i%2)
+		if _, err := asw.UpdateAutoScalingGroup(context.Background(), &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(g), DesiredCapacity: aws.Int32(3)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	invSnapshot(t, inv)
+	_, targets := log.take()
+	for _, i := range []int{301, 302, 303, 202, 203} {
+		if !readTG(targets, i) {
+			t.Errorf("tg-%05d not read on the tick after its group changed (or under the cursor)", i)
+		}
+	}
+	if got := inv.LastPoll().GroupsChanged; got != 3 {
+		t.Errorf("GroupsChanged %d, want 3", got)
+	}
+	if len(targets) > 25 {
+		t.Errorf("%d balancer reads in a tick, budget 25", len(targets))
+	}
+}
