@@ -53,6 +53,16 @@ var WriteOperations = sortedOperations([]Operation{
 	{"ec2", "CreateTags"},
 })
 
+// ImpliedOperations are IAM actions adstage-ops never calls itself but AWS checks on the
+// caller while carrying out WriteOperations: updating a group or starting an instance refresh
+// with a launch template needs ec2:RunInstances on it ("You are not authorized to use launch
+// template" otherwise), and iam:PassRole when the template names an instance profile (see
+// "Launch template permissions" in the Amazon EC2 Auto Scaling User Guide). Sorted by action.
+var ImpliedOperations = sortedOperations([]Operation{
+	{"ec2", "RunInstances"},
+	{"iam", "PassRole"},
+})
+
 func sortedOperations(ops []Operation) []Operation {
 	sort.Slice(ops, func(i, j int) bool { return ops[i].Action() < ops[j].Action() })
 	return ops

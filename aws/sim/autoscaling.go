@@ -362,6 +362,9 @@ func (a *autoScalingClient) StartInstanceRefresh(_ context.Context, in *autoscal
 		if !ok {
 			return nil, apiError(svcAutoScaling, op, "ValidationError", "The specified launch template %s%s version %s does not exist.", spec.ID, spec.Name, spec.Version)
 		}
+		if err := c.mayUseTemplate(svcAutoScaling, op, cfg.TemplateID); err != nil {
+			return nil, err
+		}
 		target = cfg
 		spec.ID, spec.Name = cfg.TemplateID, cfg.TemplateName
 		desired = &spec
@@ -474,6 +477,9 @@ func (a *autoScalingClient) UpdateAutoScalingGroup(_ context.Context, in *autosc
 		cfg, ok := c.resolve(s)
 		if !ok {
 			return nil, apiError(svcAutoScaling, op, "ValidationError", "You must use a valid fully-formed launch template. The specified launch template %s%s version %s does not exist.", s.ID, s.Name, s.Version)
+		}
+		if err := c.mayUseTemplate(svcAutoScaling, op, cfg.TemplateID); err != nil {
+			return nil, err
 		}
 		s.ID, s.Name = cfg.TemplateID, cfg.TemplateName
 		spec = &s
