@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -253,6 +254,25 @@ type RolloutPrefs struct {
 	InstanceWarmup       int32 // seconds; 0 uses the group's grace period
 	SkipMatching         bool  // default true
 	AutoRollback         bool  // default true
+}
+
+// Validate applies AWS's rules on an instance refresh's healthy percentages
+// (RefreshPreferences in the Auto Scaling API reference): the minimum is 0-100, the maximum
+// 100-200, the maximum may exceed the minimum by at most 100, and both cannot be 100. A
+// promote with other values would be refused by StartInstanceRefresh after its launch
+// template version was created.
+func (p RolloutPrefs) Validate() error {
+	switch minH, maxH := p.MinHealthyPercentage, p.MaxHealthyPercentage; {
+	case minH < 0 || minH > 100:
+		return fmt.Errorf("the minimum healthy percentage must be 0-100, not %d", minH)
+	case maxH < 100 || maxH > 200:
+		return fmt.Errorf("the maximum healthy percentage must be 100-200, not %d", maxH)
+	case maxH-minH > 100:
+		return fmt.Errorf("the maximum healthy percentage (%d) may exceed the minimum (%d) by at most 100, as AWS requires: raise the minimum to %d or lower the maximum to %d", maxH, minH, maxH-100, minH+100)
+	case minH == 100 && maxH == 100:
+		return fmt.Errorf("the minimum and maximum healthy percentages cannot both be 100 (nothing could be replaced): raise the maximum above 100 or lower the minimum")
+	}
+	return nil
 }
 
 // Resolved replaces AWS's documented defaults by ours where nothing was set: keep full

@@ -102,6 +102,13 @@ func parseConfig(data []byte, c *Config) error {
 	if p := c.Rollout.MaxHealthyPercentage; p != nil && (*p < 100 || *p > 200) {
 		return atLine(data, "$.rollout.max_healthy_percentage", fmt.Errorf("must be 100-200, not %d", *p))
 	}
+	if err := c.rollout().Validate(); err != nil {
+		path := "$.rollout.max_healthy_percentage"
+		if c.Rollout.MaxHealthyPercentage == nil {
+			path = "$.rollout.min_healthy_percentage"
+		}
+		return atLine(data, path, err)
+	}
 	if w := c.Rollout.InstanceWarmup; w != nil && *w < 0 {
 		return atLine(data, "$.rollout.instance_warmup", fmt.Errorf("must be 0 or more seconds, not %d", *w))
 	}
