@@ -277,7 +277,7 @@ func (p RolloutPrefs) Validate() error {
 
 // Resolved replaces AWS's documented defaults by ours where nothing was set: keep full
 // capacity (100%/200%), and, when no preference at all was given, skip matching instances and
-// roll back on failure.
+// roll back on failure. A minimum without a maximum gets the widest maximum AWS allows.
 func (p RolloutPrefs) Resolved() RolloutPrefs {
 	if p == (RolloutPrefs{}) {
 		p.SkipMatching, p.AutoRollback = true, true
@@ -286,7 +286,8 @@ func (p RolloutPrefs) Resolved() RolloutPrefs {
 		p.MinHealthyPercentage = 100
 	}
 	if p.MaxHealthyPercentage == 0 {
-		p.MaxHealthyPercentage = 200
+		// 200, or as far above the minimum as AWS allows (Validate).
+		p.MaxHealthyPercentage = min(200, p.MinHealthyPercentage+100)
 	}
 	return p
 }

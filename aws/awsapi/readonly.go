@@ -40,11 +40,14 @@ var ReadOperations = sortedOperations([]Operation{
 	{"sts", "GetCallerIdentity"},
 })
 
-// WriteOperations are the mutating operations bake, promote, rollback, cancel and mark use.
+// WriteOperations are the mutating operations bake, promote, rollback, cancel and mark use
+// (EnterStandby/ExitStandby: a bake with reboot of an in-service group instance).
 // ec2:CreateTags marks images (rolled back, bad, good), and IAM also requires it to tag an
 // image and its snapshots on creation (CreateImage with TagSpecifications). Sorted by action.
 var WriteOperations = sortedOperations([]Operation{
 	{"autoscaling", "CancelInstanceRefresh"},
+	{"autoscaling", "EnterStandby"},
+	{"autoscaling", "ExitStandby"},
 	{"autoscaling", "RollbackInstanceRefresh"},
 	{"autoscaling", "StartInstanceRefresh"},
 	{"autoscaling", "UpdateAutoScalingGroup"},

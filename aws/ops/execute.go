@@ -591,6 +591,10 @@ func (o *OperatorConsole) startRefresh(ctx context.Context, f *groupFacts, versi
 			MaxHealthyPercentage: aws.Int32(prefs.MaxHealthyPercentage),
 			SkipMatching:         aws.Bool(prefs.SkipMatching),
 			AutoRollback:         aws.Bool(prefs.AutoRollback),
+			// AWS's default (Wait) holds the refresh an hour on such instances and then fails
+			// it; the plan lists them (CheckSetAside).
+			StandbyInstances:          astypes.StandbyInstancesIgnore,
+			ScaleInProtectedInstances: astypes.ScaleInProtectedInstancesIgnore,
 		},
 	}
 	if warmup > 0 {

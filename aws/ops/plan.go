@@ -37,6 +37,7 @@ const (
 	CheckTargetState    = "release state"
 	CheckImageMarks     = "image not rolled back or marked bad"
 	CheckRefreshHistory = "refresh history readable"
+	CheckSetAside       = "standby and protected instances"
 )
 
 // PlanBake reads the instance, its service and the caller, and plans an AMI from it. The image
@@ -423,7 +424,7 @@ func strategy(p model.RolloutPrefs) string {
 // groupChecks adds the checks every rollout makes on the groups: a launch template, no
 // rollout running (unless skipRefresh), Launch and Terminate not suspended, healthy capacity.
 func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups []*groupFacts, skipRefresh bool) {
-	var legacy, running, suspended, short, unread []string
+	var legacy, running, suspended, short, unread, aside []string
 	serving := o.servingCounts(ctx, model.ServiceKey{Name: p.Service, Env: p.Env})
 	for _, f := range groups {
 		g := &f.g
@@ -444,6 +445,18 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 		}
 		if len(procs) > 0 {
 			suspended = append(suspended, fmt.Sprintf("group %s suspends %s: resume with `aws autoscaling resume-processes --auto-scaling-group-name %s --scaling-processes %s`", g.Name, strings.Join(procs, " and "), g.Name, strings.Join(procs, " ")))
+		}
+		var held []string
+		for _, in := range g.Instances {
+			switch {
+			case in.Lifecycle == model.Standby || in.Lifecycle == model.EnteringStandby:
+				held = append(held, in.ID+" in "+in.Lifecycle.String())
+			case in.Protected && !in.Lifecycle.Leaving():
+				held = append(held, in.ID+" protected from scale in")
+			}
+		}
+		if len(held) > 0 {
+			aside = append(aside, fmt.Sprintf("group %s: %s", g.Name, strings.Join(held, ", ")))
 		}
 		_, healthy := liveCounts(g)
 		if n, ok := serving[g.Name]; ok {
@@ -472,6 +485,10 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 		p.Checks = append(p.Checks, model.Check{Name: CheckRefreshHistory, Warn: true, Detail: "the instance refreshes could not be read, so a running rollout would not be seen (AWS refuses a second one): " + strings.Join(unread, "; ")})
 	}
 	add(CheckProcesses, suspended, false, "Launch and Terminate are not suspended", "")
+	if !skipRefresh {
+		add(CheckSetAside, aside, true, "no instance is in Standby or protected from scale in (the refresh is told to leave such instances as they are: StandbyInstances and ScaleInProtectedInstances Ignore)",
+			"the refresh leaves them on the release they run (StandbyInstances and ScaleInProtectedInstances Ignore; AWS's default would hold the rollout an hour and fail it); return them to service or remove their protection to have them replaced")
+	}
 	add(CheckCapacity, short, true, "every group has its desired capacity healthy", "the rollout keeps the healthy capacity the group has now, not what it should have")
 }
 

@@ -4,6 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/ops"
@@ -30,4 +35,55 @@ func TestPromote_WithoutRunInstances_NamesTheLaunchTemplatePermission_Sim(t *tes
 	if got := strings.Join(s.results(t), ","); got != "promote:started,promote:failed" {
 		t.Errorf("audit = %s", got)
 	}
+}
+
+// inServiceInstance is an InService instance of the group, from the simulator.
+func (s *simConsole) inServiceInstance(t *testing.T, group string) string {
+	t.Helper()
+	out, err := s.cloud.Clients().AutoScaling.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil || len(out.AutoScalingGroups) != 1 {
+		t.Fatalf("read group %s: %v", group, err)
+	}
+	for _, in := range out.AutoScalingGroups[0].Instances {
+		if in.LifecycleState == astypes.LifecycleStateInService {
+			return aws.ToString(in.InstanceId)
+		}
+	}
+	t.Fatalf("group %s has no instance in service", group)
+	return ""
+}
+
+// An instance in Standby holds a refresh with AWS's default preference for an hour and then
+// fails it; promote says the refresh leaves it, warns in the plan, and the rollout succeeds.
+func TestPromote_StandbyInstanceWarnedAndLeftAlone_Sim(t *testing.T) {
+	s := newSimConsole(t)
+	ctx := context.Background()
+	plan, err := s.op.PlanPromote(ctx, ops.PromoteRequest{Service: "api", Env: "production"})
+	if err != nil || plan.Blocked() {
+		t.Fatalf("plan: %v %+v", err, plan.Checks)
+	}
+	if c, ok := checkDetail(plan, ops.CheckSetAside); !ok || !c.OK {
+		t.Errorf("no standby instance yet: %+v", c)
+	}
+	group := plan.Steps[0].Group
+	id := s.inServiceInstance(t, group)
+	if _, err := s.cloud.Clients().AutoScaling.EnterStandby(ctx, &autoscaling.EnterStandbyInput{
+		AutoScalingGroupName: aws.String(group), InstanceIds: []string{id}, ShouldDecrementDesiredCapacity: aws.Bool(false),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Advance(10 * time.Minute) // drained, in Standby, and its replacement in service
+	plan, err = s.op.PlanPromote(ctx, ops.PromoteRequest{Service: "api", Env: "production"})
+	if err != nil || plan.Blocked() {
+		t.Fatalf("plan: %v %+v", err, plan.Checks)
+	}
+	c, ok := checkDetail(plan, ops.CheckSetAside)
+	if !ok || !c.Warn || !strings.Contains(c.Detail, id+" in Standby") || !strings.Contains(c.Detail, "Ignore") {
+		t.Fatalf("plan does not warn about %s in Standby: %+v", id, c)
+	}
+	ch, err := s.op.Execute(ctx, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastOK(t, s.follow(t, ch))
 }

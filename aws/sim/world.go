@@ -17,6 +17,10 @@ const (
 	lcInService   = "InService"
 	lcTerminating = "Terminating"
 	lcTerminated  = "Terminated"
+	lcStandby     = "Standby"
+	// lcEnteringStandby lasts while the balancers drain the instance (AWS deregisters an
+	// instance entering standby and waits for connection draining before it is in Standby).
+	lcEnteringStandby = "EnteringStandby"
 )
 
 // advance brings the world to the clock's time. c.mu is held.
@@ -133,6 +137,12 @@ func (c *Cloud) stepGroup(g *Group) {
 				continue
 			}
 			busy = true
+		case lcEnteringStandby:
+			if !now.Before(in.StandbyAt) {
+				in.Lifecycle = lcStandby
+			} else {
+				busy = true
+			}
 		}
 		kept = append(kept, id)
 	}
@@ -326,10 +336,9 @@ func (c *Cloud) enterService(g *Group, in *Instance) {
 	c.finishActivity(g, in.LaunchActivity)
 }
 
-// terminate takes an instance out of service: it is deregistered from every balancer and
-// terminated when the longest deregistration delay has passed (Auto Scaling waits for
-// connection draining before it terminates).
-func (c *Cloud) terminate(g *Group, in *Instance, cause string) {
+// deregister takes an instance out of every balancer of the group and returns when its
+// draining ends.
+func (c *Cloud) deregister(g *Group, in *Instance) time.Time {
 	now := c.st.Now
 	end := now
 	for _, arn := range g.TargetGroupARNs {
@@ -358,6 +367,14 @@ func (c *Cloud) terminate(g *Group, in *Instance, cause string) {
 			}
 		}
 	}
+	return end
+}
+
+// terminate takes an instance out of service: it is deregistered from every balancer and
+// terminated when the longest deregistration delay has passed (Auto Scaling waits for
+// connection draining before it terminates).
+func (c *Cloud) terminate(g *Group, in *Instance, cause string) {
+	end := c.deregister(g, in)
 	if in.Lifecycle == lcPending {
 		c.finishActivity(g, in.LaunchActivity)
 	}

@@ -197,6 +197,8 @@ func (c Config) rollout() model.RolloutPrefs {
 	r := c.Rollout
 	if r.MinHealthyPercentage != nil {
 		p.MinHealthyPercentage = *r.MinHealthyPercentage
+		// Without a maximum, the widest AWS allows above this minimum.
+		p.MaxHealthyPercentage = min(200, p.MinHealthyPercentage+100)
 	}
 	if r.MaxHealthyPercentage != nil {
 		p.MaxHealthyPercentage = *r.MaxHealthyPercentage
