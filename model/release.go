@@ -120,6 +120,9 @@ type BakeSpec struct {
 	Label      string
 	NoReboot   bool
 	Name       string
+	// StandbyGroup is the group the instance serves in: with a reboot it enters Standby there
+	// (its balancers drain it, no health check replaces it) until the image is made.
+	StandbyGroup string `json:",omitempty"`
 }
 
 // MarkSpec is what a mark plan will write: the mark, on the AMIs of one release.

@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -38,6 +40,7 @@ const (
 	CheckImageMarks     = "image not rolled back or marked bad"
 	CheckRefreshHistory = "refresh history readable"
 	CheckSetAside       = "standby and protected instances"
+	CheckBakeStandby    = "out of service for the reboot"
 )
 
 // PlanBake reads the instance, its service and the caller, and plans an AMI from it. The image
@@ -49,6 +52,9 @@ func (o *OperatorConsole) PlanBake(ctx context.Context, req BakeRequest) (model.
 	}
 	if strings.TrimSpace(req.Label) == "" {
 		return model.Plan{}, fmt.Errorf("plan bake of %s: give a label (e.g. the git SHA it runs)", req.InstanceID)
+	}
+	if n := utf8.RuneCountInString(req.Label); n > model.MaxTagValue {
+		return model.Plan{}, fmt.Errorf("plan bake of %s: the label is %d characters; it is an image tag, whose value AWS limits to %d characters: shorten it", req.InstanceID, n, model.MaxTagValue)
 	}
 	p := model.Plan{
 		Action:    model.ActionBake,
@@ -102,10 +108,16 @@ func (o *OperatorConsole) PlanBake(ctx context.Context, req BakeRequest) (model.
 	// Instances inherit their group's tags at launch; a group tagged later is asked directly.
 	p.Service, p.Env = inventory.TagOf(inst.Tags, o.opts.Tags.Service), inventory.TagOf(inst.Tags, o.opts.Tags.Environment)
 	group := inventory.TagOf(inst.Tags, "aws:autoscaling:groupName")
-	if (p.Service == "" || p.Env == "") && group != "" {
+	if (p.Service == "" || p.Env == "" || !req.NoReboot) && group != "" {
 		gout, err := o.c.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
 		if err != nil {
 			return model.Plan{}, fmt.Errorf("plan bake of %s: read its group %s: %w", req.InstanceID, group, err)
+		}
+		if !req.NoReboot {
+			p.Checks = append(p.Checks, bakeStandbyCheck(p.Bake, req.InstanceID, group, gout.AutoScalingGroups))
+			if p.Bake.StandbyGroup != "" {
+				p.Strategy = "EnterStandby, then CreateImage with reboot, then ExitStandby: the instance leaves its load balancers (drained) and restarts once for a consistent disk"
+			}
 		}
 		for _, g := range gout.AutoScalingGroups {
 			for _, t := range g.Tags {
@@ -142,6 +154,30 @@ func (o *OperatorConsole) PlanBake(ctx context.Context, req BakeRequest) (model.
 		return model.Plan{}, fmt.Errorf("plan bake of %s: %w", req.InstanceID, err)
 	}
 	return p, nil
+}
+
+// bakeStandbyCheck plans the Standby around a bake's reboot of an instance serving in a group:
+// rebooting a registered target drops its connections, and a failed load-balancer health
+// check may make the group replace the instance mid-bake. EnterStandby deregisters it (its
+// balancers drain it) and lowers the desired capacity by one so that nothing is launched in
+// its place, which AWS allows only above the group's minimum (EnterStandby, API reference).
+func bakeStandbyCheck(b *model.BakeSpec, id, group string, groups []astypes.AutoScalingGroup) model.Check {
+	for _, g := range groups {
+		for _, in := range g.Instances {
+			if aws.ToString(in.InstanceId) != id {
+				continue
+			}
+			if in.LifecycleState != astypes.LifecycleStateInService {
+				return model.Check{Name: CheckBakeStandby, OK: true, Detail: fmt.Sprintf("%s is %s in group %s, not serving: it reboots where it is", id, in.LifecycleState, group)}
+			}
+			if aws.ToInt32(g.DesiredCapacity)-1 < aws.ToInt32(g.MinSize) {
+				return model.Check{Name: CheckBakeStandby, Detail: fmt.Sprintf("%s serves in group %s, which is at its minimum size (%d): it cannot leave service for the reboot without a replacement; bake from an instance of a group above its minimum, or with --no-reboot", id, group, aws.ToInt32(g.MinSize))}
+			}
+			b.StandbyGroup = group
+			return model.Check{Name: CheckBakeStandby, OK: true, Detail: fmt.Sprintf("%s enters Standby in group %s before the reboot (its load balancers drain it; desired capacity %d -> %d, nothing replaces it) and returns to service when the image is made", id, group, aws.ToInt32(g.DesiredCapacity), aws.ToInt32(g.DesiredCapacity)-1)}
+		}
+	}
+	return model.Check{Name: CheckBakeStandby, OK: true, Detail: fmt.Sprintf("%s is not an instance of group %s any more: it reboots where it is", id, group)}
 }
 
 // bakeName is SERVICE-LABEL-YYYYMMDDhhmmss, with characters AMI names do not allow replaced
@@ -528,6 +564,11 @@ func (o *OperatorConsole) PlanRollback(ctx context.Context, req RollbackRequest)
 		return model.Plan{}, fmt.Errorf("plan rollback: name the service and the environment")
 	}
 	what := fmt.Sprintf("plan rollback of %s/%s", req.Service, req.Env)
+	// The reason goes into the rolled-back mark, an image tag: refused now rather than lost.
+	m := model.Mark{Kind: model.MarkRolledBack, When: now, Env: req.Env, Who: o.who(ctx), Reason: req.Reason}
+	if _, err := m.TagValue(); err != nil {
+		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
+	}
 	groups, err := o.readService(ctx, req.Service, req.Env)
 	if err != nil {
 		return model.Plan{}, fmt.Errorf("%s: %w", what, err)

@@ -87,3 +87,68 @@ func TestPromote_StandbyInstanceWarnedAndLeftAlone_Sim(t *testing.T) {
 	}
 	lastOK(t, s.follow(t, ch))
 }
+
+// A bake with reboot of an instance serving in a group takes it out of its balancers first
+// (EnterStandby, desired capacity one lower so nothing replaces it) and returns it after.
+func TestBake_InServiceGroupInstanceGoesThroughStandby_Sim(t *testing.T) {
+	s := newSimConsole(t)
+	ctx := context.Background()
+	plan, err := s.op.PlanPromote(ctx, ops.PromoteRequest{Service: "api", Env: "production"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := plan.Steps[0].Group
+	id := s.inServiceInstance(t, group)
+	desired := func() int32 {
+		out, err := s.cloud.Clients().AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity)
+	}
+	before := desired()
+	bake, err := s.op.PlanBake(ctx, ops.BakeRequest{InstanceID: id, Label: "abc123"})
+	if err != nil || bake.Blocked() {
+		t.Fatalf("plan: %v %+v", err, bake.Checks)
+	}
+	if c, ok := checkDetail(bake, ops.CheckBakeStandby); !ok || !strings.Contains(c.Detail, "enters Standby in group "+group) || !strings.Contains(bake.Strategy, "EnterStandby") {
+		t.Fatalf("plan does not say the instance goes to Standby: %+v, %s", c, bake.Strategy)
+	}
+	s.cloud.ResetCalls()
+	ch, err := s.op.Execute(ctx, bake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	progress := s.follow(t, ch)
+	lastOK(t, progress)
+	calls := s.cloud.Calls()
+	if calls["EnterStandby"] != 1 || calls["ExitStandby"] != 1 || calls["CreateImage"] != 1 {
+		t.Errorf("calls = %v, want one EnterStandby, CreateImage and ExitStandby", calls)
+	}
+	if got := s.inServiceInstance(t, group); got == "" || desired() != before {
+		t.Errorf("desired capacity %d after the bake, want %d back", desired(), before)
+	}
+	out, _ := s.cloud.Clients().AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	for _, in := range out.AutoScalingGroups[0].Instances {
+		if aws.ToString(in.InstanceId) == id && in.LifecycleState != astypes.LifecycleStateInService {
+			t.Errorf("%s is %s after the bake, want InService", id, in.LifecycleState)
+		}
+	}
+	// --no-reboot leaves it serving; a label too long for a tag is refused with the limit.
+	nr, err := s.op.PlanBake(ctx, ops.BakeRequest{InstanceID: id, Label: "abc", NoReboot: true})
+	if err != nil || nr.Bake.StandbyGroup != "" {
+		t.Errorf("--no-reboot plan: %v, standby %q", err, nr.Bake.StandbyGroup)
+	}
+	if _, err := s.op.PlanBake(ctx, ops.BakeRequest{InstanceID: id, Label: strings.Repeat("x", 257)}); err == nil || !strings.Contains(err.Error(), "256 characters") {
+		t.Errorf("a 257-character label: %v, want refused naming 256", err)
+	}
+}
+
+// A rollback reason that cannot fit the rolled-back mark's tag is refused with the limit.
+func TestPlanRollback_ReasonTooLongForTheMark_Sim(t *testing.T) {
+	s := newSimConsole(t)
+	_, err := s.op.PlanRollback(context.Background(), ops.RollbackRequest{Service: "auth", Env: "staging", Reason: strings.Repeat("é", 250)})
+	if err == nil || !strings.Contains(err.Error(), "256 characters") || !strings.Contains(err.Error(), "shorten the reason") {
+		t.Errorf("err = %v, want refused naming AWS's 256 characters", err)
+	}
+}
