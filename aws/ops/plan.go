@@ -41,6 +41,7 @@ const (
 	CheckRefreshHistory = "refresh history readable"
 	CheckSetAside       = "standby and protected instances"
 	CheckBakeStandby    = "out of service for the reboot"
+	CheckAMIByID        = "launch template names its AMI"
 )
 
 // PlanBake reads the instance, its service and the caller, and plans an AMI from it. The image
@@ -460,12 +461,15 @@ func strategy(p model.RolloutPrefs) string {
 // groupChecks adds the checks every rollout makes on the groups: a launch template, no
 // rollout running (unless skipRefresh), Launch and Terminate not suspended, healthy capacity.
 func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups []*groupFacts, skipRefresh bool) {
-	var legacy, running, suspended, short, unread, aside []string
+	var legacy, running, suspended, short, unread, aside, ssm []string
 	serving := o.servingCounts(ctx, model.ServiceKey{Name: p.Service, Env: p.Env})
 	for _, f := range groups {
 		g := &f.g
 		if g.LaunchTemplate == nil {
 			legacy = append(legacy, fmt.Sprintf("group %s uses launch configuration %s; adstage-ops rolls out launch template versions only. Create a launch template from the configuration (EC2 console: Launch configurations, \"Copy to launch template\", or `aws ec2 create-launch-template` with its settings), then point the group at it (`aws autoscaling update-auto-scaling-group --auto-scaling-group-name %s --launch-template LaunchTemplateName=<name>,Version=1`)", g.Name, g.LaunchConfig, g.Name))
+		}
+		if f.ssm != "" {
+			ssm = append(ssm, fmt.Sprintf("group %s launches launch template %s version %d, whose AMI is the Systems Manager parameter %s (now %s)", g.Name, f.template, f.version, f.ssm, orUnknown(f.image)))
 		}
 		if !skipRefresh && f.refresh.Active() {
 			running = append(running, fmt.Sprintf("group %s has instance refresh %s %s (%d%%)", g.Name, f.refresh.ID, f.refresh.Status, f.refresh.Percent))
@@ -514,6 +518,11 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 		p.Checks = append(p.Checks, model.Check{Name: name, Warn: warn, Detail: d})
 	}
 	add(CheckTemplate, legacy, false, "every group launches from a launch template", "")
+	if len(ssm) > 0 {
+		// RefreshPreferences.AutoRollback and RollbackInstanceRefresh (API reference): no
+		// rollback for a group whose launch template takes its AMI from an SSM parameter.
+		add(CheckAMIByID, ssm, false, "", "AWS cannot roll back an instance refresh of such a group (neither auto-rollback nor RollbackInstanceRefresh); create a template version with the AMI ID itself and point the group at it (`aws autoscaling update-auto-scaling-group --launch-template ...`), then plan again")
+	}
 	if !skipRefresh {
 		add(CheckNoRefresh, running, false, "no instance refresh is running", fmt.Sprintf("wait for it to finish, or roll it back with `adstage-ops rollback --service %s --env %s`", p.Service, p.Env))
 	}

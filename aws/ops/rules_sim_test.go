@@ -12,6 +12,7 @@ import (
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/ops"
+	"github.com/adstage/adstage-ops/aws/sim"
 )
 
 // AWS checks ec2:RunInstances on whoever starts a refresh to a launch template; without it
@@ -150,5 +151,47 @@ func TestPlanRollback_ReasonTooLongForTheMark_Sim(t *testing.T) {
 	_, err := s.op.PlanRollback(context.Background(), ops.RollbackRequest{Service: "auth", Env: "staging", Reason: strings.Repeat("é", 250)})
 	if err == nil || !strings.Contains(err.Error(), "256 characters") || !strings.Contains(err.Error(), "shorten the reason") {
 		t.Errorf("err = %v, want refused naming AWS's 256 characters", err)
+	}
+}
+
+// A group whose launch template takes its AMI from an SSM parameter cannot be rolled back by
+// AWS: the plan shows the real AMI and refuses before anything is sent, and the simulator
+// refuses AutoRollback for it as AWS does.
+func TestPromote_SSMParameterTemplateRefused_Sim(t *testing.T) {
+	s := newSimConsole(t)
+	ctx := context.Background()
+	base := s.cloud.AddImage("svc-ssm-base", actSimStart.Add(-48*time.Hour), []sim.Tag{{Key: "Service", Value: "ssmsvc"}})
+	next := s.cloud.AddImage("svc-ssm-next", actSimStart.Add(-time.Hour), []sim.Tag{{Key: "Service", Value: "ssmsvc"}})
+	s.cloud.SetSSMParameter("/adstage/ssmsvc/ami", base)
+	s.cloud.AddTemplate("ssmsvc-production", []string{"resolve:ssm:/adstage/ssmsvc/ami"}, nil, 1)
+	if _, err := s.cloud.AddGroup(sim.GroupSpec{Name: "ssmsvc-production", Service: "ssmsvc", Env: "production", Min: 1, Desired: 2, Max: 4, Template: "ssmsvc-production", Version: "1", Age: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := s.op.PlanPromote(ctx, ops.PromoteRequest{Service: "ssmsvc", Env: "production", ImageID: next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Steps[0].FromImage.ImageID; got != base {
+		t.Errorf("from-AMI %q, want the parameter's AMI %s", got, base)
+	}
+	c, ok := checkDetail(plan, ops.CheckAMIByID)
+	if !ok || c.OK || c.Warn || !strings.Contains(c.Detail, "/adstage/ssmsvc/ami") || !plan.Blocked() {
+		t.Fatalf("plan not refused for the SSM parameter: %+v", c)
+	}
+	s.cloud.ResetCalls()
+	if _, err := s.op.Execute(ctx, plan); err == nil {
+		t.Fatal("a blocked plan executed")
+	}
+	if n := s.cloud.Calls()["CreateLaunchTemplateVersion"] + s.cloud.Calls()["StartInstanceRefresh"]; n != 0 {
+		t.Errorf("%d changes sent", n)
+	}
+	// What AWS answers when asked anyway.
+	_, err = s.cloud.Clients().AutoScaling.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{
+		AutoScalingGroupName: aws.String("ssmsvc-production"),
+		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("ssmsvc-production"), Version: aws.String("1")}},
+		Preferences:          &astypes.RefreshPreferences{AutoRollback: aws.Bool(true)},
+	})
+	if !awsapi.IsCode(err, "ValidationError") || !strings.Contains(err.Error(), "Systems Manager parameter") {
+		t.Errorf("sim StartInstanceRefresh with AutoRollback on an SSM template: %v", err)
 	}
 }

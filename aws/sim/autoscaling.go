@@ -372,6 +372,12 @@ func (a *autoScalingClient) StartInstanceRefresh(_ context.Context, in *autoscal
 	} else if autoRollback {
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoRollback requires a DesiredConfiguration.")
 	}
+	// RefreshPreferences.AutoRollback: "A rollback is not supported ... [when] the Auto Scaling
+	// group has a launch template that uses an Amazon Web Services Systems Manager parameter
+	// instead of an AMI ID for the ImageId property" (API reference).
+	if autoRollback && c.usesSSM(c.groupConfig(g)) {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "Rollback is not supported for an Auto Scaling group whose launch template uses a Systems Manager parameter for the AMI ID.")
+	}
 	if target.LaunchConfig == "" && target.TemplateID == "" {
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "The group has no launch template or launch configuration to refresh to.")
 	}
@@ -407,6 +413,12 @@ func (a *autoScalingClient) RollbackInstanceRefresh(_ context.Context, in *autos
 	r := activeRefresh(g)
 	if r == nil || r.Rolling || r.Status == rsCancelling {
 		return nil, apiError(svcAutoScaling, op, "ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found for Auto Scaling group %s", name)
+	}
+	// RollbackInstanceRefresh is not supported when "the Auto Scaling group has a launch
+	// template that uses an Amazon Web Services Systems Manager parameter instead of an AMI ID
+	// for the ImageId property" (API reference).
+	if r.PreviousSpec != nil && c.usesSSM(r.Previous) {
+		return nil, apiError(svcAutoScaling, op, "IrreversibleInstanceRefresh", "The instance refresh for Auto Scaling group %s cannot be rolled back: its launch template uses a Systems Manager parameter for the AMI ID.", name)
 	}
 	if r.Desired == nil {
 		return nil, apiError(svcAutoScaling, op, "IrreversibleInstanceRefresh", "The instance refresh for Auto Scaling group %s has no desired configuration and cannot be rolled back.", name)

@@ -164,7 +164,14 @@ func (e *ec2Client) DescribeLaunchTemplateVersions(_ context.Context, in *ec2.De
 			if v.Number < minV || v.Number > maxV {
 				continue
 			}
-			list = append(list, c.versionOut(t, v))
+			o := c.versionOut(t, v)
+			// ResolveAlias: "If true, and if a Systems Manager parameter is specified for
+			// ImageId, the AMI ID is displayed in the response for imageId" (API reference);
+			// by default the parameter is.
+			if aws.ToBool(in.ResolveAlias) {
+				o.LaunchTemplateData.ImageId = aws.String(c.resolveAMI(v.ImageID))
+			}
+			list = append(list, o)
 		}
 	}
 	pg, next, ok := paginate(list, in.NextToken, limit)

@@ -29,7 +29,10 @@ type State struct {
 	ClassicELBs  []*ClassicELB
 	Schedules    []*ScheduledAction
 	// BadImages are AMIs whose instances never pass load balancer health checks.
-	BadImages map[string]bool
+	// SSMParameters are Systems Manager parameters a launch template version's ImageId may
+	// name as "resolve:ssm:NAME" (by name: the AMI ID).
+	SSMParameters map[string]string `json:",omitempty"`
+	BadImages     map[string]bool
 }
 
 // Tag is a key/value tag; Propagate is the ASG's PropagateAtLaunch.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -261,6 +262,28 @@ func (t *Template) version(n int) *TemplateVersion {
 }
 
 // imageOf is the AMI and instance type a configuration launches.
+// ssmPrefix marks a launch template ImageId that names a Systems Manager parameter.
+const ssmPrefix = "resolve:ssm:"
+
+// resolveAMI is the AMI an ImageId names: itself, or the value of the SSM parameter.
+func (c *Cloud) resolveAMI(image string) string {
+	if name, ok := strings.CutPrefix(image, ssmPrefix); ok {
+		return c.st.SSMParameters[name]
+	}
+	return image
+}
+
+// usesSSM reports whether the configuration's launch template version takes its AMI from an
+// SSM parameter.
+func (c *Cloud) usesSSM(cfg Config) bool {
+	if t := c.templates[cfg.TemplateID]; t != nil {
+		if v := t.version(cfg.Version); v != nil {
+			return strings.HasPrefix(v.ImageID, ssmPrefix)
+		}
+	}
+	return false
+}
+
 func (c *Cloud) imageOf(cfg Config) (image, itype string) {
 	if cfg.LaunchConfig != "" {
 		if lc := c.lcs[cfg.LaunchConfig]; lc != nil {
@@ -270,7 +293,7 @@ func (c *Cloud) imageOf(cfg Config) (image, itype string) {
 	}
 	if t := c.templates[cfg.TemplateID]; t != nil {
 		if v := t.version(cfg.Version); v != nil {
-			return v.ImageID, v.InstanceType
+			return c.resolveAMI(v.ImageID), v.InstanceType
 		}
 	}
 	return "", ""
