@@ -271,7 +271,7 @@ func (a *app) follow(ctx context.Context, cancel context.CancelFunc, what string
 		if !af.asJSON {
 			fmt.Fprintln(a.stdout, running)
 		}
-		return fail(exitInterrupted, "stopped following %s of %s; it goes on in AWS", what, p.Target())
+		return fail(interruptedCode(ctx), "stopped following %s of %s (%v); it goes on in AWS", what, p.Target(), context.Cause(ctx))
 	}
 	if !af.asJSON {
 		fmt.Fprintln(a.stdout, running)
