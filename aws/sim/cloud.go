@@ -15,8 +15,10 @@
 //     replace instances its balancers fail (AWS would, after the grace period).
 //   - An instance refresh may take the group above MaxSize while it launches before
 //     terminating; a batch that is not healthy within max(3 x warmup, 90 s) fails the refresh
-//     (AWS does not document a figure). Checkpoints, bake time, alarms, standby and
-//     scale-in-protected instance preferences and mixed instances policies are not modelled.
+//     (AWS does not document a figure). Checkpoints, bake time, alarms and mixed instances
+//     policies are not modelled; the standby and scale-in-protected preferences are.
+//   - IAM is modelled only as actions taken away with Deny (ec2:RunInstances also where Auto
+//     Scaling checks it); templates name no instance profile, so iam:PassRole is not checked.
 //   - CreateImage does not reboot the instance; every image has one 8 GiB root snapshot.
 //   - Load balancer reads (ELBv2 and classic) share one token bucket; STS is not throttled.
 package sim
