@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Tag keys adstage-ops writes on images it bakes (besides the configured service tag key).
@@ -35,10 +36,20 @@ func (n ReleaseNote) String() string {
 	if n.Why != "" {
 		s += ": " + n.Why
 	}
-	if len(s) > maxDescription {
-		s = s[:maxDescription]
+	return CutBytes(s, maxDescription)
+}
+
+// CutBytes returns the longest prefix of s of at most n bytes that ends on a character
+// boundary: AWS's description limits (255) are kept in bytes, the strictest reading, and a
+// cut through a multi-byte character would leave invalid UTF-8, which AWS refuses.
+func CutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // ParseReleaseNote reads a description written by ReleaseNote.String. The second result is

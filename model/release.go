@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -119,6 +120,9 @@ type BakeSpec struct {
 	Label      string
 	NoReboot   bool
 	Name       string
+	// StandbyGroup is the group the instance serves in: with a reboot it enters Standby there
+	// (its balancers drain it, no health check replaces it) until the image is made.
+	StandbyGroup string `json:",omitempty"`
 }
 
 // MarkSpec is what a mark plan will write: the mark, on the AMIs of one release.
@@ -255,9 +259,28 @@ type RolloutPrefs struct {
 	AutoRollback         bool  // default true
 }
 
+// Validate applies AWS's rules on an instance refresh's healthy percentages
+// (RefreshPreferences in the Auto Scaling API reference): the minimum is 0-100, the maximum
+// 100-200, the maximum may exceed the minimum by at most 100, and both cannot be 100. A
+// promote with other values would be refused by StartInstanceRefresh after its launch
+// template version was created.
+func (p RolloutPrefs) Validate() error {
+	switch minH, maxH := p.MinHealthyPercentage, p.MaxHealthyPercentage; {
+	case minH < 0 || minH > 100:
+		return fmt.Errorf("the minimum healthy percentage must be 0-100, not %d", minH)
+	case maxH < 100 || maxH > 200:
+		return fmt.Errorf("the maximum healthy percentage must be 100-200, not %d", maxH)
+	case maxH-minH > 100:
+		return fmt.Errorf("the maximum healthy percentage (%d) may exceed the minimum (%d) by at most 100, as AWS requires: raise the minimum to %d or lower the maximum to %d", maxH, minH, maxH-100, minH+100)
+	case minH == 100 && maxH == 100:
+		return fmt.Errorf("the minimum and maximum healthy percentages cannot both be 100 (nothing could be replaced): raise the maximum above 100 or lower the minimum")
+	}
+	return nil
+}
+
 // Resolved replaces AWS's documented defaults by ours where nothing was set: keep full
 // capacity (100%/200%), and, when no preference at all was given, skip matching instances and
-// roll back on failure.
+// roll back on failure. A minimum without a maximum gets the widest maximum AWS allows.
 func (p RolloutPrefs) Resolved() RolloutPrefs {
 	if p == (RolloutPrefs{}) {
 		p.SkipMatching, p.AutoRollback = true, true
@@ -266,7 +289,8 @@ func (p RolloutPrefs) Resolved() RolloutPrefs {
 		p.MinHealthyPercentage = 100
 	}
 	if p.MaxHealthyPercentage == 0 {
-		p.MaxHealthyPercentage = 200
+		// 200, or as far above the minimum as AWS allows (Validate).
+		p.MaxHealthyPercentage = min(200, p.MinHealthyPercentage+100)
 	}
 	return p
 }

@@ -32,6 +32,10 @@ type AutoScalingAPI interface {
 	// UpdateAutoScalingGroup pins a group on "$Latest"/"$Default" to its numeric known-good
 	// version before a promote, so that AWS's auto-rollback returns to the right release.
 	UpdateAutoScalingGroup(context.Context, *autoscaling.UpdateAutoScalingGroupInput, ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error)
+	// EnterStandby and ExitStandby take an in-service instance out of its balancers around
+	// the reboot of a bake, so that no health check replaces it.
+	EnterStandby(context.Context, *autoscaling.EnterStandbyInput, ...func(*autoscaling.Options)) (*autoscaling.EnterStandbyOutput, error)
+	ExitStandby(context.Context, *autoscaling.ExitStandbyInput, ...func(*autoscaling.Options)) (*autoscaling.ExitStandbyOutput, error)
 }
 
 // EC2Reader lists only the EC2 read operations adstage-ops calls.

@@ -129,6 +129,10 @@ func explain(err error) string {
 		return fmt.Sprintf("Your AWS session has expired (or was never started here); run `aws sso login --profile %s` (or renew your credentials) and try again.", profileName(err))
 	case isNoCredentials(err, lower):
 		return "No AWS credentials found; set AWS_PROFILE (or pass --profile), run `aws sso login`, or start with --demo to explore the simulated fleet."
+	case strings.Contains(lower, "not authorized to use launch template"):
+		// AWS checks the template's permissions on the caller (ValidationError from Auto
+		// Scaling): the group or refresh call itself was allowed.
+		return fmt.Sprintf("AWS refused to launch from the group's launch template as you (%s): updating a group or starting a rollout launches instances with your permissions, so your role needs ec2:RunInstances (and iam:PassRole to ec2.amazonaws.com if the template names an instance profile); see `adstage-ops iam-policy`.", apiMessage(err))
 	case isAccessDenied(code):
 		if action == "" {
 			return "AWS denied access; ask for the IAM permissions in `adstage-ops iam-policy` and try again."

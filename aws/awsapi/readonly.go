@@ -40,17 +40,30 @@ var ReadOperations = sortedOperations([]Operation{
 	{"sts", "GetCallerIdentity"},
 })
 
-// WriteOperations are the mutating operations bake, promote, rollback, cancel and mark use.
+// WriteOperations are the mutating operations bake, promote, rollback, cancel and mark use
+// (EnterStandby/ExitStandby: a bake with reboot of an in-service group instance).
 // ec2:CreateTags marks images (rolled back, bad, good), and IAM also requires it to tag an
 // image and its snapshots on creation (CreateImage with TagSpecifications). Sorted by action.
 var WriteOperations = sortedOperations([]Operation{
 	{"autoscaling", "CancelInstanceRefresh"},
+	{"autoscaling", "EnterStandby"},
+	{"autoscaling", "ExitStandby"},
 	{"autoscaling", "RollbackInstanceRefresh"},
 	{"autoscaling", "StartInstanceRefresh"},
 	{"autoscaling", "UpdateAutoScalingGroup"},
 	{"ec2", "CreateImage"},
 	{"ec2", "CreateLaunchTemplateVersion"},
 	{"ec2", "CreateTags"},
+})
+
+// ImpliedOperations are IAM actions adstage-ops never calls itself but AWS checks on the
+// caller while carrying out WriteOperations: updating a group or starting an instance refresh
+// with a launch template needs ec2:RunInstances on it ("You are not authorized to use launch
+// template" otherwise), and iam:PassRole when the template names an instance profile (see
+// "Launch template permissions" in the Amazon EC2 Auto Scaling User Guide). Sorted by action.
+var ImpliedOperations = sortedOperations([]Operation{
+	{"ec2", "RunInstances"},
+	{"iam", "PassRole"},
 })
 
 func sortedOperations(ops []Operation) []Operation {

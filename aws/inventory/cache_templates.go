@@ -168,7 +168,8 @@ type templateCall struct {
 
 // do runs the request (paginated) and returns the versions it found.
 func (tc templateCall) do(ctx context.Context, api awsapi.EC2Reader) ([]ltVersionInfo, error) {
-	in := &ec2.DescribeLaunchTemplateVersionsInput{Versions: tc.versions}
+	// ResolveAlias: a version whose ImageId is an SSM parameter shows the AMI it resolves to.
+	in := &ec2.DescribeLaunchTemplateVersionsInput{Versions: tc.versions, ResolveAlias: aws.Bool(true)}
 	in.LaunchTemplateId, in.LaunchTemplateName = awsapi.TemplateKey(tc.key).Ref()
 	var out []ltVersionInfo
 	p := ec2.NewDescribeLaunchTemplateVersionsPaginator(api, in)

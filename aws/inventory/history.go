@@ -132,7 +132,7 @@ func sortReleases(rels []model.Release) {
 
 // ListReleases reads every version of one launch template.
 func ListReleases(ctx context.Context, api awsapi.EC2Reader, key string) ([]model.Release, error) {
-	in := &ec2.DescribeLaunchTemplateVersionsInput{}
+	in := &ec2.DescribeLaunchTemplateVersionsInput{ResolveAlias: aws.Bool(true)} // SSM parameters as their AMI
 	in.LaunchTemplateId, in.LaunchTemplateName = awsapi.TemplateKey(key).Ref()
 	var out []model.Release
 	p := ec2.NewDescribeLaunchTemplateVersionsPaginator(api, in)

@@ -407,6 +407,7 @@ func TestPromote_StartInstanceRefreshRequest_RecordedFake(t *testing.T) {
 		Preferences: &astypes.RefreshPreferences{
 			MinHealthyPercentage: aws.Int32(100), MaxHealthyPercentage: aws.Int32(200),
 			SkipMatching: aws.Bool(true), AutoRollback: aws.Bool(true), InstanceWarmup: aws.Int32(60),
+			StandbyInstances: astypes.StandbyInstancesIgnore, ScaleInProtectedInstances: astypes.ScaleInProtectedInstancesIgnore,
 		},
 	}
 	if len(sr) != 1 || !reflect.DeepEqual(sr[0], want) {

@@ -136,11 +136,11 @@ func TestCancelReadOnly(t *testing.T) {
 	if got := rec.Seen(); len(got) != 0 {
 		t.Errorf("the refused cancel reached the server: %v", got)
 	}
-	policy, err := awsapi.IAMPolicy(false)
+	policy, err := awsapi.IAMPolicy(awsapi.PolicyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	roPolicy, err := awsapi.IAMPolicy(true)
+	roPolicy, err := awsapi.IAMPolicy(awsapi.PolicyOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,25 +152,25 @@ func (o *OperatorConsole) executeBake(ctx context.Context, plan model.Plan) (<-c
 	if plan.Reason != "" {
 		desc += ": " + plan.Reason
 	}
-	if len(desc) > 255 {
-		desc = desc[:255]
-	}
-	out, err := o.c.EC2.CreateImage(ctx, &ec2.CreateImageInput{
+	in := &ec2.CreateImageInput{
 		InstanceId:  aws.String(b.InstanceID),
 		Name:        aws.String(b.Name),
-		Description: aws.String(desc),
+		Description: aws.String(model.CutBytes(desc, 255)),
 		NoReboot:    aws.Bool(b.NoReboot),
 		TagSpecifications: []ec2types.TagSpecification{
 			{ResourceType: ec2types.ResourceTypeImage, Tags: tags},
 			{ResourceType: ec2types.ResourceTypeSnapshot, Tags: tags},
 		},
-	})
+	}
+	if b.StandbyGroup != "" {
+		return o.bakeInStandby(ctx, plan, ev, in, what)
+	}
+	id, err := o.createImage(ctx, in)
 	if err != nil {
 		err = fmt.Errorf("%s: %w", what, err)
 		o.finish(ev, "failed", err)
 		return nil, err
 	}
-	id := aws.ToString(out.ImageId)
 	ev.To = id
 	ch := make(chan model.Progress, 16)
 	e := emitter{ctx: ctx, ch: ch, now: o.opts.Now}
@@ -179,13 +179,139 @@ func (o *OperatorConsole) executeBake(ctx context.Context, plan model.Plan) (<-c
 		if !e.send(model.Progress{Stage: StageStarted, Message: fmt.Sprintf("creating image %s (%s) from %s", id, b.Name, b.InstanceID)}) {
 			return
 		}
-		o.followImage(ctx, e, ev, id, what)
+		o.followImage(ctx, e, ev, id, what, nil)
 	}()
 	return ch, nil
 }
 
+// createImage sends CreateImage and returns the new image's ID.
+func (o *OperatorConsole) createImage(ctx context.Context, in *ec2.CreateImageInput) (string, error) {
+	out, err := o.c.EC2.CreateImage(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.ImageId), nil
+}
+
+// bakeInStandby bakes an instance that serves in a group with a reboot: EnterStandby (the
+// balancers drain it, the desired capacity drops by one so that nothing replaces it), wait
+// until it is in Standby, CreateImage, follow the image, then ExitStandby. The instance
+// returns to service whatever happens after it entered Standby, even when the caller stops
+// following (then with a context of its own).
+func (o *OperatorConsole) bakeInStandby(ctx context.Context, plan model.Plan, ev model.AuditEvent, in *ec2.CreateImageInput, what string) (<-chan model.Progress, error) {
+	b := plan.Bake
+	group := b.StandbyGroup
+	_, err := o.c.AutoScaling.EnterStandby(ctx, &autoscaling.EnterStandbyInput{
+		AutoScalingGroupName:           aws.String(group),
+		InstanceIds:                    []string{b.InstanceID},
+		ShouldDecrementDesiredCapacity: aws.Bool(true),
+	})
+	if err != nil {
+		err = fmt.Errorf("%s: put %s in Standby in group %s before the reboot: %w", what, b.InstanceID, group, err)
+		o.finish(ev, "failed", err)
+		return nil, err
+	}
+	ch := make(chan model.Progress, 16)
+	e := emitter{ctx: ctx, ch: ch, now: o.opts.Now}
+	exited := false
+	exit := func() error {
+		if exited {
+			return nil
+		}
+		exited = true
+		_, err := o.c.AutoScaling.ExitStandby(context.WithoutCancel(ctx), &autoscaling.ExitStandbyInput{AutoScalingGroupName: aws.String(group), InstanceIds: []string{b.InstanceID}})
+		if err != nil {
+			return fmt.Errorf("return %s to service in group %s: %w; run `aws autoscaling exit-standby --auto-scaling-group-name %s --instance-ids %s`", b.InstanceID, group, err, group, b.InstanceID)
+		}
+		return nil
+	}
+	go func() {
+		defer close(ch)
+		defer func() {
+			if err := exit(); err != nil {
+				e.send(model.Progress{Stage: StageImage, Message: err.Error(), Err: err})
+			}
+		}()
+		if !e.send(model.Progress{Stage: StageStarted, Message: fmt.Sprintf("%s entering Standby in group %s (its load balancers drain it) before the reboot", b.InstanceID, group)}) {
+			return
+		}
+		if err := o.waitStandby(ctx, group, b.InstanceID); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			err = fmt.Errorf("%s: %w", what, err)
+			o.finish(ev, "failed", err)
+			e.send(model.Progress{Stage: StageImage, Message: err.Error(), Done: true, Err: err})
+			return
+		}
+		id, err := o.createImage(ctx, in)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", what, err)
+			if xerr := exit(); xerr != nil {
+				err = fmt.Errorf("%w; %w", err, xerr)
+			}
+			o.finish(ev, "failed", err)
+			e.send(model.Progress{Stage: StageImage, Message: err.Error(), Done: true, Err: err})
+			return
+		}
+		ev.To = id
+		if !e.send(model.Progress{Stage: StageImage, Message: fmt.Sprintf("creating image %s (%s) from %s", id, b.Name, b.InstanceID)}) {
+			return
+		}
+		o.followImage(ctx, e, ev, id, what, exit)
+	}()
+	return ch, nil
+}
+
+// waitStandby waits until the instance is in Standby (its balancers have drained it).
+func (o *OperatorConsole) waitStandby(ctx context.Context, group, id string) error {
+	failures := 0
+	for o.wait(ctx) {
+		out, err := o.c.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+		if err != nil {
+			if ctx.Err() != nil || awsapi.Throttled(err) {
+				continue
+			}
+			if failures++; failures >= maxPollFailures {
+				return fmt.Errorf("follow %s into Standby: %w", id, err)
+			}
+			continue
+		}
+		failures = 0
+		for _, g := range out.AutoScalingGroups {
+			for _, in := range g.Instances {
+				if aws.ToString(in.InstanceId) != id {
+					continue
+				}
+				switch in.LifecycleState {
+				case astypes.LifecycleStateStandby:
+					return nil
+				case astypes.LifecycleStateEnteringStandby, astypes.LifecycleStateInService:
+				default:
+					return fmt.Errorf("%s is %s, not entering Standby: not baked", id, in.LifecycleState)
+				}
+			}
+		}
+	}
+	return ctx.Err()
+}
+
 // followImage streams an image's state and snapshot progress until it is available or failed.
-func (o *OperatorConsole) followImage(ctx context.Context, e emitter, ev model.AuditEvent, id, what string) {
+// atEnd, when not nil, runs once the image is available or failed, before the last audit line
+// (a bake in Standby returns the instance to service there).
+func (o *OperatorConsole) followImage(ctx context.Context, e emitter, ev model.AuditEvent, id, what string, atEnd func() error) {
+	end := func(err error) error {
+		if atEnd == nil {
+			return err
+		}
+		if xerr := atEnd(); xerr != nil {
+			if err == nil {
+				return xerr
+			}
+			return fmt.Errorf("%w; %w", err, xerr)
+		}
+		return err
+	}
 	failures := 0
 	last := model.Progress{Percent: -1}
 	for o.wait(ctx) {
@@ -210,8 +336,11 @@ func (o *OperatorConsole) followImage(ctx context.Context, e emitter, ev model.A
 		state := string(img.State)
 		switch img.State {
 		case ec2types.ImageStateAvailable:
-			err := o.finish(ev, "succeeded", nil)
 			msg := fmt.Sprintf("image %s is available", id)
+			if xerr := end(nil); xerr != nil {
+				msg += " (" + xerr.Error() + ")"
+			}
+			err := o.finish(ev, "succeeded", nil)
 			if err != nil {
 				msg += " (audit log: " + err.Error() + ")"
 			}
@@ -230,7 +359,7 @@ func (o *OperatorConsole) followImage(ctx context.Context, e emitter, ev model.A
 			if img.StateReason != nil && img.StateReason.Message != nil {
 				reason += ": " + model.SafeText(aws.ToString(img.StateReason.Message))
 			}
-			err := fmt.Errorf("%s: image %s is %s", what, id, reason)
+			err := end(fmt.Errorf("%s: image %s is %s", what, id, reason))
 			o.finish(ev, "failed", err)
 			e.send(model.Progress{Stage: StageImage, Message: "image " + reason, Done: true, Err: err})
 			return
@@ -591,6 +720,10 @@ func (o *OperatorConsole) startRefresh(ctx context.Context, f *groupFacts, versi
 			MaxHealthyPercentage: aws.Int32(prefs.MaxHealthyPercentage),
 			SkipMatching:         aws.Bool(prefs.SkipMatching),
 			AutoRollback:         aws.Bool(prefs.AutoRollback),
+			// AWS's default (Wait) holds the refresh an hour on such instances and then fails
+			// it; the plan lists them (CheckSetAside).
+			StandbyInstances:          astypes.StandbyInstancesIgnore,
+			ScaleInProtectedInstances: astypes.ScaleInProtectedInstancesIgnore,
 		},
 	}
 	if warmup > 0 {

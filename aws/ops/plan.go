@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -38,6 +40,9 @@ const (
 	CheckImageMarks     = "image not rolled back or marked bad"
 	CheckRefreshHistory = "refresh history readable"
 	CheckTagsAgree      = "instance tags agree with its group"
+	CheckSetAside       = "standby and protected instances"
+	CheckBakeStandby    = "out of service for the reboot"
+	CheckAMIByID        = "launch template names its AMI"
 )
 
 // PlanBake reads the instance, its service and the caller, and plans an AMI from it. The image
@@ -49,6 +54,9 @@ func (o *OperatorConsole) PlanBake(ctx context.Context, req BakeRequest) (model.
 	}
 	if strings.TrimSpace(req.Label) == "" {
 		return model.Plan{}, fmt.Errorf("plan bake of %s: give a label (e.g. the git SHA it runs)", req.InstanceID)
+	}
+	if n := utf8.RuneCountInString(req.Label); n > model.MaxTagValue {
+		return model.Plan{}, fmt.Errorf("plan bake of %s: the label is %d characters; it is an image tag, whose value AWS limits to %d characters: shorten it", req.InstanceID, n, model.MaxTagValue)
 	}
 	p := model.Plan{
 		Action:    model.ActionBake,
@@ -111,6 +119,12 @@ func (o *OperatorConsole) PlanBake(ctx context.Context, req BakeRequest) (model.
 		if err != nil {
 			return model.Plan{}, fmt.Errorf("plan bake of %s: read its group %s: %w", req.InstanceID, group, err)
 		}
+		if !req.NoReboot {
+			p.Checks = append(p.Checks, bakeStandbyCheck(p.Bake, req.InstanceID, group, gout.AutoScalingGroups))
+			if p.Bake.StandbyGroup != "" {
+				p.Strategy = "EnterStandby, then CreateImage with reboot, then ExitStandby: the instance leaves its load balancers (drained) and restarts once for a consistent disk"
+			}
+		}
 		for _, g := range gout.AutoScalingGroups {
 			gs, ge := "", ""
 			for _, t := range g.Tags {
@@ -159,6 +173,30 @@ func (o *OperatorConsole) PlanBake(ctx context.Context, req BakeRequest) (model.
 		return model.Plan{}, fmt.Errorf("plan bake of %s: %w", req.InstanceID, err)
 	}
 	return p, nil
+}
+
+// bakeStandbyCheck plans the Standby around a bake's reboot of an instance serving in a group:
+// rebooting a registered target drops its connections, and a failed load-balancer health
+// check may make the group replace the instance mid-bake. EnterStandby deregisters it (its
+// balancers drain it) and lowers the desired capacity by one so that nothing is launched in
+// its place, which AWS allows only above the group's minimum (EnterStandby, API reference).
+func bakeStandbyCheck(b *model.BakeSpec, id, group string, groups []astypes.AutoScalingGroup) model.Check {
+	for _, g := range groups {
+		for _, in := range g.Instances {
+			if aws.ToString(in.InstanceId) != id {
+				continue
+			}
+			if in.LifecycleState != astypes.LifecycleStateInService {
+				return model.Check{Name: CheckBakeStandby, OK: true, Detail: fmt.Sprintf("%s is %s in group %s, not serving: it reboots where it is", id, in.LifecycleState, group)}
+			}
+			if aws.ToInt32(g.DesiredCapacity)-1 < aws.ToInt32(g.MinSize) {
+				return model.Check{Name: CheckBakeStandby, Detail: fmt.Sprintf("%s serves in group %s, which is at its minimum size (%d): it cannot leave service for the reboot without a replacement; bake from an instance of a group above its minimum, or with --no-reboot", id, group, aws.ToInt32(g.MinSize))}
+			}
+			b.StandbyGroup = group
+			return model.Check{Name: CheckBakeStandby, OK: true, Detail: fmt.Sprintf("%s enters Standby in group %s before the reboot (its load balancers drain it; desired capacity %d -> %d, nothing replaces it) and returns to service when the image is made", id, group, aws.ToInt32(g.DesiredCapacity), aws.ToInt32(g.DesiredCapacity)-1)}
+		}
+	}
+	return model.Check{Name: CheckBakeStandby, OK: true, Detail: fmt.Sprintf("%s is not an instance of group %s any more: it reboots where it is", id, group)}
 }
 
 // bakeName is SERVICE-LABEL-YYYYMMDDhhmmss, with characters AMI names do not allow replaced
@@ -441,12 +479,15 @@ func strategy(p model.RolloutPrefs) string {
 // groupChecks adds the checks every rollout makes on the groups: a launch template, no
 // rollout running (unless skipRefresh), Launch and Terminate not suspended, healthy capacity.
 func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups []*groupFacts, skipRefresh bool) {
-	var legacy, running, suspended, short, unread []string
+	var legacy, running, suspended, short, unread, aside, ssm []string
 	serving := o.servingCounts(ctx, model.ServiceKey{Name: p.Service, Env: p.Env})
 	for _, f := range groups {
 		g := &f.g
 		if g.LaunchTemplate == nil {
 			legacy = append(legacy, fmt.Sprintf("group %s uses launch configuration %s; adstage-ops rolls out launch template versions only. Create a launch template from the configuration (EC2 console: Launch configurations, \"Copy to launch template\", or `aws ec2 create-launch-template` with its settings), then point the group at it (`aws autoscaling update-auto-scaling-group --auto-scaling-group-name %s --launch-template LaunchTemplateName=<name>,Version=1`)", g.Name, g.LaunchConfig, g.Name))
+		}
+		if f.ssm != "" {
+			ssm = append(ssm, fmt.Sprintf("group %s launches launch template %s version %d, whose AMI is the Systems Manager parameter %s (now %s)", g.Name, f.template, f.version, f.ssm, orUnknown(f.image)))
 		}
 		if !skipRefresh && f.refresh.Active() {
 			running = append(running, fmt.Sprintf("group %s has instance refresh %s %s (%d%%)%s", g.Name, f.refresh.ID, f.refresh.Status, f.refresh.Percent, o.startedBy(ctx, f)))
@@ -462,6 +503,18 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 		}
 		if len(procs) > 0 {
 			suspended = append(suspended, fmt.Sprintf("group %s suspends %s: resume with `aws autoscaling resume-processes --auto-scaling-group-name %s --scaling-processes %s`", g.Name, strings.Join(procs, " and "), g.Name, strings.Join(procs, " ")))
+		}
+		var held []string
+		for _, in := range g.Instances {
+			switch {
+			case in.Lifecycle == model.Standby || in.Lifecycle == model.EnteringStandby:
+				held = append(held, in.ID+" in "+in.Lifecycle.String())
+			case in.Protected && !in.Lifecycle.Leaving():
+				held = append(held, in.ID+" protected from scale in")
+			}
+		}
+		if len(held) > 0 {
+			aside = append(aside, fmt.Sprintf("group %s: %s", g.Name, strings.Join(held, ", ")))
 		}
 		_, healthy := liveCounts(g)
 		if n, ok := serving[g.Name]; ok {
@@ -483,6 +536,11 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 		p.Checks = append(p.Checks, model.Check{Name: name, Warn: warn, Detail: d})
 	}
 	add(CheckTemplate, legacy, false, "every group launches from a launch template", "")
+	if len(ssm) > 0 {
+		// RefreshPreferences.AutoRollback and RollbackInstanceRefresh (API reference): no
+		// rollback for a group whose launch template takes its AMI from an SSM parameter.
+		add(CheckAMIByID, ssm, false, "", "AWS cannot roll back an instance refresh of such a group (neither auto-rollback nor RollbackInstanceRefresh); create a template version with the AMI ID itself and point the group at it (`aws autoscaling update-auto-scaling-group --launch-template ...`), then plan again")
+	}
 	if !skipRefresh {
 		add(CheckNoRefresh, running, false, "no instance refresh is running", fmt.Sprintf("wait for it to finish, or roll it back with `adstage-ops rollback --service %s --env %s`", p.Service, p.Env))
 	}
@@ -490,6 +548,10 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 		p.Checks = append(p.Checks, model.Check{Name: CheckRefreshHistory, Warn: true, Detail: "the instance refreshes could not be read, so a running rollout would not be seen (AWS refuses a second one): " + strings.Join(unread, "; ")})
 	}
 	add(CheckProcesses, suspended, false, "Launch and Terminate are not suspended", "")
+	if !skipRefresh {
+		add(CheckSetAside, aside, true, "no instance is in Standby or protected from scale in (the refresh is told to leave such instances as they are: StandbyInstances and ScaleInProtectedInstances Ignore)",
+			"the refresh leaves them on the release they run (StandbyInstances and ScaleInProtectedInstances Ignore; AWS's default would hold the rollout an hour and fail it); return them to service or remove their protection to have them replaced")
+	}
 	add(CheckCapacity, short, true, "every group has its desired capacity healthy", "the rollout keeps the healthy capacity the group has now, not what it should have")
 }
 
@@ -551,6 +613,11 @@ func (o *OperatorConsole) PlanRollback(ctx context.Context, req RollbackRequest)
 		return model.Plan{}, fmt.Errorf("plan rollback: name the service and the environment")
 	}
 	what := fmt.Sprintf("plan rollback of %s/%s", req.Service, req.Env)
+	// The reason goes into the rolled-back mark, an image tag: refused now rather than lost.
+	m := model.Mark{Kind: model.MarkRolledBack, When: now, Env: req.Env, Who: o.who(ctx), Reason: req.Reason}
+	if _, err := m.TagValue(); err != nil {
+		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
+	}
 	groups, err := o.readService(ctx, req.Service, req.Env)
 	if err != nil {
 		return model.Plan{}, fmt.Errorf("%s: %w", what, err)

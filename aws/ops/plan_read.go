@@ -31,6 +31,8 @@ type groupFacts struct {
 	image   string // the AMI of that version
 	release model.Release
 	refresh *model.Refresh
+	// ssm is the Systems Manager parameter the version takes its AMI from ("" for an AMI ID).
+	ssm string
 	// refreshProblem says why the group's refreshes could not be read ("" when they were).
 	refreshProblem string
 }
@@ -70,11 +72,17 @@ func (o *OperatorConsole) readService(ctx context.Context, service, env string) 
 		key := string(f.template) + "@" + f.g.LaunchTemplate.Version
 		v, ok := versions[key]
 		if !ok {
-			v, err = describeVersion(ctx, o.c.EC2, f.template, f.g.LaunchTemplate.Version)
+			v, err = describeVersionAlias(ctx, o.c.EC2, f.template, f.g.LaunchTemplate.Version, false)
 			if err != nil {
 				return nil, err
 			}
 			versions[key] = v
+		}
+		if d := v.LaunchTemplateData; d != nil && strings.HasPrefix(aws.ToString(d.ImageId), ssmPrefix) {
+			f.ssm = strings.TrimPrefix(aws.ToString(d.ImageId), ssmPrefix)
+			if v, err = describeVersion(ctx, o.c.EC2, f.template, f.g.LaunchTemplate.Version); err != nil {
+				return nil, err
+			}
 		}
 		f.version = aws.ToInt64(v.VersionNumber)
 		f.release = inventory.MapRelease(v)
@@ -100,12 +108,22 @@ func (o *OperatorConsole) noGroups(service, env string) error {
 	return fmt.Errorf("no autoscaling group carries tags %s=%s and %s=%s", o.opts.Tags.Service, service, o.opts.Tags.Environment, env)
 }
 
-// describeVersion reads one launch template version ("$Latest" and "$Default" allowed).
+// ssmPrefix starts a launch template ImageId that names a Systems Manager parameter.
+const ssmPrefix = "resolve:ssm:"
+
+// describeVersion reads one launch template version ("$Latest" and "$Default" allowed), an
+// SSM parameter in its ImageId resolved to the AMI (ResolveAlias).
 func describeVersion(ctx context.Context, api awsapi.EC2Reader, template awsapi.TemplateKey, version string) (*ec2types.LaunchTemplateVersion, error) {
+	return describeVersionAlias(ctx, api, template, version, true)
+}
+
+// describeVersionAlias reads one launch template version; without resolve, an ImageId that
+// names an SSM parameter comes back as "resolve:ssm:NAME".
+func describeVersionAlias(ctx context.Context, api awsapi.EC2Reader, template awsapi.TemplateKey, version string, resolve bool) (*ec2types.LaunchTemplateVersion, error) {
 	if version == "" {
 		version = "$Default"
 	}
-	in := &ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{version}}
+	in := &ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{version}, ResolveAlias: aws.Bool(resolve)}
 	in.LaunchTemplateId, in.LaunchTemplateName = template.Ref()
 	out, err := api.DescribeLaunchTemplateVersions(ctx, in)
 	if err != nil {

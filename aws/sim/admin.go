@@ -70,6 +70,17 @@ func (c *Cloud) MarkImageBad(amiID string) {
 	c.st.BadImages[amiID] = true
 }
 
+// SetSSMParameter sets a Systems Manager parameter that launch template versions can name
+// as their ImageId ("resolve:ssm:NAME", see AddTemplate).
+func (c *Cloud) SetSSMParameter(name, ami string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.st.SSMParameters == nil {
+		c.st.SSMParameters = map[string]string{}
+	}
+	c.st.SSMParameters[name] = ami
+}
+
 // SetCaller changes the identity GetCallerIdentity returns (and that launch template
 // versions record as CreatedBy).
 func (c *Cloud) SetCaller(arn string) {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -362,16 +363,35 @@ func (a *autoScalingClient) StartInstanceRefresh(_ context.Context, in *autoscal
 		if !ok {
 			return nil, apiError(svcAutoScaling, op, "ValidationError", "The specified launch template %s%s version %s does not exist.", spec.ID, spec.Name, spec.Version)
 		}
+		if err := c.mayUseTemplate(svcAutoScaling, op, cfg.TemplateID); err != nil {
+			return nil, err
+		}
 		target = cfg
 		spec.ID, spec.Name = cfg.TemplateID, cfg.TemplateName
 		desired = &spec
 	} else if autoRollback {
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoRollback requires a DesiredConfiguration.")
 	}
+	// RefreshPreferences.AutoRollback: "A rollback is not supported ... [when] the Auto Scaling
+	// group has a launch template that uses an Amazon Web Services Systems Manager parameter
+	// instead of an AMI ID for the ImageId property" (API reference).
+	if autoRollback && c.usesSSM(c.groupConfig(g)) {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "Rollback is not supported for an Auto Scaling group whose launch template uses a Systems Manager parameter for the AMI ID.")
+	}
 	if target.LaunchConfig == "" && target.TemplateID == "" {
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "The group has no launch template or launch configuration to refresh to.")
 	}
-	r := c.startRefresh(g, desired, target, minH, maxH, aws.ToBool(p.SkipMatching), autoRollback, warmup)
+	switch p.StandbyInstances {
+	case "", astypes.StandbyInstancesTerminate, astypes.StandbyInstancesIgnore, astypes.StandbyInstancesWait:
+	default:
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "1 validation error detected: Value '%s' at 'preferences.standbyInstances' failed to satisfy constraint: Member must satisfy enum value set: [Terminate, Ignore, Wait]", p.StandbyInstances)
+	}
+	switch p.ScaleInProtectedInstances {
+	case "", astypes.ScaleInProtectedInstancesRefresh, astypes.ScaleInProtectedInstancesIgnore, astypes.ScaleInProtectedInstancesWait:
+	default:
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "1 validation error detected: Value '%s' at 'preferences.scaleInProtectedInstances' failed to satisfy constraint: Member must satisfy enum value set: [Refresh, Ignore, Wait]", p.ScaleInProtectedInstances)
+	}
+	r := c.startRefresh(g, desired, target, minH, maxH, aws.ToBool(p.SkipMatching), autoRollback, warmup, string(p.StandbyInstances), string(p.ScaleInProtectedInstances))
 	return &autoscaling.StartInstanceRefreshOutput{InstanceRefreshId: aws.String(r.ID)}, nil
 }
 
@@ -393,6 +413,12 @@ func (a *autoScalingClient) RollbackInstanceRefresh(_ context.Context, in *autos
 	r := activeRefresh(g)
 	if r == nil || r.Rolling || r.Status == rsCancelling {
 		return nil, apiError(svcAutoScaling, op, "ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found for Auto Scaling group %s", name)
+	}
+	// RollbackInstanceRefresh is not supported when "the Auto Scaling group has a launch
+	// template that uses an Amazon Web Services Systems Manager parameter instead of an AMI ID
+	// for the ImageId property" (API reference).
+	if r.PreviousSpec != nil && c.usesSSM(r.Previous) {
+		return nil, apiError(svcAutoScaling, op, "IrreversibleInstanceRefresh", "The instance refresh for Auto Scaling group %s cannot be rolled back: its launch template uses a Systems Manager parameter for the AMI ID.", name)
 	}
 	if r.Desired == nil {
 		return nil, apiError(svcAutoScaling, op, "IrreversibleInstanceRefresh", "The instance refresh for Auto Scaling group %s has no desired configuration and cannot be rolled back.", name)
@@ -475,6 +501,9 @@ func (a *autoScalingClient) UpdateAutoScalingGroup(_ context.Context, in *autosc
 		if !ok {
 			return nil, apiError(svcAutoScaling, op, "ValidationError", "You must use a valid fully-formed launch template. The specified launch template %s%s version %s does not exist.", s.ID, s.Name, s.Version)
 		}
+		if err := c.mayUseTemplate(svcAutoScaling, op, cfg.TemplateID); err != nil {
+			return nil, err
+		}
 		s.ID, s.Name = cfg.TemplateID, cfg.TemplateName
 		spec = &s
 	}
@@ -503,4 +532,116 @@ func (a *autoScalingClient) UpdateAutoScalingGroup(_ context.Context, in *autosc
 	g.Min, g.Max, g.Desired = minS, maxS, des
 	g.Busy = true
 	return &autoscaling.UpdateAutoScalingGroupOutput{}, nil
+}
+
+// standbyInstances finds the named instances of a group for EnterStandby and ExitStandby:
+// at most 20 ("You can specify up to 20 instances"), each a member of the group.
+func (c *Cloud) standbyInstances(op, group string, ids []string) (*Group, []*Instance, error) {
+	g := c.groups[group]
+	if g == nil {
+		return nil, nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup name not found - %s", group)
+	}
+	if len(ids) > 20 {
+		return nil, nil, apiError(svcAutoScaling, op, "ValidationError", "1 validation error detected: Value at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 20")
+	}
+	var out []*Instance
+	for _, id := range ids {
+		in := c.st.Instances[id]
+		if in == nil || in.Group != g.Name || in.Lifecycle == lcTerminated {
+			return nil, nil, apiError(svcAutoScaling, op, "ValidationError", "The instance %s is not part of Auto Scaling group %s.", id, g.Name)
+		}
+		out = append(out, in)
+	}
+	return g, out, nil
+}
+
+// EnterStandby follows the API reference: only InService instances enter standby; with
+// ShouldDecrementDesiredCapacity (required) the desired capacity drops by their number, which
+// may not take it below the minimum, else the group launches replacements. The instances are
+// deregistered from the group's balancers and are in Standby once draining ends
+// ("Temporarily remove instances from your Auto Scaling group", User Guide).
+func (a *autoScalingClient) EnterStandby(_ context.Context, in *autoscaling.EnterStandbyInput, _ ...func(*autoscaling.Options)) (*autoscaling.EnterStandbyOutput, error) {
+	const op = "EnterStandby"
+	c := a.c
+	if err := c.begin(svcAutoScaling, op, "autoscaling"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil || in.ShouldDecrementDesiredCapacity == nil {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null")
+	}
+	g, insts, err := c.standbyInstances(op, aws.ToString(in.AutoScalingGroupName), in.InstanceIds)
+	if err != nil {
+		return nil, err
+	}
+	for _, inst := range insts {
+		if inst.Lifecycle != lcInService {
+			return nil, apiError(svcAutoScaling, op, "ValidationError", "The instance %s is not in InService.", inst.ID)
+		}
+	}
+	if *in.ShouldDecrementDesiredCapacity {
+		if g.Desired-int32(len(insts)) < g.Min {
+			return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup %s has min-size=%d, max-size=%d, and desired-size=%d. To place into standby %d instances, please update the AutoScalingGroup sizes appropriately.", g.Name, g.Min, g.Max, g.Desired, len(insts))
+		}
+		g.Desired -= int32(len(insts))
+	}
+	out := &autoscaling.EnterStandbyOutput{}
+	for _, inst := range insts {
+		inst.StandbyAt = c.deregister(g, inst)
+		inst.Lifecycle = lcEnteringStandby
+		a := c.activity(g, "Moving EC2 instance to Standby: "+inst.ID, fmt.Sprintf("At %s instance %s was moved to standby in response to a user request.", stamp(c.st.Now), inst.ID), "InProgress", false)
+		c.finishActivity(g, a.ID)
+		out.Activities = append(out.Activities, astypes.Activity{ActivityId: aws.String(a.ID), AutoScalingGroupName: aws.String(g.Name), StatusCode: astypes.ScalingActivityStatusCodeInProgress})
+	}
+	g.Busy = true
+	return out, nil
+}
+
+// ExitStandby returns Standby instances to service: the desired capacity grows by their
+// number (API reference), and they register with the balancers again.
+func (a *autoScalingClient) ExitStandby(_ context.Context, in *autoscaling.ExitStandbyInput, _ ...func(*autoscaling.Options)) (*autoscaling.ExitStandbyOutput, error) {
+	const op = "ExitStandby"
+	c := a.c
+	if err := c.begin(svcAutoScaling, op, "autoscaling"); err != nil {
+		return nil, err
+	}
+	defer c.mu.Unlock()
+	if in == nil {
+		in = &autoscaling.ExitStandbyInput{}
+	}
+	g, insts, err := c.standbyInstances(op, aws.ToString(in.AutoScalingGroupName), in.InstanceIds)
+	if err != nil {
+		return nil, err
+	}
+	for _, inst := range insts {
+		if inst.Lifecycle != lcStandby {
+			return nil, apiError(svcAutoScaling, op, "ValidationError", "The instance %s is not in Standby.", inst.ID)
+		}
+	}
+	if g.Desired+int32(len(insts)) > g.Max {
+		return nil, apiError(svcAutoScaling, op, "ValidationError", "AutoScalingGroup %s has min-size=%d, max-size=%d, and desired-size=%d. To exit standby %d instances, please update the AutoScalingGroup sizes appropriately.", g.Name, g.Min, g.Max, g.Desired, len(insts))
+	}
+	g.Desired += int32(len(insts))
+	out := &autoscaling.ExitStandbyOutput{}
+	for _, inst := range insts {
+		drop := func(rs []*Registration) []*Registration {
+			return slices.DeleteFunc(rs, func(r *Registration) bool { return r.InstanceID == inst.ID })
+		}
+		for _, arn := range g.TargetGroupARNs {
+			if tg := c.tgs[arn]; tg != nil {
+				tg.Targets = drop(tg.Targets)
+			}
+		}
+		for _, name := range g.ClassicELBs {
+			if lb := c.elbs[name]; lb != nil {
+				lb.Instances = drop(lb.Instances)
+			}
+		}
+		c.enterService(g, inst)
+		a := c.activity(g, "Moving EC2 instance out of Standby: "+inst.ID, fmt.Sprintf("At %s instance %s was moved out of standby in response to a user request.", stamp(c.st.Now), inst.ID), "InProgress", false)
+		c.finishActivity(g, a.ID)
+		out.Activities = append(out.Activities, astypes.Activity{ActivityId: aws.String(a.ID), AutoScalingGroupName: aws.String(g.Name), StatusCode: astypes.ScalingActivityStatusCodeInProgress})
+	}
+	g.Busy = true
+	return out, nil
 }

@@ -15,8 +15,10 @@
 //     replace instances its balancers fail (AWS would, after the grace period).
 //   - An instance refresh may take the group above MaxSize while it launches before
 //     terminating; a batch that is not healthy within max(3 x warmup, 90 s) fails the refresh
-//     (AWS does not document a figure). Checkpoints, bake time, alarms, standby and
-//     scale-in-protected instance preferences and mixed instances policies are not modelled.
+//     (AWS does not document a figure). Checkpoints, bake time, alarms and mixed instances
+//     policies are not modelled; the standby and scale-in-protected preferences are.
+//   - IAM is modelled only as actions taken away with Deny (ec2:RunInstances also where Auto
+//     Scaling checks it); templates name no instance profile, so iam:PassRole is not checked.
 //   - CreateImage does not reboot the instance; every image has one 8 GiB root snapshot.
 //   - Load balancer reads (ELBv2 and classic) share one token bucket; STS is not throttled.
 package sim
@@ -78,6 +80,7 @@ type Cloud struct {
 	buckets       map[string]*bucket
 	failures      map[string][]*injected
 	throttleUntil time.Time
+	denied        map[string]bool // IAM actions the caller lacks ("ec2:RunInstances")
 }
 
 type injected struct {
@@ -281,15 +284,42 @@ var bucketSpecs = map[string][2]float64{
 type service struct {
 	id       string // smithy ServiceID
 	throttle string // throttling error code
+	iam      string // IAM action prefix
 }
 
 var (
-	svcAutoScaling = service{"Auto Scaling", "Throttling"}
-	svcEC2         = service{"EC2", "RequestLimitExceeded"}
-	svcELBv2       = service{"Elastic Load Balancing v2", "Throttling"}
-	svcELB         = service{"Elastic Load Balancing", "Throttling"}
-	svcSTS         = service{"STS", "Throttling"}
+	svcAutoScaling = service{"Auto Scaling", "Throttling", "autoscaling"}
+	svcEC2         = service{"EC2", "RequestLimitExceeded", "ec2"}
+	svcELBv2       = service{"Elastic Load Balancing v2", "Throttling", "elasticloadbalancing"}
+	svcELB         = service{"Elastic Load Balancing", "Throttling", "elasticloadbalancing"}
+	svcSTS         = service{"STS", "Throttling", "sts"}
 )
+
+// Deny takes IAM actions ("autoscaling:StartInstanceRefresh", "ec2:RunInstances") away from
+// the caller. A denied operation fails as AWS fails it (AccessDenied; EC2: UnauthorizedOperation).
+// ec2:RunInstances is checked where AWS checks it without it being called: updating a group
+// with a launch template or starting an instance refresh to one fails with ValidationError
+// "You are not authorized to use launch template" ("Launch template permissions", Amazon EC2
+// Auto Scaling User Guide: the caller needs ec2:RunInstances, and iam:PassRole for a template
+// with an instance profile; the simulator's templates name none).
+func (c *Cloud) Deny(actions ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.denied == nil {
+		c.denied = map[string]bool{}
+	}
+	for _, a := range actions {
+		c.denied[a] = true
+	}
+}
+
+// mayUseTemplate is AWS's launch template permission check on the caller; c.mu is held.
+func (c *Cloud) mayUseTemplate(svc service, op, templateID string) error {
+	if c.denied["ec2:RunInstances"] {
+		return apiError(svc, op, "ValidationError", "You are not authorized to use launch template: %s", templateID)
+	}
+	return nil
+}
 
 // begin is the gate every API call passes: latency, lock, world advance, counting, injected
 // failures, throttling. On success the caller holds c.mu and must call c.mu.Unlock.
@@ -312,6 +342,13 @@ func (c *Cloud) begin(svc service, op, bucketName string) error {
 			return f.err
 		}
 		return &smithy.OperationError{ServiceID: svc.id, OperationName: op, Err: f.err}
+	}
+	if action := svc.iam + ":" + op; c.denied[action] {
+		c.mu.Unlock()
+		if svc.iam == "ec2" {
+			return apiError(svc, op, "UnauthorizedOperation", "You are not authorized to perform this operation. User: %s is not authorized to perform: %s", c.st.Caller, action)
+		}
+		return apiError(svc, op, "AccessDenied", "User: %s is not authorized to perform: %s", c.st.Caller, action)
 	}
 	throttled := c.st.Now.Before(c.throttleUntil)
 	if !throttled && c.opts.Throttle && bucketName != "" {

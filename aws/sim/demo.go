@@ -104,7 +104,7 @@ func NewDemo(clock Clock) *Cloud {
 	t.Versions = append(t.Versions, &TemplateVersion{Number: from.Number + 1, ImageID: to, InstanceType: from.InstanceType, Description: note.String(), CreatedBy: demoOperator, CreatedAt: start})
 	spec := &TemplateSpec{ID: t.ID, Name: t.Name, Version: fmt.Sprint(from.Number + 1)}
 	cfg, _ := c.resolve(*spec)
-	c.startRefresh(web, spec, cfg, 100, 150, true, true, 30)
+	c.startRefresh(web, spec, cfg, 100, 150, true, true, 30, "Ignore", "Ignore")
 
 	// worker-bids: an image being baked from a staging instance, 12 s ago.
 	bids := c.groups["worker-bids-staging"]

@@ -164,7 +164,14 @@ func (e *ec2Client) DescribeLaunchTemplateVersions(_ context.Context, in *ec2.De
 			if v.Number < minV || v.Number > maxV {
 				continue
 			}
-			list = append(list, c.versionOut(t, v))
+			o := c.versionOut(t, v)
+			// ResolveAlias: "If true, and if a Systems Manager parameter is specified for
+			// ImageId, the AMI ID is displayed in the response for imageId" (API reference);
+			// by default the parameter is.
+			if aws.ToBool(in.ResolveAlias) {
+				o.LaunchTemplateData.ImageId = aws.String(c.resolveAMI(v.ImageID))
+			}
+			list = append(list, o)
 		}
 	}
 	pg, next, ok := paginate(list, in.NextToken, limit)
@@ -203,6 +210,10 @@ func (e *ec2Client) CreateLaunchTemplateVersion(_ context.Context, in *ec2.Creat
 	defer c.mu.Unlock()
 	if in == nil || in.LaunchTemplateData == nil {
 		return nil, apiError(svcEC2, op, "MissingParameter", "The request must contain the parameter LaunchTemplateData.")
+	}
+	// VersionDescription: "Constraints: Maximum 255 characters" (API reference), valid UTF-8.
+	if d := aws.ToString(in.VersionDescription); !utf8.ValidString(d) || utf8.RuneCountInString(d) > 255 {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "Value for parameter versionDescription is invalid. Length exceeds maximum of 255 characters or is not valid UTF-8.")
 	}
 	var t *Template
 	switch {
@@ -554,6 +565,11 @@ func (e *ec2Client) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ .
 	for _, ts := range in.TagSpecifications {
 		var tags []Tag
 		for _, t := range ts.Tags {
+			// Tag restrictions ("Tag your Amazon EC2 resources", EC2 User Guide): values are
+			// at most 256 Unicode characters, also when tagged on creation.
+			if utf8.RuneCountInString(aws.ToString(t.Value)) > 256 {
+				return nil, apiError(svcEC2, op, "InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters")
+			}
 			tags = append(tags, Tag{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value)})
 		}
 		switch ts.ResourceType {
@@ -564,6 +580,11 @@ func (e *ec2Client) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ .
 		default:
 			return nil, apiError(svcEC2, op, "InvalidParameterValue", "'%s' is not a valid taggable resource type for this operation.", ts.ResourceType)
 		}
+	}
+	// CreateImage's Description: "Constraints: Up to 255 characters" (API reference), and
+	// like every string parameter, valid UTF-8.
+	if d := aws.ToString(in.Description); !utf8.ValidString(d) || utf8.RuneCountInString(d) > 255 {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "Value (%s) for parameter description is invalid. Length exceeds maximum of 255 characters or is not valid UTF-8.", d)
 	}
 	// Without NoReboot AWS reboots the instance for a consistent disk; the sim does not model
 	// the reboot (the instance keeps serving).

@@ -66,21 +66,35 @@ func (r *Refresh) batchTimeout() time.Duration {
 }
 
 // startRefresh begins an instance refresh on g.
-func (c *Cloud) startRefresh(g *Group, desired *TemplateSpec, target Config, minH, maxH int32, skip, autoRollback bool, warmup int32) *Refresh {
+//
+// Instances in Standby and instances protected from scale in follow the StandbyInstances and
+// ScaleInProtectedInstances preferences (RefreshPreferences, Auto Scaling API reference):
+// Ignore leaves them as they are; Terminate (standby) terminates them, Refresh (protected)
+// replaces them like the others; Wait, the default, waits one hour for them to return to
+// service or lose their protection, "otherwise, the instance refresh will fail".
+func (c *Cloud) startRefresh(g *Group, desired *TemplateSpec, target Config, minH, maxH int32, skip, autoRollback bool, warmup int32, standby, protected string) *Refresh {
 	r := &Refresh{
 		ID: c.uuid(), Group: g.Name, Status: rsPending, StartTime: c.st.Now, Desired: desired,
 		Target: target, Previous: c.groupConfig(g), MinHealthy: minH, MaxHealthy: maxH,
 		SkipMatching: skip, AutoRollback: autoRollback, Warmup: warmup,
+		StandbyPref: standby, ProtectedPref: protected,
 	}
 	if g.LaunchTemplate != nil {
 		spec := *g.LaunchTemplate
 		r.PreviousSpec = &spec
 	}
 	for _, in := range c.live(g) {
-		if skip && in.Config == target {
+		if skip && in.Config == target || in.ProtectedScaleIn && protected == "Ignore" {
 			continue
 		}
 		r.ToReplace = append(r.ToReplace, in.ID)
+	}
+	if standby == "Terminate" {
+		for _, id := range g.Instances {
+			if in := c.st.Instances[id]; in != nil && (in.Lifecycle == lcStandby || in.Lifecycle == lcEnteringStandby) && !(skip && in.Config == target) {
+				c.terminate(g, in, fmt.Sprintf("At %s an instance in Standby was terminated in response to an instance refresh.", stamp(c.st.Now)))
+			}
+		}
 	}
 	r.Total = int32(len(r.ToReplace))
 	g.Refreshes = append(g.Refreshes, r)
@@ -140,6 +154,13 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 			r.wait(fmt.Sprintf("Waiting for the %s process to be resumed.", p))
 			return
 		}
+	}
+	if why := c.refreshBlocked(g, r); why != "" && !r.Rolling {
+		r.wait(why)
+		if now.Sub(r.StartTime) >= time.Hour {
+			c.failRefresh(g, r, why+" The instances did not return within one hour.")
+		}
+		return
 	}
 	// Instances terminated behind the refresh's back leave its batch.
 	r.Batch = slices.DeleteFunc(r.Batch, func(id string) bool {
@@ -286,7 +307,29 @@ func (c *Cloud) refreshDone(g *Group, r *Refresh) {
 // refreshFailed handles a batch that did not become healthy: auto rollback when asked for,
 // otherwise the refresh fails and leaves the instances as they are.
 func (c *Cloud) refreshFailed(g *Group, r *Refresh) {
-	reason := fmt.Sprintf("%d new instances failed to become healthy within %s.", len(r.Batch), r.batchTimeout())
+	c.failRefresh(g, r, fmt.Sprintf("%d new instances failed to become healthy within %s.", len(r.Batch), r.batchTimeout()))
+}
+
+// refreshBlocked says what a refresh with the Wait preference waits for: instances in
+// Standby, or instances to replace that are protected from scale in ("" when nothing).
+func (c *Cloud) refreshBlocked(g *Group, r *Refresh) string {
+	for _, id := range g.Instances {
+		in := c.st.Instances[id]
+		if in == nil || r.SkipMatching && in.Config == r.Target {
+			continue
+		}
+		if (in.Lifecycle == lcStandby || in.Lifecycle == lcEnteringStandby) && (r.StandbyPref == "" || r.StandbyPref == "Wait") {
+			return fmt.Sprintf("Waiting for instances in Standby to return to service. For example: %s is in Standby.", id)
+		}
+		if in.ProtectedScaleIn && slices.Contains(r.ToReplace, id) && (in.Lifecycle == lcInService || in.Lifecycle == lcPending) && (r.ProtectedPref == "" || r.ProtectedPref == "Wait") {
+			return fmt.Sprintf("Waiting for scale-in protection to be removed. For example: %s is protected from scale in.", id)
+		}
+	}
+	return ""
+}
+
+// failRefresh ends a refresh that failed for reason, rolling it back when it may.
+func (c *Cloud) failRefresh(g *Group, r *Refresh, reason string) {
 	switch {
 	case r.Rolling:
 		r.Status = rsRollbackFailed

@@ -29,7 +29,10 @@ type State struct {
 	ClassicELBs  []*ClassicELB
 	Schedules    []*ScheduledAction
 	// BadImages are AMIs whose instances never pass load balancer health checks.
-	BadImages map[string]bool
+	// SSMParameters are Systems Manager parameters a launch template version's ImageId may
+	// name as "resolve:ssm:NAME" (by name: the AMI ID).
+	SSMParameters map[string]string `json:",omitempty"`
+	BadImages     map[string]bool
 }
 
 // Tag is a key/value tag; Propagate is the ASG's PropagateAtLaunch.
@@ -104,6 +107,8 @@ type Instance struct {
 	ByRefresh        string    `json:",omitempty"` // ID of the refresh that launched it
 	PrivateIP        string
 	ProtectedScaleIn bool `json:",omitempty"`
+	// StandbyAt is when an instance entering standby has drained and is in Standby.
+	StandbyAt time.Time `json:",omitempty"`
 }
 
 // LaunchConfig is a legacy launch configuration.
@@ -210,6 +215,10 @@ type Refresh struct {
 	SkipMatching bool
 	AutoRollback bool
 	Warmup       int32
+	// StandbyPref and ProtectedPref are the StandbyInstances and ScaleInProtectedInstances
+	// preferences ("" is AWS's default, Wait).
+	StandbyPref   string `json:",omitempty"`
+	ProtectedPref string `json:",omitempty"`
 	// ToReplace are the instances the refresh (or its rollback) replaces; Total is their
 	// number and Replaced how many are done.
 	ToReplace  []string

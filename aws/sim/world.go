@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -17,6 +18,10 @@ const (
 	lcInService   = "InService"
 	lcTerminating = "Terminating"
 	lcTerminated  = "Terminated"
+	lcStandby     = "Standby"
+	// lcEnteringStandby lasts while the balancers drain the instance (AWS deregisters an
+	// instance entering standby and waits for connection draining before it is in Standby).
+	lcEnteringStandby = "EnteringStandby"
 )
 
 // advance brings the world to the clock's time. c.mu is held.
@@ -133,6 +138,12 @@ func (c *Cloud) stepGroup(g *Group) {
 				continue
 			}
 			busy = true
+		case lcEnteringStandby:
+			if !now.Before(in.StandbyAt) {
+				in.Lifecycle = lcStandby
+			} else {
+				busy = true
+			}
 		}
 		kept = append(kept, id)
 	}
@@ -251,6 +262,28 @@ func (t *Template) version(n int) *TemplateVersion {
 }
 
 // imageOf is the AMI and instance type a configuration launches.
+// ssmPrefix marks a launch template ImageId that names a Systems Manager parameter.
+const ssmPrefix = "resolve:ssm:"
+
+// resolveAMI is the AMI an ImageId names: itself, or the value of the SSM parameter.
+func (c *Cloud) resolveAMI(image string) string {
+	if name, ok := strings.CutPrefix(image, ssmPrefix); ok {
+		return c.st.SSMParameters[name]
+	}
+	return image
+}
+
+// usesSSM reports whether the configuration's launch template version takes its AMI from an
+// SSM parameter.
+func (c *Cloud) usesSSM(cfg Config) bool {
+	if t := c.templates[cfg.TemplateID]; t != nil {
+		if v := t.version(cfg.Version); v != nil {
+			return strings.HasPrefix(v.ImageID, ssmPrefix)
+		}
+	}
+	return false
+}
+
 func (c *Cloud) imageOf(cfg Config) (image, itype string) {
 	if cfg.LaunchConfig != "" {
 		if lc := c.lcs[cfg.LaunchConfig]; lc != nil {
@@ -260,7 +293,7 @@ func (c *Cloud) imageOf(cfg Config) (image, itype string) {
 	}
 	if t := c.templates[cfg.TemplateID]; t != nil {
 		if v := t.version(cfg.Version); v != nil {
-			return v.ImageID, v.InstanceType
+			return c.resolveAMI(v.ImageID), v.InstanceType
 		}
 	}
 	return "", ""
@@ -326,10 +359,9 @@ func (c *Cloud) enterService(g *Group, in *Instance) {
 	c.finishActivity(g, in.LaunchActivity)
 }
 
-// terminate takes an instance out of service: it is deregistered from every balancer and
-// terminated when the longest deregistration delay has passed (Auto Scaling waits for
-// connection draining before it terminates).
-func (c *Cloud) terminate(g *Group, in *Instance, cause string) {
+// deregister takes an instance out of every balancer of the group and returns when its
+// draining ends.
+func (c *Cloud) deregister(g *Group, in *Instance) time.Time {
 	now := c.st.Now
 	end := now
 	for _, arn := range g.TargetGroupARNs {
@@ -358,6 +390,14 @@ func (c *Cloud) terminate(g *Group, in *Instance, cause string) {
 			}
 		}
 	}
+	return end
+}
+
+// terminate takes an instance out of service: it is deregistered from every balancer and
+// terminated when the longest deregistration delay has passed (Auto Scaling waits for
+// connection draining before it terminates).
+func (c *Cloud) terminate(g *Group, in *Instance, cause string) {
+	end := c.deregister(g, in)
 	if in.Lifecycle == lcPending {
 		c.finishActivity(g, in.LaunchActivity)
 	}

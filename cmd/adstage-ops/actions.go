@@ -76,6 +76,7 @@ func (a *app) promoteCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&req.Service, "service", "", "service name")
+	a.healthyFlags(cmd)
 	cmd.Flags().StringVar(&req.ImageID, "image", "", "AMI to roll out (default: the newest baked image the environment does not run)")
 	cmd.Flags().StringVar(&req.FromEnv, "from-env", "", "roll out the image this environment runs (e.g. staging)")
 	_ = cmd.MarkFlagRequired("service")
@@ -139,6 +140,7 @@ func (a *app) rollbackCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&req.Service, "service", "", "service name")
+	a.healthyFlags(cmd)
 	cmd.Flags().StringVar(&req.ToVersion, "to-version", "", "launch template version to return to (default: the previous release)")
 	_ = cmd.MarkFlagRequired("service")
 	af.add(cmd)
@@ -166,6 +168,14 @@ func (a *app) cancelCommand() *cobra.Command {
 	_ = cmd.MarkFlagRequired("service")
 	af.add(cmd)
 	return cmd
+}
+
+// healthyFlags override the config's rollout percentages for one promote or rollback; open
+// checks them against AWS's rules before anything is read.
+func (a *app) healthyFlags(cmd *cobra.Command) {
+	a.flags.minHealthy, a.flags.maxHealthy = -1, -1
+	cmd.Flags().Int32Var(&a.flags.minHealthy, "min-healthy-percentage", -1, "instances kept healthy during the rollout, % of desired (0-100; default from the config, else 100)")
+	cmd.Flags().Int32Var(&a.flags.maxHealthy, "max-healthy-percentage", -1, "instances allowed during the rollout, % of desired (100-200, at most min+100; default from the config, else 200)")
 }
 
 // act plans, shows the plan, asks, executes and follows: the same steps as the console. key is
@@ -261,7 +271,7 @@ func (a *app) follow(ctx context.Context, cancel context.CancelFunc, what string
 		if !af.asJSON {
 			fmt.Fprintln(a.stdout, running)
 		}
-		return fail(exitInterrupted, "stopped following %s of %s; it goes on in AWS", what, p.Target())
+		return fail(interruptedCode(ctx), "stopped following %s of %s (%v); it goes on in AWS", what, p.Target(), context.Cause(ctx))
 	}
 	if !af.asJSON {
 		fmt.Fprintln(a.stdout, running)

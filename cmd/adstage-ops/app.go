@@ -28,6 +28,9 @@ type app struct {
 		profile, region, env      string
 		config, demoState         string
 		refresh                   time.Duration
+		// minHealthy and maxHealthy override the config's rollout percentages (promote and
+		// rollback); -1 when not given.
+		minHealthy, maxHealthy int32
 	}
 	exit int
 
@@ -83,12 +86,24 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 		refresh = 5 * time.Second
 	}
 	a.tick = refresh
+	rollout := cfg.rollout()
+	if a.flags.minHealthy >= 0 || a.flags.maxHealthy >= 0 {
+		if a.flags.minHealthy >= 0 {
+			rollout.MinHealthyPercentage = a.flags.minHealthy
+		}
+		if a.flags.maxHealthy >= 0 {
+			rollout.MaxHealthyPercentage = a.flags.maxHealthy
+		}
+		if err := rollout.Validate(); err != nil {
+			return fail(exitError, "--min-healthy-percentage/--max-healthy-percentage: %v", err)
+		}
+	}
 	opts := ops.Options{
 		Options: inventory.Options{
 			Tags:         cfg.tags(),
 			SkipUntagged: cfg.SkipUntagged,
 			Refresh:      refresh,
-			Rollout:      cfg.rollout(),
+			Rollout:      rollout,
 			OneShot:      a.oneShot,
 		},
 		Production: cfg.production,

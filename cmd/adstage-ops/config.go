@@ -115,6 +115,13 @@ func parseConfig(data []byte, c *Config) error {
 	if p := c.Rollout.MaxHealthyPercentage; p != nil && (*p < 100 || *p > 200) {
 		return atLine(data, "$.rollout.max_healthy_percentage", fmt.Errorf("must be 100-200, not %d", *p))
 	}
+	if err := c.rollout().Validate(); err != nil {
+		path := "$.rollout.max_healthy_percentage"
+		if c.Rollout.MaxHealthyPercentage == nil {
+			path = "$.rollout.min_healthy_percentage"
+		}
+		return atLine(data, path, err)
+	}
 	if w := c.Rollout.InstanceWarmup; w != nil && *w < 0 {
 		return atLine(data, "$.rollout.instance_warmup", fmt.Errorf("must be 0 or more seconds, not %d", *w))
 	}
@@ -203,6 +210,8 @@ func (c Config) rollout() model.RolloutPrefs {
 	r := c.Rollout
 	if r.MinHealthyPercentage != nil {
 		p.MinHealthyPercentage = *r.MinHealthyPercentage
+		// Without a maximum, the widest AWS allows above this minimum.
+		p.MaxHealthyPercentage = min(200, p.MinHealthyPercentage+100)
 	}
 	if r.MaxHealthyPercentage != nil {
 		p.MaxHealthyPercentage = *r.MaxHealthyPercentage

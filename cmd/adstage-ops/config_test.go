@@ -40,7 +40,8 @@ rollout:
 		t.Error("read_only not read")
 	}
 	r := c.rollout()
-	if r.MinHealthyPercentage != 90 || r.MaxHealthyPercentage != 200 || r.InstanceWarmup != 60 || !r.SkipMatching || !r.AutoRollback {
+	// No maximum set: 190, the widest AWS allows above 90 (200 would be refused).
+	if r.MinHealthyPercentage != 90 || r.MaxHealthyPercentage != 190 || r.InstanceWarmup != 60 || !r.SkipMatching || !r.AutoRollback {
 		t.Errorf("rollout prefs: %+v", r)
 	}
 	if got := c.envColors()["production"]; got != "1" {

@@ -296,3 +296,11 @@ func (d demoEC2) CreateLaunchTemplateVersion(ctx context.Context, in *ec2.Create
 func (d demoEC2) CreateTags(ctx context.Context, in *ec2.CreateTagsInput, o ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
 	return call(d.s, func() (*ec2.CreateTagsOutput, error) { return d.EC2API.CreateTags(ctx, in, o...) })
 }
+
+func (d demoAutoScaling) EnterStandby(ctx context.Context, in *autoscaling.EnterStandbyInput, o ...func(*autoscaling.Options)) (*autoscaling.EnterStandbyOutput, error) {
+	return call(d.s, func() (*autoscaling.EnterStandbyOutput, error) { return d.AutoScalingAPI.EnterStandby(ctx, in, o...) })
+}
+
+func (d demoAutoScaling) ExitStandby(ctx context.Context, in *autoscaling.ExitStandbyInput, o ...func(*autoscaling.Options)) (*autoscaling.ExitStandbyOutput, error) {
+	return call(d.s, func() (*autoscaling.ExitStandbyOutput, error) { return d.AutoScalingAPI.ExitStandby(ctx, in, o...) })
+}

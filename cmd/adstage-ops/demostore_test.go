@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"path/filepath"
 	"sync"
@@ -12,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/sim"
 )
 
@@ -107,6 +111,38 @@ func TestDemoStore_ConcurrentChangesAllSurvive(t *testing.T) {
 			if imageTag(t, final, img, "writer-"+string(rune('a'+i))+"-"+string(rune('0'+j))) != "x" {
 				t.Errorf("writer %d's change %d was lost", i, j)
 			}
+		}
+	}
+}
+
+// Every mutating operation the action layer can call goes through the store's lock and
+// save: demostore.go declares a method for each write operation of awsapi.WriteOperations on
+// the wrapper of its service's client (a method left to the embedded client would change the
+// fleet without saving it).
+func TestDemoStore_WrapsEveryWriteOperation(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "demostore.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	for _, d := range f.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fn.Recv == nil || len(fn.Recv.List) != 1 {
+			continue
+		}
+		if id, ok := fn.Recv.List[0].Type.(*ast.Ident); ok {
+			declared[id.Name+"."+fn.Name.Name] = true
+		}
+	}
+	wrapper := map[string]string{"autoscaling": "demoAutoScaling", "ec2": "demoEC2"}
+	for _, op := range awsapi.WriteOperations {
+		w, ok := wrapper[op.Service]
+		if !ok {
+			t.Errorf("%s:%s: the demo store wraps no %s client", op.Service, op.Name, op.Service)
+			continue
+		}
+		if !declared[w+"."+op.Name] {
+			t.Errorf("%s:%s is not run through the demo store (no %s.%s in demostore.go)", op.Service, op.Name, w, op.Name)
 		}
 	}
 }

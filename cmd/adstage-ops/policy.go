@@ -10,10 +10,18 @@ func (a *app) iamPolicyCommand() *cobra.Command {
 	var ro bool
 	cmd := &cobra.Command{
 		Use:   "iam-policy",
-		Short: "Print the minimal IAM policy the console needs (generated from the same allow-list that enforces --read-only)",
+		Short: "Print the minimal IAM policy the console needs (generated from the same allow-list that enforces --read-only; group writes scoped to the config's service tag)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			doc, err := awsapi.IAMPolicy(ro || a.flags.readOnly)
+			path, explicit := a.flags.config, a.flags.config != ""
+			if !explicit {
+				path = defaultConfigPath()
+			}
+			cfg, err := loadConfig(path, explicit)
+			if err != nil {
+				return fail(exitError, "%v", err)
+			}
+			doc, err := awsapi.IAMPolicy(awsapi.PolicyOptions{ReadOnly: ro || a.flags.readOnly, ServiceTag: cfg.tags().Service})
 			if err != nil {
 				return err
 			}

@@ -135,7 +135,7 @@ func seedMoto(t *testing.T, ec2c *ec2.Client, elb *elbv2.Client, asg *autoscalin
 		t.Fatalf("create target group: %v", err)
 	}
 	if _, err := asg.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
-		AutoScalingGroupName: aws.String("sweep-api-staging"), MinSize: aws.Int32(2), MaxSize: aws.Int32(4), DesiredCapacity: aws.Int32(2),
+		AutoScalingGroupName: aws.String("sweep-api-staging"), MinSize: aws.Int32(1), MaxSize: aws.Int32(4), DesiredCapacity: aws.Int32(2),
 		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId, Version: aws.String("2")},
 		VPCZoneIdentifier: subnets.Subnets[0].SubnetId, TargetGroupARNs: []string{*tg.TargetGroups[0].TargetGroupArn},
 		Tags: []astypes.Tag{{Key: aws.String("Service"), Value: aws.String("sweep-api"), PropagateAtLaunch: aws.Bool(true)},

@@ -96,6 +96,8 @@ type AWS struct {
 	RollbackInstanceRefreshOp        Op[autoscaling.RollbackInstanceRefreshInput, autoscaling.RollbackInstanceRefreshOutput]
 	CancelInstanceRefreshOp          Op[autoscaling.CancelInstanceRefreshInput, autoscaling.CancelInstanceRefreshOutput]
 	UpdateAutoScalingGroupOp         Op[autoscaling.UpdateAutoScalingGroupInput, autoscaling.UpdateAutoScalingGroupOutput]
+	EnterStandbyOp                   Op[autoscaling.EnterStandbyInput, autoscaling.EnterStandbyOutput]
+	ExitStandbyOp                    Op[autoscaling.ExitStandbyInput, autoscaling.ExitStandbyOutput]
 	DescribeLaunchTemplateVersionsOp Op[ec2.DescribeLaunchTemplateVersionsInput, ec2.DescribeLaunchTemplateVersionsOutput]
 	DescribeInstancesOp              Op[ec2.DescribeInstancesInput, ec2.DescribeInstancesOutput]
 	DescribeImagesOp                 Op[ec2.DescribeImagesInput, ec2.DescribeImagesOutput]
@@ -132,6 +134,8 @@ func (f *AWS) Calls() map[string]int {
 	add("RollbackInstanceRefresh", f.RollbackInstanceRefreshOp.Calls())
 	add("CancelInstanceRefresh", f.CancelInstanceRefreshOp.Calls())
 	add("UpdateAutoScalingGroup", f.UpdateAutoScalingGroupOp.Calls())
+	add("EnterStandby", f.EnterStandbyOp.Calls())
+	add("ExitStandby", f.ExitStandbyOp.Calls())
 	add("DescribeLaunchTemplateVersions", f.DescribeLaunchTemplateVersionsOp.Calls())
 	add("DescribeInstances", f.DescribeInstancesOp.Calls())
 	add("DescribeImages", f.DescribeImagesOp.Calls())
@@ -158,6 +162,8 @@ func (f *AWS) ResetCalls() {
 	f.RollbackInstanceRefreshOp.Reset()
 	f.CancelInstanceRefreshOp.Reset()
 	f.UpdateAutoScalingGroupOp.Reset()
+	f.EnterStandbyOp.Reset()
+	f.ExitStandbyOp.Reset()
 	f.DescribeLaunchTemplateVersionsOp.Reset()
 	f.DescribeInstancesOp.Reset()
 	f.DescribeImagesOp.Reset()
@@ -193,6 +199,12 @@ func (c fakeAS) RollbackInstanceRefresh(_ context.Context, in *autoscaling.Rollb
 }
 func (c fakeAS) CancelInstanceRefresh(_ context.Context, in *autoscaling.CancelInstanceRefreshInput, _ ...func(*autoscaling.Options)) (*autoscaling.CancelInstanceRefreshOutput, error) {
 	return c.f.CancelInstanceRefreshOp.call(in)
+}
+func (c fakeAS) EnterStandby(_ context.Context, in *autoscaling.EnterStandbyInput, _ ...func(*autoscaling.Options)) (*autoscaling.EnterStandbyOutput, error) {
+	return c.f.EnterStandbyOp.call(in)
+}
+func (c fakeAS) ExitStandby(_ context.Context, in *autoscaling.ExitStandbyInput, _ ...func(*autoscaling.Options)) (*autoscaling.ExitStandbyOutput, error) {
+	return c.f.ExitStandbyOp.call(in)
 }
 func (c fakeAS) UpdateAutoScalingGroup(_ context.Context, in *autoscaling.UpdateAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error) {
 	return c.f.UpdateAutoScalingGroupOp.call(in)

@@ -81,6 +81,14 @@ func OperationCalls(c SDKClients) map[string]func(context.Context) error {
 			_, err := c.AutoScaling.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: s("g")})
 			return err
 		},
+		"autoscaling:EnterStandby": func(ctx context.Context) error {
+			_, err := c.AutoScaling.EnterStandby(ctx, &autoscaling.EnterStandbyInput{AutoScalingGroupName: s("g"), InstanceIds: []string{"i-0"}, ShouldDecrementDesiredCapacity: aws.Bool(true)})
+			return err
+		},
+		"autoscaling:ExitStandby": func(ctx context.Context) error {
+			_, err := c.AutoScaling.ExitStandby(ctx, &autoscaling.ExitStandbyInput{AutoScalingGroupName: s("g"), InstanceIds: []string{"i-0"}})
+			return err
+		},
 		"autoscaling:UpdateAutoScalingGroup": func(ctx context.Context) error {
 			_, err := c.AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: s("g"), DesiredCapacity: aws.Int32(0)})
 			return err
