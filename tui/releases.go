@@ -72,11 +72,11 @@ func (r *releaseList) historyProblem() string {
 
 // Release row columns; the detail takes what is left.
 const (
-	colVersion     = 6
+	colVersion     = 5
 	colReleaseSt   = 17
 	colWhenNarrow  = 13
 	colWhenWide    = 26
-	colWhoNarrow   = 13
+	colWhoNarrow   = 15
 	colWhoWide     = 16
 	wideReleaseRow = 140
 )

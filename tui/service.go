@@ -339,14 +339,15 @@ func (v *serviceView) View() string {
 	st := c.st
 	now := c.now()
 	var b strings.Builder
-	b.WriteString(st.Title.Render(v.key.Name) + "  " + st.EnvBadge(v.key.Env, c.cfg.EnvColors[v.key.Env]))
+	head := st.Title.Render(v.key.Name) + "  " + st.EnvBadge(v.key.Env, c.cfg.EnvColors[v.key.Env])
 	if v.svc != nil {
 		n := v.counts
-		b.WriteString(st.Muted.Render(fmt.Sprintf("  %d groups · %d/%d healthy · %d draining · release %s", n.Groups, n.Healthy, n.Desired, n.Draining, orDash(v.release))))
+		head += st.Muted.Render(fmt.Sprintf("  %d groups · %d/%d healthy · %d draining · release %s", n.Groups, n.Healthy, n.Desired, n.Draining, orDash(v.release)))
 		if v.mixed {
-			b.WriteString(st.Warning.Render(" · mixed fleet"))
+			head += st.Warning.Render(" · mixed fleet")
 		}
 	}
+	b.WriteString(truncate(head, v.width))
 	for _, l := range v.readinessLines() {
 		b.WriteByte('\n')
 		b.WriteString(truncate(l, v.width))
