@@ -103,7 +103,7 @@ func TestServiceCursorSkipsHeaders(t *testing.T) {
 // confirmation is typed; the release list is read again afterwards.
 func TestMarkFlow(t *testing.T) {
 	op := &recordingOperator{plan: model.Plan{Action: model.ActionMark, Service: "auth", Env: "production", Production: true,
-		Mark: &model.MarkSpec{Version: 3, Images: []string{"ami-0a403a49a729a398f"}, Mark: model.Mark{Kind: model.MarkBad, Reason: "5xx spike"}},
+		Mark:   &model.MarkSpec{Version: 3, Images: []string{"ami-0a403a49a729a398f"}, Mark: model.Mark{Kind: model.MarkBad, Reason: "5xx spike"}},
 		Checks: []model.Check{{Name: ops.CheckMarkVersion, OK: true}}}}
 	m, _ := newConsole(t, op)
 	openService(t, m, "auth", "production", 120, 36)
