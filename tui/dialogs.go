@@ -189,6 +189,17 @@ func (d *planDialog) bodyText() string {
 		}
 		fmt.Fprintf(&b, "image %s, label %s; %s\n", p.Bake.Name, p.Bake.Label, reboot)
 	}
+	if mk := p.Mark; mk != nil {
+		images := "its image"
+		if len(mk.Images) > 0 {
+			images = strings.Join(mk.Images, ", ")
+		}
+		fmt.Fprintf(&b, "mark release v%d (%s) %s", mk.Version, images, markKindStyle(st, mk.Mark.Kind).Render(string(mk.Mark.Kind)))
+		if mk.Mark.Reason != "" {
+			b.WriteString(": " + mk.Mark.Reason)
+		}
+		b.WriteString("\n")
+	}
 	for _, s := range p.Steps {
 		fmt.Fprintf(&b, "\n%s  %s\n", st.Title.Render(s.Group), st.Muted.Render(fmt.Sprintf("%d instances, desired %d, template %s v%s", s.Instances, s.Desired, orDash(s.Template.Name), s.Template.Version)))
 		if p.Action == model.ActionCancel {

@@ -174,7 +174,7 @@ func (d *markDialog) View() string {
 	b.WriteString(st.DialogTitle.Render(fmt.Sprintf("MARK %s v%d (%s)", d.key, e.Version, orDash(e.ImageID))) + "\n")
 	b.WriteString(st.Text.Width(inner).Render(releaseStateStyle(st, e.State).Render(string(e.State))+st.Muted.Render(": "+e.Detail)) + "\n\n")
 	if d.kind == "" {
-		b.WriteString("is this release bad or good? a bad mark keeps every rollback away from its image;\na good mark clears a rolled-back or bad record\n")
+		b.WriteString(st.Text.Width(inner).Render("is this release bad or good? a bad mark keeps every rollback away from its image; a good mark clears a rolled-back or bad record") + "\n")
 	} else {
 		b.WriteString("mark it " + markKindStyle(st, d.kind).Render(string(d.kind)) + "\n" + d.reason.View() + "\n")
 	}
