@@ -69,6 +69,12 @@ type (
 		r   model.Readiness
 		err error
 	}
+	// ledgerMsg answers the service screen's read of the release ledgers.
+	ledgerMsg struct {
+		key model.ServiceKey
+		h   model.History
+		err error
+	}
 	historyMsg struct {
 		key    model.ServiceKey
 		h      model.History
@@ -203,6 +209,25 @@ func (m *Model) historyCmd(k model.ServiceKey) tea.Cmd {
 	})
 }
 
+// ledgerCmd reads the release ledgers of the service screen's service: when the screen opens
+// and after an action on the service, never every tick.
+func (m *Model) ledgerCmd(k model.ServiceKey) tea.Cmd {
+	if m.tasks.runs(taskLedger, k.String()) {
+		return nil
+	}
+	r := m.cfg.Reader
+	return m.task(taskSpec{kind: taskLedger, key: k.String(), text: "releases of " + k.String(),
+		run: func(ctx context.Context) tea.Msg {
+			h, err := r.History(ctx, k.Name, k.Env)
+			return ledgerMsg{key: k, h: h, err: err}
+		},
+		fail: func(err error) tea.Msg { return ledgerMsg{key: k, err: err} },
+	})
+}
+
+// imageMarksCheck is the name of the promote check an override turns into a warning.
+const imageMarksCheck = ops.CheckImageMarks
+
 // planCmd asks the operator for a plan; nothing changes until it is confirmed. One plan is
 // read at a time: a second request says which one is being read.
 func (m *Model) planCmd(req planRequest) tea.Cmd {
@@ -224,9 +249,11 @@ func plan(ctx context.Context, op ops.Operator, r planRequest) (model.Plan, erro
 	case model.ActionBake:
 		return op.PlanBake(ctx, ops.BakeRequest{InstanceID: r.instance, Label: r.label, NoReboot: r.noReboot})
 	case model.ActionPromote:
-		return op.PlanPromote(ctx, ops.PromoteRequest{Service: r.key.Name, Env: r.key.Env, ImageID: r.imageID, FromEnv: r.fromEnv})
+		return op.PlanPromote(ctx, ops.PromoteRequest{Service: r.key.Name, Env: r.key.Env, ImageID: r.imageID, FromEnv: r.fromEnv, Reason: r.reason, AllowBadImage: r.allowBad})
 	case model.ActionRollback:
-		return op.PlanRollback(ctx, ops.RollbackRequest{Service: r.key.Name, Env: r.key.Env})
+		return op.PlanRollback(ctx, ops.RollbackRequest{Service: r.key.Name, Env: r.key.Env, Reason: r.reason})
+	case model.ActionMark:
+		return op.PlanMark(ctx, ops.MarkRequest{Service: r.key.Name, Env: r.key.Env, Version: r.version, Kind: r.markKind, Reason: r.reason})
 	case model.ActionCancel:
 		return op.PlanCancel(ctx, ops.CancelRequest{Service: r.key.Name, Env: r.key.Env})
 	}

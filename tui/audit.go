@@ -98,7 +98,10 @@ func (v *auditView) apply(msg historyMsg) {
 			continue
 		}
 		text := fmt.Sprintf("%s  %-8s %-9s by %s", e.Time.UTC().Format("2006-01-02 15:04:05"), e.Action, e.Result, shortARN(e.Who))
-		if e.From != "" || e.To != "" {
+		switch {
+		case e.Action == model.ActionMark && e.To != "":
+			text += "  image " + e.To // a mark changes no release: it tags the image
+		case e.From != "" || e.To != "":
 			text += fmt.Sprintf("  %s -> %s", orDash(e.From), orDash(e.To))
 		}
 		if e.Reason != "" {
@@ -112,8 +115,12 @@ func (v *auditView) apply(msg historyMsg) {
 	// The audit log is oldest first; show newest first like the rest.
 	slices.Reverse(v.all)
 	h := msg.h
+	states := ledgerStates(h.Ledgers)
 	for _, r := range h.Releases {
 		text := fmt.Sprintf("%s  %s v%d  %s", r.CreatedAt.UTC().Format("2006-01-02 15:04:05"), r.TemplateName, r.Version, r.ImageID)
+		if s := states[releaseKey{r.TemplateID, r.Version}]; s != "" {
+			text += "  [" + s + "]"
+		}
 		if n, ok := model.ParseReleaseNote(r.Description); ok {
 			text += fmt.Sprintf("  by %s  from %s", shortARN(n.Who), n.From)
 			if n.Why != "" {
@@ -261,4 +268,42 @@ func (v *auditView) View() string {
 		b.WriteString("\n" + st.Muted.Render("nothing recorded"))
 	}
 	return b.String()
+}
+
+type releaseKey struct {
+	template string
+	version  int64
+}
+
+// ledgerStates is each release's ledger state, by template and version; groups sharing a
+// template that disagree are listed ("rolled back in g1, live in g2").
+func ledgerStates(ls []model.Ledger) map[releaseKey]string {
+	type seen struct {
+		states []string
+		groups []string
+	}
+	by := map[releaseKey]*seen{}
+	for _, l := range ls {
+		for _, e := range l.Entries {
+			k := releaseKey{e.TemplateID, e.Version}
+			if by[k] == nil {
+				by[k] = &seen{}
+			}
+			by[k].states = append(by[k].states, string(e.State))
+			by[k].groups = append(by[k].groups, l.Group)
+		}
+	}
+	out := map[releaseKey]string{}
+	for k, s := range by {
+		if len(slices.Compact(slices.Clone(s.states))) == 1 {
+			out[k] = s.states[0]
+			continue
+		}
+		parts := make([]string, len(s.states))
+		for i := range s.states {
+			parts[i] = s.states[i] + " in " + s.groups[i]
+		}
+		out[k] = strings.Join(parts, ", ")
+	}
+	return out
 }

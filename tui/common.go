@@ -103,6 +103,12 @@ type (
 	// executeMsg carries out a confirmed plan; cancelPlanMsg records a declined one.
 	executeMsg    struct{ plan model.Plan }
 	cancelPlanMsg struct{ plan model.Plan }
+	// overrideRequestMsg asks to override the refusal of a promote whose image was rolled
+	// back or marked bad.
+	overrideRequestMsg struct {
+		req  planRequest
+		plan model.Plan
+	}
 	// copyMsg copies text to the clipboard.
 	copyMsg struct{ text string }
 )
@@ -117,6 +123,22 @@ type planRequest struct {
 	noReboot bool   // bake
 	imageID  string // promote
 	fromEnv  string // promote
+	// allowBad promotes an image that was rolled back or marked bad (the override); it needs
+	// a reason.
+	allowBad bool
+	version  int64          // mark
+	markKind model.MarkKind // mark
+	// reason goes into the request (the release note, the rolled-back mark, the audit log).
+	reason string
+	// reasoned is set once the operator was asked for the reason (production promote and
+	// rollback ask before planning).
+	reasoned bool
+}
+
+// needsReason reports whether the console asks for a reason before planning: production
+// promote and rollback, where the reason reaches the release note and the rolled-back mark.
+func (r planRequest) needsReason(production func(string) bool) bool {
+	return !r.reasoned && (r.action == model.ActionPromote || r.action == model.ActionRollback) && production(r.key.Env)
 }
 
 // text names the plan for the status line: "rollback plan for web/production".

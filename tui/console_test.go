@@ -35,12 +35,23 @@ type recordingOperator struct {
 	executed  []model.Plan
 	cancelled []model.Plan
 	plan      model.Plan
+	// The requests as the console sent them.
+	promotes  []ops.PromoteRequest
+	rollbacks []ops.RollbackRequest
+	marks     []ops.MarkRequest
+	// plans answers the requests in turn before plan does (the override re-plans).
+	plans []model.Plan
 }
 
 func (o *recordingOperator) record(what string) (model.Plan, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.planned = append(o.planned, what)
+	if len(o.plans) > 0 {
+		p := o.plans[0]
+		o.plans = o.plans[1:]
+		return p, nil
+	}
 	return o.plan, nil
 }
 
@@ -48,12 +59,21 @@ func (o *recordingOperator) PlanBake(_ context.Context, r ops.BakeRequest) (mode
 	return o.record("bake " + r.InstanceID + " " + r.Label + fmt.Sprint(" noreboot=", r.NoReboot))
 }
 func (o *recordingOperator) PlanPromote(_ context.Context, r ops.PromoteRequest) (model.Plan, error) {
+	o.mu.Lock()
+	o.promotes = append(o.promotes, r)
+	o.mu.Unlock()
 	return o.record("promote " + r.Service + "/" + r.Env + " image=" + r.ImageID + " from=" + r.FromEnv)
 }
 func (o *recordingOperator) PlanRollback(_ context.Context, r ops.RollbackRequest) (model.Plan, error) {
+	o.mu.Lock()
+	o.rollbacks = append(o.rollbacks, r)
+	o.mu.Unlock()
 	return o.record("rollback " + r.Service + "/" + r.Env)
 }
 func (o *recordingOperator) PlanMark(_ context.Context, r ops.MarkRequest) (model.Plan, error) {
+	o.mu.Lock()
+	o.marks = append(o.marks, r)
+	o.mu.Unlock()
 	return o.record(fmt.Sprintf("mark %s/%s v%d %s", r.Service, r.Env, r.Version, r.Kind))
 }
 func (o *recordingOperator) PlanCancel(_ context.Context, r ops.CancelRequest) (model.Plan, error) {
@@ -186,6 +206,8 @@ func TestProductionPlanNeedsTheServiceName(t *testing.T) {
 	m, _ := newConsole(t, op)
 	selectService(t, m, "web", "production")
 	run(m, press(m.keys.Services.Rollback))
+	run(m, typeText("5xx spike"))
+	run(m, press(m.keys.Dialog.Confirm)) // the reason: then the plan
 	run(m, press(m.keys.Dialog.Confirm))
 	if len(op.executed) != 0 {
 		t.Fatal("production plan ran without the service name typed")
@@ -242,6 +264,8 @@ func TestBakeAndPromoteFlows(t *testing.T) {
 		t.Fatal("p did not open the image picker")
 	}
 	run(m, press(m.keys.Dialog.FromEnv))
+	run(m, typeText("release 1234"))
+	run(m, press(m.keys.Dialog.Confirm)) // production: the reason first
 	if got := op.planned[len(op.planned)-1]; got != "promote api/production image= from=staging" {
 		t.Fatalf("promote planned %q", got)
 	}

@@ -47,14 +47,15 @@ func closeWith(id string, then ...tea.Cmd) tea.Cmd {
 type planDialog struct {
 	c       *common
 	plan    model.Plan
+	req     planRequest // what was asked, for the override of a marked image
 	confirm textinput.Model
 	body    viewport.Model
 	width   int
 	closed  bool
 }
 
-func newPlanDialog(c *common, p model.Plan) *planDialog {
-	d := &planDialog{c: c, plan: p, body: viewport.New(0, 0)}
+func newPlanDialog(c *common, p model.Plan, req planRequest) *planDialog {
+	d := &planDialog{c: c, plan: p, req: req, body: viewport.New(0, 0)}
 	d.body.KeyMap = viewport.KeyMap{} // scrolling goes through the dialog's keymap
 	if d.needsName() {
 		d.confirm = textinput.New()
@@ -67,6 +68,21 @@ func newPlanDialog(c *common, p model.Plan) *planDialog {
 func (d *planDialog) ID() string      { return planDialogID }
 func (d *planDialog) Init() tea.Cmd   { return nil }
 func (d *planDialog) needsName() bool { return d.plan.Production && !d.plan.Blocked() }
+
+// overridable reports whether the plan is a promote refused only because its image was
+// rolled back or marked bad: the operator may then override, with a reason.
+func (d *planDialog) overridable() bool {
+	if d.plan.Action != model.ActionPromote || d.req.allowBad || len(d.plan.Steps) == 0 {
+		return false
+	}
+	fs := d.plan.Failures()
+	for _, c := range fs {
+		if c.Name != imageMarksCheck {
+			return false
+		}
+	}
+	return len(fs) > 0
+}
 
 // SetSize lays the body out in what the screen leaves beside the title and the footer.
 func (d *planDialog) SetSize(w, h int) {
@@ -92,6 +108,9 @@ func (d *planDialog) ShortHelp() []key.Binding {
 	b := []Binding{k.Confirm, k.Cancel, k.Copy}
 	if d.plan.Blocked() {
 		b = []Binding{k.Cancel, k.Copy}
+		if d.overridable() {
+			b = append(b, k.Override)
+		}
 	}
 	if d.scrolls() {
 		b = append(b, k.ScrollUp, k.ScrollDown)
@@ -113,6 +132,9 @@ func (d *planDialog) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return d, closeWith(planDialogID, emit(cancelPlanMsg{d.plan}))
 	case k.Copy.Matches(km):
 		return d, emit(copyMsg{d.plan.CLI})
+	case k.Override.Matches(km) && d.overridable():
+		d.closed = true
+		return d, closeWith(planDialogID, emit(overrideRequestMsg{req: d.req, plan: d.plan}))
 	case k.Confirm.Matches(km):
 		if d.plan.Blocked() {
 			return d, notice(fmt.Sprintf("%s cannot run: %s", d.plan.Action, d.plan.FailureText()), true)
@@ -166,6 +188,17 @@ func (d *planDialog) bodyText() string {
 			reboot = st.Warning.Render("no reboot: the disk may be inconsistent")
 		}
 		fmt.Fprintf(&b, "image %s, label %s; %s\n", p.Bake.Name, p.Bake.Label, reboot)
+	}
+	if mk := p.Mark; mk != nil {
+		images := "its image"
+		if len(mk.Images) > 0 {
+			images = strings.Join(mk.Images, ", ")
+		}
+		fmt.Fprintf(&b, "mark release v%d (%s) %s", mk.Version, images, markKindStyle(st, mk.Mark.Kind).Render(string(mk.Mark.Kind)))
+		if mk.Mark.Reason != "" {
+			b.WriteString(": " + mk.Mark.Reason)
+		}
+		b.WriteString("\n")
 	}
 	for _, s := range p.Steps {
 		fmt.Fprintf(&b, "\n%s  %s\n", st.Title.Render(s.Group), st.Muted.Render(fmt.Sprintf("%d instances, desired %d, template %s v%s", s.Instances, s.Desired, orDash(s.Template.Name), s.Template.Version)))
@@ -223,6 +256,8 @@ func (d *planDialog) footer() string {
 	st := d.c.st
 	hints := d.c.hints(d.ShortHelp())
 	switch {
+	case d.overridable():
+		return st.Error.Render("cannot run: the image was rolled back or marked bad; o overrides (asks again, with a reason)") + "\n" + hints
 	case d.plan.Blocked():
 		return st.Error.Render("cannot run: fix the failed checks above") + "   " + hints
 	case d.needsName():
@@ -328,10 +363,12 @@ type promoteDialog struct {
 	images  []model.Image
 	loaded  bool
 	err     string
-	cursor  int
+	cursor  int // -1: nothing picked (every image carries a mark against it)
 	fromEnv string
-	width   int
-	closed  bool
+	// warned is set once s said that the image fromEnv runs carries a mark; s again goes on.
+	warned bool
+	width  int
+	closed bool
 }
 
 func newPromoteDialog(c *common, k model.ServiceKey) *promoteDialog {
@@ -393,10 +430,16 @@ func (d *promoteDialog) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			d.closed = true
 			return d, closeWith(promoteDialogID, notice("promote cancelled; nothing was sent", false))
 		case k.FromEnv.Matches(msg) && d.fromEnv != "":
+			if _, marked := d.fromEnvMark(); marked && !d.warned {
+				d.warned = true
+				return d, nil
+			}
 			d.closed = true
 			req := planRequest{action: model.ActionPromote, key: d.key, fromEnv: d.fromEnv}
 			return d, closeWith(promoteDialogID, emit(planRequestMsg{req}))
-		case k.Confirm.Matches(msg) && d.cursor < len(d.images):
+		case k.Confirm.Matches(msg) && d.loaded && d.cursor < 0 && len(d.images) > 0:
+			return d, notice("every image carries a mark against it: pick one with ↑/↓ if you mean it (the plan asks to override)", true)
+		case k.Confirm.Matches(msg) && d.cursor >= 0 && d.cursor < len(d.images):
 			d.closed = true
 			req := planRequest{action: model.ActionPromote, key: d.key, imageID: d.images[d.cursor].ID}
 			return d, closeWith(promoteDialogID, emit(planRequestMsg{req}))
@@ -406,7 +449,23 @@ func (d *promoteDialog) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return d, nil
 }
 
-// defaultImage is the newest image the environment does not run yet.
+// fromEnvMark is the mark against the image the other environment runs, if it has one.
+func (d *promoteDialog) fromEnvMark() (model.Mark, bool) {
+	s, ok := d.c.fleet.Service(d.key.Name, d.fromEnv)
+	if !ok {
+		return model.Mark{}, false
+	}
+	for _, img := range d.images {
+		if img.ID == s.Release() {
+			return model.Verdict(img.Marks)
+		}
+	}
+	return model.Mark{}, false
+}
+
+// defaultImage is the newest image the environment does not run yet and that carries no
+// mark against it (rolled back, bad); else the newest unmarked one; else none (-1): an
+// image with a mark is never picked for the operator.
 func (d *promoteDialog) defaultImage() int {
 	running := map[string]bool{}
 	if s, ok := d.c.fleet.Service(d.key.Name, d.key.Env); ok {
@@ -415,12 +474,19 @@ func (d *promoteDialog) defaultImage() int {
 		}
 		running[s.Release()] = true
 	}
+	first := -1
 	for i, img := range d.images {
+		if _, marked := model.Verdict(img.Marks); marked {
+			continue
+		}
 		if !running[img.ID] {
 			return i
 		}
+		if first < 0 {
+			first = i
+		}
 	}
-	return 0
+	return first
 }
 
 func (d *promoteDialog) View() string {
@@ -436,17 +502,27 @@ func (d *promoteDialog) View() string {
 	case len(d.images) == 0:
 		b.WriteString(st.Warning.Render("no available baked image for " + d.key.Name + ": bake one first (b on an instance)"))
 	default:
+		inner := max(d.width-st.Dialog.GetHorizontalPadding(), 1)
 		start := max(0, d.cursor-promoteAbove)
 		for i := start; i < len(d.images) && i < start+promoteRows; i++ {
 			img := d.images[i]
 			runs := strings.Join(envsRunning(&c.fleet, d.key.Name, img.ID), ",")
-			line := fmt.Sprintf("%s %s %s %s", pad(img.ID, colAMI), pad(orDash(img.Label), colLabel), img.CreatedAt.UTC().Format("2006-01-02 15:04"), runs)
+			line := fmt.Sprintf("%s %s %s %s", pad(img.ID, colAMI), pad(orDash(img.Label), colLabel), img.CreatedAt.UTC().Format("2006-01-02 15:04"), pad(runs, colEnv*2))
+			if v, ok := model.Verdict(img.Marks); ok {
+				line += st.Warning.Render("⚠ " + v.String())
+			}
 			if i == d.cursor {
-				line = st.Selected.Render("› " + line)
+				line = st.Selected.Render("› " + ansiStrip(line))
 			} else {
 				line = "  " + line
 			}
-			b.WriteString(line + "\n")
+			b.WriteString(truncate(line, inner) + "\n")
+		}
+		if d.cursor < 0 {
+			b.WriteString(st.Warning.Render("every image carries a mark against it: none is picked for you") + "\n")
+		}
+		if v, ok := d.fromEnvMark(); ok && d.warned {
+			b.WriteString("\n" + st.Text.Width(inner).Render(st.Warning.Render(fmt.Sprintf("%s runs an image that was %s: press s again to plan it anyway (the plan asks to override)", d.fromEnv, v))) + "\n")
 		}
 	}
 	b.WriteString("\n" + c.hints(d.ShortHelp()))

@@ -88,11 +88,17 @@ type ServicesKeys struct {
 // ServiceKeys are the service screen's.
 type ServiceKeys struct {
 	Bake, Promote, Rollback, Cancel, Audit Binding
+	// Mark marks the release under the cursor bad or good.
+	Mark Binding
 }
 
 // DialogKeys answer a plan or a form.
 type DialogKeys struct {
 	Confirm, Cancel, Copy, Toggle, FromEnv Binding
+	// MarkBad and MarkGood answer the mark prompt only ("b" is bake on the service screen).
+	MarkBad, MarkGood Binding
+	// Override asks to promote an image that was rolled back or marked bad anyway.
+	Override Binding
 	// ScrollUp and ScrollDown move a dialog body that is taller than the screen; they leave
 	// letters alone, since a production plan takes the typed service name.
 	ScrollUp, ScrollDown Binding
@@ -143,6 +149,7 @@ func DefaultKeys() Keys {
 			Rollback: dangerous([]string{"r"}, "r", "rollback"),
 			Cancel:   dangerous([]string{"c"}, "c", "cancel rollout"),
 			Audit:    bind([]string{"a"}, "a", "audit"),
+			Mark:     dangerous([]string{"m"}, "m", "mark release"),
 		},
 		Dialog: DialogKeys{
 			Confirm:    bind([]string{"enter"}, "enter", "confirm"),
@@ -150,6 +157,9 @@ func DefaultKeys() Keys {
 			Copy:       bind([]string{"ctrl+y"}, "ctrl+y", "copy CLI command"),
 			Toggle:     bind([]string{"tab"}, "tab", "toggle reboot"),
 			FromEnv:    bind([]string{"s"}, "s", "promote what the other env runs"),
+			MarkBad:    bind([]string{"b"}, "b", "bad"),
+			MarkGood:   bind([]string{"g"}, "g", "good"),
+			Override:   bind([]string{"o"}, "o", "override the mark"),
 			ScrollUp:   bind([]string{"up", "pgup"}, "↑/pgup", "scroll"),
 			ScrollDown: bind([]string{"down", "pgdown"}, "↓/pgdn", "scroll"),
 		},

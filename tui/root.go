@@ -131,6 +131,7 @@ func (m *Model) syncKeys() {
 		m.keys.Services.Cancel.availableIf(m.cancelUnavailable(sel))
 	}
 	m.keys.Service.Cancel.availableIf(m.cancelUnavailable(m.detail.key))
+	m.keys.Service.Mark.availableIf(m.detail.markUnavailable())
 }
 
 // cancelUnavailable says why the service's rollout cannot be cancelled ("" when it can be
@@ -218,12 +219,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case historyMsg:
 		_, cmd := m.audit.Update(msg)
 		return m, cmd
+	case ledgerMsg:
+		m.detail.Update(msg)
+		m.syncKeys()
+		return m, nil
 	case planMsg:
 		if msg.err != nil {
 			m.setStatus(explain(msg.err), true)
 			return m, nil
 		}
-		m.push(newPlanDialog(m.c, msg.plan))
+		m.push(newPlanDialog(m.c, msg.plan, msg.req))
 		return m, nil
 	case startedMsg:
 		if msg.err != nil {
@@ -231,7 +236,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.setStatus(fmt.Sprintf("%s %s started", msg.plan.Action, msg.plan.Target()), false)
-		return m, tea.Batch(m.follow(msg.plan, msg.ch), m.startRefresh())
+		return m, tea.Batch(m.follow(msg.plan, msg.ch), m.startRefresh(), m.releasesChanged(msg.plan))
 	case progressMsg:
 		m.following--
 		return m, m.applyProgress(msg)
@@ -262,7 +267,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.syncKeys()
 		return m, nil
 	case planRequestMsg:
+		if msg.req.needsReason(m.cfg.Production) {
+			m.push(newReasonDialog(m.c, msg.req))
+			return m, nil
+		}
 		return m, m.planCmd(msg.req)
+	case overrideRequestMsg:
+		m.push(m.overrideDialog(msg))
+		return m, nil
 	case executeMsg:
 		m.setStatus(fmt.Sprintf("%s %s: sending…", msg.plan.Action, msg.plan.Target()), false)
 		return m, m.executeCmd(msg.plan)
@@ -339,7 +351,7 @@ func (m *Model) applyProgress(msg progressMsg) tea.Cmd {
 	k := model.ServiceKey{Name: msg.plan.Service, Env: msg.plan.Env}
 	if msg.done {
 		delete(m.c.actions, k)
-		return m.startRefresh()
+		return tea.Batch(m.startRefresh(), m.releasesChanged(msg.plan))
 	}
 	m.c.actions[k] = msg.ev
 	text := fmt.Sprintf("%s %s: %s", msg.plan.Action, msg.plan.Target(), progressText(msg.ev))
@@ -428,7 +440,44 @@ func (m *Model) openService(k model.ServiceKey) tea.Cmd {
 	m.detail.open(k)
 	m.focus()
 	m.syncKeys()
-	return tea.Batch(m.imagesCmd(k.Name), m.readinessCmd(k))
+	return tea.Batch(m.imagesCmd(k.Name), m.readinessCmd(k), m.ledgerCmd(k))
+}
+
+// releasesChanged re-reads the release list after an action on the service it shows
+// started or ended (a mark, a rollout, a rollback), and its images after a mark.
+func (m *Model) releasesChanged(p model.Plan) tea.Cmd {
+	k := model.ServiceKey{Name: p.Service, Env: p.Env}
+	if m.detail.key != k || p.Action == model.ActionBake {
+		return nil
+	}
+	cmds := []tea.Cmd{m.ledgerCmd(k)}
+	if p.Action == model.ActionMark {
+		cmds = append(cmds, m.imagesCmd(k.Name))
+	}
+	return tea.Batch(cmds...)
+}
+
+// overrideDialog builds the second confirmation of a promote refused for its image's mark,
+// naming the mark from the images the console has read (else from the refusal itself).
+func (m *Model) overrideDialog(msg overrideRequestMsg) Dialog {
+	image := msg.plan.Steps[0].ToImage.ImageID
+	mark := ""
+	for _, img := range m.detail.images {
+		if v, ok := model.Verdict(img.Marks); ok && img.ID == image {
+			mark = v.String()
+		}
+	}
+	if mark == "" {
+		for _, c := range msg.plan.Failures() {
+			if c.Name == imageMarksCheck {
+				mark = strings.TrimPrefix(c.Detail, image+" was ")
+				if i := strings.Index(mark, ": promote another image"); i >= 0 {
+					mark = mark[:i]
+				}
+			}
+		}
+	}
+	return newOverrideDialog(m.c, msg.req, image, mark)
 }
 
 func (m *Model) openAudit(k model.ServiceKey) tea.Cmd {

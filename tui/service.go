@@ -30,6 +30,9 @@ type serviceView struct {
 	readyErr  string
 	rendered  int
 
+	// The release ledgers, read on opening and after an action on the service.
+	releases releaseList
+
 	// The headline, computed once per snapshot: a frame costs the rows on screen, not the fleet.
 	counts  model.Counts
 	release string
@@ -55,6 +58,10 @@ const (
 	lineInstance
 	lineImagesHeader
 	lineImage
+	lineBlank
+	lineReleasesHeader
+	lineReleaseGroup
+	lineRelease
 )
 
 type detailLine struct {
@@ -63,6 +70,31 @@ type detailLine struct {
 	in   *model.Instance
 	img  int
 	text string
+	// block and entry index the release list (lineReleaseGroup, lineRelease).
+	block, entry int
+}
+
+// selectable reports whether the cursor stops on a line: instances, releases and images are
+// things in hand; headers and info lines are not.
+func (l *detailLine) selectable() bool {
+	switch l.kind {
+	case lineInstance, lineRelease, lineImage:
+		return true
+	}
+	return false
+}
+
+// id names what a line shows, so that the cursor stays on it when lines come and go.
+func (l *detailLine) id() string {
+	switch l.kind {
+	case lineInstance:
+		return "i:" + l.in.ID
+	case lineRelease:
+		return fmt.Sprintf("r:%d:%d", l.block, l.entry)
+	case lineImage:
+		return fmt.Sprintf("m:%d", l.img)
+	}
+	return ""
 }
 
 func newServiceView(c *common) *serviceView { return &serviceView{c: c} }
@@ -76,7 +108,7 @@ func (v *serviceView) SetSize(w, h int) { v.width, v.height = w, h }
 // ShortHelp is the screen's own bindings.
 func (v *serviceView) ShortHelp() []key.Binding {
 	k := v.c.keys
-	return helpBindings(k.Service.Bake, k.Service.Promote, k.Service.Rollback, k.Service.Cancel, k.Service.Audit, k.Global.Back)
+	return helpBindings(k.Service.Bake, k.Service.Promote, k.Service.Rollback, k.Service.Cancel, k.Service.Mark, k.Service.Audit, k.Global.Back)
 }
 
 // FullHelp is the screen's bindings and the cursor's.
@@ -109,6 +141,10 @@ func (v *serviceView) fleetChanged(f *model.Fleet) {
 }
 
 func (v *serviceView) rebuild() {
+	at := ""
+	if v.cursor < len(v.lines) {
+		at = v.lines[v.cursor].id()
+	}
 	v.lines = v.lines[:0]
 	if v.svc == nil {
 		return
@@ -122,16 +158,77 @@ func (v *serviceView) rebuild() {
 			v.lines = append(v.lines, detailLine{kind: lineInstance, g: g, in: &g.Instances[i]})
 		}
 	}
-	v.lines = append(v.lines, detailLine{kind: lineImagesHeader})
+	v.lines = append(v.lines, detailLine{kind: lineBlank}, detailLine{kind: lineReleasesHeader})
+	for bi, b := range v.releases.blocks {
+		if len(v.releases.blocks) > 1 {
+			v.lines = append(v.lines, detailLine{kind: lineReleaseGroup, block: bi})
+		}
+		for ei := range b.Entries {
+			v.lines = append(v.lines, detailLine{kind: lineRelease, block: bi, entry: ei})
+		}
+	}
+	v.lines = append(v.lines, detailLine{kind: lineBlank}, detailLine{kind: lineImagesHeader})
 	for i := range v.images {
 		v.lines = append(v.lines, detailLine{kind: lineImage, img: i})
 	}
-	if v.cursor >= len(v.lines) {
-		v.cursor = len(v.lines) - 1
+	found := false
+	if at != "" {
+		for i := range v.lines {
+			if v.lines[i].id() == at {
+				v.cursor, found = i, true
+				break
+			}
+		}
 	}
-	if v.cursor < 0 {
-		v.cursor = 0
+	if !found {
+		v.cursor = min(max(v.cursor, 0), len(v.lines)-1)
 	}
+	v.cursor = v.snap(v.cursor, 1)
+}
+
+// snap moves i to the nearest selectable line in direction dir, else the other way; it
+// stays put when no line is selectable.
+func (v *serviceView) snap(i, dir int) int {
+	for _, d := range []int{dir, -dir} {
+		for j := i; j >= 0 && j < len(v.lines); j += d {
+			if v.lines[j].selectable() {
+				return j
+			}
+		}
+	}
+	return i
+}
+
+// move applies a navigation key, skipping lines the cursor does not stop on; it reports
+// whether the key was one.
+func (v *serviceView) move(msg tea.KeyMsg) bool {
+	before := v.cursor
+	if !moveCursor(msg, v.c.keys.Nav, &v.cursor, len(v.lines), v.rows()) {
+		return false
+	}
+	dir := 1
+	if v.cursor < before || (v.cursor == before && v.c.keys.Nav.Up.Matches(msg)) {
+		dir = -1
+	}
+	v.cursor = v.snap(v.cursor, dir)
+	return true
+}
+
+// selectedRelease is the release under the cursor.
+func (v *serviceView) selectedRelease() (model.LedgerEntry, bool) {
+	if v.cursor >= len(v.lines) || v.lines[v.cursor].kind != lineRelease {
+		return model.LedgerEntry{}, false
+	}
+	l := v.lines[v.cursor]
+	return v.releases.blocks[l.block].Entries[l.entry], true
+}
+
+// markUnavailable says why m does nothing now ("" when the cursor is on a release).
+func (v *serviceView) markUnavailable() string {
+	if _, ok := v.selectedRelease(); ok {
+		return ""
+	}
+	return "move the cursor onto a release (the Releases list) to mark it bad or good"
 }
 
 // Update takes a new fleet, the service's images and readiness, or a key.
@@ -147,6 +244,12 @@ func (v *serviceView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			v.imagesErr = explain(msg.err)
 		}
+		v.rebuild()
+	case ledgerMsg:
+		if msg.key != v.key {
+			break
+		}
+		v.releases.apply(msg)
 		v.rebuild()
 	case readinessMsg:
 		if msg.key != v.key {
@@ -211,10 +314,24 @@ func (v *serviceView) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return notice("nothing to bake: the service has no running instance", true)
 		}
 		return emit(openDialogMsg{newBakeDialog(v.c, v.key, in.ID)})
+	case k.Mark.Pressed(msg):
+		if !k.Mark.Enabled() {
+			return refuse(k.Mark)
+		}
+		e, ok := v.selectedRelease()
+		if !ok {
+			return notice(v.markUnavailable(), true)
+		}
+		return emit(openDialogMsg{newMarkDialog(v.c, v.key, e)})
 	}
-	moveCursor(msg, v.c.keys.Nav, &v.cursor, len(v.lines), v.height-detailChrome)
+	if v.move(msg) {
+		return emit(focusMsg{})
+	}
 	return nil
 }
+
+// rows is how many lines the screen has below its headline, readiness and progress.
+func (v *serviceView) rows() int { return max(v.height-1-len(v.readinessLines())-1, 1) }
 
 // View draws the headline and the lines on screen.
 func (v *serviceView) View() string {
@@ -222,16 +339,19 @@ func (v *serviceView) View() string {
 	st := c.st
 	now := c.now()
 	var b strings.Builder
-	b.WriteString(st.Title.Render(v.key.Name) + "  " + st.EnvBadge(v.key.Env, c.cfg.EnvColors[v.key.Env]))
+	head := st.Title.Render(v.key.Name) + "  " + st.EnvBadge(v.key.Env, c.cfg.EnvColors[v.key.Env])
 	if v.svc != nil {
 		n := v.counts
-		b.WriteString(st.Muted.Render(fmt.Sprintf("  %d groups · %d/%d healthy · %d draining · release %s", n.Groups, n.Healthy, n.Desired, n.Draining, orDash(v.release))))
+		head += st.Muted.Render(fmt.Sprintf("  %d groups · %d/%d healthy · %d draining · release %s", n.Groups, n.Healthy, n.Desired, n.Draining, orDash(v.release)))
 		if v.mixed {
-			b.WriteString(st.Warning.Render(" · mixed fleet"))
+			head += st.Warning.Render(" · mixed fleet")
 		}
 	}
-	b.WriteByte('\n')
-	b.WriteString(v.readinessLine())
+	b.WriteString(truncate(head, v.width))
+	for _, l := range v.readinessLines() {
+		b.WriteByte('\n')
+		b.WriteString(truncate(l, v.width))
+	}
 	b.WriteByte('\n')
 	if p, ok := c.actions[v.key]; ok {
 		b.WriteString(st.Busy.Render(c.spinner() + " " + progressText(p)))
@@ -240,8 +360,8 @@ func (v *serviceView) View() string {
 		b.WriteString("\n" + st.Warning.Render("this service is not in the latest snapshot (its groups were deleted or lost their tags)"))
 		return b.String()
 	}
-	rows := v.height - detailChrome
-	v.offset = scroll(v.cursor, v.offset, rows, len(v.lines))
+	rows := v.rows()
+	v.offset = v.scroll(rows)
 	end := min(v.offset+rows, len(v.lines))
 	v.rendered = 0
 	for i := v.offset; i < end; i++ {
@@ -256,20 +376,66 @@ func (v *serviceView) View() string {
 	return b.String()
 }
 
-func (v *serviceView) readinessLine() string {
+// readinessLines say what r would do: the target and how long it takes, or why it cannot,
+// or what is already happening; when the target was chosen without a release known to have
+// run well, why; the newer releases it skips; and anything else to know.
+func (v *serviceView) readinessLines() []string {
 	st := v.c.st
+	r := v.ready
 	switch {
 	case v.readyErr != "":
-		return st.Warning.Render("rollback readiness unknown: " + v.readyErr)
-	case v.ready == nil:
-		return st.Muted.Render("checking rollback readiness…")
-	case !v.ready.Possible:
-		return st.Warning.Render("rollback not possible: " + v.ready.Why)
-	case v.ready.Via == "rollback-refresh":
-		return st.OK.Render("rollback ready: reverses the running rollout") + st.Muted.Render(fmt.Sprintf(" (about %s)", v.ready.Estimate.Round(time.Second)))
+		return []string{st.Warning.Render("rollback readiness unknown: " + v.readyErr)}
+	case r == nil:
+		return []string{st.Muted.Render("checking rollback readiness…")}
+	case r.Via == "rolling-back":
+		return []string{st.Busy.Render("rollback under way: " + r.Why)}
+	case !r.Possible:
+		return []string{st.Warning.Render("rollback not possible: " + r.Why)}
+	case r.Via == "rollback-refresh":
+		return []string{st.OK.Render("rollback ready: reverses the running rollout") + st.Muted.Render(fmt.Sprintf(" (about %s)", r.Estimate.Round(time.Second)))}
 	}
-	t := v.ready.Target
-	return st.OK.Render(fmt.Sprintf("rollback ready: %s (launch template version %d)", t.ImageID, t.Version)) + st.Muted.Render(fmt.Sprintf(", restores in about %s", v.ready.Estimate.Round(time.Second)))
+	t := r.Target
+	target := fmt.Sprintf("%s (launch template version %d)", t.ImageID, t.Version)
+	restores := st.Muted.Render(fmt.Sprintf(", restores in about %s", r.Estimate.Round(time.Second)))
+	var out []string
+	if r.Unverified {
+		why := "unverified: no release is known to have run well (the refresh history is unreadable or says nothing), so the target is the newest earlier version by number; check it before confirming"
+		if p := v.releases.historyProblem(); p != "" {
+			why += " (" + p + ")"
+		}
+		out = append(out, st.Warning.Render("rollback ready (unverified): "+target)+restores, "  "+st.Warning.Render(why))
+	} else {
+		out = append(out, st.OK.Render("rollback ready: "+target)+restores)
+	}
+	if len(r.Skipped) > 0 {
+		out = append(out, "  "+st.Warning.Render("skips "+strings.Join(r.Skipped, "; ")))
+	}
+	if r.Note != "" {
+		out = append(out, "  "+st.Muted.Render(r.Note))
+	}
+	return out
+}
+
+// scroll keeps the cursor on screen, and with it the headers above it up to the previous
+// line the cursor stops on; at the last such line it shows the end.
+func (v *serviceView) scroll(rows int) int {
+	n := len(v.lines)
+	off := scroll(v.cursor, v.offset, rows, n)
+	top := v.cursor
+	for top > 0 && !v.lines[top-1].selectable() {
+		top--
+	}
+	if top < off && v.cursor-top < rows {
+		off = top
+	}
+	last := v.cursor
+	for last+1 < n && !v.lines[last+1].selectable() {
+		last++
+	}
+	if last == n-1 && n-rows > off && n-rows <= v.cursor {
+		off = n - rows
+	}
+	return off
 }
 
 // Instance columns.
@@ -286,9 +452,6 @@ const (
 	colBakedBy    = 24
 	// recentRollout is how long a group line still names its last rollout's outcome.
 	recentRollout = 10 * time.Minute
-	// detailChrome are the lines above the service screen's rows: headline, readiness,
-	// action progress.
-	detailChrome = 3
 )
 
 // lbWidth is the load-balancer column: what the fixed columns leave.
@@ -340,8 +503,16 @@ func (v *serviceView) line(l *detailLine, now time.Time) string {
 		return "  " + st.ColumnHeader.Render(pad("INSTANCE", colID)+pad("AZ", colAZ)+pad("LIFECYCLE", colLife)+pad("ASG", colASG)+pad("LOAD BALANCER", v.lbWidth())+pad("AMI", colAMI)+pad("AGE", colAge))
 	case lineInstance:
 		return v.instanceLine(l, now)
+	case lineBlank:
+		return ""
+	case lineReleasesHeader:
+		return v.releasesHeader()
+	case lineReleaseGroup:
+		return v.releaseGroupLine(l.block)
+	case lineRelease:
+		return v.releaseLine(l.block, l.entry)
 	case lineImagesHeader:
-		s := "\n" + st.Title.Render("Baked images") + st.Muted.Render(" (newest first; which environments run each)")
+		s := st.Title.Render("Baked images") + st.Muted.Render(" (newest first; which environments run each)")
 		if v.imagesErr != "" {
 			s += "  " + st.Warning.Render(v.imagesErr)
 		} else if len(v.images) == 0 && c.cfg.ReadOnly {

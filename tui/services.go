@@ -391,7 +391,8 @@ func (v *servicesView) View() string {
 	}
 	b.WriteByte('\n')
 	nameW := max(v.width-gutter-colEnv-5*colNum-colRelease-colState-colBack, minNameW)
-	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("WANT", colNum) + padL("IN SVC", colNum) + padL("HEALTH", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-gutter) + pad("STATE", colState) + pad("ROLLBACK", colBack)))
+	nameW, backW := v.backWidth(nameW)
+	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("WANT", colNum) + padL("IN SVC", colNum) + padL("HEALTH", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-gutter) + pad("STATE", colState) + pad("ROLLBACK", backW)))
 	rowsH := v.height - listChrome
 	if !c.haveFleet {
 		b.WriteString("\n" + st.Muted.Render("reading the fleet…"))
@@ -415,13 +416,33 @@ func (v *servicesView) View() string {
 			continue
 		}
 		b.WriteByte('\n')
-		b.WriteString(v.row(&c.fleet.Services[idx], i == v.cursor, nameW))
+		b.WriteString(v.row(&c.fleet.Services[idx], i == v.cursor, nameW, backW))
 	}
 	return b.String()
 }
 
+// backWidth widens the ROLLBACK column into the name column's spare room when a row on
+// screen has an unverified rollback target, so that it can say so in full.
+func (v *servicesView) backWidth(nameW int) (int, int) {
+	h := v.height - listChrome
+	longest, unverified := 0, false
+	for i := v.offset; i < len(v.rows) && i < v.offset+h; i++ {
+		k := v.rows[i]
+		longest = max(longest, ansiWidth(k.Name))
+		if e, ok := v.c.ready[k]; ok && !e.err && e.r.Possible && e.r.Unverified {
+			unverified = true
+		}
+	}
+	if !unverified {
+		return nameW, colBack
+	}
+	spare := max(nameW-max(longest+1, minNameW), 0)
+	spare = min(spare, len(unverifiedLong)+1-colBack)
+	return nameW - spare, colBack + spare
+}
+
 // row formats one service, from the cache when nothing it shows has changed.
-func (v *servicesView) row(s *model.Service, selected bool, nameW int) string {
+func (v *servicesView) row(s *model.Service, selected bool, nameW, backW int) string {
 	sum, ok := v.summary[s.ServiceKey]
 	if !ok { // once per snapshot, for the rows that are shown
 		sum = summarize(s)
@@ -429,8 +450,8 @@ func (v *servicesView) row(s *model.Service, selected bool, nameW int) string {
 	}
 	c, release := sum.counts, sum.release
 	state, stateStyle := serviceState(v.c, s.ServiceKey, sum)
-	back, backStyle := rollbackCell(v.c, s.ServiceKey)
-	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%d|%d", c, selected, release, state, back, nameW, v.width)
+	back, backStyle := rollbackCell(v.c, s.ServiceKey, backW)
+	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%d|%d|%d", c, selected, release, state, back, nameW, backW, v.width)
 	if rc, ok := v.cache[s.ServiceKey]; ok && rc.sig == sig {
 		return rc.line
 	}
@@ -448,7 +469,7 @@ func (v *servicesView) row(s *model.Service, selected bool, nameW int) string {
 	if c.Draining > 0 {
 		drain = st.Busy.Render(drain)
 	}
-	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-gutter) + stateStyle.Render(pad(state, colState)) + backStyle.Render(pad(back, colBack))
+	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-gutter) + stateStyle.Render(pad(state, colState)) + backStyle.Render(pad(back, backW))
 	if selected {
 		line = st.Selected.Render("› " + ansiStrip(line))
 	} else {
@@ -491,9 +512,14 @@ func serviceState(c *common, k model.ServiceKey, sum rowSummary) (string, lipglo
 	return strings.Join(parts, " "), style
 }
 
+// unverifiedLong is the longest form of an unverified rollback cell.
+const unverifiedLong = "ready ~10m (unverified)"
+
 // rollbackCell says, for the services screen, whether r would work now and how long the
-// restore takes: "ready ~45s", "undo rollout", "none" (the service screen says why).
-func rollbackCell(c *common, k model.ServiceKey) (string, lipgloss.Style) {
+// restore takes: "ready ~45s", "ready ~45s (unverified)" (the target was chosen without a
+// release known to have run well), "undo rollout", "rolling back" (already happening),
+// "none" (the service screen says why). Unverified takes the longest form that fits w.
+func rollbackCell(c *common, k model.ServiceKey, w int) (string, lipgloss.Style) {
 	e, ok := c.ready[k]
 	st := c.st
 	switch {
@@ -501,10 +527,20 @@ func rollbackCell(c *common, k model.ServiceKey) (string, lipgloss.Style) {
 		return "…", st.Muted
 	case e.err:
 		return "?", st.Muted
+	case e.r.Via == "rolling-back":
+		return "rolling back", st.Busy
 	case !e.r.Possible:
 		return "none", st.Warning
 	case e.r.Via == "rollback-refresh":
 		return "undo rollout", st.Busy
+	case e.r.Unverified:
+		est := "~" + age(e.r.Estimate)
+		for _, s := range []string{"ready " + est + " (unverified)", est + " unverified"} {
+			if ansiWidth(s) < w {
+				return s, st.Warning
+			}
+		}
+		return "unverified", st.Warning
 	}
 	return "ready ~" + age(e.r.Estimate), st.OK
 }

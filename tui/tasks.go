@@ -23,7 +23,8 @@ const (
 	taskReadiness                  // Readiness of the service in view
 	taskImages                     // Images of a service
 	taskHistory                    // History and the audit log
-	taskPlan                       // PlanBake, PlanPromote, PlanRollback
+	taskLedger                     // History of the service screen (the release ledgers)
+	taskPlan                       // PlanBake, PlanPromote, PlanRollback, PlanMark, PlanCancel
 	taskExecute                    // Execute
 )
 

@@ -98,20 +98,20 @@ func TestHungSnapshotTimesOutAndTheNextTickRefreshesAgain(t *testing.T) {
 // second press says why it does nothing.
 func TestRollbackTwiceBeforeThePlanReturnsOpensOnePlan(t *testing.T) {
 	op := &gatedOperator{release: make(chan struct{}),
-		recordingOperator: recordingOperator{plan: model.Plan{Action: model.ActionRollback, Service: "web", Env: "production", Production: true}}}
+		recordingOperator: recordingOperator{plan: model.Plan{Action: model.ActionRollback, Service: "web", Env: "staging"}}}
 	m, _ := newConsole(t, op)
-	selectService(t, m, "web", "production")
+	selectService(t, m, "web", "staging")
 
 	d := newDriver(m)
 	d.send(press(m.keys.Services.Rollback))
 	waitFor[planRequestMsg](t, d)
-	if v := m.View(); !strings.Contains(v, "reading rollback plan for web/production…") {
+	if v := m.View(); !strings.Contains(v, "reading rollback plan for web/staging…") {
 		t.Errorf("while the plan is read, the status line does not say so:\n%s", v)
 	}
 	d.send(press(m.keys.Services.Rollback))
 	waitFor[planRequestMsg](t, d)
 	waitFor[noticeMsg](t, d)
-	if !strings.Contains(m.status, "rollback plan for web/production is already being read") {
+	if !strings.Contains(m.status, "rollback plan for web/staging is already being read") {
 		t.Errorf("second r: status %q does not say a plan is already being read", m.status)
 	}
 	if v := m.View(); !strings.Contains(v, "already being read") {

@@ -31,6 +31,8 @@ func padL(s string, w int) string {
 
 func ansiStrip(s string) string { return ansi.Strip(s) }
 
+func ansiWidth(s string) int { return ansi.StringWidth(s) }
+
 // age formats a duration the way an operator reads it: 45s, 12m, 3h, 4d.
 func age(d time.Duration) string {
 	switch {
