@@ -276,7 +276,7 @@ func ranBefore(entries []LedgerEntry, image string, t time.Time, noteVersion int
 func state(e *LedgerEntry, current int64, active *Refresh, historyKnown bool, oldest time.Time) (ReleaseState, string) {
 	if active != nil && len(e.Refreshes) > 0 && e.Refreshes[0].ID == active.ID {
 		if active.Status == "RollbackInProgress" {
-			return ReleaseRollingBack, fmt.Sprintf("its rollout (refresh %s) is rolling back, %d%%", active.ID, active.Percent)
+			return ReleaseRollingBack, fmt.Sprintf("its rollout (refresh %s) is being rolled back, %d%% of it undone", active.ID, active.Progress())
 		}
 		return ReleaseRollingOut, fmt.Sprintf("refresh %s %s, %d%%", active.ID, active.Status, active.Percent)
 	}

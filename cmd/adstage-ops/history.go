@@ -79,7 +79,9 @@ func printHistory(w io.Writer, h model.History) {
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Version, orDash(e.ImageID), e.State, fmtTime(e.CreatedAt), orDash(model.ShortWho(e.Who())), orDash(why), orDash(e.Detail))
 		}
 		tw.Flush()
-		if c := l.Previous(); c.OK {
+		if running := runningRollout(l); running != "" {
+			fmt.Fprintf(w, "  rollback %s\n", running)
+		} else if c := l.Previous(); c.OK {
 			how := ""
 			if c.Unverified {
 				how = " (unverified: chosen by version order)"
@@ -107,6 +109,20 @@ func printHistory(w io.Writer, h model.History) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.Group, fmtTime(ac.StartedAt), ac.Status, ac.Description)
 	}
 	tw.Flush()
+}
+
+// runningRollout says what a rollback does while a rollout of the group runs: it reverses
+// it (or, being rolled back already, there is nothing to do but wait). "" when none runs.
+func runningRollout(l model.Ledger) string {
+	for _, e := range l.Entries {
+		switch e.State {
+		case model.ReleaseRollingOut:
+			return fmt.Sprintf("reverses the running rollout of version %d (AWS returns the group to version %d)", e.Version, l.Current)
+		case model.ReleaseRollingBack:
+			return fmt.Sprintf("is under way: AWS is returning the group from version %d to version %d", e.Version, l.Current)
+		}
+	}
+	return ""
 }
 
 // endedOn is the version a finished refresh left its group on, from the group's ledger: for
