@@ -31,6 +31,9 @@ const (
 	exitReadOnly = 3 // a mutating command in read-only mode
 	exitRefused  = 4 // a precondition failed, or the operator declined
 	exitFailed   = 5 // the action started and failed
+	// exitNoServices: status found no tagged service at all (wrong region, account or tag
+	// keys, most likely): no evidence of health.
+	exitNoServices = 6
 	// exitInterrupted: interrupted while following an action with --wait; the action goes on
 	// in AWS.
 	exitInterrupted = 130

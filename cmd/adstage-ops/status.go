@@ -96,9 +96,19 @@ interrupting it prints what was read so far and exits 130.`,
 			for _, p := range fleet.Problems {
 				fmt.Fprintln(a.stderr, "adstage-ops: warning:", p)
 			}
+			tagged := 0
+			for i := range services {
+				if services[i].Name != model.Untagged {
+					tagged++
+				}
+			}
 			switch {
 			case interrupted:
 				return fail(exitInterrupted, "interrupted: the status above is what was read so far (%d resources unread)", unread)
+			case tagged == 0 && service == "" && unread == 0:
+				// An empty fleet is no evidence of health: a typo in the region or the tag
+				// keys must not pass a health gate.
+				return fail(exitNoServices, "no service found: no autoscaling group in account %s, region %s carries the tag keys %s and %s; check --region/--profile (or the config's tag_keys)", orDash(fleet.Account), orDash(fleet.Region), a.cfg.tags().Service, a.cfg.tags().Environment)
 			case unread > 0:
 				return fail(exitError, "could not tell: %d resources were not read (named above); the status above is incomplete", unread)
 			case degraded:
