@@ -143,6 +143,36 @@ func seedMoto(t *testing.T, ec2c *ec2.Client, elb *elbv2.Client, asg *autoscalin
 	}); err != nil {
 		t.Fatalf("create autoscaling group: %v", err)
 	}
+	// A production group whose instance carries its own Environment tag saying staging: its
+	// environment is still the group's (production), for the config-read-only sweep.
+	if _, err := asg.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("sweep-web-production"), MinSize: aws.Int32(1), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(1),
+		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId, Version: aws.String("2")},
+		VPCZoneIdentifier: subnets.Subnets[0].SubnetId,
+		Tags: []astypes.Tag{{Key: aws.String("Service"), Value: aws.String("sweep-web"), PropagateAtLaunch: aws.Bool(true)},
+			{Key: aws.String("Environment"), Value: aws.String("production"), PropagateAtLaunch: aws.Bool(false)}},
+	}); err != nil {
+		t.Fatalf("create autoscaling group: %v", err)
+	}
+	out, err := asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"sweep-web-production"}})
+	if err != nil || len(out.AutoScalingGroups) != 1 || len(out.AutoScalingGroups[0].Instances) == 0 {
+		t.Fatalf("sweep-web-production instances: %v", err)
+	}
+	if _, err := ec2c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{aws.ToString(out.AutoScalingGroups[0].Instances[0].InstanceId)},
+		Tags: []ec2types.Tag{{Key: aws.String("Environment"), Value: aws.String("staging")}}}); err != nil {
+		t.Fatalf("tag the instance staging: %v", err)
+	}
+}
+
+// mutationsOf are the recorded actions that are not reads.
+func mutationsOf(actions []string) []string {
+	var out []string
+	for _, a := range actions {
+		if !isRead(a) && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // sweep presses every key of every binding of the keymap, dangerous ones included (walked
@@ -222,7 +252,7 @@ func TestMoto_ReadOnlyKeySweepSendsOnlyReads(t *testing.T) {
 	}
 	seedMoto(t, rw.EC2.(*ec2.Client), rw.ELBv2.(*elbv2.Client), rw.AutoScaling.(*autoscaling.Client))
 
-	for _, mode := range []string{"read-only", "normal"} {
+	for _, mode := range []string{"read-only", "normal", "production read-only in the config"} {
 		t.Run(mode, func(t *testing.T) {
 			motoPost(t, base, "/moto-api/recorder/stop-recording")
 			motoPost(t, base, "/moto-api/recorder/reset-recording")
@@ -235,16 +265,43 @@ func TestMoto_ReadOnlyKeySweepSendsOnlyReads(t *testing.T) {
 			}
 			opts := ops.Options{Options: inventory.Options{Refresh: time.Hour}}
 			conf := tui.Config{Refresh: time.Hour, Clipboard: func(string) {}}
-			if mode == "read-only" {
+			switch mode {
+			case "read-only":
 				conf.Reader, conf.ReadOnly = inventory.NewInventory(read, opts.Options), true
-			} else {
+			case "normal":
 				op := ops.NewOperator(clients, opts)
 				conf.Reader, conf.Operator = op, op
+			default:
+				op := ops.NewOperator(clients, opts)
+				conf.Reader, conf.Operator = op, envGuard{Operator: op, readOnly: map[string]bool{"production": true}}
 			}
 			start := time.Now()
 			s := tui.NewSession(conf, 120, 36)
 			if v := s.View(); !strings.Contains(v, "sweep-api") {
 				t.Fatalf("the console does not list sweep-api:\n%s", v)
+			}
+			if mode != "normal" && mode != "read-only" {
+				// Bake sweep-web's production instance, tagged staging on its own: the plan
+				// is production's (refused for the disagreeing tags), and confirming it
+				// anyway reaches no AWS write.
+				keys := s.Keys()
+				s.Press(keys.Services.Filter)
+				s.Type("sweep-web")
+				s.Press(keys.Filter.Apply)
+				s.Press(keys.Services.Open)
+				s.Press(keys.Service.Bake)
+				s.Type("proofbake")
+				s.Press(keys.Dialog.Confirm)
+				if v := s.View(); !strings.Contains(v, "disagree") {
+					t.Fatalf("the bake plan of a production instance tagged staging does not refuse it:\n%s", v)
+				}
+				s.Press(keys.Dialog.Confirm)
+				s.Press(keys.Global.Quit)
+				s.Close()
+				if writes := mutationsOf(recordedActions(t, base, appID)); len(writes) > 0 {
+					t.Fatalf("baking a production instance tagged staging sent %v with production read-only", writes)
+				}
+				return
 			}
 			sweep(t, s)
 			// Then bake, deliberately: b on the service screen, a label, enter for the plan,
