@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -156,7 +157,7 @@ func DeriveLedger(in LedgerInput) Ledger {
 	var active *Refresh
 	for i := range refreshes {
 		r := &refreshes[i]
-		v, ok := attribute(r, l.Entries)
+		v, ok := attribute(r, l.Entries, byVersion)
 		if !ok {
 			continue
 		}
@@ -186,8 +187,9 @@ func DeriveLedger(in LedgerInput) Ledger {
 		if !ok {
 			continue
 		}
-		events = append(events, liveEvent{at: n.Note.When.Add(-time.Nanosecond), version: u, inferred: true})
-		slices.SortStableFunc(events, func(a, b liveEvent) int { return a.at.Compare(b.at) })
+		ev := liveEvent{at: n.Note.When.Add(-time.Nanosecond), version: u, inferred: true}
+		i, _ := slices.BinarySearchFunc(events, ev.at, func(e liveEvent, t time.Time) int { return e.at.Compare(t) })
+		events = slices.Insert(events, i, ev)
 	}
 
 	// The version the group launches now is live, after everything else.
@@ -222,19 +224,15 @@ func DeriveLedger(in LedgerInput) Ledger {
 // attribute names the version a refresh rolled out: its desired configuration's version,
 // "$Latest" being the newest version created before it started. A refresh without a desired
 // configuration (or naming "$Default") cannot be attributed.
-func attribute(r *Refresh, entries []LedgerEntry) (int64, bool) {
+func attribute(r *Refresh, entries []LedgerEntry, byVersion map[int64]int) (int64, bool) {
 	if n, err := strconv.ParseInt(r.DesiredVersion, 10, 64); err == nil && n > 0 {
-		for _, e := range entries {
-			if e.Version == n {
-				return n, true
-			}
-		}
-		return 0, false
+		_, ok := byVersion[n]
+		return n, ok
 	}
 	if r.DesiredVersion == "$Latest" {
-		for _, e := range entries { // newest version first
-			if !e.CreatedAt.After(r.StartedAt) {
-				return e.Version, true
+		for i := range entries { // newest version first
+			if !entries[i].CreatedAt.After(r.StartedAt) {
+				return entries[i].Version, true
 			}
 		}
 	}
@@ -250,22 +248,19 @@ func endOf(r *Refresh) time.Time {
 
 // liveAt is the version the events say was live at t.
 func liveAt(events []liveEvent, t time.Time) (int64, bool) {
-	var v int64
-	ok := false
-	for _, ev := range events {
-		if ev.at.After(t) {
-			break
-		}
-		v, ok = ev.version, true
+	// The first event after t; the one before it was live at t.
+	i := sort.Search(len(events), func(i int) bool { return events[i].at.After(t) })
+	if i == 0 {
+		return 0, false
 	}
-	return v, ok
+	return events[i-1].version, true
 }
 
 // ranBefore is the version with image that the group most likely ran at t: the newest
 // version with that image created before t and before the version whose note names it.
 func ranBefore(entries []LedgerEntry, image string, t time.Time, noteVersion int64) (int64, bool) {
-	for _, e := range entries { // newest version first
-		if e.ImageID == image && e.Version != noteVersion && !e.CreatedAt.After(t) {
+	for i := range entries { // newest version first
+		if e := &entries[i]; e.ImageID == image && e.Version != noteVersion && !e.CreatedAt.After(t) {
 			return e.Version, true
 		}
 	}

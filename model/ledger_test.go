@@ -252,3 +252,30 @@ func TestMarkTagRoundTripAndLimit(t *testing.T) {
 		t.Errorf("long reason: %v", err)
 	}
 }
+
+// BenchmarkDeriveLedger derives a long-lived group's ledger: 500 versions, each promoted with
+// a release note and rolled out by a refresh (every tenth rolled back, every twentieth never
+// rolled out), then picks the previous release.
+func BenchmarkDeriveLedger(b *testing.B) {
+	s := newStory("ami-0")
+	for i := 1; i < 500; i++ {
+		img := fmt.Sprintf("ami-%d", i)
+		switch {
+		case i%20 == 0:
+			s.create(img)
+		case i%10 == 0:
+			v := s.create(img)
+			s.refresh(v, "RollbackSuccessful")
+		default:
+			s.promote(img)
+		}
+	}
+	in := LedgerInput{Group: "g", Template: "t", Versions: s.versions, Refreshes: s.refreshes, HistoryKnown: true, Marks: s.marks, Current: s.current, Now: s.now}
+	b.ReportAllocs()
+	for b.Loop() {
+		l := DeriveLedger(in)
+		if c := l.Previous(); !c.OK {
+			b.Fatal(c.Why)
+		}
+	}
+}
