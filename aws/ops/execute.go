@@ -662,13 +662,14 @@ func templateSpec(f *groupFacts, version string) *astypes.LaunchTemplateSpecific
 	return spec
 }
 
-// mixedPolicy is the group's mixed instances policy with its launch template set to version.
+// mixedPolicy is a mixed instances policy that changes only the launch template version.
+// Everything a request leaves out of the policy AWS keeps as it is, whereas sending back what
+// DescribeAutoScalingGroups returned would set it: an InstancesDistribution carrying
+// OnDemandBaseCapacity or OnDemandPercentageAboveBaseCapacity removes the group's
+// DistributionSegments (UpdateAutoScalingGroupInput.MixedInstancesPolicy, API reference),
+// and a refresh applies its desired configuration to the group when it succeeds.
 func mixedPolicy(f *groupFacts, version string) *astypes.MixedInstancesPolicy {
-	mp := *f.raw.MixedInstancesPolicy
-	lt := *mp.LaunchTemplate
-	lt.LaunchTemplateSpecification = templateSpec(f, version)
-	mp.LaunchTemplate = &lt
-	return &mp
+	return &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{LaunchTemplateSpecification: templateSpec(f, version)}}
 }
 
 // pin points the group at a numeric launch template version.
