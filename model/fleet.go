@@ -28,6 +28,14 @@ const (
 	Detaching
 	Detached
 	Quarantined
+	// TerminatingRetained is an instance a retention policy keeps after its termination
+	// began (autoscaling LifecycleState "Terminating:Retained"): leaving, not serving.
+	TerminatingRetained
+	// ReplacingRootVolume* is an instance whose root volume an instance refresh with the
+	// ReplaceRootVolume strategy is replacing in place: not serving, not leaving.
+	ReplacingRootVolume
+	ReplacingRootVolumeWait
+	ReplacingRootVolumeProceed
 )
 
 var lifecycleNames = [...]string{
@@ -45,6 +53,11 @@ var lifecycleNames = [...]string{
 	Detaching:          "Detaching",
 	Detached:           "Detached",
 	Quarantined:        "Quarantined",
+	// Added after the others so that the values above keep their numbers.
+	TerminatingRetained:        "Terminating:Retained",
+	ReplacingRootVolume:        "ReplacingRootVolume",
+	ReplacingRootVolumeWait:    "ReplacingRootVolume:Wait",
+	ReplacingRootVolumeProceed: "ReplacingRootVolume:Proceed",
 }
 
 func (l Lifecycle) String() string {
@@ -66,7 +79,7 @@ func ParseLifecycle(s string) Lifecycle {
 
 // Leaving reports whether the instance is on its way out of the group.
 func (l Lifecycle) Leaving() bool {
-	return l >= Terminating && l <= Detached
+	return l >= Terminating && l <= Detached || l == TerminatingRetained
 }
 
 // Arriving reports whether the instance is still launching.
@@ -101,6 +114,11 @@ func ParseTargetState(s string) TargetState {
 	case "InService":
 		return TargetHealthy
 	case "OutOfService":
+		return TargetUnhealthy
+	case "unhealthy.draining":
+		// A target that failed its health checks and whose connections drain while it stays
+		// registered (target group attribute target_health_state.unhealthy.connection_termination.enabled
+		// false): it fails, it is not leaving.
 		return TargetUnhealthy
 	}
 	for i, n := range targetStateNames {

@@ -207,7 +207,7 @@ type AuditEvent struct {
 	From     string     `json:"from,omitempty"`
 	To       string     `json:"to,omitempty"`
 	Reason   string     `json:"reason,omitempty"`
-	Result   string     `json:"result"` // planned, cancelled, started, succeeded, failed, refused
+	Result   string     `json:"result"` // planned, cancelled, started, succeeded, failed, refused, unknown (AWS may have carried it out; Error says what to check)
 	Error    string     `json:"error,omitempty"`
 	Via      string     `json:"via,omitempty"` // tui or cli
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/adstage/adstage-ops/model"
 )
@@ -118,7 +119,11 @@ func explain(err error) string {
 	lower := strings.ToLower(msg)
 
 	var ro *ReadOnlyError
+	var unknown *OutcomeUnknownError
 	switch {
+	case errors.As(err, &unknown):
+		// Said before the cause (a timeout reads as "try again", which may do it twice).
+		return fmt.Sprintf("The outcome of %s is unknown: AWS may have carried it out (%s); check %s before trying again.", unknown.What, explainCause(unknown.Err), unknown.Check)
 	case errors.As(err, &ro):
 		return fmt.Sprintf("Refused %s: the console is in read-only mode; restart it without --read-only to make changes.", action)
 	case errors.Is(err, ErrReadOnly):
@@ -165,6 +170,27 @@ func explain(err error) string {
 	}
 	// Errors of our own already say what went wrong and what to do.
 	return strings.TrimSuffix(msg, ".") + "."
+}
+
+// explainCause is the cause of an unknown outcome in a few words.
+func explainCause(err error) string {
+	switch {
+	case err == nil:
+		return "no answer"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "AWS did not answer in time"
+	case errors.Is(err, context.Canceled):
+		return "interrupted before AWS answered"
+	}
+	return strings.TrimSuffix(apiMessageOr(err), ".")
+}
+
+func apiMessageOr(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode() + ": " + ae.ErrorMessage()
+	}
+	return err.Error()
 }
 
 func apiMessage(err error) string {
@@ -226,4 +252,58 @@ func isUnreachable(err error, lower string) bool {
 	}
 	return strings.Contains(lower, "connection refused") || strings.Contains(lower, "no such host") ||
 		strings.Contains(lower, "network is unreachable") || strings.Contains(lower, "dial tcp")
+}
+
+// MayHaveBeenCarriedOut reports whether a mutating call that returned err may still have
+// been carried out by AWS because no answer came back: a timeout, a cancelled context, a
+// connection that broke after the request went out, or a server error (5xx), after which
+// AWS does not say what it did. An answer with an error code (AWS refused it) and an error
+// raised before anything was sent (read-only guard, no credentials or region, a name that
+// does not resolve, a connection that could not be opened) mean it was not carried out.
+func MayHaveBeenCarriedOut(err error) bool {
+	if err == nil {
+		return false
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
+		return true
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return false
+	}
+	var ro *ReadOnlyError
+	var dns *net.DNSError
+	var op *net.OpError
+	lower := strings.ToLower(err.Error())
+	switch {
+	case errors.As(err, &ro), errors.Is(err, ErrReadOnly), errors.Is(err, ErrNoRegion):
+		return false
+	case errors.As(err, &dns), errors.As(err, &op) && op.Op == "dial":
+		return false
+	case isNoCredentials(err, lower), isExpiredSession(err, "", lower):
+		return false
+	}
+	return true
+}
+
+// OutcomeUnknownError is a mutating action whose outcome is not known: AWS may have carried
+// it out (see MayHaveBeenCarriedOut), and Check says how to find out. The audit log records
+// such an action as "unknown", never as "failed".
+type OutcomeUnknownError struct {
+	What  string // what was asked of AWS, e.g. "create image api-abc-2026..."
+	Check string // how to find out what AWS did, e.g. a CLI command
+	Err   error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("%s: outcome unknown (%v); AWS may have carried it out: check %s", e.What, e.Err, e.Check)
+}
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
+// IsOutcomeUnknown reports whether err carries an OutcomeUnknownError.
+func IsOutcomeUnknown(err error) bool {
+	var u *OutcomeUnknownError
+	return errors.As(err, &u)
 }

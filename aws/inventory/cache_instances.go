@@ -56,9 +56,18 @@ func (ic instanceCall) do(ctx context.Context, api awsapi.EC2Reader) ([]instance
 	out, err := ic.read(ctx, api, &ec2.DescribeInstancesInput{InstanceIds: ic.ids})
 	var ae smithy.APIError
 	if err != nil && errors.As(err, &ae) && ae.ErrorCode() == "InvalidInstanceID.NotFound" {
-		out, err = ic.read(ctx, api, &ec2.DescribeInstancesInput{
-			Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: ic.ids}},
-		})
+		// A filter takes at most MaxFilterValues values, fewer than a by-ID call's IDs.
+		out, err = nil, nil
+		for _, part := range Chunks(ic.ids, MaxFilterValues) {
+			got, perr := ic.read(ctx, api, &ec2.DescribeInstancesInput{
+				Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: part}},
+			})
+			out = append(out, got...)
+			if perr != nil {
+				err = perr
+				break
+			}
+		}
 	}
 	if err != nil {
 		return out, fmt.Errorf("read launch time of %d new instances: %w", len(ic.ids), err)

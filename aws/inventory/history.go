@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -102,8 +101,15 @@ func (inv *Inventory) History(ctx context.Context, service, env string) (model.H
 	sortReleases(h.Releases)
 	sort.SliceStable(h.Refreshes, func(i, j int) bool { return h.Refreshes[i].StartedAt.After(h.Refreshes[j].StartedAt) })
 	sort.SliceStable(h.Activities, func(i, j int) bool { return h.Activities[i].StartedAt.After(h.Activities[j].StartedAt) })
-	if len(errs) > 0 {
-		return h, fmt.Errorf("history of %s/%s: %w", service, env, errors.Join(errs...))
+	// One source that cannot be read (the template versions, the images, a group's scaling
+	// activities: denied, a 5xx, missing on an emulator) is named in Problems; the rest of
+	// the history is shown. Only an ended context fails it.
+	if err := ctx.Err(); err != nil {
+		return h, fmt.Errorf("history of %s/%s: %w", service, env, err)
+	}
+	h.Problems = append(h.Problems, ledgers.Problems...)
+	for _, err := range errs {
+		h.Problems = append(h.Problems, awsapi.Explain(err))
 	}
 	return h, nil
 }

@@ -179,3 +179,35 @@ func TestReadinessDuringRefreshIsRollback(t *testing.T) {
 		t.Errorf("readiness = %+v", r)
 	}
 }
+
+// One source failing degrades the history with a named problem; it never fails it: the
+// template versions denied by IAM and the scaling activities answering a 5xx leave the
+// refreshes, and the group's ledger says why it is empty.
+func TestHistory_OneSourceFailingDegradesIt(t *testing.T) {
+	clock := newTestClock()
+	ff := twoServiceFleet(clock)
+	inv, f := newFakeInventory(t, ff, clock, Options{})
+	f.DescribeLaunchTemplateVersionsOp.Respond = func(in *ec2.DescribeLaunchTemplateVersionsInput) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
+		return nil, &smithy.OperationError{ServiceID: "EC2", OperationName: "DescribeLaunchTemplateVersions", Err: &smithy.GenericAPIError{Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."}}
+	}
+	f.DescribeScalingActivitiesOp.Respond = func(in *autoscaling.DescribeScalingActivitiesInput) (*autoscaling.DescribeScalingActivitiesOutput, error) {
+		return nil, &smithy.GenericAPIError{Code: "InternalFailure", Message: "We encountered an internal error."}
+	}
+	ff.refresh["api-production"] = []astypes.InstanceRefresh{
+		{InstanceRefreshId: aws.String("r-old"), Status: astypes.InstanceRefreshStatusSuccessful, StartTime: aws.Time(clock.Now().Add(-2 * time.Hour))},
+	}
+	h, err := inv.History(context.Background(), "api", "production")
+	if err != nil {
+		t.Fatalf("History failed as a whole: %v", err)
+	}
+	if len(h.Refreshes) != 1 || h.Refreshes[0].ID != "r-old" {
+		t.Errorf("refreshes = %+v, want the one that could be read", h.Refreshes)
+	}
+	joined := strings.Join(h.Problems, " | ")
+	if !strings.Contains(joined, "the versions of launch template lt-api could not be read") || !strings.Contains(joined, "ec2:DescribeLaunchTemplateVersions") || !strings.Contains(joined, "InternalFailure") {
+		t.Errorf("problems = %q, want both sources named", h.Problems)
+	}
+	if len(h.Ledgers) != 1 || !strings.Contains(h.Ledgers[0].HistoryProblem, "lt-api") {
+		t.Errorf("ledgers = %+v, want the group's ledger to say why it is empty", h.Ledgers)
+	}
+}

@@ -15,10 +15,28 @@ import (
 	"github.com/adstage/adstage-ops/model"
 )
 
+// MaxFilterValues is how many values EC2 takes in one filter (Amazon EC2 User Guide, "List
+// and filter your resources"); a longer list fails the whole call (FilterLimitExceeded).
+const MaxFilterValues = 200
+
+// Chunks cuts values into lists of at most n.
+func Chunks(values []string, n int) [][]string {
+	var out [][]string
+	for len(values) > n {
+		out = append(out, values[:n:n])
+		values = values[n:]
+	}
+	if len(values) > 0 {
+		out = append(out, values)
+	}
+	return out
+}
+
 // ImageLookup is what DescribeImages said about a set of AMIs: found ones by ID.
 type ImageLookup map[string]ec2types.Image
 
-// LookupImages reads the AMIs. An AMI EC2 does not know (never existed, or deregistered long
+// LookupImages reads the AMIs, disabled ones too (IncludeDisabled: DescribeImages leaves
+// them out by default, and a disabled AMI is not a deregistered one). An AMI EC2 does not know (never existed, or deregistered long
 // enough ago) is simply absent from the result: the by-ID form fails as a whole on one
 // unknown ID, so then it asks again with an image-id filter, which does not.
 func LookupImages(ctx context.Context, api awsapi.EC2Reader, ids []string) (ImageLookup, error) {
@@ -45,11 +63,19 @@ func LookupImages(ctx context.Context, api awsapi.EC2Reader, ids []string) (Imag
 		}
 		return nil
 	}
-	err := read(&ec2.DescribeImagesInput{ImageIds: want})
+	err := read(&ec2.DescribeImagesInput{ImageIds: want, IncludeDisabled: aws.Bool(true)})
 	if err != nil && awsapi.IsCode(err, "InvalidAMIID.") {
-		err = read(&ec2.DescribeImagesInput{Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: want}}})
+		err = nil
+		for _, part := range Chunks(want, MaxFilterValues) {
+			if err = read(&ec2.DescribeImagesInput{Filters: []ec2types.Filter{{Name: aws.String("image-id"), Values: part}}, IncludeDisabled: aws.Bool(true)}); err != nil {
+				break
+			}
+		}
 	}
 	if err != nil {
+		if len(want) > 3 {
+			return nil, fmt.Errorf("read %d images (%s, ...): %w", len(want), strings.Join(want[:3], ", "), err)
+		}
 		return nil, fmt.Errorf("read images %s: %w", strings.Join(want, ", "), err)
 	}
 	return out, nil

@@ -3,7 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
-	"sync"
+	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,6 +30,9 @@ type Ledgers struct {
 	// every template, every refresh of every group.
 	Releases  []model.Release
 	Refreshes []model.RefreshRecord
+	// Problems name the sources that could not be read (a template's versions); the ledgers
+	// of the groups they concern say so too.
+	Problems []string
 }
 
 // ReadLedgers reads what a release ledger is derived from (model.DeriveLedger), for each
@@ -40,15 +43,9 @@ type Ledgers struct {
 func ReadLedgers(ctx context.Context, ec2api awsapi.EC2Reader, asg awsapi.AutoScalingReader, groups []LedgerGroup, now time.Time) (Ledgers, error) {
 	out := Ledgers{Groups: make([]model.Ledger, len(groups))}
 	versions := map[awsapi.TemplateKey][]model.Release{}
-	var mu sync.Mutex
-	var firstErr error
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-	}
+	// A template whose versions cannot be read (denied, a 5xx) leaves its groups' ledgers
+	// empty, with the reason, rather than failing every group's.
+	unread := map[awsapi.TemplateKey]string{}
 	type history struct {
 		refs    []model.Refresh
 		tpls    []string // the template each refresh rolled out
@@ -69,7 +66,7 @@ func ReadLedgers(ctx context.Context, ec2api awsapi.EC2Reader, asg awsapi.AutoSc
 			rels, err := ListReleases(ctx, ec2api, string(key))
 			return func() {
 				if err != nil {
-					fail(err)
+					unread[key] = fmt.Sprintf("the versions of launch template %s could not be read, so its releases are not known: %s", key, awsapi.Explain(err))
 				}
 				versions[key] = rels
 			}
@@ -91,9 +88,13 @@ func ReadLedgers(ctx context.Context, ec2api awsapi.EC2Reader, asg awsapi.AutoSc
 		})
 	}
 	runTasks(ctx, tasks)
-	if firstErr != nil {
-		return out, firstErr
+	if err := ctx.Err(); err != nil {
+		return out, err
 	}
+	for _, p := range unread {
+		out.Problems = append(out.Problems, p)
+	}
+	sort.Strings(out.Problems)
 	var ids []string
 	for _, rels := range versions {
 		out.Releases = append(out.Releases, rels...)
@@ -117,6 +118,10 @@ func ReadLedgers(ctx context.Context, ec2api awsapi.EC2Reader, asg awsapi.AutoSc
 	for i, g := range groups {
 		if g.Template == "" {
 			out.Groups[i] = model.Ledger{Group: g.Name}
+			continue
+		}
+		if p, ok := unread[g.Template]; ok {
+			out.Groups[i] = model.Ledger{Group: g.Name, Template: g.Template.String(), HistoryProblem: p}
 			continue
 		}
 		rels := versions[g.Template]

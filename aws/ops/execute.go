@@ -77,6 +77,34 @@ func (o *OperatorConsole) Execute(ctx context.Context, plan model.Plan) (<-chan 
 	return nil, fmt.Errorf("execute %q: not an action adstage-ops knows", plan.Action)
 }
 
+// resultOf is the audit result of an action that ended with err: "unknown" when AWS may
+// have carried it out (its answer was lost, or following it failed), else "failed".
+func resultOf(err error) string {
+	if awsapi.IsOutcomeUnknown(err) {
+		return "unknown"
+	}
+	return "failed"
+}
+
+// unknownIf turns the error of a mutating call whose answer was lost (AWS may have carried
+// it out) into an OutcomeUnknownError that says how to find out; other errors are returned
+// as they are.
+func unknownIf(err error, what, check string) error {
+	if err == nil || !awsapi.MayHaveBeenCarriedOut(err) {
+		return err
+	}
+	return &awsapi.OutcomeUnknownError{What: what, Check: check, Err: err}
+}
+
+// lookupContext is the context for finding out what a call whose answer was lost did: ctx,
+// or, when ctx has ended (the operator interrupted it), a short one of its own.
+func lookupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
 // finish writes an action's final audit line.
 func (o *OperatorConsole) finish(e model.AuditEvent, result string, err error) error {
 	t := o.opts.Now().UTC()
@@ -168,7 +196,7 @@ func (o *OperatorConsole) executeBake(ctx context.Context, plan model.Plan) (<-c
 	id, err := o.createImage(ctx, in)
 	if err != nil {
 		err = fmt.Errorf("%s: %w", what, err)
-		o.finish(ev, "failed", err)
+		o.finish(ev, resultOf(err), err)
 		return nil, err
 	}
 	ev.To = id
@@ -184,13 +212,61 @@ func (o *OperatorConsole) executeBake(ctx context.Context, plan model.Plan) (<-c
 	return ch, nil
 }
 
-// createImage sends CreateImage and returns the new image's ID.
+// createImage sends CreateImage and returns the new image's ID. CreateImage takes no client
+// token, so a request whose answer was lost is not sent again: an SDK retry of it gets
+// InvalidAMIName.Duplicate while the first one's image is being made. On that error, or
+// when no answer came back, the image is looked up by its name (unique per account and
+// region) and taken when it is this bake's (its source-instance tag, set at creation, names
+// the instance). An image by that name from another instance is a real clash; no image
+// after a lost answer leaves the outcome unknown.
 func (o *OperatorConsole) createImage(ctx context.Context, in *ec2.CreateImageInput) (string, error) {
 	out, err := o.c.EC2.CreateImage(ctx, in)
-	if err != nil {
+	if err == nil {
+		return aws.ToString(out.ImageId), nil
+	}
+	dup := awsapi.IsCode(err, "InvalidAMIName.Duplicate")
+	if !dup && !awsapi.MayHaveBeenCarriedOut(err) {
 		return "", err
 	}
-	return aws.ToString(out.ImageId), nil
+	name, source := aws.ToString(in.Name), aws.ToString(in.InstanceId)
+	check := fmt.Sprintf("`aws ec2 describe-images --owners self --filters Name=name,Values=%s`", shellQuote(name))
+	lctx, cancel := lookupContext(ctx)
+	defer cancel()
+	id, other, lerr := o.imageByName(lctx, name, source)
+	switch {
+	case id != "":
+		return id, nil
+	case lerr != nil:
+		return "", &awsapi.OutcomeUnknownError{What: "create image " + name, Check: check, Err: fmt.Errorf("%w; looking the image up by name failed too: %w", err, lerr)}
+	case dup && other != "":
+		return "", fmt.Errorf("the image name %s is taken by %s, which was not baked from %s: %w", name, other, source, err)
+	case dup:
+		// The name is taken but the image cannot be seen (yet): it may be this bake's.
+		return "", &awsapi.OutcomeUnknownError{What: "create image " + name, Check: check, Err: err}
+	}
+	return "", &awsapi.OutcomeUnknownError{What: "create image " + name, Check: check, Err: err}
+}
+
+// imageByName finds the account's image by its name: its ID when its source-instance tag
+// names source, else other is the ID of the image by that name made from something else.
+func (o *OperatorConsole) imageByName(ctx context.Context, name, source string) (id, other string, err error) {
+	out, err := o.c.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{
+		Owners:  []string{"self"},
+		Filters: []ec2types.Filter{{Name: aws.String("name"), Values: []string{name}}},
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("look up image %s: %w", name, err)
+	}
+	for _, img := range out.Images {
+		if aws.ToString(img.Name) != name {
+			continue
+		}
+		if inventory.TagOf(img.Tags, model.TagSourceInstance) == source {
+			return aws.ToString(img.ImageId), "", nil
+		}
+		other = aws.ToString(img.ImageId)
+	}
+	return "", other, nil
 }
 
 // bakeInStandby bakes an instance that serves in a group with a reboot: EnterStandby (the
@@ -207,8 +283,10 @@ func (o *OperatorConsole) bakeInStandby(ctx context.Context, plan model.Plan, ev
 		ShouldDecrementDesiredCapacity: aws.Bool(true),
 	})
 	if err != nil {
+		err = unknownIf(err, fmt.Sprintf("put %s in Standby in group %s", b.InstanceID, group),
+			fmt.Sprintf("`aws autoscaling describe-auto-scaling-instances --instance-ids %s` (return it with `aws autoscaling exit-standby --auto-scaling-group-name %s --instance-ids %s`)", b.InstanceID, group, b.InstanceID))
 		err = fmt.Errorf("%s: put %s in Standby in group %s before the reboot: %w", what, b.InstanceID, group, err)
-		o.finish(ev, "failed", err)
+		o.finish(ev, resultOf(err), err)
 		return nil, err
 	}
 	ch := make(chan model.Progress, 16)
@@ -250,7 +328,7 @@ func (o *OperatorConsole) bakeInStandby(ctx context.Context, plan model.Plan, ev
 			if xerr := exit(); xerr != nil {
 				err = fmt.Errorf("%w; %w", err, xerr)
 			}
-			o.finish(ev, "failed", err)
+			o.finish(ev, resultOf(err), err)
 			e.send(model.Progress{Stage: StageImage, Message: err.Error(), Done: true, Err: err})
 			return
 		}
@@ -325,8 +403,9 @@ func (o *OperatorConsole) followImage(ctx context.Context, e emitter, ev model.A
 				continue
 			}
 			if failures++; failures >= maxPollFailures {
-				err = fmt.Errorf("%s: stopped following image %s (it may still finish in AWS): %w", what, id, err)
-				o.finish(ev, "failed", err)
+				err = fmt.Errorf("%s: stopped following: %w", what, &awsapi.OutcomeUnknownError{
+					What: "image " + id, Check: fmt.Sprintf("`aws ec2 describe-images --image-ids %s` (it may still become available)", id), Err: err})
+				o.finish(ev, resultOf(err), err)
 				e.send(model.Progress{Stage: StageImage, Message: "stopped following", Done: true, Err: err})
 				return
 			}
@@ -479,7 +558,7 @@ func (o *OperatorConsole) executeRollout(ctx context.Context, plan model.Plan) (
 		changes = append(changes, c)
 		if err := o.changeGroup(ctx, plan, s, facts[s.Group], c, created, &pre); err != nil {
 			err = fmt.Errorf("%s: group %s: %w (%s)", what, s.Group, err, partial(changes, plan))
-			o.finish(ev, "failed", err)
+			o.finish(ev, resultOf(err), err)
 			return nil, err
 		}
 		o.Watch(s.Group)
@@ -582,7 +661,7 @@ func (o *OperatorConsole) changeGroup(ctx context.Context, plan model.Plan, s *m
 	if s.RefreshID != "" {
 		out, err := o.c.AutoScaling.RollbackInstanceRefresh(ctx, &autoscaling.RollbackInstanceRefreshInput{AutoScalingGroupName: aws.String(s.Group)})
 		if err != nil {
-			return fmt.Errorf("roll back instance refresh %s: %w", s.RefreshID, err)
+			return fmt.Errorf("roll back instance refresh %s: %w", s.RefreshID, unknownIf(err, "roll back instance refresh "+s.RefreshID, refreshCheck(s.Group)))
 		}
 		c.refresh, c.want = s.RefreshID, "RollbackSuccessful"
 		if id := aws.ToString(out.InstanceRefreshId); id != "" {
@@ -601,7 +680,8 @@ func (o *OperatorConsole) changeGroup(ctx context.Context, plan model.Plan, s *m
 	current, was := itoa(f.version), orDefault(aws.ToString(spec.Version))
 	if !isNumeric(was) {
 		if err := o.pin(ctx, f, current); err != nil {
-			return fmt.Errorf("pin launch template %s to version %s: %w", f.template, current, err)
+			return fmt.Errorf("pin launch template %s to version %s: %w", f.template, current, unknownIf(err, "pin group "+s.Group+" to version "+current,
+				fmt.Sprintf("`aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names %s`", s.Group)))
 		}
 		c.done = append(c.done, fmt.Sprintf("pinned from %s to version %s", was, current))
 		*pre = append(*pre, model.Progress{Group: s.Group, Stage: StagePin, Message: fmt.Sprintf("pinned to launch template version %s (was %s)", current, was)})
@@ -621,7 +701,8 @@ func (o *OperatorConsole) changeGroup(ctx context.Context, plan model.Plan, s *m
 			in.LaunchTemplateId, in.LaunchTemplateName = f.template.Ref()
 			out, err := o.c.EC2.CreateLaunchTemplateVersion(ctx, in)
 			if err != nil {
-				return fmt.Errorf("create launch template %s version from %s with %s: %w", f.template, current, s.ToImage.ImageID, err)
+				return fmt.Errorf("create launch template %s version from %s with %s: %w", f.template, current, s.ToImage.ImageID, unknownIf(err, "create a version of launch template "+f.template.String(),
+					fmt.Sprintf("`aws ec2 describe-launch-template-versions --launch-template-id %s --versions '$Latest'` (a version made then was never rolled out)", f.template)))
 			}
 			if out.LaunchTemplateVersion == nil || aws.ToInt64(out.LaunchTemplateVersion.VersionNumber) == 0 {
 				return fmt.Errorf("create launch template %s version: AWS returned no version number", f.template)
@@ -662,13 +743,14 @@ func templateSpec(f *groupFacts, version string) *astypes.LaunchTemplateSpecific
 	return spec
 }
 
-// mixedPolicy is the group's mixed instances policy with its launch template set to version.
+// mixedPolicy is a mixed instances policy that changes only the launch template version.
+// Everything a request leaves out of the policy AWS keeps as it is, whereas sending back what
+// DescribeAutoScalingGroups returned would set it: an InstancesDistribution carrying
+// OnDemandBaseCapacity or OnDemandPercentageAboveBaseCapacity removes the group's
+// DistributionSegments (UpdateAutoScalingGroupInput.MixedInstancesPolicy, API reference),
+// and a refresh applies its desired configuration to the group when it succeeds.
 func mixedPolicy(f *groupFacts, version string) *astypes.MixedInstancesPolicy {
-	mp := *f.raw.MixedInstancesPolicy
-	lt := *mp.LaunchTemplate
-	lt.LaunchTemplateSpecification = templateSpec(f, version)
-	mp.LaunchTemplate = &lt
-	return &mp
+	return &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{LaunchTemplateSpecification: templateSpec(f, version)}}
 }
 
 // pin points the group at a numeric launch template version.
@@ -692,7 +774,7 @@ func (o *OperatorConsole) cancelRefresh(ctx context.Context, s *model.GroupStep,
 		WaitForTransitioningInstances: aws.Bool(true),
 	})
 	if err != nil {
-		return fmt.Errorf("cancel instance refresh %s: %w", s.RefreshID, err)
+		return fmt.Errorf("cancel instance refresh %s: %w", s.RefreshID, unknownIf(err, "cancel instance refresh "+s.RefreshID, refreshCheck(s.Group)))
 	}
 	c.refresh, c.want = s.RefreshID, "Cancelled"
 	if id := aws.ToString(out.InstanceRefreshId); id != "" {
@@ -735,13 +817,57 @@ func (o *OperatorConsole) startRefresh(ctx context.Context, f *groupFacts, versi
 		in.DesiredConfiguration.LaunchTemplate = templateSpec(f, version)
 	}
 	out, err := o.c.AutoScaling.StartInstanceRefresh(ctx, in)
-	if err != nil {
-		if awsapi.IsCode(err, "InstanceRefreshInProgress") {
-			return "", fmt.Errorf("start instance refresh to version %s: %w: %w", version, awsapi.ErrRefreshRunning, err)
-		}
-		return "", fmt.Errorf("start instance refresh to version %s: %w", version, err)
+	if err == nil {
+		return aws.ToString(out.InstanceRefreshId), nil
 	}
-	return aws.ToString(out.InstanceRefreshId), nil
+	// StartInstanceRefresh takes no client token either: a retry after a lost answer gets
+	// InstanceRefreshInProgress for the refresh the first request started. Ours is the running
+	// refresh whose desired configuration names the version we just made (or chose).
+	running := awsapi.IsCode(err, "InstanceRefreshInProgress")
+	if running || awsapi.MayHaveBeenCarriedOut(err) {
+		lctx, cancel := lookupContext(ctx)
+		id, lerr := o.ourRefresh(lctx, f, version)
+		cancel()
+		switch {
+		case id != "":
+			return id, nil
+		case lerr != nil && !running:
+			err = fmt.Errorf("%w; reading the group's refreshes failed too: %w", err, lerr)
+		}
+	}
+	if running {
+		return "", fmt.Errorf("start instance refresh to version %s: %w: %w", version, awsapi.ErrRefreshRunning, err)
+	}
+	return "", fmt.Errorf("start instance refresh to version %s: %w", version, unknownIf(err, fmt.Sprintf("start an instance refresh of group %s to version %s", f.g.Name, version), refreshCheck(f.g.Name)))
+}
+
+// ourRefresh is the ID of the group's running instance refresh when its desired
+// configuration names the template's version, "" when none does.
+func (o *OperatorConsole) ourRefresh(ctx context.Context, f *groupFacts, version string) (string, error) {
+	r, err := inventory.ReadRefresh(ctx, o.c.AutoScaling, f.g.Name)
+	if err != nil || r == nil {
+		return "", err
+	}
+	if !inventory.RefreshOf(r, f.template).Active() || r.DesiredConfiguration == nil {
+		return "", nil
+	}
+	spec := r.DesiredConfiguration.LaunchTemplate
+	if mp := r.DesiredConfiguration.MixedInstancesPolicy; spec == nil && mp != nil && mp.LaunchTemplate != nil {
+		spec = mp.LaunchTemplate.LaunchTemplateSpecification
+	}
+	if spec == nil || aws.ToString(spec.Version) != version {
+		return "", nil
+	}
+	id, name := f.template.Ref()
+	if (id != nil && aws.ToString(spec.LaunchTemplateId) == *id) || (name != nil && aws.ToString(spec.LaunchTemplateName) == *name) {
+		return aws.ToString(r.InstanceRefreshId), nil
+	}
+	return "", nil
+}
+
+// refreshCheck is how to see a group's instance refreshes.
+func refreshCheck(group string) string {
+	return fmt.Sprintf("`aws autoscaling describe-instance-refreshes --auto-scaling-group-name %s`", group)
 }
 
 // followRefreshes streams every group's refresh until all have ended or ctx ends, then writes
@@ -754,6 +880,7 @@ func (o *OperatorConsole) followRefreshes(ctx context.Context, e emitter, ev mod
 		throttle bool
 		ended    bool
 		ok       bool
+		lost     bool // stopped following: the outcome is unknown
 		outcome  string
 	}
 	states := make([]*state, len(changes))
@@ -782,7 +909,8 @@ func (o *OperatorConsole) followRefreshes(ctx context.Context, e emitter, ev mod
 					continue
 				}
 				if st.failures++; st.failures >= maxPollFailures {
-					st.ended, st.outcome = true, fmt.Sprintf("%s: stopped following refresh %s (it goes on in AWS): %v", st.c.group, st.c.refresh, err)
+					st.ended, st.lost = true, true
+					st.outcome = fmt.Sprintf("%s: stopped following refresh %s (it goes on in AWS; check %s): %v", st.c.group, st.c.refresh, refreshCheck(st.c.group), err)
 					continue
 				}
 				pending++
@@ -815,10 +943,16 @@ func (o *OperatorConsole) followRefreshes(ctx context.Context, e emitter, ev mod
 			continue
 		}
 		var failed, all []string
+		lost, reported := 0, 0
 		for _, st := range states {
 			all = append(all, st.outcome)
 			if !st.ok {
 				failed = append(failed, st.outcome)
+				if st.lost {
+					lost++
+				} else {
+					reported++
+				}
 			}
 		}
 		if len(failed) == 0 {
@@ -831,7 +965,11 @@ func (o *OperatorConsole) followRefreshes(ctx context.Context, e emitter, ev mod
 			return
 		}
 		err := fmt.Errorf("%s: %s", what, strings.Join(all, "; "))
-		o.finish(ev, "failed", err)
+		if reported == 0 && lost > 0 {
+			// Every group that did not end well is one we lost sight of: AWS may finish it.
+			err = &awsapi.OutcomeUnknownError{What: what, Check: fmt.Sprintf("`adstage-ops status --service %s --env %s`", ev.Service, ev.Env), Err: err}
+		}
+		o.finish(ev, resultOf(err), err)
 		e.send(model.Progress{Stage: StageDone, Message: strings.Join(failed, "; "), Done: true, Err: err})
 		return
 	}

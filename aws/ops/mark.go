@@ -124,7 +124,7 @@ func (o *OperatorConsole) executeMark(ctx context.Context, plan model.Plan) (<-c
 	}
 	if err := o.writeMark(ctx, plan.Mark.Mark, plan.Mark.Images); err != nil {
 		err = fmt.Errorf("%s: %w", what, err)
-		o.finish(ev, "failed", err)
+		o.finish(ev, resultOf(err), err)
 		return nil, err
 	}
 	o.Forget(model.ServiceKey{Name: plan.Service, Env: plan.Env})
@@ -149,6 +149,7 @@ func (o *OperatorConsole) writeMark(ctx context.Context, m model.Mark, images []
 		Tags:      []ec2types.Tag{{Key: aws.String(m.TagKey()), Value: aws.String(v)}},
 	})
 	if err != nil {
+		err = unknownIf(err, "tag "+strings.Join(images, ", ")+" "+m.TagKey(), fmt.Sprintf("`aws ec2 describe-tags --filters Name=resource-id,Values=%s`", strings.Join(images, ",")))
 		return fmt.Errorf("tag %s %s: %w", strings.Join(images, ", "), m.TagKey(), markError(err))
 	}
 	return nil

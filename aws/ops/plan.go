@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -43,6 +44,8 @@ const (
 	CheckSetAside       = "standby and protected instances"
 	CheckBakeStandby    = "out of service for the reboot"
 	CheckAMIByID        = "launch template names its AMI"
+	CheckOverrides      = "mixed instances overrides take the new AMI"
+	CheckLatestSharers  = "other groups on the launch template"
 )
 
 // PlanBake reads the instance, its service and the caller, and plans an AMI from it. The image
@@ -308,7 +311,62 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 		p.Checks = append(p.Checks, model.Check{Name: CheckChange, Detail: fmt.Sprintf("every group of %s/%s already launches %s: nothing to promote", req.Service, req.Env, image)})
 	}
 	o.groupChecks(ctx, &p, groups, false)
+	if c, ok := o.latestFollowers(ctx, groups, image); ok {
+		p.Checks = append(p.Checks, c)
+	}
 	return p, nil
+}
+
+// latestFollowers warns about the groups outside the plan that launch one of its launch
+// templates at "$Latest": the version promote creates becomes the template's latest, so they
+// launch the new AMI at their next scale-out or replacement, without a rollout or a release
+// note. (The plan's own groups are pinned to their numeric version first.) Every group of the
+// account is read (DescribeAutoScalingGroups has no launch template filter); when that
+// fails, the warning says the other groups could not be checked. ok is false when there is
+// nothing to say.
+func (o *OperatorConsole) latestFollowers(ctx context.Context, groups []*groupFacts, image string) (model.Check, bool) {
+	mine := map[string]bool{}
+	templates := map[awsapi.TemplateKey]string{} // template -> its name, for matching by name
+	for _, f := range groups {
+		mine[f.g.Name] = true
+		if f.template != "" && f.image != image {
+			name := ""
+			if spec := inventory.LaunchTemplateOf(&f.raw); spec != nil {
+				name = aws.ToString(spec.LaunchTemplateName)
+			}
+			templates[f.template] = name
+		}
+	}
+	if len(templates) == 0 {
+		return model.Check{}, false
+	}
+	all, err := inventory.DescribeGroups(ctx, o.c.AutoScaling, nil, nil)
+	if err != nil {
+		if ctx.Err() != nil {
+			return model.Check{}, false
+		}
+		return model.Check{Name: CheckLatestSharers, Warn: true, Detail: "the other groups of the account could not be read, so a group that launches the same launch template at $Latest (and would start launching the new AMI at its next scale-out) would not be seen: " + awsapi.Explain(err)}, true
+	}
+	var followers []string
+	for i := range all {
+		a := &all[i]
+		name := model.SafeText(aws.ToString(a.AutoScalingGroupName))
+		spec := inventory.LaunchTemplateOf(a)
+		if mine[name] || spec == nil || aws.ToString(spec.Version) != "$Latest" {
+			continue
+		}
+		for key, tname := range templates {
+			if key == awsapi.KeyOf(aws.ToString(spec.LaunchTemplateId), "") || (tname != "" && tname == aws.ToString(spec.LaunchTemplateName)) {
+				followers = append(followers, fmt.Sprintf("%s (launch template %s)", name, key))
+				break
+			}
+		}
+	}
+	if len(followers) == 0 {
+		return model.Check{}, false
+	}
+	sort.Strings(followers)
+	return model.Check{Name: CheckLatestSharers, Warn: true, Detail: fmt.Sprintf("%d other group(s) launch the same launch template at $Latest and will launch %s at their next scale-out, without a rollout: %s; pin them to a numeric version first (`aws autoscaling update-auto-scaling-group --auto-scaling-group-name NAME --launch-template LaunchTemplateId=ID,Version=N`) or confirm that they should", len(followers), image, strings.Join(followers, ", "))}, true
 }
 
 // imageMarkCheck refuses an image that was rolled back or marked bad (newest mark first),
@@ -479,12 +537,15 @@ func strategy(p model.RolloutPrefs) string {
 // groupChecks adds the checks every rollout makes on the groups: a launch template, no
 // rollout running (unless skipRefresh), Launch and Terminate not suspended, healthy capacity.
 func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups []*groupFacts, skipRefresh bool) {
-	var legacy, running, suspended, short, unread, aside, ssm []string
+	var legacy, running, suspended, short, unread, aside, ssm, overrides []string
 	serving := o.servingCounts(ctx, model.ServiceKey{Name: p.Service, Env: p.Env})
 	for _, f := range groups {
 		g := &f.g
 		if g.LaunchTemplate == nil {
 			legacy = append(legacy, fmt.Sprintf("group %s uses launch configuration %s; adstage-ops rolls out launch template versions only. Create a launch template from the configuration (EC2 console: Launch configurations, \"Copy to launch template\", or `aws ec2 create-launch-template` with its settings), then point the group at it (`aws autoscaling update-auto-scaling-group --auto-scaling-group-name %s --launch-template LaunchTemplateName=<name>,Version=1`)", g.Name, g.LaunchConfig, g.Name))
+		}
+		if bad := ownImageOverrides(&f.raw); len(bad) > 0 {
+			overrides = append(overrides, fmt.Sprintf("group %s: %s", g.Name, strings.Join(bad, ", ")))
 		}
 		if f.ssm != "" {
 			ssm = append(ssm, fmt.Sprintf("group %s launches launch template %s version %d, whose AMI is the Systems Manager parameter %s (now %s)", g.Name, f.template, f.version, f.ssm, orUnknown(f.image)))
@@ -541,6 +602,12 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 		// rollback for a group whose launch template takes its AMI from an SSM parameter.
 		add(CheckAMIByID, ssm, false, "", "AWS cannot roll back an instance refresh of such a group (neither auto-rollback nor RollbackInstanceRefresh); create a template version with the AMI ID itself and point the group at it (`aws autoscaling update-auto-scaling-group --launch-template ...`), then plan again")
 	}
+	if len(overrides) > 0 {
+		// LaunchTemplateOverrides (API reference): an override's own ImageId or launch
+		// template is what instances of that type launch, whatever the group's template
+		// says; the refresh would replace them with the old AMI and report success.
+		add(CheckOverrides, overrides, false, "", "instances of those types keep launching their own AMI, so a rollout would leave them on the old release and still report success; remove the override's ImageId or launch template (`aws autoscaling update-auto-scaling-group --mixed-instances-policy ...`), then plan again")
+	}
 	if !skipRefresh {
 		add(CheckNoRefresh, running, false, "no instance refresh is running", fmt.Sprintf("wait for it to finish, or roll it back with `adstage-ops rollback --service %s --env %s`", p.Service, p.Env))
 	}
@@ -553,6 +620,34 @@ func (o *OperatorConsole) groupChecks(ctx context.Context, p *model.Plan, groups
 			"the refresh leaves them on the release they run (StandbyInstances and ScaleInProtectedInstances Ignore; AWS's default would hold the rollout an hour and fail it); return them to service or remove their protection to have them replaced")
 	}
 	add(CheckCapacity, short, true, "every group has its desired capacity healthy", "the rollout keeps the healthy capacity the group has now, not what it should have")
+}
+
+// ownImageOverrides lists the overrides of a group's mixed instances policy that launch from
+// their own AMI or launch template rather than the group's template.
+func ownImageOverrides(a *astypes.AutoScalingGroup) []string {
+	m := a.MixedInstancesPolicy
+	if m == nil || m.LaunchTemplate == nil {
+		return nil
+	}
+	var out []string
+	for _, ov := range m.LaunchTemplate.Overrides {
+		what := aws.ToString(ov.InstanceType)
+		if what == "" {
+			what = "an instance requirements override"
+		}
+		switch {
+		case ov.ImageId != nil && *ov.ImageId != "":
+			out = append(out, fmt.Sprintf("%s launches AMI %s of its own", model.SafeText(what), model.SafeText(*ov.ImageId)))
+		case ov.LaunchTemplateSpecification != nil:
+			lt := ov.LaunchTemplateSpecification
+			name := aws.ToString(lt.LaunchTemplateId)
+			if name == "" {
+				name = aws.ToString(lt.LaunchTemplateName)
+			}
+			out = append(out, fmt.Sprintf("%s launches from launch template %s version %s", model.SafeText(what), model.SafeText(name), model.SafeText(orDefault(aws.ToString(lt.Version)))))
+		}
+	}
+	return out
 }
 
 // startedBy says who is changing the group, from the release note of the version its running

@@ -38,6 +38,21 @@ func ec2Tags(tags []Tag) []ec2types.Tag {
 	return out
 }
 
+// maxFilterValues is how many values EC2 takes in one filter (Amazon EC2 User Guide, "List
+// and filter your resources": up to 200 values per filter); more fails the whole call with
+// FilterLimitExceeded (EC2 API reference, "Error codes").
+const maxFilterValues = 200
+
+// filterLimit refuses a request with a filter of more than maxFilterValues values.
+func filterLimit(op string, filters []ec2types.Filter) error {
+	for _, f := range filters {
+		if len(f.Values) > maxFilterValues {
+			return apiError(svcEC2, op, "FilterLimitExceeded", "The maximum number of filter values specified on a single call is %d", maxFilterValues)
+		}
+	}
+	return nil
+}
+
 // ec2Filter applies the EC2 filters the sim supports (tag:<key>, tag-key and the named
 // fields given in fields); an unsupported filter name is an error, as on AWS.
 func ec2Filter(filters []ec2types.Filter, tags []Tag, fields map[string]string) (bool, string) {
@@ -279,6 +294,11 @@ func (e *ec2Client) DescribeInstances(_ context.Context, in *ec2.DescribeInstanc
 		return nil, err
 	}
 	defer c.mu.Unlock()
+	if in != nil {
+		if err := filterLimit(op, in.Filters); err != nil {
+			return nil, err
+		}
+	}
 	if in == nil {
 		in = &ec2.DescribeInstancesInput{}
 	}
@@ -373,6 +393,11 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 		return nil, err
 	}
 	defer c.mu.Unlock()
+	if in != nil {
+		if err := filterLimit(op, in.Filters); err != nil {
+			return nil, err
+		}
+	}
 	if in == nil {
 		in = &ec2.DescribeImagesInput{}
 	}
@@ -481,6 +506,11 @@ func (e *ec2Client) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapsho
 		return nil, err
 	}
 	defer c.mu.Unlock()
+	if in != nil {
+		if err := filterLimit(op, in.Filters); err != nil {
+			return nil, err
+		}
+	}
 	if in == nil {
 		in = &ec2.DescribeSnapshotsInput{}
 	}

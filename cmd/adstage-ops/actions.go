@@ -231,6 +231,8 @@ func (a *app) act(ctx context.Context, what string, key model.ServiceKey, af act
 		return fail(exitReadOnly, "%s", awsapi.Explain(err))
 	case ops.IsRefusal(err):
 		return fail(exitRefused, "%s refused, nothing was changed: %s", what, awsapi.Explain(err))
+	case awsapi.IsOutcomeUnknown(err):
+		return fail(exitUnknown, "%s: %s", what, awsapi.Explain(err))
 	default:
 		return fail(exitFailed, "%s failed: %s", what, awsapi.Explain(err))
 	}
@@ -255,6 +257,9 @@ func (a *app) follow(ctx context.Context, cancel context.CancelFunc, what string
 		if !af.wait && ev.Stage == "started" {
 			cancel()
 		}
+	}
+	if failed != nil && awsapi.IsOutcomeUnknown(failed) {
+		return fail(exitUnknown, "%s of %s: %s", what, p.Target(), awsapi.Explain(failed))
 	}
 	if failed != nil {
 		return fail(exitFailed, "%s of %s failed: %s", what, p.Target(), awsapi.Explain(failed))

@@ -60,6 +60,15 @@ func (a *app) history(ctx context.Context, service, what string) (model.History,
 
 func printHistory(w io.Writer, h model.History) {
 	fmt.Fprintf(w, "Releases of %s/%s, newest version first; each state comes from what AWS did (rollouts and their outcomes) and from operators' marks\n", h.Name, h.Env)
+	perGroup := map[string]bool{}
+	for _, l := range h.Ledgers {
+		perGroup[l.HistoryProblem] = true
+	}
+	for _, p := range h.Problems {
+		if !perGroup[p] {
+			fmt.Fprintf(w, "warning: not shown: %s\n", p)
+		}
+	}
 	for _, l := range h.Ledgers {
 		if l.Template == "" {
 			fmt.Fprintf(w, "\ngroup %s: launch configuration, no releases to list\n", l.Group)

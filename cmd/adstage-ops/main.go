@@ -31,6 +31,9 @@ const (
 	exitReadOnly = 3 // a mutating command in read-only mode
 	exitRefused  = 4 // a precondition failed, or the operator declined
 	exitFailed   = 5 // the action started and failed
+	// exitUnknown: the action's outcome is unknown (an answer from AWS was lost, or following
+	// it failed): AWS may have carried it out; the message says what to check.
+	exitUnknown = 7
 	// exitNoServices: status found no tagged service at all (wrong region, account or tag
 	// keys, most likely): no evidence of health.
 	exitNoServices = 6
