@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
@@ -37,6 +38,10 @@ type LoadOptions struct {
 	// APIOptions are extra middleware for every client (tests add moto's account header with
 	// it). In read-only mode the guard still runs first.
 	APIOptions []func(*middleware.Stack) error
+	// MFA asks the operator for the code of the MFA device serial, for a profile that assumes
+	// a role with mfa_serial. LoadClients asks at once (before a console takes the terminal
+	// over) and only once; nil refuses such a profile with what to do.
+	MFA func(serial string) (string, error)
 }
 
 // Retry settings for every client (see newRetryer).
@@ -92,12 +97,35 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
 	}
+	// A profile with mfa_serial: the SDK asks its token provider when it assumes the role,
+	// which would be in the middle of the console's screen. The code is asked for here,
+	// before anything else, and the role's credentials retrieved at once (they last an hour
+	// by default); a second ask means the session expired while running.
+	asked := false
+	opts = append(opts, config.WithAssumeRoleCredentialOptions(func(ar *stscreds.AssumeRoleOptions) {
+		serial := aws.ToString(ar.SerialNumber)
+		ar.TokenProvider = func() (string, error) {
+			switch {
+			case o.MFA == nil:
+				return "", fmt.Errorf("profile %s needs a code from MFA device %s (mfa_serial): run adstage-ops on a terminal", profile, serial)
+			case asked:
+				return "", fmt.Errorf("the MFA session of profile %s expired: quit and start adstage-ops again to enter a new code", profile)
+			}
+			asked = true
+			return o.MFA(serial)
+		}
+	}))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return Clients{}, ReadClients{}, &profileError{profile, fmt.Errorf("load AWS configuration%s: %w", profileSuffix(o.Profile), err)}
 	}
 	if cfg.Region == "" {
 		return Clients{}, ReadClients{}, fmt.Errorf("load AWS configuration%s: %w (pass --region, set AWS_REGION, or set region in the profile)", profileSuffix(o.Profile), ErrNoRegion)
+	}
+	if needsMFA(ctx, profile) {
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			return Clients{}, ReadClients{}, &profileError{profile, fmt.Errorf("assume the role of profile %s with an MFA code: %w", profile, err)}
+		}
 	}
 	// Set after loading, not with config.WithRetryer, so that a max_attempts of the profile or
 	// AWS_MAX_ATTEMPTS still applies (the clients wrap this retryer with it); retry_mode is
@@ -121,6 +149,37 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 		return Clients{}, read, nil
 	}
 	return Clients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, Region: cfg.Region}, read, nil
+}
+
+// needsMFA reports whether the profile (or a profile it assumes a role from) names an MFA
+// device.
+func needsMFA(ctx context.Context, profile string) bool {
+	if profile == "" {
+		profile = "default"
+	}
+	for range 8 { // source_profile chains are short; a loop in the config ends here
+		sc, err := config.LoadSharedConfigProfile(ctx, profile, func(o *config.LoadSharedConfigOptions) {
+			// The files LoadDefaultConfig reads: AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE
+			// when set.
+			if f := os.Getenv("AWS_CONFIG_FILE"); f != "" {
+				o.ConfigFiles = []string{f}
+			}
+			if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+				o.CredentialsFiles = []string{f}
+			}
+		})
+		if err != nil {
+			return false
+		}
+		if sc.MFASerial != "" {
+			return true
+		}
+		if sc.SourceProfileName == "" || sc.SourceProfileName == profile {
+			return false
+		}
+		profile = sc.SourceProfileName
+	}
+	return false
 }
 
 func profileSuffix(p string) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/adstage/adstage-ops/aws/audit"
@@ -136,7 +138,7 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 	}
 	a.now = time.Now
 	opts.Now = a.now
-	lo := awsapi.LoadOptions{Profile: a.flags.profile, Region: a.flags.region, ReadOnly: a.readOnly}
+	lo := awsapi.LoadOptions{Profile: a.flags.profile, Region: a.flags.region, ReadOnly: a.readOnly, MFA: a.askMFA}
 	if hasEnv {
 		if lo.Profile == "" {
 			lo.Profile = envCfg.Profile
@@ -262,4 +264,18 @@ func (a *app) demoAuditPath() (string, error) {
 		return "", err
 	}
 	return filepath.Join(filepath.Dir(state), "audit-demo.jsonl"), nil
+}
+
+// askMFA asks for an MFA device's code on the terminal, before the console takes it over.
+func (a *app) askMFA(serial string) (string, error) {
+	fmt.Fprintf(a.stderr, "MFA code for %s: ", model.SafeText(serial))
+	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	code := strings.TrimSpace(line)
+	if code == "" {
+		if err != nil {
+			return "", fmt.Errorf("no MFA code given (%v)", err)
+		}
+		return "", fmt.Errorf("no MFA code given")
+	}
+	return code, nil
 }
