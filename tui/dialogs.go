@@ -65,7 +65,10 @@ func newPlanDialog(c *common, p model.Plan, req planRequest) *planDialog {
 	return d
 }
 
-func (d *planDialog) ID() string      { return planDialogID }
+func (d *planDialog) ID() string { return planDialogID }
+
+// Capturing reports whether the dialog takes text (the service name of a production plan).
+func (d *planDialog) Capturing() bool { return d.needsName() }
 func (d *planDialog) Init() tea.Cmd   { return nil }
 func (d *planDialog) needsName() bool { return d.plan.Production && !d.plan.Blocked() }
 
@@ -305,6 +308,7 @@ func newBakeDialog(c *common, k model.ServiceKey, instance string) *bakeDialog {
 }
 
 func (d *bakeDialog) ID() string                { return bakeDialogID }
+func (d *bakeDialog) Capturing() bool           { return true }
 func (d *bakeDialog) Init() tea.Cmd             { return nil }
 func (d *bakeDialog) SetSize(w, _ int)          { d.width = dialogWidth(w, bakeDialogWidth) }
 func (d *bakeDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
@@ -507,7 +511,7 @@ func (d *promoteDialog) View() string {
 		for i := start; i < len(d.images) && i < start+promoteRows; i++ {
 			img := d.images[i]
 			runs := strings.Join(envsRunning(&c.fleet, d.key.Name, img.ID), ",")
-			line := fmt.Sprintf("%s %s %s %s", pad(img.ID, colAMI), pad(orDash(img.Label), colLabel), img.CreatedAt.UTC().Format("2006-01-02 15:04"), pad(runs, colEnv*2))
+			line := fmt.Sprintf("%s %s %s %s", pad(img.ID, colAMI), pad(orDash(img.Label), colLabel), img.CreatedAt.UTC().Format("2006-01-02 15:04"), pad(runs, 22))
 			if v, ok := model.Verdict(img.Marks); ok {
 				line += st.Warning.Render("⚠ " + v.String())
 			}
