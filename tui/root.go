@@ -547,11 +547,17 @@ func (m *Model) copyCmd(s string) tea.Cmd {
 	}
 }
 
-// envColor is the colour of the environment in view.
+// envColor is the environment in view and its colour: the one a dialog acts on, else the
+// service's on its screens, else the console's.
 func (m *Model) envColor() (string, string) {
 	env := m.cfg.Env
 	if m.screen != screenServices && m.detail.key.Env != "" {
 		env = m.detail.key.Env
+	}
+	if len(m.dialogs) > 0 {
+		if t, ok := m.top().(interface{ targetEnv() string }); ok && t.targetEnv() != "" {
+			env = t.targetEnv()
+		}
 	}
 	return env, m.cfg.EnvColors[env]
 }
