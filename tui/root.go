@@ -257,6 +257,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openAuditMsg:
 		return m, m.openAudit(msg.key)
 	case openPromoteMsg:
+		if why := untaggedReason(msg.key, model.ActionPromote); why != "" {
+			m.setStatus(why, true)
+			return m, nil
+		}
 		m.detail.open(msg.key)
 		m.push(newPromoteDialog(m.c, msg.key))
 		return m, m.imagesCmd(msg.key.Name)
@@ -268,6 +272,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.syncKeys()
 		return m, nil
 	case planRequestMsg:
+		if why := untaggedReason(msg.req.key, msg.req.action); why != "" && msg.req.action != model.ActionBake {
+			m.setStatus(why, true)
+			return m, nil
+		}
 		if msg.req.needsReason(m.cfg.Production) {
 			m.push(newReasonDialog(m.c, msg.req))
 			return m, nil
@@ -326,6 +334,15 @@ func (m *Model) takingText() bool {
 	}
 	c, ok := m.screenInView().(capturing)
 	return ok && c.Capturing()
+}
+
+// untaggedReason says, in the console's words, why an action cannot run on the groups that
+// carry no service or environment tag ("" for a tagged service).
+func untaggedReason(k model.ServiceKey, a model.ActionKind) string {
+	if k.Name != model.Untagged && k.Env != "" {
+		return ""
+	}
+	return fmt.Sprintf("no %s here: these groups carry no service or environment tag; tag them (Service, Environment) to manage them as a service", a)
 }
 
 // toDialog gives a message to the dialog on top, if any.
@@ -477,6 +494,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 // openService shows one service.
 func (m *Model) openService(k model.ServiceKey) tea.Cmd {
 	m.screen = screenService
+	m.setStatus("", false) // a sentence about another screen would mislead here
 	m.detail.open(k)
 	m.focus()
 	m.syncKeys()
@@ -522,6 +540,7 @@ func (m *Model) overrideDialog(msg overrideRequestMsg) Dialog {
 
 func (m *Model) openAudit(k model.ServiceKey) tea.Cmd {
 	m.screen = screenAudit
+	m.setStatus("", false)
 	m.detail.open(k)
 	m.audit.open(k)
 	return m.historyCmd(k)
@@ -530,6 +549,7 @@ func (m *Model) openAudit(k model.ServiceKey) tea.Cmd {
 // back leaves the screen in view: the audit view returns to its service when that is still
 // in the fleet, the service screen to the list.
 func (m *Model) back() {
+	m.setStatus("", false)
 	if m.screen == screenAudit && m.detail.key == m.audit.key && m.detail.svc != nil {
 		m.screen = screenService
 	} else {

@@ -399,7 +399,14 @@ func (v *serviceView) readinessLines() []string {
 	case !r.Possible:
 		return []string{st.Warning.Render("rollback not possible: " + r.Why)}
 	case r.Via == "rollback-refresh":
-		return []string{st.OK.Render("rollback ready: reverses the running rollout") + st.Muted.Render(fmt.Sprintf(" (about %s)", r.Estimate.Round(time.Second)))}
+		back := ""
+		if r.Target.ImageID != "" {
+			back = ", back to " + r.Target.ImageID
+			if r.Target.Version > 0 {
+				back += fmt.Sprintf(" (v%d)", r.Target.Version)
+			}
+		}
+		return []string{st.OK.Render("rollback ready: reverses the running rollout"+back) + st.Muted.Render(fmt.Sprintf(" (about %s)", r.Estimate.Round(time.Second)))}
 	}
 	t := r.Target
 	target := fmt.Sprintf("%s (launch template version %d)", t.ImageID, t.Version)
