@@ -359,3 +359,28 @@ func TestGoldenServiceDraining80x24(t *testing.T) {
 	openService(t, m, "web", "production", 80, 24)
 	golden.RequireEqual(t, []byte(m.View()))
 }
+
+// ? explains the states, markers and colours, not only the keys; r on the untagged groups
+// answers in the console's words.
+func TestHelpLegendAndUntagged(t *testing.T) {
+	m, _ := newConsole(t, &recordingOperator{})
+	run(m, press(m.keys.Global.Help))
+	run(m, tea.WindowSizeMsg{Width: 160, Height: 80})
+	m.help.show(m.activeBindings())
+	v := m.View()
+	for _, want := range []string{"legacy LC", "undo rollout", "~45s left", "6/6+3", "Colours", "unverified"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("help lacks %q:\n%s", want, v)
+		}
+	}
+	run(m, press(m.keys.Global.Back))
+	selectService(t, m, model.Untagged, "")
+	run(m, press(m.keys.Services.Rollback))
+	if len(m.dialogs) != 0 || !strings.Contains(m.status, "no service or environment tag") || strings.Contains(m.status, "name the service") {
+		t.Fatalf("r on (untagged): dialogs %d, status %q", len(m.dialogs), m.status)
+	}
+	run(m, press(m.keys.Services.Open))
+	if m.status != "" {
+		t.Errorf("the status line kept %q on another screen", m.status)
+	}
+}
