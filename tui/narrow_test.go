@@ -384,3 +384,18 @@ func TestHelpLegendAndUntagged(t *testing.T) {
 		t.Errorf("the status line kept %q on another screen", m.status)
 	}
 }
+
+// At 80 columns a running action's progress gives way to the service's state in STATE.
+func TestNarrowStateKeepsTheState(t *testing.T) {
+	m, _ := newConsole(t, &recordingOperator{})
+	run(m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	k := model.ServiceKey{Name: "web", Env: "production"}
+	m.c.actions[k] = model.Progress{Stage: "refresh", Percent: 50}
+	if v := m.View(); !strings.Contains(v, "rollout 50% mixed") {
+		t.Fatalf("STATE at 80 lost the state to the action's progress:\n%s", v)
+	}
+	run(m, tea.WindowSizeMsg{Width: 200, Height: 40})
+	if v := m.View(); !strings.Contains(v, "⟳ refresh 50% rollout 50% mixed") {
+		t.Fatalf("STATE at 200 lacks the action's progress:\n%s", v)
+	}
+}

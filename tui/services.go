@@ -441,7 +441,7 @@ func (v *servicesView) visible() []model.ServiceKey {
 // HEALTH, STATE and ROLLBACK are always shown; then, as the width allows, a short RELEASE
 // (AMI cut with …), DRAIN, IN SVC, WANT and GROUPS, in that order. Spare room widens SERVICE
 // to its longest name on screen, RELEASE to a whole AMI id, ROLLBACK to its long unverified
-// form when a row on screen needs it, then SERVICE again.
+// form when a row on screen needs it, STATE to fit an action's progress, then SERVICE again.
 const (
 	svcName = iota
 	svcEnv
@@ -473,6 +473,8 @@ const (
 	// colReleaseWide fits a whole AMI id after the two-column gap before RELEASE.
 	colReleaseWide = 24
 	colBack        = 13
+	// colStateWide fits an action's progress beside the state ("⟳ refresh 50% rollout 50% mixed").
+	colStateWide = 34
 	// gutter is the cursor's column left of every row ("› ").
 	gutter = 2
 	// listChrome are the lines above the rows: the count or filter, the column headers.
@@ -503,7 +505,7 @@ func (v *servicesView) columnWidths() []int {
 // longest and a ROLLBACK cell up to backMax.
 func servicesLayout(width, longest, backMax int) []int {
 	return layoutColumns(servicesColumns, width-gutter, []growStep{
-		{svcName, longest + 1}, {svcRelease, colReleaseWide}, {svcBack, backMax}, {svcName, 0},
+		{svcName, longest + 1}, {svcRelease, colReleaseWide}, {svcBack, backMax}, {svcState, colStateWide}, {svcName, 0},
 	})
 }
 
@@ -588,6 +590,15 @@ func (v *servicesView) row(s *model.Service, selected bool, widths []int) string
 	}
 	c, release := sum.counts, sum.release
 	state, stateStyle := serviceState(v.c, s.ServiceKey, sum)
+	if ansiWidth(state) >= widths[svcState] {
+		// Too narrow for the action's progress and the state: the state says more (the
+		// status line and the service screen follow the action).
+		if _, ok := v.c.actions[s.ServiceKey]; ok {
+			if i := strings.Index(state, "% "); i >= 0 && strings.HasPrefix(state, "⟳") {
+				state = state[i+2:]
+			}
+		}
+	}
 	back, backStyle := rollbackCell(v.c, s.ServiceKey, widths[svcBack])
 	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%v", c, selected, release, state, back, widths)
 	if rc, ok := v.cache[s.ServiceKey]; ok && rc.sig == sig {
