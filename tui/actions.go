@@ -35,6 +35,8 @@ type Config struct {
 	Clipboard func(string)
 	// Timeout bounds each AWS call the console makes (default 30s).
 	Timeout time.Duration
+	// Demo is set when the console runs on the demo fleet: the plan's CLI twin says --demo.
+	Demo bool
 }
 
 // Messages answering the action layer's calls.

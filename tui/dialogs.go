@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,9 @@ type planDialog struct {
 	body    viewport.Model
 	width   int
 	closed  bool
+	// seen is set once the whole plan has been on screen (it fits, or the operator scrolled
+	// to its end): enter confirms nothing before.
+	seen bool
 }
 
 func newPlanDialog(c *common, p model.Plan, req planRequest) *planDialog {
@@ -65,7 +69,13 @@ func newPlanDialog(c *common, p model.Plan, req planRequest) *planDialog {
 	return d
 }
 
-func (d *planDialog) ID() string      { return planDialogID }
+func (d *planDialog) ID() string { return planDialogID }
+
+// targetEnv is the environment the plan acts on, for the header.
+func (d *planDialog) targetEnv() string { return d.plan.Env }
+
+// Capturing reports whether the dialog takes text (the service name of a production plan).
+func (d *planDialog) Capturing() bool { return d.needsName() }
 func (d *planDialog) Init() tea.Cmd   { return nil }
 func (d *planDialog) needsName() bool { return d.plan.Production && !d.plan.Blocked() }
 
@@ -84,18 +94,40 @@ func (d *planDialog) overridable() bool {
 	return len(fs) > 0
 }
 
-// SetSize lays the body out in what the screen leaves beside the title and the footer.
+// SetSize lays the body out in what the screen leaves beside the title and the footer, which
+// are always on screen: a body taller than that scrolls.
 func (d *planDialog) SetSize(w, h int) {
 	st := d.c.st
 	d.width = dialogWidth(w, planDialogWidth)
-	inner := max(d.width-st.Dialog.GetHorizontalPadding(), 1)
+	inner := d.inner()
 	content := st.Text.Width(inner).Render(d.bodyText())
 	lines := lineCount(content)
-	// Around the body: the border, the title, the blank line and the footer.
-	chrome := st.Dialog.GetVerticalFrameSize() + lineCount(d.title()) + 1 + lineCount(d.footer())
+	// Around the body: the border, the title, the blank line and the footer (wrapped at the
+	// dialog's width; it has the same number of lines whatever the scroll position).
 	d.body.Width = inner
-	d.body.Height = max(min(lines, h-chrome), 1)
 	d.body.SetContent(content)
+	chrome := func() int {
+		return st.Dialog.GetVerticalFrameSize() + lineCount(d.title()) + 1 + lineCount(d.footer())
+	}
+	d.body.Height = lines
+	if c := chrome(); lines > h-c {
+		d.body.Height = 1 // it scrolls: the footer says where it is, one line more
+	}
+	d.body.Height = max(min(lines, h-chrome()), 1)
+	d.body.SetYOffset(d.body.YOffset) // clamp to the new height
+	d.sawAll()
+}
+
+// inner is the dialog's width inside its border and padding.
+func (d *planDialog) inner() int {
+	return max(d.width-d.c.st.Dialog.GetHorizontalPadding(), 1)
+}
+
+// sawAll records that the end of the plan is on screen.
+func (d *planDialog) sawAll() {
+	if d.body.AtBottom() {
+		d.seen = true
+	}
 }
 
 func lineCount(s string) int { return strings.Count(s, "\n") + 1 }
@@ -113,7 +145,9 @@ func (d *planDialog) ShortHelp() []key.Binding {
 		}
 	}
 	if d.scrolls() {
-		b = append(b, k.ScrollUp, k.ScrollDown)
+		sc := k.ScrollDown // one hint for both directions
+		sc.SetHelp("↑↓ pgup/pgdn", "scroll")
+		b = append(b, sc)
 	}
 	return helpBindings(b...)
 }
@@ -131,13 +165,16 @@ func (d *planDialog) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		d.closed = true
 		return d, closeWith(planDialogID, emit(cancelPlanMsg{d.plan}))
 	case k.Copy.Matches(km):
-		return d, emit(copyMsg{d.plan.CLI})
+		return d, emit(copyMsg{d.script()})
 	case k.Override.Matches(km) && d.overridable():
 		d.closed = true
 		return d, closeWith(planDialogID, emit(overrideRequestMsg{req: d.req, plan: d.plan}))
 	case k.Confirm.Matches(km):
 		if d.plan.Blocked() {
 			return d, notice(fmt.Sprintf("%s cannot run: %s", d.plan.Action, d.plan.FailureText()), true)
+		}
+		if !d.seen {
+			return d, notice("read the whole plan first: ↓/pgdn scrolls to its end (checks and the CLI command are below)", true)
 		}
 		if d.needsName() && strings.TrimSpace(d.confirm.Value()) != d.plan.Service {
 			return d, notice(fmt.Sprintf("production: type %q exactly to confirm, or esc to cancel", d.plan.Service), true)
@@ -157,6 +194,7 @@ func (d *planDialog) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else {
 			d.body.ScrollDown(1)
 		}
+		d.sawAll()
 		return d, nil
 	}
 	if d.needsName() {
@@ -201,22 +239,35 @@ func (d *planDialog) bodyText() string {
 		b.WriteString("\n")
 	}
 	for _, s := range p.Steps {
-		fmt.Fprintf(&b, "\n%s  %s\n", st.Title.Render(s.Group), st.Muted.Render(fmt.Sprintf("%d instances, desired %d, template %s v%s", s.Instances, s.Desired, orDash(s.Template.Name), s.Template.Version)))
+		about := fmt.Sprintf("%d instances, desired %d", s.Instances, s.Desired)
+		if s.Template.Name != "" || s.Template.Version != "" {
+			about += fmt.Sprintf(", template %s v%s", orDash(s.Template.Name), orDash(s.Template.Version))
+		}
+		fmt.Fprintf(&b, "\n%s  %s\n", st.Title.Render(s.Group), st.Muted.Render(about))
 		if p.Action == model.ActionCancel {
 			fmt.Fprintf(&b, "  %s\n", st.Warning.Render(fmt.Sprintf("stop the running rollout %s (%s, %d%% done) where it is; nothing is rolled back", s.RefreshID, s.RefreshStatus, s.RefreshPercent)))
 			fmt.Fprintf(&b, "  %d stay on the new release %s\n", s.OnTo, imageRef(s.ToImage))
 			fmt.Fprintf(&b, "  %d stay on the old release %s\n", s.OnFrom, imageRef(s.FromImage))
 			continue
 		}
-		fmt.Fprintf(&b, "  from %s\n", imageRef(s.FromImage))
+		// A blocked plan may know neither end: it says nothing rather than "from -".
+		if s.FromImage.ImageID != "" {
+			fmt.Fprintf(&b, "  from %s\n", imageRef(s.FromImage))
+		}
+		to := ""
+		if s.ToImage.ImageID != "" {
+			to = imageRef(s.ToImage)
+		}
+		if s.ToVersion != "" {
+			to += st.Muted.Render(" (launch template version " + s.ToVersion + ")")
+		}
 		if s.RefreshID != "" {
 			fmt.Fprintf(&b, "  %s\n", st.Warning.Render("roll back the running rollout "+s.RefreshID))
-		} else {
-			to := imageRef(s.ToImage)
-			if s.ToVersion != "" {
-				to += st.Muted.Render(" (launch template version " + s.ToVersion + ")")
+			if to != "" {
+				fmt.Fprintf(&b, "  back to %s%s\n", strings.TrimSpace(to), st.Muted.Render(", the release the group was on"))
 			}
-			fmt.Fprintf(&b, "  to   %s\n", to)
+		} else if to != "" {
+			fmt.Fprintf(&b, "  to   %s\n", strings.TrimSpace(to))
 		}
 	}
 	if p.Strategy != "" {
@@ -225,7 +276,7 @@ func (d *planDialog) bodyText() string {
 	if p.Capacity != "" {
 		fmt.Fprintf(&b, "capacity  %s\n", p.Capacity)
 	}
-	if p.RestoreEstimate > 0 {
+	if p.RestoreEstimate > 0 && !p.Blocked() {
 		fmt.Fprintf(&b, "takes     about %s\n", p.RestoreEstimate.Round(time.Second))
 	}
 	if len(p.Checks) > 0 {
@@ -246,24 +297,53 @@ func (d *planDialog) bodyText() string {
 		}
 	}
 	if p.CLI != "" {
-		b.WriteString("\n" + st.Muted.Render("same from a script: ") + p.CLI + "\n")
+		b.WriteString("\n" + st.Muted.Render("same from a script: ") + d.script() + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// footer is the confirmation: why it cannot run, or the name to type, and the keys.
+// script is the command that does what the plan does unattended: the plan's CLI twin with
+// --yes (without it a script stops at the confirmation) and --demo when the console runs on
+// the demo fleet.
+func (d *planDialog) script() string {
+	s := d.plan.CLI
+	if s == "" {
+		return ""
+	}
+	words := strings.Fields(s)
+	if d.c.cfg.Demo && !slices.Contains(words, "--demo") {
+		s += " --demo"
+	}
+	if !slices.Contains(words, "--yes") {
+		s += " --yes"
+	}
+	return s
+}
+
+// footer is the confirmation: where the plan is scrolled to, why it cannot run, or the name
+// to type, and the keys; wrapped at the dialog's width. Its line count does not depend on the
+// scroll position, so that SetSize can lay the body out around it.
 func (d *planDialog) footer() string {
 	st := d.c.st
-	hints := d.c.hints(d.ShortHelp())
+	var lines []string
+	if d.scrolls() {
+		more := fmt.Sprintf("lines %d-%d of %d", d.body.YOffset+1, min(d.body.YOffset+d.body.Height, d.body.TotalLineCount()), d.body.TotalLineCount())
+		if !d.seen {
+			lines = append(lines, st.Warning.Render("↓ more below ("+more+"): read to the end to confirm"))
+		} else {
+			lines = append(lines, st.Muted.Render(more))
+		}
+	}
 	switch {
 	case d.overridable():
-		return st.Error.Render("cannot run: the image was rolled back or marked bad; o overrides (asks again, with a reason)") + "\n" + hints
+		lines = append(lines, st.Error.Render("cannot run: the image was rolled back or marked bad; o overrides (asks again, with a reason)"))
 	case d.plan.Blocked():
-		return st.Error.Render("cannot run: fix the failed checks above") + "   " + hints
+		lines = append(lines, st.Error.Render("cannot run: fix the failed checks above"))
 	case d.needsName():
-		return d.confirm.View() + "\n" + hints
+		lines = append(lines, d.confirm.View())
 	}
-	return hints
+	lines = append(lines, d.c.hints(d.ShortHelp()))
+	return st.Text.Width(d.inner()).Render(strings.Join(lines, "\n"))
 }
 
 func (d *planDialog) View() string {
@@ -305,6 +385,8 @@ func newBakeDialog(c *common, k model.ServiceKey, instance string) *bakeDialog {
 }
 
 func (d *bakeDialog) ID() string                { return bakeDialogID }
+func (d *bakeDialog) targetEnv() string         { return d.key.Env }
+func (d *bakeDialog) Capturing() bool           { return true }
 func (d *bakeDialog) Init() tea.Cmd             { return nil }
 func (d *bakeDialog) SetSize(w, _ int)          { d.width = dialogWidth(w, bakeDialogWidth) }
 func (d *bakeDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
@@ -385,6 +467,7 @@ func newPromoteDialog(c *common, k model.ServiceKey) *promoteDialog {
 }
 
 func (d *promoteDialog) ID() string                { return promoteDialogID }
+func (d *promoteDialog) targetEnv() string         { return d.key.Env }
 func (d *promoteDialog) Init() tea.Cmd             { return nil }
 func (d *promoteDialog) SetSize(w, _ int)          { d.width = dialogWidth(w, promoteDialogWidth) }
 func (d *promoteDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
@@ -507,7 +590,7 @@ func (d *promoteDialog) View() string {
 		for i := start; i < len(d.images) && i < start+promoteRows; i++ {
 			img := d.images[i]
 			runs := strings.Join(envsRunning(&c.fleet, d.key.Name, img.ID), ",")
-			line := fmt.Sprintf("%s %s %s %s", pad(img.ID, colAMI), pad(orDash(img.Label), colLabel), img.CreatedAt.UTC().Format("2006-01-02 15:04"), pad(runs, colEnv*2))
+			line := fmt.Sprintf("%s %s %s %s", pad(img.ID, colAMI), pad(orDash(img.Label), colLabel), img.CreatedAt.UTC().Format("2006-01-02 15:04"), pad(runs, 22))
 			if v, ok := model.Verdict(img.Marks); ok {
 				line += st.Warning.Render("⚠ " + v.String())
 			}

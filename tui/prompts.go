@@ -59,6 +59,8 @@ func newReasonDialog(c *common, req planRequest) *reasonDialog {
 }
 
 func (d *reasonDialog) ID() string                { return reasonDialogID }
+func (d *reasonDialog) targetEnv() string         { return d.req.key.Env }
+func (d *reasonDialog) Capturing() bool           { return true }
 func (d *reasonDialog) Init() tea.Cmd             { return nil }
 func (d *reasonDialog) SetSize(w, _ int)          { d.width = dialogWidth(w, promptWidth) }
 func (d *reasonDialog) ShortHelp() []key.Binding  { return planHints(d.c) }
@@ -118,6 +120,8 @@ func newMarkDialog(c *common, k model.ServiceKey, e model.LedgerEntry) *markDial
 }
 
 func (d *markDialog) ID() string                { return markDialogID }
+func (d *markDialog) targetEnv() string         { return d.key.Env }
+func (d *markDialog) Capturing() bool           { return d.kind != "" }
 func (d *markDialog) Init() tea.Cmd             { return nil }
 func (d *markDialog) SetSize(w, _ int)          { d.width = dialogWidth(w, promptWidth) }
 func (d *markDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
@@ -207,6 +211,8 @@ func newOverrideDialog(c *common, req planRequest, image, mark string) *override
 }
 
 func (d *overrideDialog) ID() string                { return overrideDialogID }
+func (d *overrideDialog) targetEnv() string         { return d.req.key.Env }
+func (d *overrideDialog) Capturing() bool           { return true }
 func (d *overrideDialog) Init() tea.Cmd             { return nil }
 func (d *overrideDialog) SetSize(w, _ int)          { d.width = dialogWidth(w, promptWidth) }
 func (d *overrideDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }

@@ -132,6 +132,7 @@ func (m *Model) syncKeys() {
 	}
 	m.keys.Service.Cancel.availableIf(m.cancelUnavailable(m.detail.key))
 	m.keys.Service.Mark.availableIf(m.detail.markUnavailable())
+	m.keys.Service.Bake.availableIf(m.detail.bakeUnavailable())
 }
 
 // cancelUnavailable says why the service's rollout cannot be cancelled ("" when it can be
@@ -256,6 +257,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openAuditMsg:
 		return m, m.openAudit(msg.key)
 	case openPromoteMsg:
+		if why := untaggedReason(msg.key, model.ActionPromote); why != "" {
+			m.setStatus(why, true)
+			return m, nil
+		}
 		m.detail.open(msg.key)
 		m.push(newPromoteDialog(m.c, msg.key))
 		return m, m.imagesCmd(msg.key.Name)
@@ -267,6 +272,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.syncKeys()
 		return m, nil
 	case planRequestMsg:
+		if why := untaggedReason(msg.req.key, msg.req.action); why != "" && msg.req.action != model.ActionBake {
+			m.setStatus(why, true)
+			return m, nil
+		}
 		if msg.req.needsReason(m.cfg.Production) {
 			m.push(newReasonDialog(m.c, msg.req))
 			return m, nil
@@ -283,9 +292,57 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case copyMsg:
 		return m, m.copyCmd(msg.text)
 	case tea.KeyMsg:
-		return m, m.key(msg)
+		return m, m.keyBurst(msg)
 	}
 	return m, nil
+}
+
+// keyBurst handles a key message. Bubble Tea v1 delivers the keys of one terminal read (fast
+// typing, a held key, a slow SSH link) as one message with several runes; outside a text
+// field each of them acts as if typed alone ("jjjj" moves four rows; "/web" opens the filter
+// and types "web" into it). A paste outside a text field is dropped: its text is not keys.
+func (m *Model) keyBurst(msg tea.KeyMsg) tea.Cmd {
+	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || m.takingText() {
+		if msg.Paste && !m.takingText() {
+			return nil
+		}
+		return m.key(msg)
+	}
+	if msg.Paste {
+		return nil
+	}
+	var cmds []tea.Cmd
+	for i, r := range msg.Runes {
+		if m.takingText() {
+			cmds = append(cmds, m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: msg.Runes[i:], Alt: msg.Alt}))
+			break
+		}
+		cmds = append(cmds, m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+	}
+	return tea.Batch(cmds...)
+}
+
+// takingText reports whether keys go to a text field now: the filter, a reason, a label,
+// the service name a production plan asks for.
+func (m *Model) takingText() bool {
+	if len(m.dialogs) > 0 {
+		c, ok := m.top().(capturing)
+		return ok && c.Capturing()
+	}
+	if m.helpOpen {
+		return false
+	}
+	c, ok := m.screenInView().(capturing)
+	return ok && c.Capturing()
+}
+
+// untaggedReason says, in the console's words, why an action cannot run on the groups that
+// carry no service or environment tag ("" for a tagged service).
+func untaggedReason(k model.ServiceKey, a model.ActionKind) string {
+	if k.Name != model.Untagged && k.Env != "" {
+		return ""
+	}
+	return fmt.Sprintf("no %s here: these groups carry no service or environment tag; tag them (Service, Environment) to manage them as a service", a)
 }
 
 // toDialog gives a message to the dialog on top, if any.
@@ -437,6 +494,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 // openService shows one service.
 func (m *Model) openService(k model.ServiceKey) tea.Cmd {
 	m.screen = screenService
+	m.setStatus("", false) // a sentence about another screen would mislead here
 	m.detail.open(k)
 	m.focus()
 	m.syncKeys()
@@ -482,6 +540,7 @@ func (m *Model) overrideDialog(msg overrideRequestMsg) Dialog {
 
 func (m *Model) openAudit(k model.ServiceKey) tea.Cmd {
 	m.screen = screenAudit
+	m.setStatus("", false)
 	m.detail.open(k)
 	m.audit.open(k)
 	return m.historyCmd(k)
@@ -490,6 +549,7 @@ func (m *Model) openAudit(k model.ServiceKey) tea.Cmd {
 // back leaves the screen in view: the audit view returns to its service when that is still
 // in the fleet, the service screen to the list.
 func (m *Model) back() {
+	m.setStatus("", false)
 	if m.screen == screenAudit && m.detail.key == m.audit.key && m.detail.svc != nil {
 		m.screen = screenService
 	} else {
@@ -507,11 +567,17 @@ func (m *Model) copyCmd(s string) tea.Cmd {
 	}
 }
 
-// envColor is the colour of the environment in view.
+// envColor is the environment in view and its colour: the one a dialog acts on, else the
+// service's on its screens, else the console's.
 func (m *Model) envColor() (string, string) {
 	env := m.cfg.Env
 	if m.screen != screenServices && m.detail.key.Env != "" {
 		env = m.detail.key.Env
+	}
+	if len(m.dialogs) > 0 {
+		if t, ok := m.top().(interface{ targetEnv() string }); ok && t.targetEnv() != "" {
+			env = t.targetEnv()
+		}
 	}
 	return env, m.cfg.EnvColors[env]
 }
@@ -551,22 +617,36 @@ func fitHeight(s string, h int) string {
 	return strings.Join(lines, "\n")
 }
 
+// headerPart is one part of the header and its priority: when the header is wider than the
+// screen, the parts with the highest priority number go first, so that at 80 columns it
+// still says where you are, whether you can change anything, whether the data is good, and
+// who you are.
+type headerPart struct {
+	text string
+	prio int
+}
+
 func (m *Model) header() string {
 	st := m.c.st
 	env, color := m.envColor()
 	if env == "" {
 		env = "all envs"
 	}
-	parts := []string{st.Title.Render("adstage-ops"), st.EnvBadge(env, color)}
+	parts := []headerPart{{st.Title.Render("adstage-ops"), 5}, {st.EnvBadge(env, color), 0}}
 	if m.cfg.ReadOnly {
-		parts = append(parts, st.HeaderLock.Render("🔒 read-only"))
+		parts = append(parts, headerPart{st.HeaderLock.Render("🔒 read-only"), 0})
 	} else {
-		parts = append(parts, st.HeaderWrite.Render("✎ write"))
+		// Write mode in production takes the production colour, never the OK colour.
+		prodColor := ""
+		if m.cfg.Production(env) {
+			prodColor = color
+		}
+		parts = append(parts, headerPart{st.WriteBadge(prodColor), 0})
 	}
 	f := &m.c.fleet
 	switch {
 	case m.refreshing() && !m.c.haveFleet:
-		parts = append(parts, st.Busy.Render(m.c.spinner()+" loading"))
+		parts = append(parts, headerPart{st.Busy.Render(m.c.spinner() + " loading"), 1})
 	case m.c.haveFleet:
 		a := st.Muted.Render("data " + age(m.c.now().Sub(f.FetchedAt)) + " old")
 		if m.c.now().Sub(f.FetchedAt) < time.Second {
@@ -575,20 +655,48 @@ func (m *Model) header() string {
 		if m.refreshing() {
 			a = st.Busy.Render(m.c.spinner()) + " " + a
 		}
-		parts = append(parts, a)
+		parts = append(parts, headerPart{a, 2})
 	}
 	if m.lastErr != "" {
-		parts = append(parts, st.Error.Render("✗ refresh failed"))
+		parts = append(parts, headerPart{st.Error.Render("✗ refresh failed"), 0})
 	} else if len(f.Problems) > 0 {
-		parts = append(parts, st.Warning.Render(fmt.Sprintf("⚠ %d partial", len(f.Problems))))
+		parts = append(parts, headerPart{st.Warning.Render(fmt.Sprintf("⚠ %d partial", len(f.Problems))), 1})
 	}
 	if m.c.haveFleet {
-		parts = append(parts, st.HeaderKey.Render("acct ")+f.Account, f.Region)
+		parts = append(parts, headerPart{st.HeaderKey.Render("acct ") + f.Account, 4}, headerPart{f.Region, 3})
 		if id := shortARN(f.Identity); id != "" {
-			parts = append(parts, id)
+			parts = append(parts, headerPart{id, 1})
 		}
 	}
-	return truncate(strings.Join(parts, st.Muted.Render(" │ ")), m.w)
+	return fitParts(parts, st.Muted.Render(" │ "), m.w)
+}
+
+// fitParts joins the parts that fit in w columns, dropping the highest priority numbers
+// first, and cuts what is still too wide (with …).
+func fitParts(parts []headerPart, sep string, w int) string {
+	join := func(ps []headerPart) string {
+		texts := make([]string, len(ps))
+		for i, p := range ps {
+			texts[i] = p.text
+		}
+		return strings.Join(texts, sep)
+	}
+	for {
+		s := join(parts)
+		if lipgloss.Width(s) <= w {
+			return s
+		}
+		worst := -1
+		for i, p := range parts {
+			if p.prio > 0 && (worst < 0 || p.prio >= parts[worst].prio) {
+				worst = i
+			}
+		}
+		if worst < 0 {
+			return truncate(s, w)
+		}
+		parts = slices.Delete(slices.Clone(parts), worst, worst+1)
+	}
 }
 
 // shortARN keeps the useful end of a caller ARN.
@@ -637,12 +745,70 @@ func (m *Model) activeBindings() [][]key.Binding {
 	return append(groups, helpBindings(m.keys.Global.Help, m.keys.Global.Quit))
 }
 
-func (m *Model) shortHelp() string {
-	var flat []key.Binding
-	for _, g := range m.activeBindings() {
-		flat = append(flat, g...)
+// footerBindings are the short help of what has focus (the cursor keys are in ? help).
+func (m *Model) footerBindings() [][]key.Binding {
+	if len(m.dialogs) > 0 {
+		return [][]key.Binding{m.top().ShortHelp()}
 	}
-	return truncate(m.c.help.ShortHelpView(flat), m.w)
+	if m.helpOpen {
+		return [][]key.Binding{m.help.ShortHelp()}
+	}
+	scr := m.screenInView()
+	groups := [][]key.Binding{scr.ShortHelp()}
+	if c, ok := scr.(capturing); ok && c.Capturing() {
+		return groups
+	}
+	return append(groups, helpBindings(m.keys.Global.Help, m.keys.Global.Quit))
+}
+
+// shortHelp is the footer: the keys of what has focus, as many whole ones as fit (then …),
+// before back, help and quit, which stay at its end at every width so that esc, ? and q are
+// always on screen.
+func (m *Model) shortHelp() string {
+	kept := map[key.Help]bool{m.keys.Global.Help.Help(): true, m.keys.Global.Quit.Help(): true, m.keys.Global.Back.Help(): true}
+	var flat, tail []key.Binding
+	for _, g := range m.footerBindings() {
+		for _, b := range g {
+			if kept[b.Help()] && b.Enabled() {
+				tail = append(tail, b)
+			} else {
+				flat = append(flat, b)
+			}
+		}
+	}
+	h := m.c.help
+	h.Width = 0
+	end := h.ShortHelpView(tail)
+	sep := h.Styles.ShortSeparator.Render(h.ShortSeparator)
+	ellipsis := h.Styles.Ellipsis.Render(h.Ellipsis)
+	room := m.w - lipgloss.Width(end)
+	if end != "" {
+		room -= lipgloss.Width(sep)
+	}
+	head := ""
+	for i := range flat {
+		s := h.ShortHelpView(flat[:i+1])
+		more := 0
+		if i+1 < len(flat) {
+			more = lipgloss.Width(sep + ellipsis)
+		}
+		if lipgloss.Width(s)+more > room {
+			if head != "" {
+				head += sep + ellipsis
+			} else {
+				head = ellipsis
+			}
+			break
+		}
+		head = s
+	}
+	switch {
+	case head == "":
+		return truncate(end, m.w)
+	case end == "":
+		return truncate(head, m.w)
+	}
+	return truncate(head+sep+end, m.w)
 }
 
 // truncate cuts a styled line to w cells.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/adstage/adstage-ops/model"
 )
@@ -265,22 +266,28 @@ func (v *serviceView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return v, nil
 }
 
-// selectedInstance is the instance under the cursor, or the service's first in-service one.
+// selectedInstance is the instance under the cursor, if the cursor is on one. b bakes only
+// the instance the operator points at, never one chosen for them.
 func (v *serviceView) selectedInstance() *model.Instance {
-	if v.cursor < len(v.lines) && v.lines[v.cursor].in != nil {
+	if v.cursor < len(v.lines) && v.lines[v.cursor].kind == lineInstance {
 		return v.lines[v.cursor].in
 	}
-	if v.svc == nil {
-		return nil
+	return nil
+}
+
+// bakeUnavailable says why b does nothing now ("" when the cursor is on an instance).
+func (v *serviceView) bakeUnavailable() string {
+	if v.selectedInstance() != nil {
+		return ""
 	}
-	for _, g := range v.svc.Groups {
-		for i := range g.Instances {
-			if g.Instances[i].Lifecycle == model.InService {
-				return &g.Instances[i]
+	if v.svc != nil {
+		for _, g := range v.svc.Groups {
+			if len(g.Instances) > 0 {
+				return "move the cursor onto an instance to bake an image from it"
 			}
 		}
 	}
-	return nil
+	return "nothing to bake: the service has no running instance"
 }
 
 func (v *serviceView) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -311,7 +318,7 @@ func (v *serviceView) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		in := v.selectedInstance()
 		if in == nil {
-			return notice("nothing to bake: the service has no running instance", true)
+			return notice(v.bakeUnavailable(), true)
 		}
 		return emit(openDialogMsg{newBakeDialog(v.c, v.key, in.ID)})
 	case k.Mark.Pressed(msg):
@@ -342,7 +349,7 @@ func (v *serviceView) View() string {
 	head := st.Title.Render(v.key.Name) + "  " + st.EnvBadge(v.key.Env, c.cfg.EnvColors[v.key.Env])
 	if v.svc != nil {
 		n := v.counts
-		head += st.Muted.Render(fmt.Sprintf("  %d groups · %d/%d healthy · %d draining · release %s", n.Groups, n.Healthy, n.Desired, n.Draining, orDash(v.release)))
+		head += st.Muted.Render(fmt.Sprintf("  %s · %s · %d draining · release %s", plural(n.Groups, "group"), healthyText(n), n.Draining, orDash(v.release)))
 		if v.mixed {
 			head += st.Warning.Render(" · mixed fleet")
 		}
@@ -392,7 +399,14 @@ func (v *serviceView) readinessLines() []string {
 	case !r.Possible:
 		return []string{st.Warning.Render("rollback not possible: " + r.Why)}
 	case r.Via == "rollback-refresh":
-		return []string{st.OK.Render("rollback ready: reverses the running rollout") + st.Muted.Render(fmt.Sprintf(" (about %s)", r.Estimate.Round(time.Second)))}
+		back := ""
+		if r.Target.ImageID != "" {
+			back = ", back to " + r.Target.ImageID
+			if r.Target.Version > 0 {
+				back += fmt.Sprintf(" (v%d)", r.Target.Version)
+			}
+		}
+		return []string{st.OK.Render("rollback ready: reverses the running rollout"+back) + st.Muted.Render(fmt.Sprintf(" (about %s)", r.Estimate.Round(time.Second)))}
 	}
 	t := r.Target
 	target := fmt.Sprintf("%s (launch template version %d)", t.ImageID, t.Version)
@@ -438,15 +452,42 @@ func (v *serviceView) scroll(rows int) int {
 	return off
 }
 
-// Instance columns.
+// The instance table's columns, in display order. The rule (layoutColumns): INSTANCE,
+// LIFECYCLE, LOAD BALANCER (state and drain countdown, shortened before it is cut) and a
+// short AMI (cut with …) are always shown; then ASG health, AGE and AZ as the width allows.
+// Spare room widens the balancer column to a whole "name draining ~45s left", then the AMI
+// to a whole id, then the balancer column again.
 const (
-	colID    = 20
-	colAZ    = 11
-	colLife  = 16
-	colASG   = 10
-	colAMI   = 22
-	colAge   = 5
-	minLBCol = 24
+	instID = iota
+	instAZ
+	instLife
+	instASG
+	instLB
+	instAMI
+	instAge
+)
+
+var instanceColumns = []column{
+	instID:   {title: "INSTANCE", min: colID},
+	instAZ:   {title: "AZ", min: colAZ, prio: 3},
+	instLife: {title: "LIFECYCLE", min: colLife},
+	instASG:  {title: "ASG", min: colASG, prio: 1},
+	instLB:   {title: "LOAD BALANCER", min: minLBCol},
+	instAMI:  {title: "AMI", min: colShortAMI},
+	instAge:  {title: "AGE", min: colAge, prio: 2},
+}
+
+// Instance and image columns.
+const (
+	colID       = 20
+	colAZ       = 11
+	colLife     = 16
+	colASG      = 10
+	colAMI      = 22
+	colShortAMI = 12
+	colAge      = 5
+	minLBCol    = 20
+	wantLBCol   = 34
 	// Baked image columns (the AMI column is colAMI, the label colLabel).
 	colImageState = 14
 	colBakedBy    = 24
@@ -454,9 +495,9 @@ const (
 	recentRollout = 10 * time.Minute
 )
 
-// lbWidth is the load-balancer column: what the fixed columns leave.
-func (v *serviceView) lbWidth() int {
-	return max(v.width-colID-colAZ-colLife-colASG-colAMI-colAge-gutter, minLBCol)
+// instanceLayout is the instance table's column rule at a screen width.
+func instanceLayout(width int) []int {
+	return layoutColumns(instanceColumns, width-gutter, []growStep{{instLB, wantLBCol}, {instAMI, colAMI}, {instLB, 0}})
 }
 
 func (v *serviceView) line(l *detailLine, now time.Time) string {
@@ -478,7 +519,7 @@ func (v *serviceView) line(l *detailLine, now time.Time) string {
 			}
 			s += st.Warning.Render(fmt.Sprintf("  ⟲ rolling back to %s %d%%", to, r.Progress()))
 		} else if r.Active() {
-			s += st.Busy.Render(fmt.Sprintf("  ⟳ rollout %s %d%% (%d to update)", r.Status, r.Percent, r.InstancesToUpdate))
+			s += st.Busy.Render(fmt.Sprintf("  ⟳ rollout to %s %s %d%% (%d to update)", v.rolloutTarget(r), r.Status, r.Percent, r.InstancesToUpdate))
 		} else if r != nil && r.Status != "" && now.Sub(r.EndedAt) < recentRollout {
 			s += st.Muted.Render(fmt.Sprintf("  last rollout %s", r.Status))
 		}
@@ -500,7 +541,13 @@ func (v *serviceView) line(l *detailLine, now time.Time) string {
 		}
 		return "  " + st.Muted.Render(strings.Join(parts, " · "))
 	case lineColumns:
-		return "  " + st.ColumnHeader.Render(pad("INSTANCE", colID)+pad("AZ", colAZ)+pad("LIFECYCLE", colLife)+pad("ASG", colASG)+pad("LOAD BALANCER", v.lbWidth())+pad("AMI", colAMI)+pad("AGE", colAge))
+		var b strings.Builder
+		for i, w := range instanceLayout(v.width) {
+			if w > 0 {
+				b.WriteString(pad(instanceColumns[i].title, w))
+			}
+		}
+		return "  " + st.ColumnHeader.Render(strings.TrimRight(b.String(), " "))
 	case lineInstance:
 		return v.instanceLine(l, now)
 	case lineBlank:
@@ -541,59 +588,155 @@ func (v *serviceView) line(l *detailLine, now time.Time) string {
 func (v *serviceView) instanceLine(l *detailLine, now time.Time) string {
 	st := v.c.st
 	in := l.in
-	life := pad(in.Lifecycle.String(), colLife)
-	switch {
-	case in.Lifecycle == model.InService:
-		life = st.OK.Render(life)
-	case in.Lifecycle.Leaving():
-		life = st.Muted.Render(life)
-	default:
-		life = st.Busy.Render(life)
+	var b strings.Builder
+	b.WriteString("  ")
+	for i, w := range instanceLayout(v.width) {
+		if w == 0 {
+			continue
+		}
+		switch i {
+		case instID:
+			b.WriteString(pad(in.ID, w))
+		case instAZ:
+			b.WriteString(pad(in.AZ, w))
+		case instLife:
+			life := pad(in.Lifecycle.String(), w)
+			switch {
+			case in.Lifecycle == model.InService:
+				life = st.OK.Render(life)
+			case in.Lifecycle.Leaving():
+				life = st.Muted.Render(life)
+			default:
+				life = st.Busy.Render(life)
+			}
+			b.WriteString(life)
+		case instASG:
+			if in.Healthy {
+				b.WriteString(st.OK.Render(pad("Healthy", w)))
+			} else {
+				b.WriteString(st.Error.Render(pad("Unhealthy", w)))
+			}
+		case instLB:
+			b.WriteString(pad(targetsText(st, in, now, w-1), w))
+		case instAMI:
+			b.WriteString(amiStyle(st, l.g, in).Render(pad(orDash(in.ImageID), w)))
+		case instAge:
+			b.WriteString(pad(age(in.Age(now)), w))
+		}
 	}
-	asg := st.OK.Render(pad("Healthy", colASG))
-	if !in.Healthy {
-		asg = st.Error.Render(pad("Unhealthy", colASG))
-	}
-	ami := pad(orDash(in.ImageID), colAMI)
-	if l.g.ImageID != "" && in.ImageID != "" && in.ImageID != l.g.ImageID {
-		ami = st.Warning.Render(ami)
-	}
-	return "  " + pad(in.ID, colID) + pad(in.AZ, colAZ) + life + asg + pad(targetsText(st, in, now), v.lbWidth()) + ami + pad(age(in.Age(now)), colAge)
+	return b.String()
 }
 
-// targetsText is each balancer's view of the instance, with the drain countdown.
-func targetsText(st Styles, in *model.Instance, now time.Time) string {
+// amiStyle colours an instance's AMI. One that differs from its group's is a problem
+// (warning) unless a rollout is bringing it in or taking it out: then it is the new release,
+// in a neutral highlight.
+func amiStyle(st Styles, g *model.Group, in *model.Instance) lipgloss.Style {
+	if g.ImageID == "" || in.ImageID == "" || in.ImageID == g.ImageID {
+		return st.Row
+	}
+	if r := g.Refresh; r.Active() && (r.DesiredImage == "" || r.DesiredImage == in.ImageID) {
+		return st.Highlight
+	}
+	return st.Warning
+}
+
+// targetsText is each balancer's view of the instance, with the drain countdown, in the
+// longest form that fits w columns: with the balancer's name and the reason, without the
+// reason, without the name, then the shortest ("drain ~45s").
+func targetsText(st Styles, in *model.Instance, now time.Time, w int) string {
 	if len(in.Targets) == 0 {
 		return st.Muted.Render("-")
 	}
-	parts := make([]string, 0, len(in.Targets))
-	for _, t := range in.Targets {
-		s := t.Balancer + " " + t.State.String()
-		style := st.OK
-		switch t.State {
-		case model.TargetDraining:
-			left, exact := t.DrainRemaining(now)
-			about := ""
-			if !exact {
-				about = "~"
-			}
-			s += fmt.Sprintf(" %s%s left", about, left.Round(time.Second))
-			style = st.Busy
-		case model.TargetHealthy:
-		case model.TargetInitial:
-			style = st.Busy
-		default:
-			style = st.Warning
+	var s string
+	for form := range 4 {
+		parts := make([]string, 0, len(in.Targets))
+		for _, t := range in.Targets {
+			parts = append(parts, targetText(st, t, now, form))
 		}
-		if t.Reason != "" && t.State != model.TargetHealthy && t.State != model.TargetDraining {
-			s += " (" + t.Reason + ")"
+		s = strings.Join(parts, ", ")
+		if ansiWidth(s) <= w {
+			break
 		}
-		if t.Stale && t.CheckedAt > 0 {
-			s += fmt.Sprintf(" [%s old]", age(now.Sub(time.Unix(t.CheckedAt, 0))))
-		}
-		parts = append(parts, style.Render(s))
 	}
-	return strings.Join(parts, ", ")
+	return s
+}
+
+// targetText is one balancer's view of an instance in one of targetsText's forms (0 the
+// longest).
+func targetText(st Styles, t model.TargetHealth, now time.Time, form int) string {
+	s := t.State.String()
+	if form < 2 {
+		s = t.Balancer + " " + s
+	}
+	style := st.OK
+	switch t.State {
+	case model.TargetDraining:
+		left, exact := t.DrainRemaining(now)
+		about := ""
+		if !exact {
+			about = "~"
+		}
+		switch form {
+		case 3:
+			s = fmt.Sprintf("drain %s%s", about, left.Round(time.Second))
+		default:
+			s += fmt.Sprintf(" %s%s left", about, left.Round(time.Second))
+		}
+		style = st.Busy
+	case model.TargetHealthy:
+	case model.TargetInitial:
+		style = st.Busy
+	default:
+		style = st.Warning
+	}
+	if form == 0 && t.Reason != "" && t.State != model.TargetHealthy && t.State != model.TargetDraining {
+		s += " (" + t.Reason + ")"
+	}
+	if form == 0 && t.Stale && t.CheckedAt > 0 {
+		s += fmt.Sprintf(" [%s old]", age(now.Sub(time.Unix(t.CheckedAt, 0))))
+	}
+	return style.Render(s)
+}
+
+// rolloutTarget names what a rollout brings in: "v4 (ami-…)", or what is known of it (the
+// release list knows the AMI of a version the refresh does not name one for).
+func (v *serviceView) rolloutTarget(r *model.Refresh) string {
+	image := r.DesiredImage
+	if image == "" && r.DesiredVersion != "" {
+		for _, b := range v.releases.blocks {
+			for _, e := range b.Entries {
+				if fmt.Sprint(e.Version) == r.DesiredVersion && e.ImageID != "" {
+					image = e.ImageID
+				}
+			}
+		}
+	}
+	switch {
+	case r.DesiredVersion != "" && image != "":
+		return "v" + r.DesiredVersion + " (" + image + ")"
+	case r.DesiredVersion != "":
+		return "v" + r.DesiredVersion
+	case image != "":
+		return image
+	}
+	return "an unnamed configuration"
+}
+
+// healthyText is the headline's health: healthy out of desired, and the extra instances a
+// rollout launches before it terminates ("6/6 healthy (+6 above desired)"), never "12/6".
+func healthyText(c model.Counts) string {
+	if c.Healthy > c.Desired {
+		return fmt.Sprintf("%d/%d healthy (+%d above desired)", c.Desired, c.Desired, c.Healthy-c.Desired)
+	}
+	return fmt.Sprintf("%d/%d healthy", c.Healthy, c.Desired)
+}
+
+// plural is "1 group", "2 groups".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // envsRunning lists the environments of a service whose live instances run an image.

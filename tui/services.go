@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -118,11 +119,15 @@ func (v *servicesView) fleetChanged(f *model.Fleet) tea.Cmd {
 	}
 	v.all = allCandidates(f)
 	if v.query == "" {
+		at, ok := v.selected()
 		v.rows = v.rows[:0]
 		for i := range f.Services {
 			v.rows = append(v.rows, f.Services[i].ServiceKey)
 		}
 		v.matches = nil
+		if ok {
+			v.cursorTo(at)
+		}
 		v.clamp()
 		return nil
 	}
@@ -135,13 +140,14 @@ func (v *servicesView) fleetChanged(f *model.Fleet) tea.Cmd {
 type candidate struct {
 	key  model.ServiceKey
 	text string
+	pos  int // in the list: ties in the ranking keep the list's order
 }
 
 func allCandidates(f *model.Fleet) []candidate {
 	out := make([]candidate, len(f.Services))
 	for i := range f.Services {
 		k := f.Services[i].ServiceKey
-		out[i] = candidate{key: k, text: k.Name + " " + k.Env}
+		out[i] = candidate{key: k, text: k.Name + " " + k.Env, pos: i}
 	}
 	return out
 }
@@ -167,6 +173,11 @@ func filterCmd(gen int, query string, cands []candidate) tea.Cmd {
 	return func() tea.Msg { return runFilter(gen, query, cands) }
 }
 
+// runFilter ranks the candidates that match the query. Every query word that is a whole
+// word of the row ("web", "api production") ranks it first, a word's prefix ("prod") next,
+// any other subsequence last, by sahilm/fuzzy's score; every tie keeps the list's order, so
+// that "web" lists web/production before web/staging as the unfiltered list does, and the
+// same query gives the same order on every refresh.
 func runFilter(gen int, query string, cands []candidate) filterMsg {
 	out := filterMsg{gen: gen, query: query, matches: map[model.ServiceKey][]int{}}
 	if query == "" {
@@ -176,7 +187,25 @@ func runFilter(gen int, query string, cands []candidate) filterMsg {
 		}
 		return out
 	}
-	for _, mt := range fuzzy.FindFrom(query, candidateSource(cands)) {
+	type ranked struct {
+		fuzzy.Match
+		tier int
+	}
+	words := strings.Fields(strings.ToLower(query))
+	var found []ranked
+	for _, mt := range fuzzy.FindFromNoSort(query, candidateSource(cands)) {
+		found = append(found, ranked{mt, matchTier(words, cands[mt.Index].text)})
+	}
+	slices.SortStableFunc(found, func(a, b ranked) int {
+		if a.tier != b.tier {
+			return a.tier - b.tier
+		}
+		if a.tier == tierSubsequence && a.Score != b.Score {
+			return b.Score - a.Score
+		}
+		return cands[a.Index].pos - cands[b.Index].pos
+	})
+	for _, mt := range found {
 		k := cands[mt.Index].key
 		out.matched = append(out.matched, cands[mt.Index])
 		out.rows = append(out.rows, k)
@@ -191,11 +220,47 @@ func runFilter(gen int, query string, cands []candidate) filterMsg {
 	return out
 }
 
+// Match tiers, best first.
+const (
+	tierWord = iota
+	tierPrefix
+	tierSubsequence
+)
+
+// matchTier says how well the query words match a row's text ("web production"): each a
+// whole word (of the name, its dash-separated parts or the environment), each at least a
+// word's prefix, or only a subsequence.
+func matchTier(words []string, text string) int {
+	fields := strings.Fields(strings.ToLower(text))
+	var parts []string
+	for _, f := range fields {
+		parts = append(parts, f)
+		if strings.Contains(f, "-") {
+			parts = append(parts, strings.Split(f, "-")...)
+		}
+	}
+	tier := tierWord
+	for _, w := range words {
+		switch {
+		case slices.Contains(parts, w):
+		case slices.ContainsFunc(parts, func(p string) bool { return strings.HasPrefix(p, w) }):
+			tier = max(tier, tierPrefix)
+		default:
+			return tierSubsequence
+		}
+	}
+	return tier
+}
+
 // applyFilter takes a filter result unless a newer request was made since.
 func (v *servicesView) applyFilter(msg filterMsg) {
 	if msg.gen != v.gen {
 		return
 	}
+	// The same query again is a refresh: the cursor stays on its service. A new query starts
+	// at the best match.
+	at, keep := v.selected()
+	keep = keep && msg.query == v.query
 	v.query = msg.query
 	v.rows, v.matches, v.matched = msg.rows, msg.matches, msg.matched
 	if msg.query == "" {
@@ -203,7 +268,17 @@ func (v *servicesView) applyFilter(msg filterMsg) {
 	}
 	clear(v.cache) // highlighting changed
 	v.cursor, v.offset = 0, 0
+	if keep {
+		v.cursorTo(at)
+	}
 	v.clamp()
+}
+
+// cursorTo puts the cursor on a service's row, if it is listed.
+func (v *servicesView) cursorTo(k model.ServiceKey) {
+	if i := slices.Index(v.rows, k); i >= 0 {
+		v.cursor = i
+	}
 }
 
 // setQuery starts a filter request. When the query only grew, only the rows that matched the
@@ -362,20 +437,89 @@ func (v *servicesView) visible() []model.ServiceKey {
 	return append([]model.ServiceKey(nil), v.rows[v.offset:end]...)
 }
 
-// Column widths of the services screen; the name takes what is left.
+// The services screen's columns, in display order. The rule (layoutColumns): SERVICE, ENV,
+// HEALTH, STATE and ROLLBACK are always shown; then, as the width allows, a short RELEASE
+// (AMI cut with …), DRAIN, IN SVC, WANT and GROUPS, in that order. Spare room widens SERVICE
+// to its longest name on screen, RELEASE to a whole AMI id, ROLLBACK to its long unverified
+// form when a row on screen needs it, STATE to fit an action's progress, then SERVICE again.
 const (
-	colEnv     = 11
-	colNum     = 7
-	colRelease = 24
-	colState   = 18
-	colBack    = 13
-	// gutter is the cursor's column left of every row ("› "), and the gap before RELEASE.
+	svcName = iota
+	svcEnv
+	svcGroups
+	svcWant
+	svcInSvc
+	svcHealth
+	svcDrain
+	svcRelease
+	svcState
+	svcBack
+)
+
+var servicesColumns = []column{
+	svcName:    {title: "SERVICE", min: minNameW},
+	svcEnv:     {title: "ENV", min: 11},
+	svcGroups:  {title: "GROUPS", min: colNum, prio: 5, right: true},
+	svcWant:    {title: "WANT", min: colNum, prio: 4, right: true},
+	svcInSvc:   {title: "IN SVC", min: colNum, prio: 3, right: true},
+	svcHealth:  {title: "HEALTH", min: 8, right: true},
+	svcDrain:   {title: "DRAIN", min: colNum, prio: 2, right: true},
+	svcRelease: {title: "RELEASE", min: 13, prio: 1},
+	svcState:   {title: "STATE", min: 18},
+	svcBack:    {title: "ROLLBACK", min: colBack},
+}
+
+const (
+	colNum = 7
+	// colReleaseWide fits a whole AMI id after the two-column gap before RELEASE.
+	colReleaseWide = 24
+	colBack        = 13
+	// colStateWide fits an action's progress beside the state ("⟳ refresh 50% rollout 50% mixed").
+	colStateWide = 34
+	// gutter is the cursor's column left of every row ("› ").
 	gutter = 2
 	// listChrome are the lines above the rows: the count or filter, the column headers.
 	listChrome = 2
 	// minNameW is the narrowest the name column gets.
 	minNameW = 12
 )
+
+// columnWidths lays the services screen out at its width for the rows on screen.
+func (v *servicesView) columnWidths() []int {
+	h := v.height - listChrome
+	longest, unverified := 0, false
+	for i := v.offset; i < len(v.rows) && i < v.offset+h; i++ {
+		k := v.rows[i]
+		longest = max(longest, ansiWidth(k.Name))
+		if e, ok := v.c.ready[k]; ok && !e.err && e.r.Possible && e.r.Unverified {
+			unverified = true
+		}
+	}
+	backMax := colBack
+	if unverified {
+		backMax = len(unverifiedLong) + 1
+	}
+	return servicesLayout(v.width, longest, backMax)
+}
+
+// servicesLayout is the column rule of the services screen at a width, for names up to
+// longest and a ROLLBACK cell up to backMax.
+func servicesLayout(width, longest, backMax int) []int {
+	return layoutColumns(servicesColumns, width-gutter, []growStep{
+		{svcName, longest + 1}, {svcRelease, colReleaseWide}, {svcBack, backMax}, {svcState, colStateWide}, {svcName, 0},
+	})
+}
+
+// cellText aligns a cell's text in its column; the RELEASE column keeps two columns free
+// before it, after the numbers.
+func cellText(c column, s string, w int) string {
+	switch {
+	case c.right:
+		return padL(s, w)
+	case c.title == "RELEASE":
+		return "  " + pad(s, w-2)
+	}
+	return pad(s, w)
+}
 
 // View draws the list: the rows on screen only.
 func (v *servicesView) View() string {
@@ -390,10 +534,17 @@ func (v *servicesView) View() string {
 		b.WriteString(st.Muted.Render(fmt.Sprintf("%d services", len(v.rows))))
 	}
 	b.WriteByte('\n')
-	nameW := max(v.width-gutter-colEnv-5*colNum-colRelease-colState-colBack, minNameW)
-	nameW, backW := v.backWidth(nameW)
-	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("WANT", colNum) + padL("IN SVC", colNum) + padL("HEALTH", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-gutter) + pad("STATE", colState) + pad("ROLLBACK", backW)))
 	rowsH := v.height - listChrome
+	v.offset = scroll(v.cursor, v.offset, rowsH, len(v.rows))
+	widths := v.columnWidths()
+	var head strings.Builder
+	head.WriteString("  ")
+	for i, col := range servicesColumns {
+		if widths[i] > 0 {
+			head.WriteString(cellText(col, col.title, widths[i]))
+		}
+	}
+	b.WriteString(st.ColumnHeader.Render(strings.TrimRight(head.String(), " ")))
 	if !c.haveFleet {
 		b.WriteString("\n" + st.Muted.Render("reading the fleet…"))
 		return b.String()
@@ -406,7 +557,6 @@ func (v *servicesView) View() string {
 		b.WriteString("\n" + st.Muted.Render(msg))
 		return b.String()
 	}
-	v.offset = scroll(v.cursor, v.offset, rowsH, len(v.rows))
 	end := min(v.offset+rowsH, len(v.rows))
 	v.rendered = 0
 	for i := v.offset; i < end; i++ {
@@ -416,33 +566,23 @@ func (v *servicesView) View() string {
 			continue
 		}
 		b.WriteByte('\n')
-		b.WriteString(v.row(&c.fleet.Services[idx], i == v.cursor, nameW, backW))
+		b.WriteString(v.row(&c.fleet.Services[idx], i == v.cursor, widths))
 	}
 	return b.String()
 }
 
-// backWidth widens the ROLLBACK column into the name column's spare room when a row on
-// screen has an unverified rollback target, so that it can say so in full.
-func (v *servicesView) backWidth(nameW int) (int, int) {
-	h := v.height - listChrome
-	longest, unverified := 0, false
-	for i := v.offset; i < len(v.rows) && i < v.offset+h; i++ {
-		k := v.rows[i]
-		longest = max(longest, ansiWidth(k.Name))
-		if e, ok := v.c.ready[k]; ok && !e.err && e.r.Possible && e.r.Unverified {
-			unverified = true
-		}
+// healthText is healthy instances out of the desired capacity. A rollout that launches
+// before it terminates has more healthy instances than desired for a while: the extra ones
+// are shown as "+N" ("6/6+6"), never as "12/6".
+func healthText(c model.Counts) string {
+	if c.Healthy > c.Desired {
+		return fmt.Sprintf("%d/%d+%d", c.Desired, c.Desired, c.Healthy-c.Desired)
 	}
-	if !unverified {
-		return nameW, colBack
-	}
-	spare := max(nameW-max(longest+1, minNameW), 0)
-	spare = min(spare, len(unverifiedLong)+1-colBack)
-	return nameW - spare, colBack + spare
+	return fmt.Sprintf("%d/%d", c.Healthy, c.Desired)
 }
 
 // row formats one service, from the cache when nothing it shows has changed.
-func (v *servicesView) row(s *model.Service, selected bool, nameW, backW int) string {
+func (v *servicesView) row(s *model.Service, selected bool, widths []int) string {
 	sum, ok := v.summary[s.ServiceKey]
 	if !ok { // once per snapshot, for the rows that are shown
 		sum = summarize(s)
@@ -450,36 +590,73 @@ func (v *servicesView) row(s *model.Service, selected bool, nameW, backW int) st
 	}
 	c, release := sum.counts, sum.release
 	state, stateStyle := serviceState(v.c, s.ServiceKey, sum)
-	back, backStyle := rollbackCell(v.c, s.ServiceKey, backW)
-	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%d|%d|%d", c, selected, release, state, back, nameW, backW, v.width)
+	if ansiWidth(state) >= widths[svcState] {
+		// Too narrow for the action's progress and the state: the state says more (the
+		// status line and the service screen follow the action).
+		if _, ok := v.c.actions[s.ServiceKey]; ok {
+			if i := strings.Index(state, "% "); i >= 0 && strings.HasPrefix(state, "⟳") {
+				state = state[i+2:]
+			}
+		}
+	}
+	back, backStyle := rollbackCell(v.c, s.ServiceKey, widths[svcBack])
+	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%v", c, selected, release, state, back, widths)
 	if rc, ok := v.cache[s.ServiceKey]; ok && rc.sig == sig {
 		return rc.line
 	}
 	v.rendered++
 	st := v.c.st
-	name := highlight(s.Name, v.matches[s.ServiceKey], st)
-	cells := pad(name, nameW) + pad(s.Env, colEnv) + padL(fmt.Sprint(c.Groups), colNum) + padL(fmt.Sprint(c.Desired), colNum) + padL(fmt.Sprint(c.InService), colNum)
-	healthy := padL(fmt.Sprintf("%d/%d", c.Healthy, c.Desired), colNum)
-	if c.Healthy < c.Desired || c.Unhealthy > 0 {
-		healthy = st.Warning.Render(healthy)
-	} else {
-		healthy = st.OK.Render(healthy)
+	var line strings.Builder
+	for i, col := range servicesColumns {
+		w := widths[i]
+		if w == 0 {
+			continue
+		}
+		switch i {
+		case svcName:
+			line.WriteString(pad(highlight(s.Name, v.matches[s.ServiceKey], st), w))
+		case svcEnv:
+			line.WriteString(pad(s.Env, w))
+		case svcGroups:
+			line.WriteString(padL(fmt.Sprint(c.Groups), w))
+		case svcWant:
+			line.WriteString(padL(fmt.Sprint(c.Desired), w))
+		case svcInSvc:
+			line.WriteString(padL(fmt.Sprint(c.InService), w))
+		case svcHealth:
+			style := st.OK
+			if c.Healthy < c.Desired || c.Unhealthy > 0 {
+				style = st.Warning
+			}
+			line.WriteString(style.Render(padL(healthText(c), w)))
+		case svcDrain:
+			drain := padL(fmt.Sprint(c.Draining), w)
+			if c.Draining > 0 {
+				drain = st.Busy.Render(drain)
+			}
+			line.WriteString(drain)
+		case svcRelease:
+			line.WriteString(cellText(col, orDash(release), w))
+		case svcState:
+			line.WriteString(stateStyle.Render(pad(state, w)))
+		case svcBack:
+			line.WriteString(backStyle.Render(pad(back, w)))
+		}
 	}
-	drain := padL(fmt.Sprint(c.Draining), colNum)
-	if c.Draining > 0 {
-		drain = st.Busy.Render(drain)
-	}
-	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-gutter) + stateStyle.Render(pad(state, colState)) + backStyle.Render(pad(back, backW))
+	out := line.String()
 	if selected {
-		line = st.Selected.Render("› " + ansiStrip(line))
+		out = st.Selected.Render("› " + ansiStrip(out))
 	} else {
-		line = "  " + line
+		out = "  " + out
 	}
-	v.cache[s.ServiceKey] = rowCache{sig: sig, line: line}
-	return line
+	v.cache[s.ServiceKey] = rowCache{sig: sig, line: out}
+	return out
 }
 
-// serviceState is the short state column: action in progress, rollout, mixed, degraded, legacy.
+// serviceState is the short state column: action in progress, rollout, mixed, degraded,
+// legacy. Its colour says whether it is a problem: orange for degraded, rolling back, a mixed
+// fleet with no rollout to explain it, and a launch configuration (no rollback possible);
+// the busy colour for a rollout or an action; green only when all is well.
 func serviceState(c *common, k model.ServiceKey, sum rowSummary) (string, lipgloss.Style) {
 	st := c.st
 	var parts []string
@@ -488,23 +665,29 @@ func serviceState(c *common, k model.ServiceKey, sum rowSummary) (string, lipglo
 		parts = append(parts, fmt.Sprintf("⟳ %s %d%%", p.Stage, p.Percent))
 		style = st.Busy
 	}
+	problem := false
 	switch {
 	case sum.state.RollingBack:
 		parts = append(parts, fmt.Sprintf("rolling back %d%%", sum.state.RolloutPercent))
-		style = st.Warning
+		problem = true
 	case sum.state.RollingOut:
 		parts = append(parts, fmt.Sprintf("rollout %d%%", sum.state.RolloutPercent))
 		style = st.Busy
 	}
 	if sum.state.Mixed {
 		parts = append(parts, "mixed")
+		problem = problem || !sum.state.RollingOut
 	}
 	if sum.state.Degraded {
 		parts = append(parts, "degraded")
-		style = st.Warning
+		problem = true
 	}
 	if sum.state.Legacy {
 		parts = append(parts, "legacy LC")
+		problem = true
+	}
+	if problem {
+		style = st.Warning
 	}
 	if len(parts) == 0 {
 		return "ok", style

@@ -30,9 +30,12 @@ type Styles struct {
 	Header, HeaderKey, HeaderEnv, HeaderLock, HeaderWrite lipgloss.Style
 	Title, Muted, OK, Warning, Error, Busy, Destructive   lipgloss.Style
 	ColumnHeader, Row, Selected, Match                    lipgloss.Style
-	Dialog, DialogTitle, DangerTitle                      lipgloss.Style
-	Status, StatusError                                   lipgloss.Style
-	Frame                                                 lipgloss.Style
+	// Highlight sets something apart without saying it is wrong: the new release's
+	// instances during a rollout.
+	Highlight                        lipgloss.Style
+	Dialog, DialogTitle, DangerTitle lipgloss.Style
+	Status, StatusError              lipgloss.Style
+	Frame                            lipgloss.Style
 	// Text is plain text; components set its width to wrap a body before it scrolls.
 	Text    lipgloss.Style
 	palette Palette
@@ -59,6 +62,7 @@ func NewStyles(p Palette) Styles {
 		Row:          base,
 		Selected:     base.Reverse(true),
 		Match:        base.Foreground(p.Primary).Underline(true).Bold(true),
+		Highlight:    base.Foreground(p.Primary),
 		Dialog:       base.Border(lipgloss.RoundedBorder()).BorderForeground(p.Primary).Padding(0, 1),
 		DialogTitle:  base.Foreground(p.Primary).Bold(true),
 		DangerTitle:  base.Foreground(p.Destructive).Bold(true),
@@ -78,6 +82,16 @@ func (s Styles) EnvBadge(env, color string) string {
 		st = st.Reverse(true)
 	}
 	return st.Render(env)
+}
+
+// WriteBadge is the header's write-mode mark, in the environment's colour when it is given
+// (production), else in the OK colour.
+func (s Styles) WriteBadge(color string) string {
+	st := s.HeaderWrite
+	if color != "" {
+		st = st.Foreground(lipgloss.Color(color))
+	}
+	return st.Render("✎ write")
 }
 
 // FrameLine is the rule under the header, in the colour of the environment in view.

@@ -22,6 +22,7 @@ func (a *app) runConsole(cmd *cobra.Command, _ []string) error {
 		Production: a.cfg.production,
 		AuditLog:   a.audit.Read,
 		Version:    version,
+		Demo:       a.flags.demo,
 	}
 	if a.op != nil {
 		cfg.Operator = a.op
