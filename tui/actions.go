@@ -298,14 +298,19 @@ func waitProgress(p model.Plan, ch <-chan model.Progress) tea.Cmd {
 	}
 }
 
-// focus tells the inventory which services are on screen.
+// focus tells the inventory which services are on screen, and which one is under the
+// cursor (read first, every tick). It runs after every cursor move, screen change and fleet.
 func (m *Model) focus() {
 	var keys []model.ServiceKey
+	var cursor model.ServiceKey
 	switch m.screen {
 	case screenService, screenAudit:
 		keys = []model.ServiceKey{m.detail.key}
+		cursor = m.detail.key
 	default:
 		keys = m.list.visible()
+		cursor, _ = m.list.selected()
 	}
 	m.cfg.Reader.Focus(keys)
+	m.cfg.Reader.Cursor(cursor)
 }
