@@ -79,10 +79,10 @@ type groupRead struct {
 	instImage []string
 	// instTpl is each instance's template key (differs from template during a change); nil
 	// when every instance launched from template.
-	instTpl []string
-	moving    bool     // instances arriving or leaving
-	draining  bool     // the last balancer reads had one of its instances draining
-	mix       string   // instance launch template versions when more than one, else ""
+	instTpl  []string
+	moving   bool   // instances arriving or leaving
+	draining bool   // the last balancer reads had one of its instances draining
+	mix      string // instance launch template versions when more than one, else ""
 }
 
 // LaunchTemplateOf is the group's launch template, directly or inside a mixed instances policy.
