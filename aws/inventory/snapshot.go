@@ -75,6 +75,9 @@ type Inventory struct {
 	mustRefresh *budget
 	gen         uint64
 	turns       uint64 // balancer picks so far: the round-robin clock
+	// firstScreen is set while the console's first screen is being read: from a first
+	// snapshot that held its balancer budget until every balancer on screen was read.
+	firstScreen bool
 	// listed is the group listing the next snapshot starts from (see listGroups), read in
 	// full at listedAt.
 	listed   []groupRead
@@ -83,6 +86,7 @@ type Inventory struct {
 	mu       sync.Mutex // guards the fields below
 	identity *awsapi.Identity
 	focus    map[model.ServiceKey]bool
+	focusSet bool // Focus was called: a console shows the fleet
 	cursor   model.ServiceKey
 	watched  map[string]time.Time
 	last     []model.Group // the groups of the last good snapshot
@@ -117,6 +121,7 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 func (inv *Inventory) Focus(services []model.ServiceKey) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	inv.focusSet = true
 	inv.focus = make(map[model.ServiceKey]bool, len(services))
 	for _, k := range services {
 		inv.focus[k] = true
@@ -129,6 +134,12 @@ func (inv *Inventory) Cursor(k model.ServiceKey) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	inv.cursor = k
+}
+
+func (inv *Inventory) focusedOnce() bool {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	return inv.focusSet
 }
 
 func (inv *Inventory) cursorKey() model.ServiceKey {
@@ -268,6 +279,9 @@ type snapshotRun struct {
 	elbBreaker breaker
 	ec2Breaker breaker
 
+	// holdBalancers keeps the first snapshot's balancer budget for the screen (Snapshot).
+	holdBalancers bool
+
 	mu          sync.Mutex
 	calls       map[string]int
 	problems    []string
@@ -327,11 +341,16 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 
 	focus, watched := inv.attention(s.now)
 	cursor := inv.cursorKey()
+	first := inv.listedAt.IsZero()
 	reads, err := inv.listGroups(ctx, s, focus, cursor, watched)
 	if err != nil {
 		return model.Fleet{}, fmt.Errorf("refresh fleet: %w", err)
 	}
 	inv.gen++
+	// The first snapshot of a fleet bigger than a tick's balancer budget does not know what
+	// is on screen yet: it keeps the load-balancer burst for the console's next snapshot,
+	// which spends it on the balancers on screen (see balancerTasks).
+	s.holdBalancers = first && !inv.focusedOnce()
 
 	for i := range reads {
 		reads[i].draining = inv.groupDraining(&reads[i])
@@ -622,7 +641,25 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		}
 	}
 	n := inv.elbBudget.available(s.now)
-	chosen := selectBalancers(ready, prio, n, &inv.turns)
+	// First screen: while a balancer on screen (or under the cursor, or of a changed group)
+	// has never been read, the snapshot spends the bucket's burst, up to AWS's own burst, on
+	// them before anything else: the screen is complete in a tick or two, and the sustained
+	// rate stays the budget's.
+	reserve := true
+	if inv.firstScreen {
+		inv.firstScreen = false
+		for _, b := range ready {
+			if prio[b] > tierRest && b.checkedAt == 0 {
+				n = max(n, min(inv.elbBudget.spare(), elbBurst))
+				reserve, inv.firstScreen = false, true
+				break
+			}
+		}
+	}
+	if s.holdBalancers && len(ready) > n {
+		n, inv.firstScreen = 0, true
+	}
+	chosen := selectBalancers(ready, prio, n, reserve, &inv.turns)
 	inv.elbBudget.spend(len(chosen))
 	s.stats.Balancers, s.stats.BalancersRead = len(all), len(chosen)
 	for _, b := range all {
