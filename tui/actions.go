@@ -300,14 +300,46 @@ func waitProgress(p model.Plan, ch <-chan model.Progress) tea.Cmd {
 	}
 }
 
-// focus tells the inventory which services are on screen.
+// focus tells the inventory which services are on screen, and which one is under the
+// cursor (read first, every tick). It runs after every cursor move, screen change and fleet.
 func (m *Model) focus() {
 	var keys []model.ServiceKey
+	var cursor model.ServiceKey
 	switch m.screen {
 	case screenService, screenAudit:
 		keys = []model.ServiceKey{m.detail.key}
+		cursor = m.detail.key
 	default:
 		keys = m.list.visible()
+		cursor, _ = m.list.selected()
 	}
 	m.cfg.Reader.Focus(keys)
+	m.cfg.Reader.Cursor(cursor)
+}
+
+// firstScreen reads the fleet again right after the first one when a balancer of a service
+// on screen was not read yet: on a large fleet the first snapshot cannot know what is on
+// screen, and the inventory spends its burst on the screen once it is told (focus).
+func (m *Model) firstScreen(first bool) tea.Cmd {
+	if !first {
+		return nil
+	}
+	on := map[model.ServiceKey]bool{}
+	for _, k := range m.list.visible() {
+		on[k] = true
+	}
+	for gi := range m.c.fleet.Groups {
+		g := &m.c.fleet.Groups[gi]
+		if !on[model.ServiceKey{Name: g.Service, Env: g.Env}] {
+			continue
+		}
+		for ii := range g.Instances {
+			for _, th := range g.Instances[ii].Targets {
+				if th.CheckedAt == 0 {
+					return m.startRefresh()
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -27,6 +27,7 @@ func (r staticReader) Identity(context.Context) (awsapi.Identity, error) {
 	return awsapi.Identity{}, nil
 }
 func (r staticReader) Focus([]model.ServiceKey) {}
+func (r staticReader) Cursor(model.ServiceKey)  {}
 
 // bigFleet builds services x perService instances, each behind one target group.
 func bigFleet(services, perService int) model.Fleet {

@@ -367,6 +367,7 @@ func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
 		return nil
 	}
 	m.lastErr = ""
+	first := !m.c.haveFleet
 	m.c.fleet, m.c.haveFleet = msg.fleet, true
 	if m.cfg.Env != "" {
 		m.c.fleet.Services = filterEnv(m.c.fleet.Services, m.cfg.Env)
@@ -375,7 +376,7 @@ func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
 	m.detail.Update(msg)
 	m.focus()
 	m.syncKeys()
-	return tea.Batch(cmd, m.detailRefresh(), m.readyBatch())
+	return tea.Batch(cmd, m.detailRefresh(), m.readyBatch(), m.firstScreen(first))
 }
 
 // dataShown says which data the screen shows after a failed refresh.

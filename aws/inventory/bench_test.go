@@ -100,7 +100,11 @@ func (r *replayGroups) setMode(m replayMode) {
 }
 
 func (r *replayGroups) DescribeAutoScalingGroups(ctx context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
-	key := aws.ToString(in.NextToken)
+	// A page is known by its filters (a full listing, or the services on screen) and token.
+	key := fmt.Sprint(in.Filters, "|", aws.ToString(in.NextToken))
+	if len(in.Filters) > 0 {
+		key = fmt.Sprint(aws.ToString(in.Filters[0].Name), in.Filters[0].Values, "|", aws.ToString(in.NextToken))
+	}
 	r.mu.Lock()
 	mode, page := r.mode, r.record[key]
 	r.mu.Unlock()
@@ -428,9 +432,12 @@ func applyRefresh(b *testing.B, replay bool) {
 	}
 	scaleFocus(f.inv, &prev, scaleApplyFocus)
 	if replay {
+		// A minute of ticks: the full listing and the services on screen's pages.
 		f.pages.setMode(recording)
-		prev, _ = f.snapshot(b)
-		f.clk.Advance(scaleTick)
+		for range 13 {
+			prev, _ = f.snapshot(b)
+			f.clk.Advance(scaleTick)
+		}
 		f.pages.setMode(replaying)
 	}
 	f.cloud.ResetCalls()

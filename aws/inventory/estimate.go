@@ -371,8 +371,8 @@ func liveInstances(g *model.Group) int {
 // arrive gets its readiness answer recomputed, so that its "ready ~" estimate uses them.
 func (inv *Inventory) timingTask(reads []groupRead, s *snapshotRun) task {
 	n := inv.elbBudget.spare() / 2
-	if n <= 0 {
-		return nil
+	if n <= 0 || inv.firstScreen {
+		return nil // the first screen's health comes first
 	}
 	now := s.now
 	var groups []*model.Group

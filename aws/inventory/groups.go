@@ -74,12 +74,15 @@ type groupRead struct {
 	g        model.Group
 	template string   // template key; "" for launch configuration groups
 	tgARNs   []string // target group ARNs, in the order of g.TargetGroups
-	// instImage is the AMI DescribeAutoScalingGroups reported per instance, when it did.
+	// instImage is the AMI DescribeAutoScalingGroups reported per instance, when it did; nil
+	// when it reported none (kept between snapshots: the listing is cached, see listGroups).
 	instImage []string
-	instTpl   []string // per instance template key (differs from template during a change)
-	moving    bool     // instances arriving or leaving
-	draining  bool     // the last balancer reads had one of its instances draining
-	mix       string   // instance launch template versions when more than one, else ""
+	// instTpl is each instance's template key (differs from template during a change); nil
+	// when every instance launched from template.
+	instTpl  []string
+	moving   bool   // instances arriving or leaving
+	draining bool   // the last balancer reads had one of its instances draining
+	mix      string // instance launch template versions when more than one, else ""
 }
 
 // LaunchTemplateOf is the group's launch template, directly or inside a mixed instances policy.
@@ -183,7 +186,30 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 		slices.Sort(versions)
 		r.mix = strings.Join(versions, ",")
 	}
+	// The listing is kept between snapshots: drop the per-instance slices that say nothing.
+	if !slices.ContainsFunc(r.instImage, func(s string) bool { return s != "" }) {
+		r.instImage = nil
+	}
+	if !slices.ContainsFunc(r.instTpl, func(s string) bool { return s != r.template }) {
+		r.instTpl = nil
+	}
 	return r
+}
+
+// image is the AMI the listing reported for instance j ("" when none).
+func (r *groupRead) image(j int) string {
+	if r.instImage == nil {
+		return ""
+	}
+	return r.instImage[j]
+}
+
+// tpl is the template key instance j launched from.
+func (r *groupRead) tpl(j int) string {
+	if r.instTpl == nil {
+		return r.template
+	}
+	return r.instTpl[j]
 }
 
 // GroupOf maps one described group for the action layer: the model's view of it and the key of

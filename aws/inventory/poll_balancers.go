@@ -29,6 +29,11 @@ const drainAttrEvery = 10 * time.Minute
 // budget: no balancer is starved. With the default 25 reads a tick that is 5.
 const restShare = 5
 
+// elbBurst is the most load-balancer reads one snapshot makes when it spends the budget's
+// burst on balancers on screen that were never read (the first screen): AWS's own bucket
+// for these reads holds 40 (the simulator models the same), so the burst never throttles.
+const elbBurst = 40
+
 // classicDraining is how a classic ELB describes an instance in connection draining: it stays
 // "InService" with this description until the timeout.
 const classicDraining = "Instance deregistration currently in progress"
@@ -183,7 +188,9 @@ const (
 // round-robin. When the priority tier alone exceeds the budget, a fifth
 // of it (at least one read) stays reserved for the rest, so that no balancer is starved: the
 // priority ones are then read every few ticks instead of every tick.
-func selectBalancers(all []*balancer, prio map[*balancer]int, n int, turns *uint64) []*balancer {
+//
+// Without reserve (the first screen) the priority tier takes the whole budget.
+func selectBalancers(all []*balancer, prio map[*balancer]int, n int, reserve bool, turns *uint64) []*balancer {
 	var hot, rest []*balancer
 	for _, b := range all {
 		if prio[b] > tierRest {
@@ -207,7 +214,7 @@ func selectBalancers(all []*balancer, prio map[*balancer]int, n int, turns *uint
 	oldestFirst(hot)
 	oldestFirst(rest)
 	hotN := min(len(hot), n)
-	if len(rest) > 0 && n > 0 {
+	if reserve && len(rest) > 0 && n > 0 {
 		hotN = min(hotN, n-max(1, n/restShare))
 	}
 	restN := min(len(rest), n-hotN)

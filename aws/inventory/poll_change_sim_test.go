@@ -97,7 +97,8 @@ func TestFailingRefreshReadBacksOffAndDoesNotStarve_Sim(t *testing.T) {
 // TestChangedGroupBalancersReadNextTick_Sim: with more services on screen than the budget
 // reads in a tick (30 services, 60 balancers, 25 reads), a group whose listing changes (its
 // desired capacity raised: an instance launching) has its balancer read on the very next
-// tick, ahead of the round robin; and the service under the cursor is read every tick.
+// tick, ahead of the round robin (on screen: the next tick; off screen: the tick of the next
+// full listing); and the service under the cursor is read every tick.
 func TestChangedGroupBalancersReadNextTick_Sim(t *testing.T) {
 	clk := sim.NewManualClock(invStart)
 	c := sim.NewScale(clk, sim.Options{}, sim.ScaleSpec{Groups: 400, InstancesPerGroup: 2, TargetGroups: 400})
@@ -130,7 +131,9 @@ func TestChangedGroupBalancersReadNextTick_Sim(t *testing.T) {
 		clk.Advance(5 * time.Second)
 	}
 	asw := c.Clients().AutoScaling
-	for _, i := range []int{301, 302, 303} {
+	// Group 10 is on screen (svc-0002/production); 301-303 are not, so their change shows at
+	// the next full listing (within a minute: between, ticks list only the services on screen).
+	for _, i := range []int{10, 301, 302, 303} {
 		g := fmt.Sprintf("svc-%04d-%s-%d", i/4, map[bool]string{true: "staging", false: "production"}[i%4 >= 2], i%2)
 		if _, err := asw.UpdateAutoScalingGroup(context.Background(), &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(g), DesiredCapacity: aws.Int32(3)}); err != nil {
 			t.Fatal(err)
@@ -138,15 +141,88 @@ func TestChangedGroupBalancersReadNextTick_Sim(t *testing.T) {
 	}
 	invSnapshot(t, inv)
 	_, targets := log.take()
-	for _, i := range []int{301, 302, 303, 202, 203} {
+	for _, i := range []int{10, 202, 203} {
 		if !readTG(targets, i) {
 			t.Errorf("tg-%05d not read on the tick after its group changed (or under the cursor)", i)
 		}
 	}
-	if got := inv.LastPoll().GroupsChanged; got != 3 {
-		t.Errorf("GroupsChanged %d, want 3", got)
+	if got := inv.LastPoll().GroupsChanged; got < 1 {
+		t.Errorf("GroupsChanged %d, want at least the on-screen group", got)
 	}
 	if len(targets) > 25 {
 		t.Errorf("%d balancer reads in a tick, budget 25", len(targets))
+	}
+	for tick := 1; ; tick++ {
+		clk.Advance(5 * time.Second)
+		invSnapshot(t, inv)
+		_, targets = log.take()
+		if inv.LastPoll().FullListing {
+			break
+		}
+		if tick > 12 {
+			t.Fatalf("no full listing within a minute")
+		}
+	}
+	for _, i := range []int{301, 302, 303} {
+		if !readTG(targets, i) {
+			t.Errorf("tg-%05d not read on the tick of the full listing that showed its group's change", i)
+		}
+	}
+	if got := inv.LastPoll().GroupsChanged; got < 3 {
+		t.Errorf("GroupsChanged %d on the full listing, want at least 3", got)
+	}
+}
+
+// TestListingPagesFocusedEachTickFullEveryMinute_Sim: at 400 groups (4 pages) with 15
+// services (60 groups) on screen, a tick lists only the services on screen (one
+// tag-filtered page) and the whole account once a minute: 4 + 11 x 1 = 15 pages a minute
+// instead of 48. A lifecycle change in an on-screen group still shows on the next tick.
+func TestListingPagesFocusedEachTickFullEveryMinute_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{}, sim.ScaleSpec{Groups: 400, InstancesPerGroup: 2, TargetGroups: 400})
+	inv := inventory.NewInventory(c.Clients().Read(), inventory.Options{Now: clk.Now, After: clk.After})
+	var focus []model.ServiceKey
+	for i := range 15 {
+		svc := fmt.Sprintf("svc-%04d", i)
+		focus = append(focus, model.ServiceKey{Name: svc, Env: "production"}, model.ServiceKey{Name: svc, Env: "staging"})
+	}
+	invSnapshot(t, inv) // the first full listing
+	inv.Focus(focus)
+	clk.Advance(5 * time.Second)
+	c.ResetCalls()
+	full := 0
+	for range 12 {
+		invSnapshot(t, inv)
+		if inv.LastPoll().FullListing {
+			full++
+		}
+		clk.Advance(5 * time.Second)
+	}
+	if got := c.Calls()["DescribeAutoScalingGroups"]; got != 4+11 || full != 1 {
+		t.Errorf("%d DescribeAutoScalingGroups pages and %d full listings in a minute, want 15 and 1", got, full)
+	}
+	// An on-screen group scales in: the next tick shows an instance leaving.
+	const g = "svc-0003-staging-0"
+	if _, err := c.Clients().AutoScaling.UpdateAutoScalingGroup(context.Background(), &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(g), MinSize: aws.Int32(1), DesiredCapacity: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(5 * time.Second)
+	fl := invSnapshot(t, inv)
+	if inv.LastPoll().FullListing {
+		t.Fatal("the test wants a tick that lists only the services on screen")
+	}
+	for _, gr := range fl.Groups {
+		if gr.Name != g {
+			continue
+		}
+		inService := 0
+		for _, in := range gr.Instances {
+			if in.Lifecycle == model.InService {
+				inService++
+			}
+		}
+		if inService != 1 {
+			t.Errorf("%s has %d instances in service one tick after it scaled in to 1", g, inService)
+		}
 	}
 }

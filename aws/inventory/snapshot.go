@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,10 +75,18 @@ type Inventory struct {
 	mustRefresh *budget
 	gen         uint64
 	turns       uint64 // balancer picks so far: the round-robin clock
+	// firstScreen is set while the console's first screen is being read: from a first
+	// snapshot that held its balancer budget until every balancer on screen was read.
+	firstScreen bool
+	// listed is the group listing the next snapshot starts from (see listGroups), read in
+	// full at listedAt.
+	listed   []groupRead
+	listedAt time.Time
 
 	mu       sync.Mutex // guards the fields below
 	identity *awsapi.Identity
 	focus    map[model.ServiceKey]bool
+	focusSet bool // Focus was called: a console shows the fleet
 	cursor   model.ServiceKey
 	watched  map[string]time.Time
 	last     []model.Group // the groups of the last good snapshot
@@ -111,6 +121,7 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 func (inv *Inventory) Focus(services []model.ServiceKey) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	inv.focusSet = true
 	inv.focus = make(map[model.ServiceKey]bool, len(services))
 	for _, k := range services {
 		inv.focus[k] = true
@@ -123,6 +134,12 @@ func (inv *Inventory) Cursor(k model.ServiceKey) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	inv.cursor = k
+}
+
+func (inv *Inventory) focusedOnce() bool {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	return inv.focusSet
 }
 
 func (inv *Inventory) cursorKey() model.ServiceKey {
@@ -236,6 +253,9 @@ type PollStats struct {
 	// GroupsChanged counts groups whose listing changed since the last snapshot: their
 	// balancers were read ahead of the round robin.
 	GroupsChanged int
+	// FullListing says the snapshot listed every group; otherwise it listed only the
+	// services it must see every tick and kept the rest from the last full listing.
+	FullListing bool
 	// Unread counts what a one-shot read (Options.OneShot) could not read: balancers,
 	// instance batches, template versions, rollouts. Each is named in Fleet.Problems.
 	Unread int
@@ -258,6 +278,9 @@ type snapshotRun struct {
 	now        time.Time
 	elbBreaker breaker
 	ec2Breaker breaker
+
+	// holdBalancers keeps the first snapshot's balancer budget for the screen (Snapshot).
+	holdBalancers bool
 
 	mu          sync.Mutex
 	calls       map[string]int
@@ -316,25 +339,25 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 		fleet.Account, fleet.Identity = id.Account, id.ARN
 	}
 
-	var filters []astypes.Filter
-	if inv.opts.SkipUntagged {
-		filters = []astypes.Filter{{Name: aws.String("tag-key"), Values: []string{inv.opts.Tags.Service}}}
-	}
-	raw, err := DescribeGroups(ctx, inv.c.AutoScaling, filters, s.count)
+	focus, watched := inv.attention(s.now)
+	cursor := inv.cursorKey()
+	first := inv.listedAt.IsZero()
+	reads, err := inv.listGroups(ctx, s, focus, cursor, watched)
 	if err != nil {
 		return model.Fleet{}, fmt.Errorf("refresh fleet: %w", err)
 	}
 	inv.gen++
-	reads := inv.mapListing(raw)
-	raw = nil
+	// The first snapshot of a fleet bigger than a tick's balancer budget does not know what
+	// is on screen yet: it keeps the load-balancer burst for the console's next snapshot,
+	// which spends it on the balancers on screen (see balancerTasks).
+	s.holdBalancers = first && !inv.focusedOnce()
 
 	for i := range reads {
 		reads[i].draining = inv.groupDraining(&reads[i])
 	}
-	focus, watched := inv.attention(s.now)
 	var tasks []task
 	tasks = append(tasks, inv.ec2Tasks(reads, s)...)
-	tasks = append(tasks, inv.balancerTasks(reads, focus, inv.cursorKey(), s)...)
+	tasks = append(tasks, inv.balancerTasks(reads, focus, cursor, s)...)
 	tasks = append(tasks, inv.refreshTasks(reads, watched, s)...)
 	if t := inv.timingTask(reads, s); t != nil {
 		tasks = append(tasks, t)
@@ -345,6 +368,11 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	}
 
 	fleet.Groups = inv.assemble(reads, s)
+	// The listing kept for the next snapshot reads its instances from this fleet's arrays,
+	// which nothing writes to any more (assemble copies before it changes an instance).
+	for i := range reads {
+		reads[i].g.Instances = fleet.Groups[i].Instances
+	}
 	inv.prune()
 	fleet.BuildServices(inv.opts.SkipUntagged)
 	fleet.Problems = s.problemList()
@@ -353,6 +381,77 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	inv.last = fleet.Groups
 	inv.mu.Unlock()
 	return fleet, nil
+}
+
+// fullListEvery is how often the console's snapshots list every group of the account. In
+// between, a snapshot lists only the services it must see every tick (on screen, under the
+// cursor, rolling out, moving or draining) with a tag filter, and keeps the other groups from
+// the last full listing: at 2,000 groups that is 2 pages a tick instead of 20.
+const fullListEvery = time.Minute
+
+// listGroups lists the groups this snapshot works on, sorted by name: every group (a full
+// listing) when one is due, else the wanted services' groups, tag-filtered, merged into the
+// last full listing. A fleet whose wanted groups take as many pages as all of them (any fleet
+// of up to 100 groups) is listed in full every tick.
+func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[model.ServiceKey]bool, cursor model.ServiceKey, watched map[string]bool) ([]groupRead, error) {
+	names := map[string]bool{}
+	for k := range focus {
+		names[k.Name] = true
+	}
+	names[cursor.Name] = true
+	for i := range inv.listed {
+		r := &inv.listed[i]
+		st := inv.refreshes[r.g.Name]
+		if r.moving || r.draining || watched[r.g.Name] || st != nil && st.last.Active() {
+			names[r.g.Service] = true
+		}
+	}
+	delete(names, "")
+	delete(names, model.Untagged)
+	wanted := 0
+	for i := range inv.listed {
+		if names[inv.listed[i].g.Service] {
+			wanted++
+		}
+	}
+	pages := func(n int) int { return (n + maxGroupsPerPage - 1) / maxGroupsPerPage }
+	full := inv.listedAt.IsZero() || s.now.Sub(inv.listedAt) >= fullListEvery || len(names) == 0 ||
+		pages(wanted) >= pages(len(inv.listed))
+	var filters []astypes.Filter
+	switch {
+	case !full:
+		values := slices.Sorted(maps.Keys(names))
+		filters = []astypes.Filter{{Name: aws.String("tag:" + inv.opts.Tags.Service), Values: values}}
+	case inv.opts.SkipUntagged:
+		filters = []astypes.Filter{{Name: aws.String("tag-key"), Values: []string{inv.opts.Tags.Service}}}
+	}
+	var got []groupRead
+	err := describeGroupsEach(ctx, inv.c.AutoScaling, filters, func(context.Context) error {
+		s.count("DescribeAutoScalingGroups")
+		return nil
+	}, nil, func(page []astypes.AutoScalingGroup) { got = append(got, inv.mapListing(page)...) })
+	if err != nil {
+		return nil, err
+	}
+	byName := func(a, b groupRead) int { return strings.Compare(a.g.Name, b.g.Name) }
+	slices.SortFunc(got, byName)
+	if full {
+		inv.listed, inv.listedAt = got, s.now
+		s.stats.FullListing = true
+		return got, nil
+	}
+	// Merge by group name. A group of a wanted service that the filter no longer returns
+	// (deleted, or its service tag changed) stays until the next full listing.
+	merged := slices.Clone(inv.listed)
+	for _, r := range got {
+		if i, ok := slices.BinarySearchFunc(merged, r, byName); ok {
+			merged[i] = r
+		} else {
+			merged = slices.Insert(merged, i, r)
+		}
+	}
+	inv.listed = merged
+	return merged, nil
 }
 
 // mapListing maps the listed groups, sorted by name, with every instance carved out of one
@@ -400,14 +499,14 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 		}
 		for j := range r.g.Instances {
 			inst := &r.g.Instances[j]
-			if r.instImage[j] == "" && r.instTpl[j] != "" {
+			if r.image(j) == "" && r.tpl(j) != "" {
 				if _, ok := awsapi.NumericVersion(inst.LTVersion); ok {
-					wants.want(&inv.templates, s.now, r.instTpl[j], inst.LTVersion)
+					wants.want(&inv.templates, s.now, r.tpl(j), inst.LTVersion)
 				}
 			}
 			if _, ok := inv.instances[inst.ID]; !ok {
 				fresh = append(fresh, inst.ID)
-				if r.instImage[j] == "" {
+				if r.image(j) == "" {
 					needImage[inst.ID] = true
 				}
 			}
@@ -542,7 +641,25 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		}
 	}
 	n := inv.elbBudget.available(s.now)
-	chosen := selectBalancers(ready, prio, n, &inv.turns)
+	// First screen: while a balancer on screen (or under the cursor, or of a changed group)
+	// has never been read, the snapshot spends the bucket's burst, up to AWS's own burst, on
+	// them before anything else: the screen is complete in a tick or two, and the sustained
+	// rate stays the budget's.
+	reserve := true
+	if inv.firstScreen {
+		inv.firstScreen = false
+		for _, b := range ready {
+			if prio[b] > tierRest && b.checkedAt == 0 {
+				n = max(n, min(inv.elbBudget.spare(), elbBurst))
+				reserve, inv.firstScreen = false, true
+				break
+			}
+		}
+	}
+	if s.holdBalancers && len(ready) > n {
+		n, inv.firstScreen = 0, true
+	}
+	chosen := selectBalancers(ready, prio, n, reserve, &inv.turns)
 	inv.elbBudget.spend(len(chosen))
 	s.stats.Balancers, s.stats.BalancersRead = len(all), len(chosen)
 	for _, b := range all {
@@ -620,9 +737,18 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 		rows += len(reads[i].g.Instances) * (len(reads[i].tgARNs) + len(reads[i].g.ClassicELBs))
 	}
 	room := make([]model.TargetHealth, 0, rows)
+	// Every instance is copied into a fresh array: the listing's arrays may be an earlier
+	// fleet's, which the console still holds.
+	total := 0
+	for i := range reads {
+		total += len(reads[i].g.Instances)
+	}
+	insts := make([]model.Instance, total)
 	for i := range reads {
 		r := &reads[i]
 		g := r.g
+		n := copy(insts, g.Instances)
+		g.Instances, insts = insts[:n:n], insts[n:]
 		if lt := g.LaunchTemplate; lt != nil {
 			g.ImageID = inv.templates.image(r.template, lt.Version)
 		}
@@ -636,10 +762,11 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 		targets := room
 		for j := range g.Instances {
 			inst := &g.Instances[j]
-			inst.ImageID = r.instImage[j]
-			if inst.ImageID == "" && r.instTpl[j] != "" {
+			inst.Targets = nil
+			inst.ImageID = r.image(j)
+			if inst.ImageID == "" && r.tpl(j) != "" {
 				if _, ok := awsapi.NumericVersion(inst.LTVersion); ok {
-					inst.ImageID = inv.templates.image(r.instTpl[j], inst.LTVersion)
+					inst.ImageID = inv.templates.image(r.tpl(j), inst.LTVersion)
 				}
 			}
 			if f, ok := inv.instances[inst.ID]; ok {

@@ -32,6 +32,9 @@ type Reader interface {
 	// Focus tells the inventory which services are on screen, so that their target health is
 	// read every tick and the rest round-robin within the call budget.
 	Focus(services []model.ServiceKey)
+	// Cursor tells the inventory which service is under the cursor (the zero key: none), so
+	// that its balancers are read every tick ahead of the other services on screen.
+	Cursor(service model.ServiceKey)
 }
 
 // Operator plans and carries out mutating actions. Only a read-write console has one.
