@@ -416,3 +416,25 @@ func ReleaseMarks(ledgers []Ledger, from, to time.Time) map[time.Time]rune {
 	}
 	return marks
 }
+
+// ConsoleOutput is an instance's serial console output, each line made safe for a terminal.
+type ConsoleOutput struct {
+	InstanceID string
+	At         time.Time
+	Lines      []string
+}
+
+// ConsoleLines splits raw console output into lines, dropping carriage returns and making
+// each line safe (escape sequences from a boot log must not act on the operator's terminal).
+func ConsoleLines(raw string) []string {
+	raw = strings.ReplaceAll(raw, "\r\n", "\n")
+	raw = strings.TrimRight(raw, "\n")
+	if raw == "" {
+		return nil
+	}
+	parts := strings.Split(raw, "\n")
+	for i, p := range parts {
+		parts[i] = SafeText(strings.TrimRight(p, "\r"))
+	}
+	return parts
+}

@@ -119,7 +119,7 @@ func NewDemo(clock Clock) *Cloud {
 	if tg := c.tgNames[web.Name]; tg != nil {
 		c.st.Alarms = append(c.st.Alarms, &Alarm{Name: "web-production-5xx", Namespace: "AWS/ApplicationELB", Metric: "HTTPCode_Target_5XX_Count",
 			Dimensions: []Tag{{Key: "TargetGroup", Value: arnSuffix(tg.ARN, "targetgroup/")}, {Key: "LoadBalancer", Value: arnSuffix(tg.LoadBalancerARN, "app/")}},
-			Statistic: "Sum", Threshold: 10, EvaluationPeriods: 2, Comparison: "GreaterThanThreshold"})
+			Statistic:  "Sum", Threshold: 10, EvaluationPeriods: 2, Comparison: "GreaterThanThreshold"})
 	}
 
 	// worker-bids: an image being baked from a staging instance, 12 s ago.
