@@ -27,6 +27,12 @@ func (r staticReader) Identity(context.Context) (awsapi.Identity, error) {
 	return awsapi.Identity{}, nil
 }
 func (r staticReader) Focus([]model.ServiceKey) {}
+func (r staticReader) Signals(context.Context, []model.Service) (map[model.ServiceKey]model.Signals, error) {
+	return nil, nil
+}
+func (r staticReader) ConsoleOutput(context.Context, string) (model.ConsoleOutput, error) {
+	return model.ConsoleOutput{}, nil
+}
 
 // bigFleet builds services x perService instances, each behind one target group.
 func bigFleet(services, perService int) model.Fleet {

@@ -32,6 +32,11 @@ type Reader interface {
 	// Focus tells the inventory which services are on screen, so that their target health is
 	// read every tick and the rest round-robin within the call budget.
 	Focus(services []model.ServiceKey)
+	// Signals reads CloudWatch for the services: the last hour of requests, 5xx, p99 and
+	// hosts per minute, and the alarms firing on them; at most one GetMetricData a minute.
+	Signals(ctx context.Context, services []model.Service) (map[model.ServiceKey]model.Signals, error)
+	// ConsoleOutput reads an instance's latest console output.
+	ConsoleOutput(ctx context.Context, instanceID string) (model.ConsoleOutput, error)
 }
 
 // Operator plans and carries out mutating actions. Only a read-write console has one.

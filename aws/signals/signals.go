@@ -89,7 +89,7 @@ type balancer struct {
 	readAt time.Time
 	// series by metric index, per load balancer merged
 	requests, errors, p99, healthy, unhealthy model.Series
-	err                                      string
+	err                                       string
 }
 
 // New is a reader over the CloudWatch and ELBv2 clients.
@@ -534,4 +534,3 @@ func appendOnce(list []string, s string) []string {
 	}
 	return append(list, s)
 }
-
