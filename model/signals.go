@@ -124,7 +124,7 @@ func (s *Signals) ErrorRate(from, to time.Time) (float64, bool) {
 
 // signalWindow is the span the headline numbers average over: CloudWatch's newest minute is
 // often incomplete, so one minute alone jumps about.
-const signalWindow = 5 * time.Minute
+const signalWindow = 3 * time.Minute
 
 // latestMinute is the start of the newest minute with a request datapoint.
 func (s *Signals) latestMinute() (time.Time, bool) {
@@ -132,7 +132,20 @@ func (s *Signals) latestMinute() (time.Time, bool) {
 	return p.At, ok
 }
 
-// CurrentErrorRate is the 5xx rate over the newest five minutes with data.
+// LatestErrorRate is the 5xx rate of the newest minute with request data: what a rollback
+// that just ended has done.
+func (s *Signals) LatestErrorRate() (float64, bool) {
+	if s == nil {
+		return 0, false
+	}
+	last, ok := s.latestMinute()
+	if !ok {
+		return 0, false
+	}
+	return s.ErrorRate(last, last.Add(time.Minute))
+}
+
+// CurrentErrorRate is the 5xx rate over the newest three minutes with data.
 func (s *Signals) CurrentErrorRate() (float64, bool) {
 	if s == nil {
 		return 0, false
@@ -144,8 +157,8 @@ func (s *Signals) CurrentErrorRate() (float64, bool) {
 	return s.ErrorRate(last.Add(-signalWindow+time.Minute), last.Add(time.Minute))
 }
 
-// ErrorsPerMinute is the mean 5xx count per minute over the newest five minutes with request
-// data; false means no data.
+// ErrorsPerMinute is the mean 5xx count per minute over the newest three minutes with
+// request data; false means no data.
 func (s *Signals) ErrorsPerMinute() (float64, bool) {
 	if s == nil {
 		return 0, false
@@ -193,7 +206,7 @@ func (t Trend) Arrow() string {
 	return ""
 }
 
-// ErrorTrend compares the 5xx per minute of the newest five minutes with the five before:
+// ErrorTrend compares the 5xx per minute of the newest three minutes with the three before:
 // up or down when it moved by more than a fifth and by more than one error a minute.
 func (s *Signals) ErrorTrend() Trend {
 	if s == nil {

@@ -38,13 +38,16 @@ func TestSignals_NoDataIsNeverZero(t *testing.T) {
 }
 
 func TestSignals_MissingErrorDatapointsCountAsZeroWhenRequestsWereCounted(t *testing.T) {
-	s := Signals{Requests: series(100, 100, 100, 100, 100), Errors: series(-1, -1, 10, -1, -1)}
+	s := Signals{Requests: series(100, 100, 100, 100, 100), Errors: series(-1, -1, 6, -1, -1)}
 	r, ok := s.CurrentErrorRate()
-	if !ok || r != 10.0/500 {
+	if !ok || r != 6.0/300 {
 		t.Errorf("rate = %v %v, want 0.02", r, ok)
 	}
 	if got := FormatRate(r, ok); got != "2.0%" {
 		t.Errorf("FormatRate = %q", got)
+	}
+	if r, ok := s.LatestErrorRate(); !ok || r != 0 {
+		t.Errorf("latest = %v %v, want 0 (requests and no 5xx datapoint)", r, ok)
 	}
 	if v, ok := s.ErrorsPerMinute(); !ok || v != 2 {
 		t.Errorf("per minute = %v %v", v, ok)
@@ -71,7 +74,7 @@ func TestSignals_Trend(t *testing.T) {
 		t.Error("two minutes give a trend")
 	}
 	up := Signals{Requests: series(100, 100, 100, 100, 100, 100, 100, 100, 100, 100), Errors: series(0, 0, 0, 0, 0, 10, 20, 30, 40, 50)}
-	if got := up.ErrorsCell(); got != "30/m↑" {
+	if got := up.ErrorsCell(); got != "40/m↑" {
 		t.Errorf("ErrorsCell = %q", got)
 	}
 }
