@@ -16,12 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/model"
@@ -165,11 +167,11 @@ func OperationCalls(c SDKClients) map[string]func(context.Context) error {
 					Metric: &cwtypes.Metric{Namespace: s("AWS/ELB"), MetricName: s("RequestCount"),
 						Dimensions: []cwtypes.Dimension{{Name: s("LoadBalancerName"), Value: s("classic")}}},
 					Period: aws.Int32(60), Stat: s("Sum")}}},
-			})
+			}, QueryProtocol)
 			return err
 		},
 		"cloudwatch:DescribeAlarms": func(ctx context.Context) error {
-			_, err := c.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{StateValue: cwtypes.StateValueAlarm})
+			_, err := c.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{StateValue: cwtypes.StateValueAlarm}, QueryProtocol)
 			return err
 		},
 		"sts:GetCallerIdentity": func(ctx context.Context) error {
@@ -177,6 +179,13 @@ func OperationCalls(c SDKClients) map[string]func(context.Context) error {
 			return err
 		},
 	}
+}
+
+// QueryProtocol switches a CloudWatch call from the SDK's default RPC v2 CBOR protocol, which
+// moto 5.2 does not speak (it answers 404 and records nothing), to the query protocol
+// CloudWatch also serves. The read-only guard runs before serialization either way.
+func QueryProtocol(o *cloudwatch.Options) {
+	o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
 }
 
 // isolateAWSEnv points the SDK's standard chain at endpoint with static test credentials, and
