@@ -391,8 +391,13 @@ func (v *servicesView) View() string {
 	}
 	b.WriteByte('\n')
 	nameW := max(v.width-gutter-colEnv-5*colNum-colRelease-colState-colBack, minNameW)
+	sigHead := ""
+	if v.signalsColumn() {
+		nameW -= colSignals
+		sigHead = padL("5XX/M", colSignals)
+	}
 	nameW, backW := v.backWidth(nameW)
-	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("WANT", colNum) + padL("IN SVC", colNum) + padL("HEALTH", colNum) + padL("DRAIN", colNum) + "  " + pad("RELEASE", colRelease-gutter) + pad("STATE", colState) + pad("ROLLBACK", backW)))
+	b.WriteString(st.ColumnHeader.Render("  " + pad("SERVICE", nameW) + pad("ENV", colEnv) + padL("GROUPS", colNum) + padL("WANT", colNum) + padL("IN SVC", colNum) + padL("HEALTH", colNum) + padL("DRAIN", colNum) + sigHead + "  " + pad("RELEASE", colRelease-gutter) + pad("STATE", colState) + pad("ROLLBACK", backW)))
 	rowsH := v.height - listChrome
 	if !c.haveFleet {
 		b.WriteString("\n" + st.Muted.Render("reading the fleet…"))
@@ -451,7 +456,11 @@ func (v *servicesView) row(s *model.Service, selected bool, nameW, backW int) st
 	c, release := sum.counts, sum.release
 	state, stateStyle := serviceState(v.c, s.ServiceKey, sum)
 	back, backStyle := rollbackCell(v.c, s.ServiceKey, backW)
-	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%d|%d|%d", c, selected, release, state, back, nameW, backW, v.width)
+	sigCell := ""
+	if v.signalsColumn() {
+		sigCell = signalsCell(v.c, s.ServiceKey)
+	}
+	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%d|%d|%d|%s", c, selected, release, state, back, nameW, backW, v.width, sigCell)
 	if rc, ok := v.cache[s.ServiceKey]; ok && rc.sig == sig {
 		return rc.line
 	}
@@ -469,7 +478,7 @@ func (v *servicesView) row(s *model.Service, selected bool, nameW, backW int) st
 	if c.Draining > 0 {
 		drain = st.Busy.Render(drain)
 	}
-	line := cells + healthy + drain + "  " + pad(orDash(release), colRelease-gutter) + stateStyle.Render(pad(state, colState)) + backStyle.Render(pad(back, backW))
+	line := cells + healthy + drain + sigCell + "  " + pad(orDash(release), colRelease-gutter) + stateStyle.Render(pad(state, colState)) + backStyle.Render(pad(back, backW))
 	if selected {
 		line = st.Selected.Render("› " + ansiStrip(line))
 	} else {
