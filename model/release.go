@@ -150,6 +150,9 @@ type Plan struct {
 	Reason          string
 	CLI             string // the adstage-ops command that does the same thing
 	CreatedAt       time.Time
+	// Signals are the service's CloudWatch signals when it was planned (5xx, alarms), read by
+	// the front end that shows the plan; nil when not read.
+	Signals *Signals `json:",omitempty"`
 }
 
 // Blocked reports whether a hard precondition failed.

@@ -28,6 +28,12 @@ func (r staticReader) Identity(context.Context) (awsapi.Identity, error) {
 }
 func (r staticReader) Focus([]model.ServiceKey) {}
 func (r staticReader) Cursor(model.ServiceKey)  {}
+func (r staticReader) Signals(context.Context, []model.Service) (map[model.ServiceKey]model.Signals, error) {
+	return nil, nil
+}
+func (r staticReader) ConsoleOutput(context.Context, string) (model.ConsoleOutput, error) {
+	return model.ConsoleOutput{}, nil
+}
 
 // bigFleet builds services x perService instances, each behind one target group.
 func bigFleet(services, perService int) model.Fleet {

@@ -46,7 +46,9 @@ type common struct {
 	actions map[model.ServiceKey]model.Progress
 	// ready is each service's rollback readiness, read for the rows on screen.
 	ready map[model.ServiceKey]readyEntry
-	spin  spinner.Model
+	// signals are the CloudWatch signals of the services read so far (signals.go).
+	signals map[model.ServiceKey]model.Signals
+	spin    spinner.Model
 
 	// timer wraps every command that only waits for wall-clock time (the clock, the spinner,
 	// the text cursor's blink). Tests that run commands synchronously replace it with one that

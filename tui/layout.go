@@ -25,7 +25,7 @@ func layoutColumns(cols []column, width int, grow []growStep) []int {
 	out := make([]int, len(cols))
 	used := 0
 	for i, c := range cols {
-		if c.prio == 0 {
+		if c.prio == 0 { // a negative priority is never shown
 			out[i] = c.min
 			used += c.min
 		}

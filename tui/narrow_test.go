@@ -31,7 +31,7 @@ func TestColumnRuleAtEveryWidth(t *testing.T) {
 		80:  {"SERVICE", "ENV", "HEALTH", "RELEASE", "STATE", "ROLLBACK"},
 		100: {"SERVICE", "ENV", "WANT", "IN SVC", "HEALTH", "DRAIN", "RELEASE", "STATE", "ROLLBACK"},
 		120: {"SERVICE", "ENV", "GROUPS", "WANT", "IN SVC", "HEALTH", "DRAIN", "RELEASE", "STATE", "ROLLBACK"},
-		160: {"SERVICE", "ENV", "GROUPS", "WANT", "IN SVC", "HEALTH", "DRAIN", "RELEASE", "STATE", "ROLLBACK"},
+		160: {"SERVICE", "ENV", "GROUPS", "WANT", "IN SVC", "HEALTH", "DRAIN", "5XX/M", "RELEASE", "STATE", "ROLLBACK"},
 	}
 	instances := map[int][]string{
 		80:  {"INSTANCE", "LIFECYCLE", "ASG", "LOAD BALANCER", "AMI"},

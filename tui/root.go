@@ -212,6 +212,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case imagesMsg, readinessMsg:
 		m.detail.Update(msg)
 		return m, m.toDialog(msg)
+	case signalsMsg:
+		m.applySignals(msg)
+		return m, nil
 	case readyBatchMsg:
 		for k, e := range msg {
 			m.c.ready[k] = e
@@ -376,7 +379,7 @@ func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
 	m.detail.Update(msg)
 	m.focus()
 	m.syncKeys()
-	return tea.Batch(cmd, m.detailRefresh(), m.readyBatch(), m.firstScreen(first))
+	return tea.Batch(cmd, m.detailRefresh(), m.readyBatch(), m.firstScreen(first), m.signalsCmd())
 }
 
 // dataShown says which data the screen shows after a failed refresh.

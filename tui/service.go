@@ -338,7 +338,9 @@ func (v *serviceView) handleKey(msg tea.KeyMsg) tea.Cmd {
 }
 
 // rows is how many lines the screen has below its headline, readiness and progress.
-func (v *serviceView) rows() int { return max(v.height-1-len(v.readinessLines())-1, 1) }
+func (v *serviceView) rows() int {
+	return max(v.height-1-len(v.readinessLines())-len(v.signalLines())-1, 1)
+}
 
 // View draws the headline and the lines on screen.
 func (v *serviceView) View() string {
@@ -355,7 +357,7 @@ func (v *serviceView) View() string {
 		}
 	}
 	b.WriteString(truncate(head, v.width))
-	for _, l := range v.readinessLines() {
+	for _, l := range append(v.readinessLines(), v.signalLines()...) {
 		b.WriteByte('\n')
 		b.WriteString(truncate(l, v.width))
 	}

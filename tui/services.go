@@ -450,6 +450,7 @@ const (
 	svcInSvc
 	svcHealth
 	svcDrain
+	svcSignals
 	svcRelease
 	svcState
 	svcBack
@@ -463,6 +464,7 @@ var servicesColumns = []column{
 	svcInSvc:   {title: "IN SVC", min: colNum, prio: 3, right: true},
 	svcHealth:  {title: "HEALTH", min: 8, right: true},
 	svcDrain:   {title: "DRAIN", min: colNum, prio: 2, right: true},
+	svcSignals: {title: "5XX/M", min: colSignals, prio: 6, right: true},
 	svcRelease: {title: "RELEASE", min: 13, prio: 1},
 	svcState:   {title: "STATE", min: 18},
 	svcBack:    {title: "ROLLBACK", min: colBack},
@@ -504,9 +506,15 @@ func (v *servicesView) columnWidths() []int {
 // servicesLayout is the column rule of the services screen at a width, for names up to
 // longest and a ROLLBACK cell up to backMax.
 func servicesLayout(width, longest, backMax int) []int {
-	return layoutColumns(servicesColumns, width-gutter, []growStep{
-		{svcName, longest + 1}, {svcRelease, colReleaseWide}, {svcBack, backMax}, {svcState, colStateWide}, {svcName, 0},
-	})
+	grow := []growStep{{svcName, longest + 1}, {svcRelease, colReleaseWide}, {svcBack, backMax}, {svcState, colStateWide}, {svcName, 0}}
+	ws := layoutColumns(servicesColumns, width-gutter, grow)
+	// 5XX/M comes last: only when RELEASE still shows whole AMI ids beside it.
+	if ws[svcSignals] > 0 && ws[svcRelease] < colReleaseWide {
+		cols := slices.Clone(servicesColumns)
+		cols[svcSignals].prio = -1 // never shown
+		ws = layoutColumns(cols, width-gutter, grow)
+	}
+	return ws
 }
 
 // cellText aligns a cell's text in its column; the RELEASE column keeps two columns free
@@ -600,7 +608,11 @@ func (v *servicesView) row(s *model.Service, selected bool, widths []int) string
 		}
 	}
 	back, backStyle := rollbackCell(v.c, s.ServiceKey, widths[svcBack])
-	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%v", c, selected, release, state, back, widths)
+	sigCell := ""
+	if widths[svcSignals] > 0 {
+		sigCell = signalsCell(v.c, s.ServiceKey, widths[svcSignals])
+	}
+	sig := fmt.Sprintf("%v|%v|%s|%s|%s|%v|%s", c, selected, release, state, back, widths, sigCell)
 	if rc, ok := v.cache[s.ServiceKey]; ok && rc.sig == sig {
 		return rc.line
 	}
@@ -635,6 +647,8 @@ func (v *servicesView) row(s *model.Service, selected bool, widths []int) string
 				drain = st.Busy.Render(drain)
 			}
 			line.WriteString(drain)
+		case svcSignals:
+			line.WriteString(sigCell)
 		case svcRelease:
 			line.WriteString(cellText(col, orDash(release), w))
 		case svcState:

@@ -26,6 +26,7 @@ const (
 	taskLedger                     // History of the service screen (the release ledgers)
 	taskPlan                       // PlanBake, PlanPromote, PlanRollback, PlanMark, PlanCancel
 	taskExecute                    // Execute
+	taskSignals                    // Signals of the services on screen
 )
 
 // task is one running call.

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -44,6 +45,8 @@ type EC2Reader interface {
 	DescribeInstances(context.Context, *ec2.DescribeInstancesInput, ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
 	DescribeImages(context.Context, *ec2.DescribeImagesInput, ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
 	DescribeSnapshots(context.Context, *ec2.DescribeSnapshotsInput, ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error)
+	// GetConsoleOutput reads an instance's serial console output (the `l` key).
+	GetConsoleOutput(context.Context, *ec2.GetConsoleOutputInput, ...func(*ec2.Options)) (*ec2.GetConsoleOutputOutput, error)
 }
 
 // EC2API adds the mutating EC2 operations bake and promote call.
@@ -70,6 +73,13 @@ type ELBReader interface {
 	DescribeLoadBalancers(context.Context, *elb.DescribeLoadBalancersInput, ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error)
 }
 
+// CloudWatchReader lists the CloudWatch reads behind a service's signals: one GetMetricData
+// carries every metric of the services on screen, DescribeAlarms lists the alarms firing.
+type CloudWatchReader interface {
+	GetMetricData(context.Context, *cloudwatch.GetMetricDataInput, ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
+	DescribeAlarms(context.Context, *cloudwatch.DescribeAlarmsInput, ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
+}
+
 // STSReader is the identity lookup.
 type STSReader interface {
 	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
@@ -82,6 +92,7 @@ type ReadClients struct {
 	ELBv2       ELBv2Reader
 	ELB         ELBReader
 	STS         STSReader
+	CloudWatch  CloudWatchReader
 	Region      string
 }
 
@@ -92,21 +103,23 @@ type Clients struct {
 	ELBv2       ELBv2Reader
 	ELB         ELBReader
 	STS         STSReader
+	CloudWatch  CloudWatchReader
 	Region      string
 }
 
 // Read narrows the clients to their read half.
 func (c Clients) Read() ReadClients {
-	return ReadClients{AutoScaling: c.AutoScaling, EC2: c.EC2, ELBv2: c.ELBv2, ELB: c.ELB, STS: c.STS, Region: c.Region}
+	return ReadClients{AutoScaling: c.AutoScaling, EC2: c.EC2, ELBv2: c.ELBv2, ELB: c.ELB, STS: c.STS, CloudWatch: c.CloudWatch, Region: c.Region}
 }
 
 // Compile-time proof that the real SDK clients satisfy the interfaces.
 var (
-	_ AutoScalingAPI = (*autoscaling.Client)(nil)
-	_ EC2API         = (*ec2.Client)(nil)
-	_ ELBv2Reader    = (*elbv2.Client)(nil)
-	_ ELBReader      = (*elb.Client)(nil)
-	_ STSReader      = (*sts.Client)(nil)
+	_ AutoScalingAPI   = (*autoscaling.Client)(nil)
+	_ EC2API           = (*ec2.Client)(nil)
+	_ ELBv2Reader      = (*elbv2.Client)(nil)
+	_ ELBReader        = (*elb.Client)(nil)
+	_ STSReader        = (*sts.Client)(nil)
+	_ CloudWatchReader = (*cloudwatch.Client)(nil)
 )
 
 // Identity is who the clients act as.

@@ -53,6 +53,7 @@ func clientOperations(t *testing.T) (reads, all []awsapi.Operation) {
 		{"elasticloadbalancing", reflect.TypeFor[awsapi.ELBv2Reader](), true},
 		{"elasticloadbalancing", reflect.TypeFor[awsapi.ELBReader](), true},
 		{"sts", reflect.TypeFor[awsapi.STSReader](), true},
+		{"cloudwatch", reflect.TypeFor[awsapi.CloudWatchReader](), true},
 	} {
 		for i := range iface.typ.NumMethod() {
 			op := awsapi.Operation{Service: iface.prefix, Name: iface.typ.Method(i).Name}

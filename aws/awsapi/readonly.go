@@ -9,7 +9,7 @@ import (
 )
 
 // Operation is one AWS API operation as IAM names it: the service prefix ("ec2",
-// "autoscaling", "elasticloadbalancing", "sts") and the operation ("DescribeImages").
+// "autoscaling", "elasticloadbalancing", "sts", "cloudwatch") and the operation ("DescribeImages").
 type Operation struct {
 	Service string
 	Name    string
@@ -27,10 +27,13 @@ var ReadOperations = sortedOperations([]Operation{
 	{"autoscaling", "DescribeAutoScalingGroups"},
 	{"autoscaling", "DescribeInstanceRefreshes"},
 	{"autoscaling", "DescribeScalingActivities"},
+	{"cloudwatch", "DescribeAlarms"},
+	{"cloudwatch", "GetMetricData"},
 	{"ec2", "DescribeImages"},
 	{"ec2", "DescribeInstances"},
 	{"ec2", "DescribeLaunchTemplateVersions"},
 	{"ec2", "DescribeSnapshots"},
+	{"ec2", "GetConsoleOutput"},
 	{"elasticloadbalancing", "DescribeInstanceHealth"},
 	{"elasticloadbalancing", "DescribeLoadBalancerAttributes"},
 	{"elasticloadbalancing", "DescribeLoadBalancers"},

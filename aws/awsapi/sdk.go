@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -144,11 +145,12 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	lb2 := elbv2.NewFromConfig(cfg)
 	lb := elb.NewFromConfig(cfg)
 	st := sts.NewFromConfig(cfg)
-	read := ReadClients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, Region: cfg.Region}
+	cw := cloudwatch.NewFromConfig(cfg)
+	read := ReadClients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, CloudWatch: cw, Region: cfg.Region}
 	if o.ReadOnly {
 		return Clients{}, read, nil
 	}
-	return Clients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, Region: cfg.Region}, read, nil
+	return Clients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, CloudWatch: cw, Region: cfg.Region}, read, nil
 }
 
 // needsMFA reports whether the profile (or a profile it assumes a role from) names an MFA

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/signals"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -94,6 +95,8 @@ type Inventory struct {
 
 	ready   readinessCache
 	timings timingCache // balancer settings for the restore estimate (estimate.go)
+
+	signals *signals.Reader // CloudWatch metrics and alarms (signals.go)
 }
 
 // NewInventory builds an inventory over the read clients. Zero options take the defaults:
@@ -114,6 +117,7 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 		mustRefresh: newBudget(mustRate, opts.Refresh),
 		focus:       map[model.ServiceKey]bool{},
 		watched:     map[string]time.Time{},
+		signals:     signals.New(c.CloudWatch, c.ELBv2, signals.Options{Now: opts.Now}),
 	}
 }
 

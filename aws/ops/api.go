@@ -35,6 +35,11 @@ type Reader interface {
 	// Cursor tells the inventory which service is under the cursor (the zero key: none), so
 	// that its balancers are read every tick ahead of the other services on screen.
 	Cursor(service model.ServiceKey)
+	// Signals reads CloudWatch for the services: the last hour of requests, 5xx, p99 and
+	// hosts per minute, and the alarms firing on them; at most one GetMetricData a minute.
+	Signals(ctx context.Context, services []model.Service) (map[model.ServiceKey]model.Signals, error)
+	// ConsoleOutput reads an instance's latest console output.
+	ConsoleOutput(ctx context.Context, instanceID string) (model.ConsoleOutput, error)
 }
 
 // Operator plans and carries out mutating actions. Only a read-write console has one.

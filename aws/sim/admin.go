@@ -13,11 +13,12 @@ import (
 
 // Compile-time proof that the simulated clients satisfy the action layer's interfaces.
 var (
-	_ awsapi.AutoScalingAPI = (*autoScalingClient)(nil)
-	_ awsapi.EC2API         = (*ec2Client)(nil)
-	_ awsapi.ELBv2Reader    = (*elbv2Client)(nil)
-	_ awsapi.ELBReader      = (*elbClient)(nil)
-	_ awsapi.STSReader      = (*stsClient)(nil)
+	_ awsapi.AutoScalingAPI   = (*autoScalingClient)(nil)
+	_ awsapi.EC2API           = (*ec2Client)(nil)
+	_ awsapi.ELBv2Reader      = (*elbv2Client)(nil)
+	_ awsapi.ELBReader        = (*elbClient)(nil)
+	_ awsapi.STSReader        = (*stsClient)(nil)
+	_ awsapi.CloudWatchReader = (*cloudWatchClient)(nil)
 )
 
 // ChurnInstances flips the load balancer health of that fraction of the in-service

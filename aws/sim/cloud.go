@@ -1,4 +1,5 @@
-// Package sim is an in-memory AWS account (Auto Scaling, EC2, ELBv2, classic ELB, STS) behind
+// Package sim is an in-memory AWS account (Auto Scaling, EC2, ELBv2, classic ELB, STS,
+// CloudWatch metrics and alarms of the balancers) behind
 // the same narrow client interfaces as the real SDK clients. It powers `adstage-ops --demo` and
 // many tests. It follows AWS's documented behaviour (instance lifecycles, health checks with
 // intervals and thresholds, deregistration delays, instance refreshes with rollback, images
@@ -169,6 +170,7 @@ func (c *Cloud) Clients() awsapi.Clients {
 		ELBv2:       &elbv2Client{c},
 		ELB:         &elbClient{c},
 		STS:         &stsClient{c},
+		CloudWatch:  &cloudWatchClient{c},
 		Region:      c.st.Region,
 	}
 }

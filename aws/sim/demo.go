@@ -73,7 +73,8 @@ const demoLead = 60 * time.Second
 // NewDemo is the seeded demo fleet in us-east-1, account 123456789012, at clock.Now(). It is
 // alive from the first look: web/production is mid-rollout (a mixed fleet, targets draining)
 // and finishes within about a minute and a half; api/staging has an instance its target group
-// keeps failing; an image of worker-bids is being baked; worker-bids/production,
+// keeps failing; web's new release answers 8 % of requests with a 5xx (its alarm fires once
+// the rollout serves it); an image of worker-bids is being baked; worker-bids/production,
 // api/production's internal group and worker-reports/staging scale out and back in on
 // schedules of three to five minutes. The same clock time always gives the same fleet.
 func NewDemo(clock Clock) *Cloud {
@@ -92,6 +93,10 @@ func NewDemo(clock Clock) *Cloud {
 		}
 	}
 	c.demoBastion(start)
+	// An hour of metrics before the demo starts, every balancer as seeded.
+	for m := start.Truncate(time.Minute).Add(-time.Hour); m.Before(start.Truncate(time.Minute)); m = m.Add(time.Minute) {
+		c.sampleMinute(m)
+	}
 
 	// web/production: promote its fourth image as adstage-ops would (a new launch template
 	// version from the current one, then a refresh that keeps full capacity), a minute ago.
@@ -105,6 +110,17 @@ func NewDemo(clock Clock) *Cloud {
 	spec := &TemplateSpec{ID: t.ID, Name: t.Name, Version: fmt.Sprint(from.Number + 1)}
 	cfg, _ := c.resolve(*spec)
 	c.startRefresh(web, spec, cfg, 100, 150, true, true, 30, "Ignore", "Ignore")
+	// The fourth web release passes its health checks but fails 8 % of real requests: its
+	// 5xx rise as the rollout serves it, the alarm fires, and a rollback brings them down.
+	if c.st.ErrorImages == nil {
+		c.st.ErrorImages = map[string]float64{}
+	}
+	c.st.ErrorImages[to] = 0.08
+	if tg := c.tgNames[web.Name]; tg != nil {
+		c.st.Alarms = append(c.st.Alarms, &Alarm{Name: "web-production-5xx", Namespace: "AWS/ApplicationELB", Metric: "HTTPCode_Target_5XX_Count",
+			Dimensions: []Tag{{Key: "TargetGroup", Value: arnSuffix(tg.ARN, "targetgroup/")}, {Key: "LoadBalancer", Value: arnSuffix(tg.LoadBalancerARN, "app/")}},
+			Statistic:  "Sum", Threshold: 10, EvaluationPeriods: 2, Comparison: "GreaterThanThreshold"})
+	}
 
 	// worker-bids: an image being baked from a staging instance, 12 s ago.
 	bids := c.groups["worker-bids-staging"]

@@ -33,6 +33,13 @@ type State struct {
 	// name as "resolve:ssm:NAME" (by name: the AMI ID).
 	SSMParameters map[string]string `json:",omitempty"`
 	BadImages     map[string]bool
+	// ErrorImages are AMIs whose instances pass health checks but answer that fraction of
+	// requests with a 5xx (MarkImageErroring).
+	ErrorImages map[string]float64 `json:",omitempty"`
+	// Metrics are each balancer's minute samples (target group ARN, "elb/"+name), oldest
+	// first; Alarms the CloudWatch metric alarms (cloudwatch.go).
+	Metrics map[string][]MetricSample `json:",omitempty"`
+	Alarms  []*Alarm                  `json:",omitempty"`
 }
 
 // Tag is a key/value tag; Propagate is the ASG's PropagateAtLaunch.

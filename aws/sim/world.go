@@ -38,11 +38,11 @@ func (c *Cloud) advanceTo(now time.Time) {
 		if !c.anyBusy() {
 			wake, ok := c.nextWake()
 			if !ok || wake.After(now) {
-				st.Now = now
+				c.moveTo(now)
 				return
 			}
 			if wake.After(st.Now) {
-				st.Now = wake
+				c.moveTo(wake)
 			}
 			c.stepWorld()
 			continue
@@ -51,9 +51,17 @@ func (c *Cloud) advanceTo(now time.Time) {
 		if next.After(now) {
 			return // the remainder is processed by a later call
 		}
-		st.Now = next
+		c.moveTo(next)
 		c.stepWorld()
 	}
+}
+
+// moveTo sets the world's time, recording the balancers' metrics of every minute that ends
+// on the way (from the fleet as it is: nothing moves in a jump).
+func (c *Cloud) moveTo(t time.Time) {
+	prev := c.st.Now
+	c.st.Now = t
+	c.recordMetrics(prev, t)
 }
 
 func (c *Cloud) anyBusy() bool {

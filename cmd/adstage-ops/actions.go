@@ -205,6 +205,7 @@ func (a *app) act(ctx context.Context, what string, key model.ServiceKey, af act
 		}
 		return fail(exitRefused, "%s", awsapi.Explain(err))
 	}
+	p.Signals = a.planSignals(ctx, p)
 	if af.asJSON {
 		if err := writeJSON(a.stdout, p); err != nil {
 			return err
@@ -244,12 +245,21 @@ func (a *app) act(ctx context.Context, what string, key model.ServiceKey, af act
 func (a *app) follow(ctx context.Context, cancel context.CancelFunc, what string, p model.Plan, events <-chan model.Progress, af actionFlags) error {
 	var last model.Progress
 	var failed error
+	started := a.now()
+	shown := started
 	for ev := range events {
 		last = ev
 		if af.asJSON {
 			writeJSON(a.stdout, progressJSON(ev))
 		} else {
 			printProgress(a.stdout, ev)
+			// While following a rollout, the service's signals once a minute.
+			if af.wait && p.Signals != nil && a.now().Sub(shown) >= time.Minute && !ev.Done {
+				shown = a.now()
+				if sig := a.planSignals(ctx, p); sig != nil {
+					fmt.Fprintf(a.stdout, "%s  %-24s       %s\n", shown.UTC().Format("15:04:05"), "signals", sig.Summary())
+				}
+			}
 		}
 		if ev.Err != nil {
 			failed = ev.Err
@@ -269,6 +279,9 @@ func (a *app) follow(ctx context.Context, cancel context.CancelFunc, what string
 	case last.Done:
 		if !af.asJSON {
 			fmt.Fprintf(a.stdout, "%s of %s finished\n", what, p.Target())
+			if line := a.beforeAfter(ctx, p, started); line != "" {
+				fmt.Fprintln(a.stdout, line)
+			}
 		}
 		return nil
 	case af.wait && ctx.Err() != nil && !stoppedByUs(ctx):
@@ -319,6 +332,49 @@ func printProgress(w io.Writer, ev model.Progress) {
 		line += "  error: " + awsapi.Explain(ev.Err)
 	}
 	fmt.Fprintln(w, strings.TrimRight(line, " "))
+}
+
+// planSignals reads the service's CloudWatch signals for a promote, rollback or cancel plan;
+// nil for other plans or when the service cannot be listed (the plan goes on without them).
+func (a *app) planSignals(ctx context.Context, p model.Plan) *model.Signals {
+	switch p.Action {
+	case model.ActionPromote, model.ActionRollback, model.ActionCancel:
+	default:
+		return nil
+	}
+	fleet, err := a.reader.Snapshot(ctx)
+	if err != nil {
+		return nil
+	}
+	svc, ok := fleet.Service(p.Service, p.Env)
+	if !ok {
+		return nil
+	}
+	all, err := a.reader.Signals(ctx, []model.Service{*svc})
+	if err != nil {
+		return nil
+	}
+	sig := all[svc.ServiceKey]
+	return &sig
+}
+
+// beforeAfter is the line a followed promote or rollback ends with: "5xx 4.1% → 0.2% in 6
+// min": the rate of the last three minutes when planned against the newest minute's now.
+func (a *app) beforeAfter(ctx context.Context, p model.Plan, started time.Time) string {
+	if p.Signals == nil || (p.Action != model.ActionPromote && p.Action != model.ActionRollback) {
+		return ""
+	}
+	now := a.planSignals(ctx, p)
+	if now == nil {
+		return ""
+	}
+	before, bok := p.Signals.CurrentErrorRate()
+	after, aok := now.LatestErrorRate()
+	line := model.BeforeAfter(before, after, bok, aok, a.now().Sub(started))
+	if names := now.AlarmNames(); len(names) > 0 {
+		line += "; still in alarm: " + strings.Join(names, ", ")
+	}
+	return line
 }
 
 // printPlan shows what the action will do: the same plan the console's dialog shows.
@@ -379,6 +435,12 @@ func printPlan(w io.Writer, p model.Plan) {
 			fmt.Fprintf(w, ": %s", c.Detail)
 		}
 		fmt.Fprintln(w)
+	}
+	if sig := p.Signals; sig != nil {
+		fmt.Fprintf(w, "  signals now: %s\n", sig.Summary())
+		for _, warn := range sig.Warnings {
+			fmt.Fprintf(w, "  signals warning: %s\n", warn)
+		}
 	}
 	if p.CLI != "" {
 		fmt.Fprintf(w, "  same from a script: %s\n", p.CLI)

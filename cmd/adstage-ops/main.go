@@ -168,6 +168,7 @@ Run it without a subcommand for the console; --demo runs it on a built-in simula
 		a.cancelCommand(),
 		a.markCommand(),
 		a.historyCommand(),
+		a.signalsCommand(),
 		a.auditCommand(),
 		a.iamPolicyCommand(),
 	)

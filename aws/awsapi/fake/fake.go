@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -112,11 +113,14 @@ type AWS struct {
 	DescribeLoadBalancerAttributesOp Op[elb.DescribeLoadBalancerAttributesInput, elb.DescribeLoadBalancerAttributesOutput]
 	DescribeLoadBalancersOp          Op[elb.DescribeLoadBalancersInput, elb.DescribeLoadBalancersOutput]
 	GetCallerIdentityOp              Op[sts.GetCallerIdentityInput, sts.GetCallerIdentityOutput]
+	GetConsoleOutputOp               Op[ec2.GetConsoleOutputInput, ec2.GetConsoleOutputOutput]
+	GetMetricDataOp                  Op[cloudwatch.GetMetricDataInput, cloudwatch.GetMetricDataOutput]
+	DescribeAlarmsOp                 Op[cloudwatch.DescribeAlarmsInput, cloudwatch.DescribeAlarmsOutput]
 }
 
 // Clients are the fake behind every client interface.
 func (f *AWS) Clients() awsapi.Clients {
-	return awsapi.Clients{AutoScaling: fakeAS{f}, EC2: fakeEC2{f}, ELBv2: fakeELBv2{f}, ELB: fakeELB{f}, STS: fakeSTS{f}, Region: "eu-west-1"}
+	return awsapi.Clients{AutoScaling: fakeAS{f}, EC2: fakeEC2{f}, ELBv2: fakeELBv2{f}, ELB: fakeELB{f}, STS: fakeSTS{f}, CloudWatch: fakeCW{f}, Region: "eu-west-1"}
 }
 
 // Calls counts calls per operation name (only operations that were called).
@@ -150,6 +154,9 @@ func (f *AWS) Calls() map[string]int {
 	add("DescribeLoadBalancerAttributes", f.DescribeLoadBalancerAttributesOp.Calls())
 	add("DescribeLoadBalancers", f.DescribeLoadBalancersOp.Calls())
 	add("GetCallerIdentity", f.GetCallerIdentityOp.Calls())
+	add("GetConsoleOutput", f.GetConsoleOutputOp.Calls())
+	add("GetMetricData", f.GetMetricDataOp.Calls())
+	add("DescribeAlarms", f.DescribeAlarmsOp.Calls())
 	return out
 }
 
@@ -178,6 +185,9 @@ func (f *AWS) ResetCalls() {
 	f.DescribeLoadBalancerAttributesOp.Reset()
 	f.DescribeLoadBalancersOp.Reset()
 	f.GetCallerIdentityOp.Reset()
+	f.GetConsoleOutputOp.Reset()
+	f.GetMetricDataOp.Reset()
+	f.DescribeAlarmsOp.Reset()
 }
 
 type fakeAS struct{ f *AWS }
@@ -224,6 +234,9 @@ func (c fakeEC2) DescribeImages(_ context.Context, in *ec2.DescribeImagesInput, 
 func (c fakeEC2) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapshotsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error) {
 	return c.f.DescribeSnapshotsOp.call(in)
 }
+func (c fakeEC2) GetConsoleOutput(_ context.Context, in *ec2.GetConsoleOutputInput, _ ...func(*ec2.Options)) (*ec2.GetConsoleOutputOutput, error) {
+	return c.f.GetConsoleOutputOp.call(in)
+}
 func (c fakeEC2) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
 	return c.f.CreateTagsOp.call(in)
 }
@@ -263,4 +276,13 @@ type fakeSTS struct{ f *AWS }
 
 func (c fakeSTS) GetCallerIdentity(_ context.Context, in *sts.GetCallerIdentityInput, _ ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
 	return c.f.GetCallerIdentityOp.call(in)
+}
+
+type fakeCW struct{ f *AWS }
+
+func (c fakeCW) GetMetricData(_ context.Context, in *cloudwatch.GetMetricDataInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
+	return c.f.GetMetricDataOp.call(in)
+}
+func (c fakeCW) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	return c.f.DescribeAlarmsOp.call(in)
 }

@@ -8,17 +8,22 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/model"
@@ -32,17 +37,19 @@ type SDKClients struct {
 	ELBv2       *elbv2.Client
 	ELB         *elb.Client
 	STS         *sts.Client
+	CloudWatch  *cloudwatch.Client
 }
 
 func RawClients(t *testing.T, rc awsapi.ReadClients) SDKClients {
 	t.Helper()
 	c := SDKClients{}
-	var ok [5]bool
+	var ok [6]bool
 	c.AutoScaling, ok[0] = rc.AutoScaling.(*autoscaling.Client)
 	c.EC2, ok[1] = rc.EC2.(*ec2.Client)
 	c.ELBv2, ok[2] = rc.ELBv2.(*elbv2.Client)
 	c.ELB, ok[3] = rc.ELB.(*elb.Client)
 	c.STS, ok[4] = rc.STS.(*sts.Client)
+	c.CloudWatch, ok[5] = rc.CloudWatch.(*cloudwatch.Client)
 	for i, o := range ok {
 		if !o {
 			t.Fatalf("LoadClients returned a client %d that is not the SDK's", i)
@@ -148,11 +155,37 @@ func OperationCalls(c SDKClients) map[string]func(context.Context) error {
 			_, err := c.ELB.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{})
 			return err
 		},
+		"ec2:GetConsoleOutput": func(ctx context.Context) error {
+			_, err := c.EC2.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: s("i-0123456789abcdef0"), Latest: aws.Bool(true)})
+			return err
+		},
+		"cloudwatch:GetMetricData": func(ctx context.Context) error {
+			now := time.Now().Truncate(time.Minute)
+			_, err := c.CloudWatch.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
+				StartTime: aws.Time(now.Add(-time.Hour)), EndTime: aws.Time(now),
+				MetricDataQueries: []cwtypes.MetricDataQuery{{Id: s("q0"), MetricStat: &cwtypes.MetricStat{
+					Metric: &cwtypes.Metric{Namespace: s("AWS/ELB"), MetricName: s("RequestCount"),
+						Dimensions: []cwtypes.Dimension{{Name: s("LoadBalancerName"), Value: s("classic")}}},
+					Period: aws.Int32(60), Stat: s("Sum")}}},
+			}, QueryProtocol)
+			return err
+		},
+		"cloudwatch:DescribeAlarms": func(ctx context.Context) error {
+			_, err := c.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{StateValue: cwtypes.StateValueAlarm}, QueryProtocol)
+			return err
+		},
 		"sts:GetCallerIdentity": func(ctx context.Context) error {
 			_, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 			return err
 		},
 	}
+}
+
+// QueryProtocol switches a CloudWatch call from the SDK's default RPC v2 CBOR protocol, which
+// moto 5.2 does not speak (it answers 404 and records nothing), to the query protocol
+// CloudWatch also serves. The read-only guard runs before serialization either way.
+func QueryProtocol(o *cloudwatch.Options) {
+	o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
 }
 
 // isolateAWSEnv points the SDK's standard chain at endpoint with static test credentials, and
@@ -197,6 +230,13 @@ func (w *WireRecorder) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if action == "" {
 		if q, err := url.ParseQuery(r.URL.RawQuery); err == nil {
 			action = q.Get("Action")
+		}
+	}
+	if action == "" {
+		// The RPC v2 protocol (CloudWatch) names the operation in the path:
+		// /service/{service}/operation/{operation}.
+		if i := strings.LastIndex(r.URL.Path, "/operation/"); i >= 0 {
+			action = r.URL.Path[i+len("/operation/"):]
 		}
 	}
 	w.mu.Lock()

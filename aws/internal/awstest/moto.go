@@ -164,8 +164,8 @@ func (r RecordedRequest) Account() string {
 	return ""
 }
 
-// action is the request's operation: the Action of a query-protocol request (every service
-// adstage-ops calls uses the query or EC2 protocol), from its form body or URL.
+// action is the request's operation: the Action of a query-protocol request, from its form
+// body or URL, or the operation in the path of an RPC v2 (CBOR) request (CloudWatch).
 func (r RecordedRequest) Action(t *testing.T) string {
 	body := r.Body
 	if r.BodyEncoded {
@@ -180,6 +180,12 @@ func (r RecordedRequest) Action(t *testing.T) string {
 	}
 	if u, err := url.Parse(r.URL); err == nil && u.Query().Get("Action") != "" {
 		return u.Query().Get("Action")
+	}
+	// The RPC v2 protocol (CloudWatch's default) names the operation in the path.
+	if u, err := url.Parse(r.URL); err == nil {
+		if i := strings.LastIndex(u.Path, "/operation/"); i >= 0 {
+			return u.Path[i+len("/operation/"):]
+		}
 	}
 	return r.Method + " " + r.URL
 }
