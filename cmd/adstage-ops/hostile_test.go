@@ -67,3 +67,23 @@ func TestHostileTextNeverReachesTheTerminal_CLI(t *testing.T) {
 		}
 	}
 }
+
+// A config file holding terminal control (a binary file named by mistake, or a hostile one)
+// is refused with a message that quotes it as data.
+func TestHostileConfigIsQuotedAsData(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", dir)
+	t.Setenv("HOME", dir)
+	conf := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(conf, []byte("refresh: \x1b]52;c;aGVsbG8=\x07\x1b[2J\nenv\x9b1m: \xff\xfe\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run([]string{"--demo", "--config", conf, "status"}, strings.NewReader(""), &out, &errOut)
+	if code != exitError {
+		t.Errorf("exit %d, want %d: %s", code, exitError, errOut.String())
+	}
+	if bad := sim.UnsafeOutput(errOut.String() + out.String()); bad != "" {
+		t.Fatalf("the config error carries %s:\n%q", bad, errOut.String())
+	}
+}
