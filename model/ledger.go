@@ -374,6 +374,11 @@ type RollbackChoice struct {
 // good one exists; when none does, the newest of them by version is offered as unverified.
 func (l Ledger) Previous() RollbackChoice {
 	var c RollbackChoice
+	if len(l.Entries) == 0 && l.HistoryProblem != "" {
+		// Nothing could be read: say why, never "no previous release".
+		c.Why = "cannot tell the previous release: " + l.HistoryProblem
+		return c
+	}
 	var good, unknown []LedgerEntry
 	for _, e := range l.Entries {
 		if e.Version == l.Current || e.ImageID == "" {

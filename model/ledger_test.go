@@ -279,3 +279,12 @@ func BenchmarkDeriveLedger(b *testing.B) {
 		}
 	}
 }
+
+// A ledger whose versions could not be read says so instead of "no previous release".
+func TestLedgerUnreadSaysWhy(t *testing.T) {
+	l := Ledger{Group: "g", Template: "t", HistoryProblem: "the versions of launch template t could not be read: AWS denied ec2:DescribeLaunchTemplateVersions"}
+	c := l.Previous()
+	if c.OK || !strings.Contains(c.Why, "cannot tell the previous release") || !strings.Contains(c.Why, "AWS denied") || strings.Contains(c.Why, "no previous release") {
+		t.Errorf("Why = %q", c.Why)
+	}
+}

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -166,8 +167,61 @@ type templateCall struct {
 	alias    bool
 }
 
-// do runs the request (paginated) and returns the versions it found.
-func (tc templateCall) do(ctx context.Context, api awsapi.EC2Reader) ([]ltVersionInfo, error) {
+// missingVersion reads the version number out of EC2's "Could not find launch template version
+// 7 for launch template lt-..." (InvalidLaunchTemplateId.VersionNotFound).
+var missingVersion = regexp.MustCompile(`version (\d+)\b`)
+
+// do runs the request (paginated) and returns the versions it found. A deleted version that
+// instances still reference fails the whole call in EC2 (InvalidLaunchTemplateId.VersionNotFound,
+// naming it): the call is made again without it, and gone lists the versions left out.
+func (tc templateCall) do(ctx context.Context, api awsapi.EC2Reader) (got []ltVersionInfo, gone []int64, err error) {
+	for range len(tc.versions) + 1 {
+		got, err = tc.once(ctx, api)
+		if err == nil || !awsapi.IsCode(err, "InvalidLaunchTemplateId.VersionNotFound") {
+			return got, gone, err
+		}
+		m := missingVersion.FindStringSubmatch(err.Error())
+		i := -1
+		if m != nil {
+			i = slices.Index(tc.versions, m[1])
+		}
+		if i < 0 {
+			// The message names no version we asked for: ask for each alone.
+			return tc.oneByOne(ctx, api, gone)
+		}
+		n, _ := strconv.ParseInt(m[1], 10, 64)
+		gone = append(gone, n)
+		tc.versions = slices.Delete(slices.Clone(tc.versions), i, i+1)
+		if len(tc.versions) == 0 {
+			return nil, gone, nil
+		}
+	}
+	return got, gone, err
+}
+
+// oneByOne asks for each version alone, leaving out the ones EC2 does not have.
+func (tc templateCall) oneByOne(ctx context.Context, api awsapi.EC2Reader, gone []int64) ([]ltVersionInfo, []int64, error) {
+	var got []ltVersionInfo
+	for _, v := range tc.versions {
+		one := tc
+		one.versions = []string{v}
+		g, err := one.once(ctx, api)
+		switch {
+		case err == nil:
+			got = append(got, g...)
+		case awsapi.IsCode(err, "InvalidLaunchTemplateId.VersionNotFound"):
+			if n, ok := awsapi.NumericVersion(v); ok {
+				gone = append(gone, n)
+			}
+		default:
+			return got, gone, err
+		}
+	}
+	return got, gone, nil
+}
+
+// once is one paginated request.
+func (tc templateCall) once(ctx context.Context, api awsapi.EC2Reader) ([]ltVersionInfo, error) {
 	// ResolveAlias: a version whose ImageId is an SSM parameter shows the AMI it resolves to.
 	in := &ec2.DescribeLaunchTemplateVersionsInput{Versions: tc.versions, ResolveAlias: aws.Bool(true)}
 	in.LaunchTemplateId, in.LaunchTemplateName = awsapi.TemplateKey(tc.key).Ref()
@@ -189,8 +243,12 @@ func (tc templateCall) do(ctx context.Context, api awsapi.EC2Reader) ([]ltVersio
 	return out, nil
 }
 
-// store puts a call's result in the cache.
-func (c *templateCache) store(tc templateCall, got []ltVersionInfo, now time.Time, in *interner) {
+// store puts a call's result in the cache. A version EC2 no longer has is remembered as gone
+// (it has no AMI to tell), so that it is not asked for again.
+func (c *templateCache) store(tc templateCall, got []ltVersionInfo, gone []int64, now time.Time, in *interner) {
+	for _, n := range gone {
+		c.images[ltKey{tc.key, n}] = ""
+	}
 	var a ltAlias
 	for _, v := range got {
 		if v.number <= 0 {

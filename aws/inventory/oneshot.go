@@ -398,10 +398,11 @@ func (o *oneShotRun) templateTasks(reads []groupRead, groups bool) []task {
 	for _, call := range wants.calls() {
 		tasks = append(tasks, func(ctx context.Context) func() {
 			var got []ltVersionInfo
+			var gone []int64
 			err := o.call(ctx, o.ec2, func(ctx context.Context) error {
 				o.s.count("DescribeLaunchTemplateVersions")
 				var err error
-				got, err = call.do(ctx, inv.c.EC2)
+				got, gone, err = call.do(ctx, inv.c.EC2)
 				return err
 			})
 			return func() {
@@ -409,7 +410,7 @@ func (o *oneShotRun) templateTasks(reads []groupRead, groups bool) []task {
 					o.missing(fmt.Sprintf("launch template %s versions %v (the AMI of the groups launching them)", call.key, call.versions), err)
 					return
 				}
-				inv.templates.store(call, got, o.s.now, &inv.in)
+				inv.templates.store(call, got, gone, o.s.now, &inv.in)
 			}
 		})
 	}

@@ -185,7 +185,7 @@ func (inv *Inventory) readiness(ctx context.Context, groups []model.Group) (mode
 func TargetProblem(l model.Ledger, c model.RollbackChoice, images ImageLookup) string {
 	if !c.OK {
 		why := fmt.Sprintf("group %s: %s", l.Group, c.Why)
-		if l.HistoryProblem != "" {
+		if l.HistoryProblem != "" && !strings.Contains(c.Why, l.HistoryProblem) {
 			why += "; " + l.HistoryProblem
 		}
 		return why + candidatesHint(l, images)

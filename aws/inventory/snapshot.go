@@ -543,14 +543,14 @@ func (inv *Inventory) templateTask(call templateCall, s *snapshotRun) task {
 			return nil
 		}
 		s.count("DescribeLaunchTemplateVersions")
-		got, err := call.do(ctx, inv.c.EC2)
+		got, gone, err := call.do(ctx, inv.c.EC2)
 		s.ec2Breaker.observe(err)
 		return func() {
 			if err != nil {
 				s.problem(err)
 				return
 			}
-			inv.templates.store(call, got, s.now, &inv.in)
+			inv.templates.store(call, got, gone, s.now, &inv.in)
 		}
 	}
 }

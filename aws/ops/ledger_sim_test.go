@@ -244,3 +244,32 @@ func TestPromoteDuringAnotherRolloutNamesWhoStartedIt_Sim(t *testing.T) {
 		}
 	}
 }
+
+// A disabled AMI is disabled, not deregistered: the rollback plan and readiness say so and
+// name the older release still available (DescribeImages is asked with IncludeDisabled).
+func TestRollbackToADisabledImageSaysDisabled_Sim(t *testing.T) {
+	s := newSimConsole(t)
+	ctx := context.Background()
+	p := s.planRollback(t, "api", "staging")
+	prev := p.Steps[0].ToImage.ImageID
+	if err := s.cloud.DisableImage(prev); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.op.PlanRollback(ctx, ops.RollbackRequest{Service: "api", Env: "staging"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Blocked() || !strings.Contains(p.FailureText(), prev+" (launch template") || !strings.Contains(p.FailureText(), "is disabled") || strings.Contains(p.FailureText(), "deregistered") {
+		t.Errorf("plan: %s", p.FailureText())
+	}
+	if !strings.Contains(p.FailureText(), "--to-version 1") {
+		t.Errorf("plan does not name the older release: %s", p.FailureText())
+	}
+	if _, err := s.op.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.op.Readiness(ctx, "api", "staging")
+	if err != nil || r.Possible || !strings.Contains(r.Why, "is disabled") {
+		t.Errorf("readiness %+v %v", r, err)
+	}
+}

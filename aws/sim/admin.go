@@ -63,6 +63,19 @@ func (c *Cloud) DeregisterImage(id string) error {
 	return nil
 }
 
+// DisableImage disables an AMI (ec2:DisableImage): it stays in the account, in state
+// "disabled", and DescribeImages lists it only with IncludeDisabled.
+func (c *Cloud) DisableImage(id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	img := c.images[id]
+	if img == nil || img.Deregistered {
+		return fmt.Errorf("disable image %s: not found", id)
+	}
+	img.Disabled = true
+	return nil
+}
+
 // MarkImageBad makes instances launched from the AMI fail every load balancer health check,
 // to exercise a refresh's AutoRollback.
 func (c *Cloud) MarkImageBad(amiID string) {

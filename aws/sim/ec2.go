@@ -380,6 +380,9 @@ func (e *ec2Client) DescribeInstances(_ context.Context, in *ec2.DescribeInstanc
 
 // imageState is pending until the image's snapshots are done, then available.
 func (c *Cloud) imageState(img *Image) string {
+	if img.Disabled {
+		return "disabled"
+	}
 	if c.st.Now.Before(img.ReadyAt) {
 		return "pending"
 	}
@@ -419,7 +422,9 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 				return nil, apiError(svcEC2, op, "InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", id)
 			}
 			img := c.images[id]
-			if img == nil || img.Deregistered {
+			// DescribeImages "IncludeDisabled: ... Default: No disabled AMIs are included in
+			// the response" (EC2 API Reference).
+			if img == nil || img.Deregistered || (img.Disabled && !aws.ToBool(in.IncludeDisabled)) {
 				missing = append(missing, id)
 				continue
 			}
@@ -430,7 +435,7 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 		}
 	} else {
 		for _, img := range c.st.Images {
-			if !img.Deregistered {
+			if !img.Deregistered && (!img.Disabled || aws.ToBool(in.IncludeDisabled)) {
 				list = append(list, img)
 			}
 		}

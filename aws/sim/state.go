@@ -157,6 +157,9 @@ type Image struct {
 	Tags           []Tag     `json:",omitempty"`
 	Snapshots      []string
 	Deregistered   bool `json:",omitempty"`
+	// Disabled AMIs stay in the account but are listed only with IncludeDisabled, in state
+	// "disabled", and cannot be launched (Amazon EC2 User Guide, "Disable an AMI").
+	Disabled bool `json:",omitempty"`
 }
 
 // Snapshot is an EBS snapshot behind an image.
