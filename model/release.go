@@ -73,6 +73,8 @@ const (
 	ActionPromote  ActionKind = "promote"
 	ActionRollback ActionKind = "rollback"
 	ActionMark     ActionKind = "mark"
+	// ActionShell is a shell opened on an instance (aws ssm start-session) from the console.
+	ActionShell ActionKind = "shell"
 	// ActionCancel stops the running rollouts of a service where they are, without rolling
 	// anything back (CancelInstanceRefresh).
 	ActionCancel ActionKind = "cancel"

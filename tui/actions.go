@@ -30,7 +30,9 @@ type Config struct {
 	EnvColors  map[string]string
 	Production func(env string) bool
 	AuditLog   func() ([]model.AuditEvent, error)
-	Version    string
+	// Shell prepares a shell on an instance (`s`); nil: no shell (read-only, or no AWS CLI).
+	Shell   ShellFunc
+	Version string
 	// Clipboard copies text (OSC 52 by default); tests replace it.
 	Clipboard func(string)
 	// Timeout bounds each AWS call the console makes (default 30s).

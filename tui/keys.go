@@ -90,6 +90,9 @@ type ServiceKeys struct {
 	Bake, Promote, Rollback, Cancel, Audit Binding
 	// Mark marks the release under the cursor bad or good.
 	Mark Binding
+	// Shell opens a shell on the instance under the cursor (SSM Session Manager); Console
+	// shows its console output.
+	Shell, Console Binding
 }
 
 // DialogKeys answer a plan or a form.
@@ -150,6 +153,8 @@ func DefaultKeys() Keys {
 			Cancel:   dangerous([]string{"c"}, "c", "cancel rollout"),
 			Audit:    bind([]string{"a"}, "a", "audit"),
 			Mark:     dangerous([]string{"m"}, "m", "mark release"),
+			Shell:    dangerous([]string{"s"}, "s", "shell on instance"),
+			Console:  bind([]string{"l"}, "l", "console output"),
 		},
 		Dialog: DialogKeys{
 			Confirm:    bind([]string{"enter"}, "enter", "confirm"),

@@ -259,6 +259,20 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.openService(msg.key)
 	case openAuditMsg:
 		return m, m.openAudit(msg.key)
+	case shellRequestMsg:
+		return m, m.shellCmd(msg)
+	case shellDoneMsg:
+		if msg.err != nil {
+			m.setStatus(fmt.Sprintf("shell on %s ended: %s", msg.instance, model.SafeText(msg.err.Error())), true)
+		} else {
+			m.setStatus("shell on "+msg.instance+" ended", false)
+		}
+		return m, nil
+	case openConsoleMsg:
+		m.push(newConsoleDialog(m.c, msg.instance))
+		return m, m.consoleCmd(msg.instance)
+	case consoleMsg:
+		return m, m.toDialog(msg)
 	case openPromoteMsg:
 		if why := untaggedReason(msg.key, model.ActionPromote); why != "" {
 			m.setStatus(why, true)

@@ -114,7 +114,8 @@ func (v *serviceView) ShortHelp() []key.Binding {
 
 // FullHelp is the screen's bindings and the cursor's.
 func (v *serviceView) FullHelp() [][]key.Binding {
-	return [][]key.Binding{v.ShortHelp(), navBindings(v.c.keys.Nav)}
+	k := v.c.keys.Service
+	return [][]key.Binding{v.ShortHelp(), helpBindings(k.Shell, k.Console), navBindings(v.c.keys.Nav)}
 }
 
 func (v *serviceView) open(k model.ServiceKey) {
@@ -321,6 +322,21 @@ func (v *serviceView) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return notice(v.bakeUnavailable(), true)
 		}
 		return emit(openDialogMsg{newBakeDialog(v.c, v.key, in.ID)})
+	case k.Shell.Pressed(msg):
+		if !k.Shell.Enabled() {
+			return refuse(k.Shell)
+		}
+		in := v.selectedInstance()
+		if in == nil {
+			return notice("move the cursor onto an instance to open a shell on it", true)
+		}
+		return emit(shellRequestMsg{instance: in.ID, key: v.key})
+	case k.Console.Matches(msg):
+		in := v.selectedInstance()
+		if in == nil {
+			return notice("move the cursor onto an instance to read its console output", true)
+		}
+		return emit(openConsoleMsg{instance: in.ID})
 	case k.Mark.Pressed(msg):
 		if !k.Mark.Enabled() {
 			return refuse(k.Mark)

@@ -27,6 +27,7 @@ const (
 	taskPlan                       // PlanBake, PlanPromote, PlanRollback, PlanMark, PlanCancel
 	taskExecute                    // Execute
 	taskSignals                    // Signals of the services on screen
+	taskConsole                    // ConsoleOutput of an instance
 )
 
 // task is one running call.

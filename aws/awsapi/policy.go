@@ -28,6 +28,8 @@ const (
 	SidTagOnCreate  = "AdstageOpsTagOnCreate"
 	SidMarkImages   = "AdstageOpsMarkImages"
 	SidPassRole     = "AdstageOpsPassInstanceRole"
+	SidShell        = "AdstageOpsShellOnServiceInstances"
+	SidShellEnd     = "AdstageOpsEndOwnShellSessions"
 	groupARNPattern = "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"
 	imageARNPattern = "arn:aws:ec2:*::image/*"
 )
@@ -87,6 +89,12 @@ func IAMPolicy(o PolicyOptions) ([]byte, error) {
 				Condition: map[string]map[string]any{"ForAllValues:StringLike": {"aws:TagKeys": "adstage:*"}}},
 			policyStatement{Sid: SidPassRole, Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: "*",
 				Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}},
+			// The console's shell (aws ssm start-session): on instances of a service, and the
+			// caller's own sessions (ssm:resourceTag and the session ARN per the Systems
+			// Manager service authorization reference).
+			policyStatement{Sid: SidShell, Effect: "Allow", Action: []string{"ssm:StartSession"}, Resource: "arn:aws:ec2:*:*:instance/*",
+				Condition: map[string]map[string]any{"Null": {"ssm:resourceTag/" + tag: "false"}}},
+			policyStatement{Sid: SidShellEnd, Effect: "Allow", Action: []string{"ssm:TerminateSession"}, Resource: "arn:aws:ssm:*:*:session/${aws:userid}-*"},
 		)
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")

@@ -69,6 +69,15 @@ var ImpliedOperations = sortedOperations([]Operation{
 	{"iam", "PassRole"},
 })
 
+// ShellOperations are IAM actions the AWS CLI needs when the console opens a shell on an
+// instance (`s`: aws ssm start-session): starting the session on the instance, and ending
+// it. adstage-ops does not call them itself; the write policy grants them on instances that
+// carry the service tag.
+var ShellOperations = sortedOperations([]Operation{
+	{"ssm", "StartSession"},
+	{"ssm", "TerminateSession"},
+})
+
 func sortedOperations(ops []Operation) []Operation {
 	sort.Slice(ops, func(i, j int) bool { return ops[i].Action() < ops[j].Action() })
 	return ops

@@ -43,9 +43,12 @@ type app struct {
 	op       ops.Operator // nil in read-only mode: there is nothing that could change AWS
 	audit    *audit.Log
 	demo     *demoStore
-	cloud    *sim.Cloud // the demo fleet, saved on close
-	tick     time.Duration
-	console  bool // the live console, not a subcommand (named in audit events)
+	// awsProfile is the profile the clients were loaded with ("" for the standard chain,
+	// which AWS_PROFILE steers for child processes too).
+	awsProfile string
+	cloud      *sim.Cloud // the demo fleet, saved on close
+	tick       time.Duration
+	console    bool // the live console, not a subcommand (named in audit events)
 	// oneShot makes the inventory read everything once (status), instead of the console's
 	// tiered polling.
 	oneShot *inventory.OneShot
@@ -147,6 +150,7 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 			lo.Region = envCfg.Region
 		}
 	}
+	a.awsProfile = lo.Profile
 	clients, read, err := awsapi.LoadClients(ctx, lo)
 	if err != nil {
 		return err

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os/exec"
+
 	"github.com/spf13/cobra"
 
+	"github.com/adstage/adstage-ops/model"
 	"github.com/adstage/adstage-ops/tui"
 )
 
@@ -26,6 +31,49 @@ func (a *app) runConsole(cmd *cobra.Command, _ []string) error {
 	}
 	if a.op != nil {
 		cfg.Operator = a.op
+		cfg.Shell = a.shell
 	}
 	return tui.Run(cfg)
+}
+
+// shell prepares `aws ssm start-session --target ID` with the console's profile and region,
+// for the console's `s` on an instance: the AWS CLI and its Session Manager plugin must be
+// installed (their absence is named with what to install). Opening the shell is written to
+// the audit log (started, then how it ended): a shell can change the machine.
+func (a *app) shell(instanceID string, key model.ServiceKey) (*exec.Cmd, func(error), error) {
+	if a.flags.demo {
+		return nil, nil, fmt.Errorf("the demo's instances are simulated, so there is no machine to log into; against AWS, s runs aws ssm start-session --target %s", instanceID)
+	}
+	cli, err := exec.LookPath("aws")
+	if err != nil {
+		return nil, nil, fmt.Errorf("the AWS CLI is not installed (no aws on PATH): install it (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html), then press s again")
+	}
+	if _, err := exec.LookPath("session-manager-plugin"); err != nil {
+		return nil, nil, fmt.Errorf("the Session Manager plugin for the AWS CLI is not installed (no session-manager-plugin on PATH): install it (https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html), then press s again")
+	}
+	args := []string{"ssm", "start-session", "--target", instanceID}
+	id, err := a.reader.Identity(context.Background())
+	if err == nil && id.Region != "" {
+		args = append(args, "--region", id.Region)
+	} else if a.flags.region != "" {
+		args = append(args, "--region", a.flags.region)
+	}
+	if p := a.awsProfile; p != "" {
+		args = append(args, "--profile", p)
+	}
+	cmd := exec.Command(cli, args...)
+	ev := model.AuditEvent{Time: a.now().UTC(), Who: id.ARN, Action: model.ActionShell, Service: key.Name, Env: key.Env, To: instanceID, Result: "started", Via: "tui"}
+	if err := a.audit.Append(ev); err != nil {
+		return nil, nil, fmt.Errorf("the audit log cannot be written, so no shell is opened: %v", err)
+	}
+	done := func(err error) {
+		end := ev
+		t := a.now().UTC()
+		end.Finished, end.Result = &t, "succeeded"
+		if err != nil {
+			end.Result, end.Error = "failed", err.Error()
+		}
+		_ = a.audit.Append(end)
+	}
+	return cmd, done, nil
 }
