@@ -279,6 +279,17 @@ func (d *planDialog) bodyText() string {
 	if p.RestoreEstimate > 0 && !p.Blocked() {
 		fmt.Fprintf(&b, "takes     about %s\n", p.RestoreEstimate.Round(time.Second))
 	}
+	switch p.Action {
+	case model.ActionPromote, model.ActionRollback, model.ActionCancel:
+		// The signals the console last read for the service (CloudWatch, once a minute).
+		if sig, ok := d.c.signals[model.ServiceKey{Name: p.Service, Env: p.Env}]; ok {
+			line := "signals   " + sig.Summary()
+			if sig.InAlarm() {
+				line = st.Error.Render(line)
+			}
+			b.WriteString(line + "\n")
+		}
+	}
 	if len(p.Checks) > 0 {
 		b.WriteString("\nchecks\n")
 		for _, c := range p.Checks {

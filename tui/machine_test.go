@@ -68,3 +68,19 @@ func TestInstanceConsoleOutputAndShell(t *testing.T) {
 	}
 	ro.Close()
 }
+
+// The plan dialog shows the service's signals as the console last read them.
+func TestPlanDialogShowsTheSignals(t *testing.T) {
+	clock, inv := demo(t)
+	op := &recordingOperator{Reader: inv, plan: model.Plan{Action: model.ActionRollback, Service: "web", Env: "staging", Steps: []model.GroupStep{{Group: "web-staging"}}}}
+	s := NewSession(Config{Reader: inv, Operator: op, Now: clock.Now, Clipboard: func(string) {}}, 160, 45)
+	keys := s.Keys()
+	s.Press(keys.Services.Filter)
+	s.Type("web staging")
+	s.Press(keys.Filter.Apply)
+	s.Press(keys.Services.Rollback)
+	if v := ansiStrip(s.View()); !strings.Contains(v, "signals   5xx ") {
+		t.Errorf("the rollback plan shows no signals line:\n%s", v)
+	}
+	s.Close()
+}
