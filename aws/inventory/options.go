@@ -23,6 +23,10 @@ type Options struct {
 	// Rollout holds the instance refresh preferences promote uses; readiness estimates the
 	// restore time from them.
 	Rollout model.RolloutPrefs
+	// AlarmPattern also counts CloudWatch alarms whose name matches it as a service's
+	// (path.Match syntax, {service} and {env} replaced), besides those whose dimensions name
+	// its balancers or groups.
+	AlarmPattern string
 	// BootTime is how long a new instance takes from launch to InService, for the restore
 	// estimate (default 30 s, a typical Linux AMI without lifecycle hooks; the demo sets the
 	// simulator's).

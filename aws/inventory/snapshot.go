@@ -117,7 +117,7 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 		mustRefresh: newBudget(mustRate, opts.Refresh),
 		focus:       map[model.ServiceKey]bool{},
 		watched:     map[string]time.Time{},
-		signals:     signals.New(c.CloudWatch, c.ELBv2, signals.Options{Now: opts.Now}),
+		signals:     signals.New(c.CloudWatch, c.ELBv2, signals.Options{Now: opts.Now, AlarmPattern: opts.AlarmPattern}),
 	}
 }
 

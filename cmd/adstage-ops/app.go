@@ -107,6 +107,7 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 		Options: inventory.Options{
 			Tags:         cfg.tags(),
 			SkipUntagged: cfg.SkipUntagged,
+			AlarmPattern: cfg.Signals.AlarmPattern,
 			Refresh:      refresh,
 			Rollout:      rollout,
 			OneShot:      a.oneShot,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -23,6 +24,14 @@ type Config struct {
 	Refresh      time.Duration        `yaml:"-"`
 	Environments map[string]EnvConfig `yaml:"environments"`
 	Rollout      RolloutConfig        `yaml:"rollout"`
+	Signals      SignalsConfig        `yaml:"signals"`
+}
+
+// SignalsConfig tunes the CloudWatch signals.
+type SignalsConfig struct {
+	// AlarmPattern names alarms that belong to a service besides those whose dimensions
+	// name its balancers or groups, e.g. "{service}-{env}-*" (path.Match syntax).
+	AlarmPattern string `yaml:"alarm_pattern"`
 }
 
 // TagKeysConfig names the ASG tags that identify services and environments.
@@ -103,6 +112,11 @@ func parseConfig(data []byte, c *Config) error {
 			return atLine(data, "$.refresh", fmt.Errorf("must be at least 1s, not %s", v))
 		}
 		c.Refresh = v
+	}
+	if p := c.Signals.AlarmPattern; p != "" {
+		if _, err := path.Match(strings.NewReplacer("{service}", "s", "{env}", "e").Replace(p), ""); err != nil {
+			return atLine(data, "$.signals.alarm_pattern", fmt.Errorf("is %q, not a pattern (use * and ? with {service} and {env}, e.g. \"{service}-{env}-*\")", p))
+		}
 	}
 	for name, e := range c.Environments {
 		if e.Color != "" && !validColor(e.Color) {

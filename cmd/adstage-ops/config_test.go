@@ -82,3 +82,13 @@ func TestLoadConfigRefusesHugeFiles(t *testing.T) {
 		t.Errorf("err = %v, want the size named", err)
 	}
 }
+
+func TestParseConfigAlarmPattern(t *testing.T) {
+	var c Config
+	if err := parseConfig([]byte("signals:\n  alarm_pattern: \"{service}-{env}-*\"\n"), &c); err != nil || c.Signals.AlarmPattern != "{service}-{env}-*" {
+		t.Errorf("good pattern: %v %q", err, c.Signals.AlarmPattern)
+	}
+	if err := parseConfig([]byte("signals:\n  alarm_pattern: \"[{service}\"\n"), &c); err == nil || !strings.Contains(err.Error(), "not a pattern") {
+		t.Errorf("bad pattern: %v", err)
+	}
+}
