@@ -48,6 +48,9 @@ type common struct {
 	ready map[model.ServiceKey]readyEntry
 	// signals are the CloudWatch signals of the services read so far (signals.go).
 	signals map[model.ServiceKey]model.Signals
+	// signalsBefore are a service's signals when a promote or rollback of it started, for the
+	// before/after line when it ends.
+	signalsBefore map[model.ServiceKey]signalsAt
 	spin    spinner.Model
 
 	// timer wraps every command that only waits for wall-clock time (the clock, the spinner,

@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/adstage/adstage-ops/model"
 )
@@ -83,4 +84,32 @@ func TestPlanDialogShowsTheSignals(t *testing.T) {
 		t.Errorf("the rollback plan shows no signals line:\n%s", v)
 	}
 	s.Close()
+}
+
+// A running promote or rollback shows the service's 5xx rate on the status line, and its end
+// the before/after line.
+func TestActionProgressShowsSignalsAndBeforeAfter(t *testing.T) {
+	clock, inv := demo(t)
+	m := New(Config{Reader: inv, Now: clock.Now, Clipboard: func(string) {}})
+	k := model.ServiceKey{Name: "web", Env: "production"}
+	series := func(at time.Time, req, errs float64) model.Signals {
+		var s model.Signals
+		for i := 0; i < 5; i++ {
+			t := at.Add(time.Duration(i-5) * time.Minute)
+			s.Requests = append(s.Requests, model.Point{At: t, Value: req})
+			s.Errors = append(s.Errors, model.Point{At: t, Value: errs})
+		}
+		return s
+	}
+	start := clock.Now().Truncate(time.Minute)
+	m.c.signals = map[model.ServiceKey]model.Signals{k: series(start, 1000, 41)}
+	m.noteSignalsBefore(model.Plan{Action: model.ActionRollback, Service: "web", Env: "production"})
+	if got := m.signalsProgress(k, false); !strings.Contains(got, "5xx 4.1%") {
+		t.Errorf("while running: %q", got)
+	}
+	clock.Advance(6 * time.Minute)
+	m.c.signals[k] = series(start.Add(6*time.Minute), 1000, 2)
+	if got := m.signalsProgress(k, true); !strings.Contains(got, "4.1% → 0.2%") || !strings.Contains(got, "6 min") {
+		t.Errorf("at the end: %q", got)
+	}
 }

@@ -240,6 +240,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.setStatus(fmt.Sprintf("%s %s started", msg.plan.Action, msg.plan.Target()), false)
+		m.noteSignalsBefore(msg.plan)
 		return m, tea.Batch(m.follow(msg.plan, msg.ch), m.startRefresh(), m.releasesChanged(msg.plan))
 	case progressMsg:
 		m.following--
@@ -430,6 +431,7 @@ func (m *Model) applyProgress(msg progressMsg) tea.Cmd {
 	}
 	m.c.actions[k] = msg.ev
 	text := fmt.Sprintf("%s %s: %s", msg.plan.Action, msg.plan.Target(), progressText(msg.ev))
+	text += m.signalsProgress(k, msg.ev.Done)
 	m.setStatus(text, msg.ev.Err != nil)
 	return m.follow(msg.plan, msg.ch)
 }

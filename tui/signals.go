@@ -165,3 +165,48 @@ func (v *serviceView) signalLines() []string {
 	}
 	return out
 }
+
+// signalsAt is a service's signals at a moment.
+type signalsAt struct {
+	sig model.Signals
+	at  time.Time
+}
+
+// noteSignalsBefore keeps the service's signals when a promote or rollback of it starts.
+func (m *Model) noteSignalsBefore(p model.Plan) {
+	if p.Action != model.ActionPromote && p.Action != model.ActionRollback {
+		return
+	}
+	k := model.ServiceKey{Name: p.Service, Env: p.Env}
+	sig, ok := m.c.signals[k]
+	if !ok {
+		return
+	}
+	if m.c.signalsBefore == nil {
+		m.c.signalsBefore = map[model.ServiceKey]signalsAt{}
+	}
+	m.c.signalsBefore[k] = signalsAt{sig: sig, at: m.c.cfg.Now()}
+}
+
+// signalsProgress is what a running action's status line adds about the service's signals:
+// the 5xx rate now, and when the action ends, the before/after line ("5xx 4.1% → 0.2% in 6
+// min"). "" when the signals are not read.
+func (m *Model) signalsProgress(k model.ServiceKey, done bool) string {
+	now, ok := m.c.signals[k]
+	if !ok {
+		return ""
+	}
+	before, had := m.c.signalsBefore[k]
+	if done && had {
+		delete(m.c.signalsBefore, k)
+		b, bok := before.sig.CurrentErrorRate()
+		a, aok := now.LatestErrorRate()
+		return " · " + model.BeforeAfter(b, a, bok, aok, m.c.cfg.Now().Sub(before.at))
+	}
+	rate, rok := now.CurrentErrorRate()
+	s := " · 5xx " + model.FormatRate(rate, rok)
+	if now.InAlarm() {
+		s += " (in alarm)"
+	}
+	return s
+}
