@@ -51,7 +51,7 @@ type common struct {
 	// signalsBefore are a service's signals when a promote or rollback of it started, for the
 	// before/after line when it ends.
 	signalsBefore map[model.ServiceKey]signalsAt
-	spin    spinner.Model
+	spin          spinner.Model
 
 	// timer wraps every command that only waits for wall-clock time (the clock, the spinner,
 	// the text cursor's blink). Tests that run commands synchronously replace it with one that
