@@ -307,7 +307,7 @@ func TestMoto_ReadOnlyKeySweepSendsOnlyReads(t *testing.T) {
 			// Then bake, deliberately: b on the service screen, a label, enter for the plan,
 			// enter to confirm. Read-only mode must answer "read-only mode" and send nothing.
 			keys := s.Keys()
-			s.Type("enter") // Press would send all of Open's keys, "l" (console output) among them
+			s.Type("enter")       // Press would send all of Open's keys, "l" (console output) among them
 			s.Press(keys.Nav.Top) // the first instance: the sweep moved the service screen's cursor
 			s.Press(keys.Service.Bake)
 			if mode == "read-only" {
