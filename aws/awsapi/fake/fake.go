@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
@@ -112,11 +113,17 @@ type AWS struct {
 	DescribeLoadBalancerAttributesOp Op[elb.DescribeLoadBalancerAttributesInput, elb.DescribeLoadBalancerAttributesOutput]
 	DescribeLoadBalancersOp          Op[elb.DescribeLoadBalancersInput, elb.DescribeLoadBalancersOutput]
 	GetCallerIdentityOp              Op[sts.GetCallerIdentityInput, sts.GetCallerIdentityOutput]
+	DescribeImageAttributeOp         Op[ec2.DescribeImageAttributeInput, ec2.DescribeImageAttributeOutput]
+	DescribeSnapshotAttributeOp      Op[ec2.DescribeSnapshotAttributeInput, ec2.DescribeSnapshotAttributeOutput]
+	ModifyImageAttributeOp           Op[ec2.ModifyImageAttributeInput, ec2.ModifyImageAttributeOutput]
+	ModifySnapshotAttributeOp        Op[ec2.ModifySnapshotAttributeInput, ec2.ModifySnapshotAttributeOutput]
+	CopyImageOp                      Op[ec2.CopyImageInput, ec2.CopyImageOutput]
+	DescribeKeyOp                    Op[kms.DescribeKeyInput, kms.DescribeKeyOutput]
 }
 
 // Clients are the fake behind every client interface.
 func (f *AWS) Clients() awsapi.Clients {
-	return awsapi.Clients{AutoScaling: fakeAS{f}, EC2: fakeEC2{f}, ELBv2: fakeELBv2{f}, ELB: fakeELB{f}, STS: fakeSTS{f}, Region: "eu-west-1"}
+	return awsapi.Clients{AutoScaling: fakeAS{f}, EC2: fakeEC2{f}, ELBv2: fakeELBv2{f}, ELB: fakeELB{f}, STS: fakeSTS{f}, Images: fakeEC2{f}, KMS: fakeKMS{f}, Region: "eu-west-1"}
 }
 
 // Calls counts calls per operation name (only operations that were called).
@@ -150,6 +157,13 @@ func (f *AWS) Calls() map[string]int {
 	add("DescribeLoadBalancerAttributes", f.DescribeLoadBalancerAttributesOp.Calls())
 	add("DescribeLoadBalancers", f.DescribeLoadBalancersOp.Calls())
 	add("GetCallerIdentity", f.GetCallerIdentityOp.Calls())
+	add("DescribeImageAttribute", f.DescribeImageAttributeOp.Calls())
+	add("DescribeSnapshotAttribute", f.DescribeSnapshotAttributeOp.Calls())
+	add("ModifyImageAttribute", f.ModifyImageAttributeOp.Calls())
+	add("ModifySnapshotAttribute", f.ModifySnapshotAttributeOp.Calls())
+	add("CopyImage", f.CopyImageOp.Calls())
+	add("DescribeKey", f.DescribeKeyOp.Calls())
+
 	return out
 }
 
@@ -178,6 +192,12 @@ func (f *AWS) ResetCalls() {
 	f.DescribeLoadBalancerAttributesOp.Reset()
 	f.DescribeLoadBalancersOp.Reset()
 	f.GetCallerIdentityOp.Reset()
+	f.DescribeImageAttributeOp.Reset()
+	f.DescribeSnapshotAttributeOp.Reset()
+	f.ModifyImageAttributeOp.Reset()
+	f.ModifySnapshotAttributeOp.Reset()
+	f.CopyImageOp.Reset()
+	f.DescribeKeyOp.Reset()
 }
 
 type fakeAS struct{ f *AWS }
@@ -263,4 +283,30 @@ type fakeSTS struct{ f *AWS }
 
 func (c fakeSTS) GetCallerIdentity(_ context.Context, in *sts.GetCallerIdentityInput, _ ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
 	return c.f.GetCallerIdentityOp.call(in)
+}
+
+type fakeKMS struct{ f *AWS }
+
+func (c fakeEC2) DescribeImageAttribute(_ context.Context, in *ec2.DescribeImageAttributeInput, _ ...func(*ec2.Options)) (*ec2.DescribeImageAttributeOutput, error) {
+	return c.f.DescribeImageAttributeOp.call(in)
+}
+
+func (c fakeEC2) DescribeSnapshotAttribute(_ context.Context, in *ec2.DescribeSnapshotAttributeInput, _ ...func(*ec2.Options)) (*ec2.DescribeSnapshotAttributeOutput, error) {
+	return c.f.DescribeSnapshotAttributeOp.call(in)
+}
+
+func (c fakeEC2) ModifyImageAttribute(_ context.Context, in *ec2.ModifyImageAttributeInput, _ ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error) {
+	return c.f.ModifyImageAttributeOp.call(in)
+}
+
+func (c fakeEC2) ModifySnapshotAttribute(_ context.Context, in *ec2.ModifySnapshotAttributeInput, _ ...func(*ec2.Options)) (*ec2.ModifySnapshotAttributeOutput, error) {
+	return c.f.ModifySnapshotAttributeOp.call(in)
+}
+
+func (c fakeEC2) CopyImage(_ context.Context, in *ec2.CopyImageInput, _ ...func(*ec2.Options)) (*ec2.CopyImageOutput, error) {
+	return c.f.CopyImageOp.call(in)
+}
+
+func (c fakeKMS) DescribeKey(_ context.Context, in *kms.DescribeKeyInput, _ ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
+	return c.f.DescribeKeyOp.call(in)
 }
