@@ -76,6 +76,10 @@ const (
 	// ActionCancel stops the running rollouts of a service where they are, without rolling
 	// anything back (CancelInstanceRefresh).
 	ActionCancel ActionKind = "cancel"
+	// ActionShareImage and ActionCopyImage are the audit records of a promote's transfer
+	// step (Plan.Transfer).
+	ActionShareImage ActionKind = "share-image"
+	ActionCopyImage  ActionKind = "copy-image"
 )
 
 // Check is one precondition a plan verified.
@@ -150,6 +154,29 @@ type Plan struct {
 	Reason          string
 	CLI             string // the adstage-ops command that does the same thing
 	CreatedAt       time.Time
+	// Transfer makes the promoted image launchable where the plan rolls it out, before the
+	// rollout: shared from another account, or copied into the target account and region.
+	Transfer *ImageTransfer
+}
+
+// ImageTransfer is the step that brings a promote's image from the account and region of
+// the environment it comes from to those of the environment it goes to.
+type ImageTransfer struct {
+	ImageID   string // the image in the source account and region
+	ImageName string
+	// Snapshots are the image's EBS snapshots, shared along with it.
+	Snapshots     []string
+	SourceEnv     string
+	SourceAccount string
+	SourceRegion  string
+	TargetAccount string
+	TargetRegion  string
+	// Share grants the target account launch permission on the image and create-volume
+	// permission on its snapshots, with the source environment's identity.
+	Share bool
+	// Copy copies the (shared) image into the target account and region, with the target
+	// environment's identity; the rollout then launches the copy.
+	Copy bool
 }
 
 // Blocked reports whether a hard precondition failed.
