@@ -190,7 +190,7 @@ func parseConfig(data []byte, c *Config) error {
 // ExternalId.
 var (
 	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]{2,1224}$`)
+	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]+$`) // 2-1224 characters, checked apart
 	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/.+$`)
 )
 
@@ -211,7 +211,7 @@ func validateEnvIdentity(data []byte, name string, e EnvConfig) error {
 		return at("external_id", "belongs to a role: add role_arn: for %s, or remove external_id", name)
 	case e.SessionName != "" && e.RoleARN == "":
 		return at("session_name", "belongs to a role: add role_arn: for %s, or remove session_name", name)
-	case e.ExternalID != "" && !externalIDRE.MatchString(e.ExternalID):
+	case e.ExternalID != "" && (!externalIDRE.MatchString(e.ExternalID) || len(e.ExternalID) < 2 || len(e.ExternalID) > 1224):
 		return at("external_id", "must be 2-1224 letters, digits or +=,.@:/-_ (what sts:AssumeRole accepts)")
 	case e.SessionName != "" && !sessionNameRE.MatchString(e.SessionName):
 		return at("session_name", "is %q: a session name is 2-64 letters, digits or +=,.@-_ (what sts:AssumeRole accepts)", e.SessionName)
