@@ -157,6 +157,7 @@ func (c *Console) Snapshot(ctx context.Context) (model.Fleet, error) {
 	}
 	fleet.Account, fleet.Region, fleet.Identity = origin.Account, origin.Region, origin.Identity
 	placeholders := fleet.Services
+	fleet.Services = nil // BuildServices reuses the slice
 	fleet.BuildServices(c.opts.SkipUntagged)
 	for i := range fleet.Services {
 		s := &fleet.Services[i]
