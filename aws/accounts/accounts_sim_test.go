@@ -76,8 +76,8 @@ func TestConsole_MergesAccountsAndNamesTheOneThatCannotBeRead_Sim(t *testing.T) 
 		t.Fatalf("Snapshot: %v", err)
 	}
 	want := map[model.ServiceKey]string{
-		{Name: "web", Env: "staging"}:         "111111111111 us-east-1",
-		{Name: "web", Env: "production"}:      "222222222222 eu-west-1",
+		{Name: "web", Env: "staging"}:        "111111111111 us-east-1",
+		{Name: "web", Env: "production"}:     "222222222222 eu-west-1",
 		{Name: model.NotRead, Env: "review"}: "",
 	}
 	if len(f.Services) != len(want) {
