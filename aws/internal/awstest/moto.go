@@ -164,8 +164,8 @@ func (r RecordedRequest) Account() string {
 	return ""
 }
 
-// action is the request's operation: the Action of a query-protocol request (every service
-// adstage-ops calls uses the query or EC2 protocol), from its form body or URL.
+// action is the request's operation: the X-Amz-Target of a JSON-protocol request (KMS), else
+// the Action of a query-protocol request, from its form body or URL.
 func (r RecordedRequest) Action(t *testing.T) string {
 	body := r.Body
 	if r.BodyEncoded {
@@ -174,6 +174,12 @@ func (r RecordedRequest) Action(t *testing.T) string {
 			t.Fatalf("moto recording: body of %s %s: %v", r.Method, r.URL, err)
 		}
 		body = string(b)
+	}
+	for k, v := range r.Headers {
+		// JSON protocols (KMS) name the operation in X-Amz-Target: "TrentService.DescribeKey".
+		if strings.EqualFold(k, "x-amz-target") && v != "" {
+			return v[strings.LastIndex(v, ".")+1:]
+		}
 	}
 	if v, err := url.ParseQuery(body); err == nil && v.Get("Action") != "" {
 		return v.Get("Action")
