@@ -6,6 +6,7 @@ package model
 
 import (
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -318,6 +319,34 @@ type Group struct {
 	// classic ELBs, those the inventory has read (they change rarely and are cached); the
 	// restore estimate takes AWS's defaults for the others.
 	Balancers []BalancerTiming
+	// Origin is the account, region and identity the group was read with, when the console
+	// reads several (empty: the fleet's own).
+	Origin Origin
+}
+
+// Origin is where something was read: the AWS account, the region and the caller identity
+// (an ARN) of the clients that read it.
+type Origin struct {
+	Account, Region, Identity string
+}
+
+// Merge adds another origin: a field that differs becomes both values joined by "+".
+func (o Origin) Merge(p Origin) Origin {
+	join := func(a, b string) string {
+		switch {
+		case a == "":
+			return b
+		case b == "" || a == b:
+			return a
+		}
+		for _, part := range strings.Split(a, "+") {
+			if part == b {
+				return a
+			}
+		}
+		return a + "+" + b
+	}
+	return Origin{Account: join(o.Account, p.Account), Region: join(o.Region, p.Region), Identity: join(o.Identity, p.Identity)}
 }
 
 // Legacy reports whether the group still uses a launch configuration.
@@ -389,7 +418,17 @@ const Untagged = "(untagged)"
 type Service struct {
 	ServiceKey
 	Groups []*Group
+	// Origin is where its groups were read (the groups' origins merged), when the console
+	// reads several accounts or regions.
+	Origin Origin
+	// Unread says why the service's environment could not be read on the last refresh (its
+	// groups, if any, are from an earlier one); "" when it was.
+	Unread string
 }
+
+// NotRead is the service name of the row that stands for an environment the console could
+// not read at all: which services it has is unknown.
+const NotRead = "(not read)"
 
 // Counts totals every group of the service.
 func (s *Service) Counts() Counts {
@@ -557,11 +596,13 @@ type State struct {
 	RolloutPercent int32
 	Mixed          bool
 	Legacy         bool // some group still uses a launch configuration
+	// Unread: the last refresh could not read the service's environment (Service.Unread).
+	Unread bool
 }
 
 // State derives the service's state from its groups and instances.
 func (s *Service) State() State {
-	st := State{Degraded: s.Degraded(), Mixed: s.Mixed(), RolloutPercent: -1}
+	st := State{Degraded: s.Degraded(), Mixed: s.Mixed(), RolloutPercent: -1, Unread: s.Unread != ""}
 	for _, g := range s.Groups {
 		if g.Refresh.Active() && !st.RollingOut {
 			st.RollingOut, st.RolloutPercent = true, g.Refresh.Progress()

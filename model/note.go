@@ -13,6 +13,9 @@ const (
 	TagBakedBy        = "adstage:baked-by"
 	TagBakedAt        = "adstage:baked-at" // RFC 3339
 	TagLabel          = "adstage:label"
+	// TagCopiedFrom is on an image promote copied from another account or region: the
+	// source image's ID (a later promote of the same image reuses the copy).
+	TagCopiedFrom = "adstage:copied-from"
 )
 
 // ReleaseNote is what promote writes into a launch template version's description, so that

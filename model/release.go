@@ -78,6 +78,10 @@ const (
 	// ActionCancel stops the running rollouts of a service where they are, without rolling
 	// anything back (CancelInstanceRefresh).
 	ActionCancel ActionKind = "cancel"
+	// ActionShareImage and ActionCopyImage are the audit records of a promote's transfer
+	// step (Plan.Transfer).
+	ActionShareImage ActionKind = "share-image"
+	ActionCopyImage  ActionKind = "copy-image"
 )
 
 // Check is one precondition a plan verified.
@@ -155,6 +159,29 @@ type Plan struct {
 	// Signals are the service's CloudWatch signals when it was planned (5xx, alarms), read by
 	// the front end that shows the plan; nil when not read.
 	Signals *Signals `json:",omitempty"`
+	// Transfer makes the promoted image launchable where the plan rolls it out, before the
+	// rollout: shared from another account, or copied into the target account and region.
+	Transfer *ImageTransfer
+}
+
+// ImageTransfer is the step that brings a promote's image from the account and region of
+// the environment it comes from to those of the environment it goes to.
+type ImageTransfer struct {
+	ImageID   string // the image in the source account and region
+	ImageName string
+	// Snapshots are the image's EBS snapshots, shared along with it.
+	Snapshots     []string
+	SourceEnv     string
+	SourceAccount string
+	SourceRegion  string
+	TargetAccount string
+	TargetRegion  string
+	// Share grants the target account launch permission on the image and create-volume
+	// permission on its snapshots, with the source environment's identity.
+	Share bool
+	// Copy copies the (shared) image into the target account and region, with the target
+	// environment's identity; the rollout then launches the copy.
+	Copy bool
 }
 
 // Blocked reports whether a hard precondition failed.

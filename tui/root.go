@@ -683,12 +683,33 @@ func (m *Model) header() string {
 		parts = append(parts, headerPart{st.Warning.Render(fmt.Sprintf("⚠ %d partial", len(f.Problems))), 1})
 	}
 	if m.c.haveFleet {
-		parts = append(parts, headerPart{st.HeaderKey.Render("acct ") + f.Account, 4}, headerPart{f.Region, 3})
-		if id := shortARN(f.Identity); id != "" {
+		// With several accounts, the row under the cursor says whose it is.
+		o := model.Origin{Account: f.Account, Region: f.Region, Identity: f.Identity}
+		if r := m.rowOrigin(); r.Account != "" || r.Identity != "" {
+			o = r
+		}
+		parts = append(parts, headerPart{st.HeaderKey.Render("acct ") + o.Account, 4}, headerPart{o.Region, 3})
+		if id := shortARN(o.Identity); id != "" {
 			parts = append(parts, headerPart{id, 1})
 		}
 	}
 	return fitParts(parts, st.Muted.Render(" │ "), m.w)
+}
+
+// rowOrigin is where the service in view (under the cursor, or on its screen) was read; zero
+// when the fleet has one origin.
+func (m *Model) rowOrigin() model.Origin {
+	k, ok := m.detail.key, m.screen != screenServices
+	if !ok {
+		k, ok = m.list.selected()
+	}
+	if !ok {
+		return model.Origin{}
+	}
+	if s, found := m.c.fleet.Service(k.Name, k.Env); found {
+		return s.Origin
+	}
+	return model.Origin{}
 }
 
 // fitParts joins the parts that fit in w columns, dropping the highest priority numbers

@@ -700,6 +700,10 @@ func serviceState(c *common, k model.ServiceKey, sum rowSummary) (string, lipglo
 		parts = append(parts, "legacy LC")
 		problem = true
 	}
+	if sum.state.Unread {
+		parts = append(parts, "unread")
+		problem = true
+	}
 	if problem {
 		style = st.Warning
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -85,6 +86,29 @@ type STSReader interface {
 	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
 }
 
+// ImageAccessReader reads who may launch an image and create volumes from its snapshots
+// (only the owning account can): the cross-account promote checks.
+type ImageAccessReader interface {
+	DescribeImageAttribute(context.Context, *ec2.DescribeImageAttributeInput, ...func(*ec2.Options)) (*ec2.DescribeImageAttributeOutput, error)
+	DescribeSnapshotAttribute(context.Context, *ec2.DescribeSnapshotAttributeInput, ...func(*ec2.Options)) (*ec2.DescribeSnapshotAttributeOutput, error)
+}
+
+// ImageSharingAPI adds what a cross-account or cross-region promote changes: sharing an image
+// and its snapshots with the target account (with the source's identity), and copying it
+// into the target account and region (with the target's).
+type ImageSharingAPI interface {
+	ImageAccessReader
+	ModifyImageAttribute(context.Context, *ec2.ModifyImageAttributeInput, ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error)
+	ModifySnapshotAttribute(context.Context, *ec2.ModifySnapshotAttributeInput, ...func(*ec2.Options)) (*ec2.ModifySnapshotAttributeOutput, error)
+	CopyImage(context.Context, *ec2.CopyImageInput, ...func(*ec2.Options)) (*ec2.CopyImageOutput, error)
+}
+
+// KMSReader tells an AWS managed key (aws/ebs, which cannot be shared) from a customer
+// managed one, for an encrypted image's snapshots.
+type KMSReader interface {
+	DescribeKey(context.Context, *kms.DescribeKeyInput, ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
+}
+
 // ReadClients are the clients a read-only console holds: nothing in them can change AWS.
 type ReadClients struct {
 	AutoScaling AutoScalingReader
@@ -93,7 +117,11 @@ type ReadClients struct {
 	ELB         ELBReader
 	STS         STSReader
 	CloudWatch  CloudWatchReader
-	Region      string
+	// Images and KMS back the cross-account promote checks; nil where the backend has none
+	// (the simulator): the checks then say they could not be made.
+	Images ImageAccessReader
+	KMS    KMSReader
+	Region string
 }
 
 // Clients are the clients a read-write console holds.
@@ -104,12 +132,20 @@ type Clients struct {
 	ELB         ELBReader
 	STS         STSReader
 	CloudWatch  CloudWatchReader
-	Region      string
+	// Images shares and copies images across accounts and regions; nil where the backend
+	// has none (the simulator).
+	Images ImageSharingAPI
+	KMS    KMSReader
+	Region string
 }
 
 // Read narrows the clients to their read half.
 func (c Clients) Read() ReadClients {
-	return ReadClients{AutoScaling: c.AutoScaling, EC2: c.EC2, ELBv2: c.ELBv2, ELB: c.ELB, STS: c.STS, CloudWatch: c.CloudWatch, Region: c.Region}
+	r := ReadClients{AutoScaling: c.AutoScaling, EC2: c.EC2, ELBv2: c.ELBv2, ELB: c.ELB, STS: c.STS, CloudWatch: c.CloudWatch, KMS: c.KMS, Region: c.Region}
+	if c.Images != nil {
+		r.Images = c.Images
+	}
+	return r
 }
 
 // Compile-time proof that the real SDK clients satisfy the interfaces.
@@ -120,6 +156,8 @@ var (
 	_ ELBReader        = (*elb.Client)(nil)
 	_ STSReader        = (*sts.Client)(nil)
 	_ CloudWatchReader = (*cloudwatch.Client)(nil)
+	_ ImageSharingAPI  = (*ec2.Client)(nil)
+	_ KMSReader        = (*kms.Client)(nil)
 )
 
 // Identity is who the clients act as.

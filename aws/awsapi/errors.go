@@ -44,6 +44,7 @@ func (e *ReadOnlyError) Unwrap() error { return ErrReadOnly }
 // use different ones. Its text is the wrapped error's.
 type profileError struct {
 	profile string
+	role    string // the role assumed from the profile, if any
 	err     error
 }
 
@@ -62,6 +63,27 @@ func profileName(err error) string {
 	return "default"
 }
 
+// roleOf is the role the failing clients assume, "" when none.
+func roleOf(err error) string {
+	var pe *profileError
+	if errors.As(err, &pe) {
+		return pe.role
+	}
+	return ""
+}
+
+// assumeRoleCause is what STS said when it refused the role.
+func assumeRoleCause(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "api error "); i >= 0 {
+		return strings.TrimSuffix(msg[i+len("api error "):], ".")
+	}
+	if i := strings.LastIndex(msg, "AssumeRole"); i >= 0 {
+		return strings.TrimSuffix(strings.TrimLeft(msg[i+len("AssumeRole"):], ", "), ".")
+	}
+	return msg
+}
+
 // iamPrefix maps an SDK service id (smithy.OperationError.ServiceID) to its IAM action prefix.
 // The ELBv2 and the classic ELB APIs share the "elasticloadbalancing" prefix.
 func iamPrefix(serviceID string) string {
@@ -74,6 +96,8 @@ func iamPrefix(serviceID string) string {
 		return "elasticloadbalancing"
 	case "sts":
 		return "sts"
+	case "kms":
+		return "kms"
 	case "sso", "ssooidc":
 		return "sso"
 	}
@@ -130,6 +154,8 @@ func explain(err error) string {
 		return "Refused: the console is in read-only mode; restart it without --read-only to make changes."
 	case errors.Is(err, ErrRefreshRunning), code == "InstanceRefreshInProgress":
 		return "An instance refresh is already running on this group; wait for it to finish or roll it back before starting another."
+	case roleOf(err) != "" && strings.Contains(msg, "AssumeRole") && !isExpiredSession(err, code, lower):
+		return fmt.Sprintf("Could not assume role %s from profile %s (%s); check that the profile may call sts:AssumeRole on it, the role's trust policy and external_id, then try again.", roleOf(err), profileName(err), assumeRoleCause(err))
 	case isExpiredSession(err, code, lower):
 		return fmt.Sprintf("Your AWS session has expired (or was never started here); run `aws sso login --profile %s` (or renew your credentials) and try again.", profileName(err))
 	case isNoCredentials(err, lower):

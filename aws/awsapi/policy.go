@@ -30,6 +30,7 @@ const (
 	SidPassRole     = "AdstageOpsPassInstanceRole"
 	SidShell        = "AdstageOpsShellOnServiceInstances"
 	SidShellEnd     = "AdstageOpsEndOwnShellSessions"
+	SidShareImages  = "AdstageOpsShareImages"
 	groupARNPattern = "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"
 	imageARNPattern = "arn:aws:ec2:*::image/*"
 )
@@ -53,6 +54,8 @@ type PolicyOptions struct {
 //   - ec2:CreateTags only while creating an image (CreateImage's tags on the image and its
 //     snapshots) or launching an instance (ec2:CreateAction), or on images with keys under
 //     "adstage:" (the marks);
+//   - ec2:ModifyImageAttribute and ec2:ModifySnapshotAttribute (sharing an image with the
+//     account of a promote's target) only on images and snapshots;
 //   - iam:PassRole only to EC2 (iam:PassedToService), for templates with an instance profile.
 //
 // CreateImage, CreateLaunchTemplateVersion and RunInstances stay on "*": RunInstances is
@@ -73,7 +76,8 @@ func IAMPolicy(o PolicyOptions) ([]byte, error) {
 			switch {
 			case op.Service == "autoscaling":
 				groupOps = append(groupOps, op)
-			case op.Action() == "ec2:CreateTags", op.Action() == "iam:PassRole":
+			case op.Action() == "ec2:CreateTags", op.Action() == "iam:PassRole",
+				op.Action() == "ec2:ModifyImageAttribute", op.Action() == "ec2:ModifySnapshotAttribute":
 				// their own statements below
 			default:
 				releaseOps = append(releaseOps, op)
@@ -84,7 +88,9 @@ func IAMPolicy(o PolicyOptions) ([]byte, error) {
 				Condition: map[string]map[string]any{"Null": {"autoscaling:ResourceTag/" + tag: "false"}}},
 			policyStatement{Sid: SidRelease, Effect: "Allow", Action: actions(sortedOperations(releaseOps)), Resource: "*"},
 			policyStatement{Sid: SidTagOnCreate, Effect: "Allow", Action: []string{"ec2:CreateTags"}, Resource: "*",
-				Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": []string{"CreateImage", "RunInstances"}}}},
+				Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": []string{"CopyImage", "CreateImage", "RunInstances"}}}},
+			policyStatement{Sid: SidShareImages, Effect: "Allow", Action: []string{"ec2:ModifyImageAttribute", "ec2:ModifySnapshotAttribute"},
+				Resource: []string{imageARNPattern, "arn:aws:ec2:*::snapshot/*"}},
 			policyStatement{Sid: SidMarkImages, Effect: "Allow", Action: []string{"ec2:CreateTags"}, Resource: imageARNPattern,
 				Condition: map[string]map[string]any{"ForAllValues:StringLike": {"aws:TagKeys": "adstage:*"}}},
 			policyStatement{Sid: SidPassRole, Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: "*",

@@ -54,6 +54,9 @@ func clientOperations(t *testing.T) (reads, all []awsapi.Operation) {
 		{"elasticloadbalancing", reflect.TypeFor[awsapi.ELBReader](), true},
 		{"sts", reflect.TypeFor[awsapi.STSReader](), true},
 		{"cloudwatch", reflect.TypeFor[awsapi.CloudWatchReader](), true},
+		{"ec2", reflect.TypeFor[awsapi.ImageAccessReader](), true},
+		{"ec2", reflect.TypeFor[awsapi.ImageSharingAPI](), false},
+		{"kms", reflect.TypeFor[awsapi.KMSReader](), true},
 	} {
 		for i := range iface.typ.NumMethod() {
 			op := awsapi.Operation{Service: iface.prefix, Name: iface.typ.Method(i).Name}

@@ -29,9 +29,11 @@ var ReadOperations = sortedOperations([]Operation{
 	{"autoscaling", "DescribeScalingActivities"},
 	{"cloudwatch", "DescribeAlarms"},
 	{"cloudwatch", "GetMetricData"},
+	{"ec2", "DescribeImageAttribute"},
 	{"ec2", "DescribeImages"},
 	{"ec2", "DescribeInstances"},
 	{"ec2", "DescribeLaunchTemplateVersions"},
+	{"ec2", "DescribeSnapshotAttribute"},
 	{"ec2", "DescribeSnapshots"},
 	{"ec2", "GetConsoleOutput"},
 	{"elasticloadbalancing", "DescribeInstanceHealth"},
@@ -40,13 +42,16 @@ var ReadOperations = sortedOperations([]Operation{
 	{"elasticloadbalancing", "DescribeTargetGroupAttributes"},
 	{"elasticloadbalancing", "DescribeTargetGroups"},
 	{"elasticloadbalancing", "DescribeTargetHealth"},
+	{"kms", "DescribeKey"},
 	{"sts", "GetCallerIdentity"},
 })
 
 // WriteOperations are the mutating operations bake, promote, rollback, cancel and mark use
 // (EnterStandby/ExitStandby: a bake with reboot of an in-service group instance).
 // ec2:CreateTags marks images (rolled back, bad, good), and IAM also requires it to tag an
-// image and its snapshots on creation (CreateImage with TagSpecifications). Sorted by action.
+// image and its snapshots on creation (CreateImage with TagSpecifications). ModifyImageAttribute
+// and ModifySnapshotAttribute share an image with another account, CopyImage copies one into
+// an account and region (promote across accounts and regions). Sorted by action.
 var WriteOperations = sortedOperations([]Operation{
 	{"autoscaling", "CancelInstanceRefresh"},
 	{"autoscaling", "EnterStandby"},
@@ -54,9 +59,12 @@ var WriteOperations = sortedOperations([]Operation{
 	{"autoscaling", "RollbackInstanceRefresh"},
 	{"autoscaling", "StartInstanceRefresh"},
 	{"autoscaling", "UpdateAutoScalingGroup"},
+	{"ec2", "CopyImage"},
 	{"ec2", "CreateImage"},
 	{"ec2", "CreateLaunchTemplateVersion"},
 	{"ec2", "CreateTags"},
+	{"ec2", "ModifyImageAttribute"},
+	{"ec2", "ModifySnapshotAttribute"},
 })
 
 // ImpliedOperations are IAM actions adstage-ops never calls itself but AWS checks on the

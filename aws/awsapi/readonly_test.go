@@ -38,8 +38,8 @@ func TestOperationLists_SortedDisjointAndCoveredByCalls(t *testing.T) {
 			t.Errorf("operationCalls has %s, which neither list has", action)
 		}
 	}
-	if len(awsapi.ReadOperations) != 17 || len(awsapi.WriteOperations) != 9 {
-		t.Errorf("got %d reads and %d writes, want 17 and 9", len(awsapi.ReadOperations), len(awsapi.WriteOperations))
+	if len(awsapi.ReadOperations) != 20 || len(awsapi.WriteOperations) != 12 {
+		t.Errorf("got %d reads and %d writes, want 20 and 12", len(awsapi.ReadOperations), len(awsapi.WriteOperations))
 	}
 	for _, op := range awsapi.ReadOperations {
 		if !strings.HasPrefix(op.Name, "Describe") && !strings.HasPrefix(op.Name, "Get") {

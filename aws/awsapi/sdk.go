@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
@@ -39,6 +40,10 @@ type LoadOptions struct {
 	// APIOptions are extra middleware for every client (tests add moto's account header with
 	// it). In read-only mode the guard still runs first.
 	APIOptions []func(*middleware.Stack) error
+	// RoleARN is a role to assume from the Profile's credentials (sts:AssumeRole, with
+	// ExternalID and SessionName when set; the session name defaults to "adstage-ops").
+	// The role's credentials are refreshed before they expire.
+	RoleARN, ExternalID, SessionName string
 	// MFA asks the operator for the code of the MFA device serial, for a profile that assumes
 	// a role with mfa_serial. LoadClients asks at once (before a console takes the terminal
 	// over) and only once; nil refuses such a profile with what to do.
@@ -118,15 +123,30 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	}))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return Clients{}, ReadClients{}, &profileError{profile, fmt.Errorf("load AWS configuration%s: %w", profileSuffix(o.Profile), err)}
+		return Clients{}, ReadClients{}, &profileError{profile: profile, err: fmt.Errorf("load AWS configuration%s: %w", profileSuffix(o.Profile), err)}
 	}
 	if cfg.Region == "" {
 		return Clients{}, ReadClients{}, fmt.Errorf("load AWS configuration%s: %w (pass --region, set AWS_REGION, or set region in the profile)", profileSuffix(o.Profile), ErrNoRegion)
 	}
 	if needsMFA(ctx, profile) {
 		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-			return Clients{}, ReadClients{}, &profileError{profile, fmt.Errorf("assume the role of profile %s with an MFA code: %w", profile, err)}
+			return Clients{}, ReadClients{}, &profileError{profile: profile, err: fmt.Errorf("assume the role of profile %s with an MFA code: %w", profile, err)}
 		}
+	}
+	if o.RoleARN != "" {
+		// The base profile's config (before any middleware of ours) calls sts:AssumeRole: in
+		// read-only mode too, since the guard is added to the service clients only.
+		base := cfg.Copy()
+		base.Retryer = newRetryer
+		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base), o.RoleARN, func(ar *stscreds.AssumeRoleOptions) {
+			ar.RoleSessionName = "adstage-ops"
+			if o.SessionName != "" {
+				ar.RoleSessionName = o.SessionName
+			}
+			if o.ExternalID != "" {
+				ar.ExternalID = aws.String(o.ExternalID)
+			}
+		}))
 	}
 	// Set after loading, not with config.WithRetryer, so that a max_attempts of the profile or
 	// AWS_MAX_ATTEMPTS still applies (the clients wrap this retryer with it); retry_mode is
@@ -136,7 +156,7 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	// Added to the service clients' copy only: the credential providers built inside
 	// LoadDefaultConfig (sts:AssumeRole, SSO) keep working in read-only mode.
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), o.APIOptions...)
-	cfg.APIOptions = append(cfg.APIOptions, tagProfile(profile))
+	cfg.APIOptions = append(cfg.APIOptions, tagProfile(profile, o.RoleARN))
 	if o.ReadOnly {
 		cfg.APIOptions = append(cfg.APIOptions, ReadOnlyAPIOption)
 	}
@@ -146,11 +166,12 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	lb := elb.NewFromConfig(cfg)
 	st := sts.NewFromConfig(cfg)
 	cw := cloudwatch.NewFromConfig(cfg)
-	read := ReadClients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, CloudWatch: cw, Region: cfg.Region}
+	km := kms.NewFromConfig(cfg)
+	read := ReadClients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, CloudWatch: cw, Images: e2, KMS: km, Region: cfg.Region}
 	if o.ReadOnly {
 		return Clients{}, read, nil
 	}
-	return Clients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, CloudWatch: cw, Region: cfg.Region}, read, nil
+	return Clients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, CloudWatch: cw, Images: e2, KMS: km, Region: cfg.Region}, read, nil
 }
 
 // needsMFA reports whether the profile (or a profile it assumes a role from) names an MFA
@@ -191,13 +212,14 @@ func profileSuffix(p string) string {
 	return fmt.Sprintf(" (profile %s)", p)
 }
 
-// tagProfile wraps every error of a client in a profileError naming its profile.
-func tagProfile(profile string) func(*middleware.Stack) error {
+// tagProfile wraps every error of a client in a profileError naming its profile (and the role
+// assumed from it).
+func tagProfile(profile, role string) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("adstage-ops/Profile", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleInitialize(ctx, in)
 			if err != nil {
-				err = &profileError{profile: profile, err: err}
+				err = &profileError{profile: profile, role: role, err: err}
 			}
 			return out, md, err
 		}), middleware.Before)

@@ -6,6 +6,8 @@ package ops
 import (
 	"context"
 
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/adstage/adstage-ops/aws/audit"
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/inventory"
@@ -80,6 +82,20 @@ type PromoteRequest struct {
 	Reason  string
 	// AllowBadImage promotes an image that was rolled back or marked bad; it needs a Reason.
 	AllowBadImage bool
+	// CopyImage copies an image from another account into the target's instead of sharing
+	// it (a promote across regions always copies).
+	CopyImage bool
+	// Source is what the account an image comes from says about it, for an image of another
+	// account or region that the target's clients cannot see yet (aws/accounts fills it).
+	Source *ImageSource
+}
+
+// ImageSource is an image as its own account describes it.
+type ImageSource struct {
+	Image   ec2types.Image
+	Env     string
+	Account string
+	Region  string
 }
 
 // MarkRequest asks to mark the image of one release of a service bad or good.

@@ -254,6 +254,15 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 	if err != nil {
 		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
 	}
+	where := o.c.Region
+	if src := req.Source; src != nil && src.Image.ImageId != nil && *src.Image.ImageId == image {
+		// An image of another account or region: its own account's description stands until
+		// the transfer step makes it launchable here.
+		if _, seen := images[image]; !seen {
+			images[image] = src.Image
+		}
+		where = fmt.Sprintf("%s (account %s, the account of %s)", src.Region, src.Account, src.Env)
+	}
 	o.loadTimings(ctx, groups)
 	p := o.rolloutPlan(model.ActionPromote, req.Service, req.Env, req.Reason, groups, now)
 	args := []string{"promote", "--service", req.Service, "--env", req.Env, "--image", image}
@@ -274,7 +283,7 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 
 	switch state := images.State(image); state {
 	case "missing":
-		p.Checks = append(p.Checks, model.Check{Name: CheckImageExists, Detail: fmt.Sprintf("image %s does not exist in %s (or was deregistered): check the ID and the region, or bake one", image, o.c.Region)})
+		p.Checks = append(p.Checks, model.Check{Name: CheckImageExists, Detail: fmt.Sprintf("image %s does not exist in %s (or was deregistered): check the ID and the region, or bake one", image, where)})
 	default:
 		p.Checks = append(p.Checks, model.Check{Name: CheckImageExists, OK: true, Detail: image + " " + model.SafeText(aws.ToString(images[image].Name))})
 		if state == string(ec2types.ImageStateAvailable) {
@@ -422,27 +431,7 @@ func (o *OperatorConsole) chooseImage(ctx context.Context, req PromoteRequest, g
 		return req.ImageID, nil
 	}
 	if req.FromEnv != "" {
-		src, err := o.readService(ctx, req.Service, req.FromEnv)
-		if err != nil {
-			return "", fmt.Errorf("read the release of %s/%s: %w", req.Service, req.FromEnv, err)
-		}
-		if len(src) == 0 {
-			return "", fmt.Errorf("read the release of %s/%s: %w", req.Service, req.FromEnv, o.noGroups(req.Service, req.FromEnv))
-		}
-		var found []string
-		for _, f := range src {
-			if f.image != "" && !slices.Contains(found, f.image) {
-				found = append(found, f.image)
-			}
-		}
-		switch len(found) {
-		case 0:
-			return "", fmt.Errorf("%s/%s runs no launch template release to promote", req.Service, req.FromEnv)
-		case 1:
-			return found[0], nil
-		default:
-			return "", fmt.Errorf("%s/%s runs more than one release (%s): name the image with --image", req.Service, req.FromEnv, strings.Join(found, ", "))
-		}
+		return ReleaseOf(ctx, o.c.Read(), o.opts.Tags, req.Service, req.FromEnv)
 	}
 	imgs, err := o.Images(ctx, req.Service)
 	if err != nil {
@@ -920,4 +909,31 @@ func versionsHint(l model.Ledger) string {
 		return "; versions you can name: " + list
 	}
 	return ""
+}
+
+// ReleaseOf is the image a service runs in an environment, read with that environment's
+// clients and tag keys: what `promote --from-env` rolls out. A service whose groups launch
+// different images has no one release to promote.
+func ReleaseOf(ctx context.Context, c awsapi.ReadClients, tags model.TagKeys, service, env string) (string, error) {
+	src, err := readService(ctx, c, tags, service, env)
+	if err != nil {
+		return "", fmt.Errorf("read the release of %s/%s: %w", service, env, err)
+	}
+	if len(src) == 0 {
+		return "", fmt.Errorf("read the release of %s/%s: %w", service, env, noGroups(tags, service, env))
+	}
+	var found []string
+	for _, f := range src {
+		if f.image != "" && !slices.Contains(found, f.image) {
+			found = append(found, f.image)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("%s/%s runs no launch template release to promote", service, env)
+	case 1:
+		return found[0], nil
+	default:
+		return "", fmt.Errorf("%s/%s runs more than one release (%s): name the image with --image", service, env, strings.Join(found, ", "))
+	}
 }

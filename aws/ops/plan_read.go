@@ -40,13 +40,18 @@ type groupFacts struct {
 // readService reads a service's groups in one environment with the release each runs and
 // its newest instance refresh.
 func (o *OperatorConsole) readService(ctx context.Context, service, env string) ([]*groupFacts, error) {
-	raw, err := inventory.DescribeGroups(ctx, o.c.AutoScaling, inventory.ServiceFilters(o.opts.Tags, service, env), nil)
+	return readService(ctx, o.c.Read(), o.opts.Tags, service, env)
+}
+
+// readService reads with any read clients (those of another environment too).
+func readService(ctx context.Context, c awsapi.ReadClients, tags model.TagKeys, service, env string) ([]*groupFacts, error) {
+	raw, err := inventory.DescribeGroups(ctx, c.AutoScaling, inventory.ServiceFilters(tags, service, env), nil)
 	if err != nil {
 		return nil, err
 	}
 	var out []*groupFacts
 	for i := range raw {
-		g, template := inventory.GroupOf(&raw[i], o.opts.Tags)
+		g, template := inventory.GroupOf(&raw[i], tags)
 		if g.Service != service || g.Env != env {
 			continue
 		}
@@ -55,7 +60,7 @@ func (o *OperatorConsole) readService(ctx context.Context, service, env string) 
 	sort.Slice(out, func(i, j int) bool { return out[i].g.Name < out[j].g.Name })
 	versions := map[string]*ec2types.LaunchTemplateVersion{}
 	for _, f := range out {
-		r, err := inventory.ReadRefresh(ctx, o.c.AutoScaling, f.g.Name)
+		r, err := inventory.ReadRefresh(ctx, c.AutoScaling, f.g.Name)
 		if err != nil && ctx.Err() != nil {
 			return nil, err
 		}
@@ -72,7 +77,7 @@ func (o *OperatorConsole) readService(ctx context.Context, service, env string) 
 		key := string(f.template) + "@" + f.g.LaunchTemplate.Version
 		v, ok := versions[key]
 		if !ok {
-			v, err = describeVersionAlias(ctx, o.c.EC2, f.template, f.g.LaunchTemplate.Version, false)
+			v, err = describeVersionAlias(ctx, c.EC2, f.template, f.g.LaunchTemplate.Version, false)
 			if err != nil {
 				return nil, err
 			}
@@ -80,7 +85,7 @@ func (o *OperatorConsole) readService(ctx context.Context, service, env string) 
 		}
 		if d := v.LaunchTemplateData; d != nil && strings.HasPrefix(aws.ToString(d.ImageId), ssmPrefix) {
 			f.ssm = strings.TrimPrefix(aws.ToString(d.ImageId), ssmPrefix)
-			if v, err = describeVersion(ctx, o.c.EC2, f.template, f.g.LaunchTemplate.Version); err != nil {
+			if v, err = describeVersion(ctx, c.EC2, f.template, f.g.LaunchTemplate.Version); err != nil {
 				return nil, err
 			}
 		}
@@ -105,7 +110,11 @@ func (o *OperatorConsole) loadTimings(ctx context.Context, groups []*groupFacts)
 
 // noGroups is the error for a service that has no group in the environment.
 func (o *OperatorConsole) noGroups(service, env string) error {
-	return fmt.Errorf("no autoscaling group carries tags %s=%s and %s=%s", o.opts.Tags.Service, service, o.opts.Tags.Environment, env)
+	return noGroups(o.opts.Tags, service, env)
+}
+
+func noGroups(tags model.TagKeys, service, env string) error {
+	return fmt.Errorf("no autoscaling group carries tags %s=%s and %s=%s", tags.Service, service, tags.Environment, env)
 }
 
 // ssmPrefix starts a launch template ImageId that names a Systems Manager parameter.

@@ -67,6 +67,7 @@ func (a *app) promoteCommand() *cobra.Command {
 				return fail(exitError, "promote needs --env (the environment to roll out to)")
 			}
 			req.Env, req.Reason = a.flags.env, af.reason
+			a.fromEnv = req.FromEnv
 			if req.AllowBadImage && strings.TrimSpace(req.Reason) == "" {
 				return fail(exitError, "--allow-bad-image needs --reason: say why an image that was rolled back or marked bad may go out (every operator sees it)")
 			}
@@ -82,6 +83,7 @@ func (a *app) promoteCommand() *cobra.Command {
 	_ = cmd.MarkFlagRequired("service")
 	cmd.Flags().BoolVar(&req.AllowBadImage, "allow-bad-image", false, "promote an image that was rolled back or marked bad (needs --reason)")
 	cmd.MarkFlagsMutuallyExclusive("image", "from-env")
+	cmd.Flags().BoolVar(&req.CopyImage, "copy-image", false, "with --from-env in another account: copy the image into this account instead of sharing it (another region always copies)")
 	af.add(cmd)
 	return cmd
 }

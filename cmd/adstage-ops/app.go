@@ -34,7 +34,9 @@ type app struct {
 		// rollback); -1 when not given.
 		minHealthy, maxHealthy int32
 	}
-	exit int
+	// fromEnv is the environment a promote takes its image from: read with its own identity.
+	fromEnv string
+	exit    int
 
 	cfg      Config
 	readOnly bool
@@ -142,13 +144,34 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 	}
 	a.now = time.Now
 	opts.Now = a.now
+	// Several identities: without --env (and without --profile/--region, which ask for one
+	// identity), every environment is read with its own; a promote from an environment
+	// read with another identity or region reads both.
+	switch {
+	case a.flags.env == "" && a.flags.profile == "" && a.flags.region == "":
+		if specs := cfg.memberSpecs(); specs != nil {
+			a.buildMembers(ctx, specs, opts)
+			return nil
+		}
+	case a.fromEnv != "" && a.fromEnv != a.flags.env && a.flags.profile == "" && a.flags.region == "":
+		if specs := cfg.memberSpecs(a.flags.env, a.fromEnv); len(specs) > 1 {
+			a.buildMembers(ctx, specs, opts)
+			return nil
+		}
+	}
 	lo := awsapi.LoadOptions{Profile: a.flags.profile, Region: a.flags.region, ReadOnly: a.readOnly, MFA: a.askMFA}
 	if hasEnv {
+		opts.Tags = cfg.envTags(a.flags.env)
 		if lo.Profile == "" {
-			lo.Profile = envCfg.Profile
+			lo.Profile, lo.RoleARN, lo.ExternalID, lo.SessionName = envCfg.Profile, envCfg.RoleARN, envCfg.ExternalID, envCfg.SessionName
 		}
 		if lo.Region == "" {
-			lo.Region = envCfg.Region
+			switch rs := envCfg.regions(); {
+			case len(rs) > 1:
+				return fail(exitError, "%s is read in %d regions (%s): pass --region to act on one", a.flags.env, len(rs), strings.Join(rs, ", "))
+			default:
+				lo.Region = rs[0]
+			}
 		}
 	}
 	a.awsProfile = lo.Profile
@@ -168,13 +191,7 @@ func (a *app) build(clients awsapi.Clients, read awsapi.ReadClients, opts ops.Op
 		return
 	}
 	var op ops.Operator = ops.NewOperator(clients, opts)
-	ro := map[string]bool{}
-	for name, e := range a.cfg.Environments {
-		if e.ReadOnly {
-			ro[name] = true
-		}
-	}
-	if len(ro) > 0 {
+	if ro := a.readOnlyEnvs(); len(ro) > 0 {
 		op = envGuard{Operator: op, readOnly: ro}
 	}
 	a.op, a.reader = op, op

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,13 +43,64 @@ type TagKeysConfig struct {
 	Environment string `yaml:"environment"`
 }
 
-// EnvConfig maps an environment to its AWS identity and how the console treats it.
+// EnvConfig maps an environment to its AWS identity and how the console treats it. The
+// identity is a profile, or a role assumed from a base profile (role_arn with its optional
+// external_id and session_name); neither is the default credential chain. region or regions
+// name where its groups live (none: the profile's or AWS_REGION); tag_keys override the
+// global keys for this environment's groups.
 type EnvConfig struct {
-	Profile    string `yaml:"profile"`
-	Region     string `yaml:"region"`
-	Color      string `yaml:"color"`
-	Production *bool  `yaml:"production"`
-	ReadOnly   bool   `yaml:"read_only"`
+	Profile     string         `yaml:"profile"`
+	RoleARN     string         `yaml:"role_arn"`
+	ExternalID  string         `yaml:"external_id"`
+	SessionName string         `yaml:"session_name"`
+	Region      string         `yaml:"region"`
+	Regions     []string       `yaml:"regions"`
+	TagKeys     *TagKeysConfig `yaml:"tag_keys"`
+	Color       string         `yaml:"color"`
+	Production  *bool          `yaml:"production"`
+	ReadOnly    bool           `yaml:"read_only"`
+}
+
+// Identity is who an environment's clients act as: the profile, or the role assumed from it.
+// The zero Identity is the default credential chain.
+type Identity struct {
+	Profile, RoleARN, ExternalID, SessionName string
+}
+
+// IsDefault reports whether the identity is the default credential chain.
+func (i Identity) IsDefault() bool { return i == Identity{} }
+
+// String names the identity the way the operator wrote it.
+func (i Identity) String() string {
+	switch {
+	case i.RoleARN != "":
+		return fmt.Sprintf("role %s from profile %s", i.RoleARN, i.Profile)
+	case i.Profile != "":
+		return "profile " + i.Profile
+	}
+	return "the default credentials"
+}
+
+// identity is the environment's identity.
+func (e EnvConfig) identity() Identity {
+	return Identity{Profile: e.Profile, RoleARN: e.RoleARN, ExternalID: e.ExternalID, SessionName: e.SessionName}
+}
+
+// regions lists where the environment's groups live; one "" means the profile's default.
+func (e EnvConfig) regions() []string {
+	switch {
+	case len(e.Regions) > 0:
+		return e.Regions
+	case e.Region != "":
+		return []string{e.Region}
+	}
+	return []string{""}
+}
+
+// located reports whether the environment names an identity or a region of its own: the
+// console then reads it with its own clients.
+func (e EnvConfig) located() bool {
+	return !e.identity().IsDefault() || e.Region != "" || len(e.Regions) > 0
 }
 
 // RolloutConfig holds the instance refresh preferences of a promote.
@@ -118,9 +172,13 @@ func parseConfig(data []byte, c *Config) error {
 			return atLine(data, "$.signals.alarm_pattern", fmt.Errorf("is %q, not a pattern (use * and ? with {service} and {env}, e.g. \"{service}-{env}-*\")", p))
 		}
 	}
-	for name, e := range c.Environments {
+	for _, name := range slices.Sorted(maps.Keys(c.Environments)) {
+		e := c.Environments[name]
 		if e.Color != "" && !validColor(e.Color) {
 			return atLine(data, "$.environments."+name+".color", fmt.Errorf("is %q, not a colour (use a name like red, a number 0-255 or #rrggbb)", e.Color))
+		}
+		if err := validateEnvIdentity(data, name, e); err != nil {
+			return err
 		}
 	}
 	if p := c.Rollout.MinHealthyPercentage; p != nil && (*p < 0 || *p > 100) {
@@ -138,6 +196,54 @@ func parseConfig(data []byte, c *Config) error {
 	}
 	if w := c.Rollout.InstanceWarmup; w != nil && *w < 0 {
 		return atLine(data, "$.rollout.instance_warmup", fmt.Errorf("must be 0 or more seconds, not %d", *w))
+	}
+	return nil
+}
+
+// sessionNameRE and externalIDRE are what sts:AssumeRole accepts for RoleSessionName and
+// ExternalId.
+var (
+	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]+$`) // 2-1224 characters, checked apart
+	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/.+$`)
+)
+
+// validateEnvIdentity checks an environment's identity and regions: a role needs a base
+// profile to assume it from; external_id and session_name belong to a role; region and
+// regions exclude each other; a region listed twice would read the same environment twice
+// with the same identity.
+func validateEnvIdentity(data []byte, name string, e EnvConfig) error {
+	at := func(key string, format string, args ...any) error {
+		return atLine(data, "$.environments."+name+"."+key, fmt.Errorf(format, args...))
+	}
+	switch {
+	case e.RoleARN != "" && !roleARNRE.MatchString(e.RoleARN):
+		return at("role_arn", "is %q, not a role ARN (arn:aws:iam::123456789012:role/NAME)", e.RoleARN)
+	case e.RoleARN != "" && e.Profile == "":
+		return at("role_arn", "names a role but %s has no base profile to assume it from: add profile: with the profile whose credentials may call sts:AssumeRole on it", name)
+	case e.ExternalID != "" && e.RoleARN == "":
+		return at("external_id", "belongs to a role: add role_arn: for %s, or remove external_id", name)
+	case e.SessionName != "" && e.RoleARN == "":
+		return at("session_name", "belongs to a role: add role_arn: for %s, or remove session_name", name)
+	case e.ExternalID != "" && (!externalIDRE.MatchString(e.ExternalID) || len(e.ExternalID) < 2 || len(e.ExternalID) > 1224):
+		return at("external_id", "must be 2-1224 letters, digits or +=,.@:/-_ (what sts:AssumeRole accepts)")
+	case e.SessionName != "" && !sessionNameRE.MatchString(e.SessionName):
+		return at("session_name", "is %q: a session name is 2-64 letters, digits or +=,.@-_ (what sts:AssumeRole accepts)", e.SessionName)
+	case e.Region != "" && len(e.Regions) > 0:
+		return at("regions", "and region are both set for %s: keep one (regions: [%s, ...] for several)", name, e.Region)
+	}
+	if e.TagKeys != nil && e.TagKeys.Service == "" && e.TagKeys.Environment == "" {
+		return at("tag_keys", "is empty: name service: and/or environment: for %s's groups, or remove tag_keys", name)
+	}
+	seen := map[string]int{}
+	for i, r := range e.Regions {
+		if r == "" {
+			return at(fmt.Sprintf("regions[%d]", i), "is empty: name a region such as us-east-1")
+		}
+		if j, ok := seen[r]; ok {
+			return at(fmt.Sprintf("regions[%d]", i), "repeats %s (also regions[%d]): %s would be read twice in %s with %s; list each region once", r, j, name, r, e.identity())
+		}
+		seen[r] = i
 	}
 	return nil
 }
@@ -206,6 +312,20 @@ func (c Config) envColors() map[string]string {
 		}
 	}
 	return out
+}
+
+// envTags are the tag keys of one environment's groups: its own tag_keys over the global ones.
+func (c Config) envTags(env string) model.TagKeys {
+	t := c.tags()
+	if e, ok := c.Environments[env]; ok && e.TagKeys != nil {
+		if e.TagKeys.Service != "" {
+			t.Service = e.TagKeys.Service
+		}
+		if e.TagKeys.Environment != "" {
+			t.Environment = e.TagKeys.Environment
+		}
+	}
+	return t
 }
 
 func (c Config) tags() model.TagKeys {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
@@ -10,7 +12,7 @@ func (a *app) iamPolicyCommand() *cobra.Command {
 	var ro bool
 	cmd := &cobra.Command{
 		Use:   "iam-policy",
-		Short: "Print the minimal IAM policy the console needs (generated from the same allow-list that enforces --read-only; group writes scoped to the config's service tag)",
+		Short: "Print the minimal IAM policy the console needs (generated from the same allow-list that enforces --read-only; group writes scoped to the config's service tag; --env: that environment's identity)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, explicit := a.flags.config, a.flags.config != ""
@@ -21,7 +23,18 @@ func (a *app) iamPolicyCommand() *cobra.Command {
 			if err != nil {
 				return fail(exitError, "%v", err)
 			}
-			doc, err := awsapi.IAMPolicy(awsapi.PolicyOptions{ReadOnly: ro || a.flags.readOnly, ServiceTag: cfg.tags().Service})
+			po := awsapi.PolicyOptions{ReadOnly: ro || a.flags.readOnly, ServiceTag: cfg.tags().Service}
+			if env := a.flags.env; env != "" {
+				e, ok := cfg.Environments[env]
+				if !ok {
+					return fail(exitError, "the config %s names no environment %s: the policy is the same for every environment it does not name (adstage-ops iam-policy)", path, env)
+				}
+				po.ReadOnly = po.ReadOnly || e.ReadOnly
+				po.ServiceTag = cfg.envTags(env).Service
+				// Said on stderr so that stdout stays one policy document.
+				fmt.Fprintf(a.stderr, "# the policy of %s's identity (%s); the sharing statement (%s) is what the environments promoted from need in their own accounts\n", env, e.identity(), awsapi.SidShareImages)
+			}
+			doc, err := awsapi.IAMPolicy(po)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
@@ -116,11 +117,17 @@ type AWS struct {
 	GetConsoleOutputOp               Op[ec2.GetConsoleOutputInput, ec2.GetConsoleOutputOutput]
 	GetMetricDataOp                  Op[cloudwatch.GetMetricDataInput, cloudwatch.GetMetricDataOutput]
 	DescribeAlarmsOp                 Op[cloudwatch.DescribeAlarmsInput, cloudwatch.DescribeAlarmsOutput]
+	DescribeImageAttributeOp         Op[ec2.DescribeImageAttributeInput, ec2.DescribeImageAttributeOutput]
+	DescribeSnapshotAttributeOp      Op[ec2.DescribeSnapshotAttributeInput, ec2.DescribeSnapshotAttributeOutput]
+	ModifyImageAttributeOp           Op[ec2.ModifyImageAttributeInput, ec2.ModifyImageAttributeOutput]
+	ModifySnapshotAttributeOp        Op[ec2.ModifySnapshotAttributeInput, ec2.ModifySnapshotAttributeOutput]
+	CopyImageOp                      Op[ec2.CopyImageInput, ec2.CopyImageOutput]
+	DescribeKeyOp                    Op[kms.DescribeKeyInput, kms.DescribeKeyOutput]
 }
 
 // Clients are the fake behind every client interface.
 func (f *AWS) Clients() awsapi.Clients {
-	return awsapi.Clients{AutoScaling: fakeAS{f}, EC2: fakeEC2{f}, ELBv2: fakeELBv2{f}, ELB: fakeELB{f}, STS: fakeSTS{f}, CloudWatch: fakeCW{f}, Region: "eu-west-1"}
+	return awsapi.Clients{AutoScaling: fakeAS{f}, EC2: fakeEC2{f}, ELBv2: fakeELBv2{f}, ELB: fakeELB{f}, STS: fakeSTS{f}, CloudWatch: fakeCW{f}, Images: fakeEC2{f}, KMS: fakeKMS{f}, Region: "eu-west-1"}
 }
 
 // Calls counts calls per operation name (only operations that were called).
@@ -157,6 +164,13 @@ func (f *AWS) Calls() map[string]int {
 	add("GetConsoleOutput", f.GetConsoleOutputOp.Calls())
 	add("GetMetricData", f.GetMetricDataOp.Calls())
 	add("DescribeAlarms", f.DescribeAlarmsOp.Calls())
+	add("DescribeImageAttribute", f.DescribeImageAttributeOp.Calls())
+	add("DescribeSnapshotAttribute", f.DescribeSnapshotAttributeOp.Calls())
+	add("ModifyImageAttribute", f.ModifyImageAttributeOp.Calls())
+	add("ModifySnapshotAttribute", f.ModifySnapshotAttributeOp.Calls())
+	add("CopyImage", f.CopyImageOp.Calls())
+	add("DescribeKey", f.DescribeKeyOp.Calls())
+
 	return out
 }
 
@@ -188,6 +202,12 @@ func (f *AWS) ResetCalls() {
 	f.GetConsoleOutputOp.Reset()
 	f.GetMetricDataOp.Reset()
 	f.DescribeAlarmsOp.Reset()
+	f.DescribeImageAttributeOp.Reset()
+	f.DescribeSnapshotAttributeOp.Reset()
+	f.ModifyImageAttributeOp.Reset()
+	f.ModifySnapshotAttributeOp.Reset()
+	f.CopyImageOp.Reset()
+	f.DescribeKeyOp.Reset()
 }
 
 type fakeAS struct{ f *AWS }
@@ -285,4 +305,30 @@ func (c fakeCW) GetMetricData(_ context.Context, in *cloudwatch.GetMetricDataInp
 }
 func (c fakeCW) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
 	return c.f.DescribeAlarmsOp.call(in)
+}
+
+type fakeKMS struct{ f *AWS }
+
+func (c fakeEC2) DescribeImageAttribute(_ context.Context, in *ec2.DescribeImageAttributeInput, _ ...func(*ec2.Options)) (*ec2.DescribeImageAttributeOutput, error) {
+	return c.f.DescribeImageAttributeOp.call(in)
+}
+
+func (c fakeEC2) DescribeSnapshotAttribute(_ context.Context, in *ec2.DescribeSnapshotAttributeInput, _ ...func(*ec2.Options)) (*ec2.DescribeSnapshotAttributeOutput, error) {
+	return c.f.DescribeSnapshotAttributeOp.call(in)
+}
+
+func (c fakeEC2) ModifyImageAttribute(_ context.Context, in *ec2.ModifyImageAttributeInput, _ ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error) {
+	return c.f.ModifyImageAttributeOp.call(in)
+}
+
+func (c fakeEC2) ModifySnapshotAttribute(_ context.Context, in *ec2.ModifySnapshotAttributeInput, _ ...func(*ec2.Options)) (*ec2.ModifySnapshotAttributeOutput, error) {
+	return c.f.ModifySnapshotAttributeOp.call(in)
+}
+
+func (c fakeEC2) CopyImage(_ context.Context, in *ec2.CopyImageInput, _ ...func(*ec2.Options)) (*ec2.CopyImageOutput, error) {
+	return c.f.CopyImageOp.call(in)
+}
+
+func (c fakeKMS) DescribeKey(_ context.Context, in *kms.DescribeKeyInput, _ ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
+	return c.f.DescribeKeyOp.call(in)
 }

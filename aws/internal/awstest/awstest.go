@@ -22,6 +22,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
@@ -38,18 +39,20 @@ type SDKClients struct {
 	ELB         *elb.Client
 	STS         *sts.Client
 	CloudWatch  *cloudwatch.Client
+	KMS         *kms.Client
 }
 
 func RawClients(t *testing.T, rc awsapi.ReadClients) SDKClients {
 	t.Helper()
 	c := SDKClients{}
-	var ok [6]bool
+	var ok [7]bool
 	c.AutoScaling, ok[0] = rc.AutoScaling.(*autoscaling.Client)
 	c.EC2, ok[1] = rc.EC2.(*ec2.Client)
 	c.ELBv2, ok[2] = rc.ELBv2.(*elbv2.Client)
 	c.ELB, ok[3] = rc.ELB.(*elb.Client)
 	c.STS, ok[4] = rc.STS.(*sts.Client)
 	c.CloudWatch, ok[5] = rc.CloudWatch.(*cloudwatch.Client)
+	c.KMS, ok[6] = rc.KMS.(*kms.Client)
 	for i, o := range ok {
 		if !o {
 			t.Fatalf("LoadClients returned a client %d that is not the SDK's", i)
@@ -174,6 +177,32 @@ func OperationCalls(c SDKClients) map[string]func(context.Context) error {
 			_, err := c.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{StateValue: cwtypes.StateValueAlarm}, QueryProtocol)
 			return err
 		},
+		"ec2:DescribeImageAttribute": func(ctx context.Context) error {
+			_, err := c.EC2.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{ImageId: s("ami-12345678"), Attribute: ec2types.ImageAttributeNameLaunchPermission})
+			return err
+		},
+		"ec2:DescribeSnapshotAttribute": func(ctx context.Context) error {
+			_, err := c.EC2.DescribeSnapshotAttribute(ctx, &ec2.DescribeSnapshotAttributeInput{SnapshotId: s("snap-12345678"), Attribute: ec2types.SnapshotAttributeNameCreateVolumePermission})
+			return err
+		},
+		"ec2:ModifyImageAttribute": func(ctx context.Context) error {
+			_, err := c.EC2.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: s("ami-12345678"),
+				LaunchPermission: &ec2types.LaunchPermissionModifications{Add: []ec2types.LaunchPermission{{UserId: s("210987654321")}}}})
+			return err
+		},
+		"ec2:ModifySnapshotAttribute": func(ctx context.Context) error {
+			_, err := c.EC2.ModifySnapshotAttribute(ctx, &ec2.ModifySnapshotAttributeInput{SnapshotId: s("snap-12345678"),
+				Attribute: ec2types.SnapshotAttributeNameCreateVolumePermission, OperationType: ec2types.OperationTypeAdd, UserIds: []string{"210987654321"}})
+			return err
+		},
+		"ec2:CopyImage": func(ctx context.Context) error {
+			_, err := c.EC2.CopyImage(ctx, &ec2.CopyImageInput{Name: s("readonly-proof"), SourceImageId: s("ami-12345678"), SourceRegion: s("us-east-1")})
+			return err
+		},
+		"kms:DescribeKey": func(ctx context.Context) error {
+			_, err := c.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: s("alias/aws/ebs")})
+			return err
+		},
 		"sts:GetCallerIdentity": func(ctx context.Context) error {
 			_, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 			return err
@@ -226,6 +255,12 @@ func (w *WireRecorder) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	action := ""
 	if err := r.ParseForm(); err == nil {
 		action = r.PostForm.Get("Action")
+	}
+	if action == "" {
+		// JSON protocols (KMS) name the operation in X-Amz-Target: "TrentService.DescribeKey".
+		if t := r.Header.Get("X-Amz-Target"); t != "" {
+			action = t[strings.LastIndex(t, ".")+1:]
+		}
 	}
 	if action == "" {
 		if q, err := url.ParseQuery(r.URL.RawQuery); err == nil {

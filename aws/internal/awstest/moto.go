@@ -164,8 +164,9 @@ func (r RecordedRequest) Account() string {
 	return ""
 }
 
-// action is the request's operation: the Action of a query-protocol request, from its form
-// body or URL, or the operation in the path of an RPC v2 (CBOR) request (CloudWatch).
+// action is the request's operation: the X-Amz-Target of a JSON-protocol request (KMS), else
+// the Action of a query-protocol request, from its form body or URL, or the operation in the
+// path of an RPC v2 (CBOR) request (CloudWatch).
 func (r RecordedRequest) Action(t *testing.T) string {
 	body := r.Body
 	if r.BodyEncoded {
@@ -174,6 +175,12 @@ func (r RecordedRequest) Action(t *testing.T) string {
 			t.Fatalf("moto recording: body of %s %s: %v", r.Method, r.URL, err)
 		}
 		body = string(b)
+	}
+	for k, v := range r.Headers {
+		// JSON protocols (KMS) name the operation in X-Amz-Target: "TrentService.DescribeKey".
+		if strings.EqualFold(k, "x-amz-target") && v != "" {
+			return v[strings.LastIndex(v, ".")+1:]
+		}
 	}
 	if v, err := url.ParseQuery(body); err == nil && v.Get("Action") != "" {
 		return v.Get("Action")
