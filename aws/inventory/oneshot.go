@@ -196,16 +196,7 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 		o.mu.Unlock()
 	}()
 
-	fleet := model.Fleet{Region: inv.c.Region, FetchedAt: s.now}
-	id, called, err := inv.identityOnce(ctx)
-	if called {
-		s.count("GetCallerIdentity")
-	}
-	if err != nil {
-		s.problem(err)
-	} else {
-		fleet.Account, fleet.Identity = id.Account, id.ARN
-	}
+	fleet := inv.newFleet(ctx, s)
 
 	var filters []astypes.Filter
 	if inv.opts.SkipUntagged {
@@ -220,7 +211,7 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 	var raw []astypes.AutoScalingGroup
 	o.plan(1)
 	pages := 0
-	err = describeGroupsEach(ctx, inv.c.AutoScaling, filters, func(ctx context.Context) error {
+	err := describeGroupsEach(ctx, inv.c.AutoScaling, filters, func(ctx context.Context) error {
 		if pages > 0 {
 			o.plan(1)
 		}

@@ -332,16 +332,7 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	s := &snapshotRun{now: inv.opts.Now(), calls: map[string]int{}}
 	defer inv.keepStats(s)
 
-	fleet := model.Fleet{Region: inv.c.Region, FetchedAt: s.now}
-	id, called, err := inv.identityOnce(ctx)
-	if called {
-		s.count("GetCallerIdentity")
-	}
-	if err != nil {
-		s.problem(err)
-	} else {
-		fleet.Account, fleet.Identity = id.Account, id.ARN
-	}
+	fleet := inv.newFleet(ctx, s)
 
 	focus, watched := inv.attention(s.now)
 	cursor := inv.cursorKey()
@@ -843,4 +834,20 @@ func (inv *Inventory) prune() {
 		}
 	}
 
+}
+
+// newFleet starts a snapshot's fleet: the region, the time, and who the clients act as (read
+// once per process; a failure is a problem of the snapshot, not its end).
+func (inv *Inventory) newFleet(ctx context.Context, s *snapshotRun) model.Fleet {
+	fleet := model.Fleet{Region: inv.c.Region, FetchedAt: s.now}
+	id, called, err := inv.identityOnce(ctx)
+	if called {
+		s.count("GetCallerIdentity")
+	}
+	if err != nil {
+		s.problem(err)
+	} else {
+		fleet.Account, fleet.Identity = id.Account, id.ARN
+	}
+	return fleet
 }
