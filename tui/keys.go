@@ -95,6 +95,13 @@ type ServiceKeys struct {
 	Shell, Console Binding
 }
 
+// AuditKeys are the audit view's.
+type AuditKeys struct {
+	// Kind shows one kind of record at a time (actions, releases, rollouts, scaling), then
+	// all again; Scaling unfolds or folds the scaling activities.
+	Kind, Scaling Binding
+}
+
 // DialogKeys answer a plan or a form.
 type DialogKeys struct {
 	Confirm, Cancel, Copy, Toggle, FromEnv Binding
@@ -118,6 +125,7 @@ type Keys struct {
 	Nav      NavKeys
 	Services ServicesKeys
 	Service  ServiceKeys
+	Audit    AuditKeys
 	Dialog   DialogKeys
 	Filter   FilterKeys
 }
@@ -155,6 +163,10 @@ func DefaultKeys() Keys {
 			Mark:     dangerous([]string{"m"}, "m", "mark release"),
 			Shell:    dangerous([]string{"s"}, "s", "shell on instance"),
 			Console:  bind([]string{"l"}, "l", "console output"),
+		},
+		Audit: AuditKeys{
+			Kind:    bind([]string{"f"}, "f", "kind"),
+			Scaling: bind([]string{"s"}, "s", "fold/unfold scaling"),
 		},
 		Dialog: DialogKeys{
 			Confirm:    bind([]string{"enter"}, "enter", "confirm"),
