@@ -330,47 +330,14 @@ func wordList(names []string) string {
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
-// didYouMean is "; did you mean web?" for the names nearest to a misspelt one (case ignored,
-// within a third of its length in edits, at least one), or "".
+// didYouMean is " (did you mean web?)" for the names nearest to a misspelt one
+// (model.Nearest), or "".
 func didYouMean(name string, names []string) string {
-	best, bestD := []string(nil), 0
-	limit := max(1, len([]rune(name))/3)
-	for _, n := range names {
-		d := editDistance(strings.ToLower(name), strings.ToLower(n))
-		switch {
-		case d > limit:
-		case best == nil || d < bestD:
-			best, bestD = []string{n}, d
-		case d == bestD:
-			best = append(best, n)
-		}
-	}
+	best := model.Nearest(name, names)
 	if best == nil {
 		return ""
 	}
 	return " (did you mean " + strings.Join(best, " or ") + "?)"
-}
-
-// editDistance is the Levenshtein distance between two strings, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // serviceName resolves a --service name against the whole fleet's listing (resolveService):
