@@ -72,6 +72,8 @@ func (b Binding) Matches(msg tea.KeyMsg) bool { return key.Matches(msg, b.Bindin
 // GlobalKeys work on every screen.
 type GlobalKeys struct {
 	Quit, Help, Back Binding
+	// Command opens the command line (":web prod", ":rollback web prod", ":env staging", ":q").
+	Command Binding
 }
 
 // NavKeys move a cursor.
@@ -83,6 +85,8 @@ type NavKeys struct {
 type ServicesKeys struct {
 	Open, Filter, Audit       Binding
 	Promote, Rollback, Cancel Binding
+	// Problems lists only the services with a problem, worst first.
+	Problems Binding
 }
 
 // ServiceKeys are the service screen's.
@@ -134,9 +138,10 @@ type Keys struct {
 func DefaultKeys() Keys {
 	return Keys{
 		Global: GlobalKeys{
-			Quit: bind([]string{"q", "ctrl+c"}, "q", "quit"),
-			Help: bind([]string{"?"}, "?", "help"),
-			Back: bind([]string{"esc", "backspace", "h", "left"}, "esc", "back"),
+			Quit:    bind([]string{"q", "ctrl+c"}, "q", "quit"),
+			Help:    bind([]string{"?"}, "?", "help"),
+			Back:    bind([]string{"esc", "backspace", "h", "left"}, "esc", "back"),
+			Command: bind([]string{":"}, ":", "command"),
 		},
 		Nav: NavKeys{
 			Up:       bind([]string{"k", "up"}, "↑/k", "up"),
@@ -153,6 +158,7 @@ func DefaultKeys() Keys {
 			Promote:  dangerous([]string{"p"}, "p", "promote"),
 			Rollback: dangerous([]string{"r"}, "r", "rollback"),
 			Cancel:   dangerous([]string{"c"}, "c", "cancel rollout"),
+			Problems: bind([]string{"!"}, "!", "problems only"),
 		},
 		Service: ServiceKeys{
 			Bake:     dangerous([]string{"b"}, "b", "bake image"),

@@ -68,6 +68,9 @@ type Model struct {
 
 	// following counts the action followers waiting for their next progress event.
 	following int
+	// allFleet is every service of the newest refresh, before the environment shown is
+	// applied: ":env" switches in place from it.
+	allFleet []model.Service
 }
 
 // readyTTL is how long a readiness answer is shown before it is read again. The inventory
@@ -309,6 +312,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.cancelCmd(msg.plan)
 	case copyMsg:
 		return m, m.copyCmd(msg.text)
+	case commandMsg:
+		return m, m.runCommand(msg.text)
 	case tea.KeyMsg:
 		return m, m.keyBurst(msg)
 	}
@@ -387,6 +392,7 @@ func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
 	m.lastErr = ""
 	first := !m.c.haveFleet
 	m.c.fleet, m.c.haveFleet = msg.fleet, true
+	m.allFleet = msg.fleet.Services
 	if m.cfg.Env != "" {
 		m.c.fleet.Services = filterEnv(m.c.fleet.Services, m.cfg.Env)
 	}
@@ -504,6 +510,9 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		case m.keys.Global.Help.Matches(msg):
 			m.helpOpen = true
 			m.help.show(m.activeBindings())
+			return nil
+		case m.keys.Global.Command.Matches(msg):
+			m.push(newCommandDialog(m.c))
 			return nil
 		}
 	}
@@ -783,7 +792,11 @@ func (m *Model) activeBindings() [][]key.Binding {
 	if c, ok := scr.(capturing); ok && c.Capturing() {
 		return groups
 	}
-	return append(groups, helpBindings(m.keys.Global.Help, m.keys.Global.Quit))
+	global := []Binding{m.keys.Global.Help, m.keys.Global.Quit}
+	if m.screen != screenServices { // the services screen lists it among its own
+		global = append([]Binding{m.keys.Global.Command}, global...)
+	}
+	return append(groups, helpBindings(global...))
 }
 
 // footerBindings are the short help of what has focus (the cursor keys are in ? help).
