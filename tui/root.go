@@ -106,7 +106,7 @@ func New(cfg Config) *Model {
 	}
 	m.c = &common{
 		cfg:     cfg,
-		st:      NewStyles(DefaultPalette),
+		st:      NewStyles(paletteFor(cfg.Theme, cfg.NoColor)),
 		keys:    &m.keys,
 		help:    help.New(),
 		spin:    spinner.New(spinner.WithSpinner(spinner.MiniDot)),
@@ -114,6 +114,7 @@ func New(cfg Config) *Model {
 		ready:   map[model.ServiceKey]readyEntry{},
 		timer:   func(c tea.Cmd) tea.Cmd { return c },
 	}
+	m.c.help.Styles = m.c.st.HelpStyles(m.c.help.Styles)
 	m.list = newServicesView(m.c)
 	m.detail = newServiceView(m.c)
 	m.audit = newAuditView(m.c)
@@ -150,6 +151,11 @@ func (m *Model) cancelUnavailable(k model.ServiceKey) string {
 // Run opens the console in the terminal's alternate screen. Whatever ends it, the running
 // calls and action followers stop with it.
 func Run(cfg Config) error {
+	if cfg.NoColor {
+		// Beside the colourless palette: the bubbles' own styles (help, placeholders) drop
+		// their colours too.
+		lipgloss.SetColorProfile(termenv.Ascii)
+	}
 	m := New(cfg)
 	defer m.tasks.stop()
 	_, err := tea.NewProgram(m, tea.WithAltScreen()).Run()
