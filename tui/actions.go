@@ -39,6 +39,10 @@ type Config struct {
 	Timeout time.Duration
 	// Demo is set when the console runs on the demo fleet: the plan's CLI twin says --demo.
 	Demo bool
+	// Theme is the config's theme: "" or ThemeDefault, or ThemeHighContrast.
+	Theme string
+	// NoColor drops every colour (the NO_COLOR environment variable is set).
+	NoColor bool
 }
 
 // Messages answering the action layer's calls.

@@ -4,17 +4,22 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/sahilm/fuzzy"
 
 	"github.com/adstage/adstage-ops/model"
 )
 
-// auditView is what happened to a service: releases (launch template versions), rollouts,
-// scaling activities and the actions taken with adstage-ops, newest first, filterable.
+// auditView is what happened to a service: actions taken with adstage-ops, releases (launch
+// template versions), rollouts and scaling activities, in one list, newest first by time.
+// What went wrong (failed, cancelled, refused, unknown outcome) is in the problem colours;
+// scaling activities, which would crowd out the releases, are folded until asked for; a kind
+// filter shows one kind, and / filters the text.
 type auditView struct {
 	c             *common
 	width, height int
@@ -28,11 +33,43 @@ type auditView struct {
 	offset    int
 	input     textinput.Model
 	filtering bool
+	// kind is the kind shown (kindAll for every kind); scaling unfolds scaling activities.
+	kind    auditKind
+	scaling bool
+	folded  int // scaling activities hidden by the fold, of those the other filters pass
 }
 
+// auditKind is what an audit line records.
+type auditKind int
+
+const (
+	kindAll auditKind = iota
+	kindAction
+	kindRelease
+	kindRollout
+	kindScaling
+	kindCount
+)
+
+func (k auditKind) String() string {
+	return [...]string{"all kinds", "action", "release", "rollout", "scaling"}[k]
+}
+
+// auditTone is how an audit line reads: normal, under way, or a problem.
+type auditTone int
+
+const (
+	toneNormal auditTone = iota
+	toneBusy
+	toneWarning
+	toneError
+)
+
 type auditLine struct {
-	section string
-	text    string
+	kind auditKind
+	at   time.Time
+	text string
+	tone auditTone
 }
 
 func newAuditView(c *common) *auditView { return &auditView{c: c} }
@@ -52,7 +89,7 @@ func (v *auditView) ShortHelp() []key.Binding {
 	if v.filtering {
 		return helpBindings(k.Filter.Apply, k.Filter.Clear)
 	}
-	return helpBindings(k.Services.Filter, k.Global.Back)
+	return helpBindings(k.Services.Filter, k.Audit.Kind, k.Audit.Scaling, k.Global.Back)
 }
 
 // FullHelp is the screen's bindings and the cursor's.
@@ -84,11 +121,50 @@ func (v *auditView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return v, nil
 }
 
+// actionTone: what went wrong is a problem; what is running is under way.
+func actionTone(result string) auditTone {
+	switch result {
+	case "failed", "refused":
+		return toneError
+	case "cancelled", "unknown":
+		return toneWarning
+	case "started", "planned":
+		return toneBusy
+	}
+	return toneNormal
+}
+
+// awsTone reads a rollout's or scaling activity's status as AWS reports it.
+func awsTone(status string) auditTone {
+	switch {
+	case strings.Contains(status, "Failed"):
+		return toneError
+	case strings.Contains(status, "Cancel"), strings.HasPrefix(status, "Rollback"):
+		return toneWarning
+	case status == "InProgress" || status == "Pending" || status == "Baking" || strings.HasPrefix(status, "Waiting") || strings.HasPrefix(status, "PreInService") || strings.HasPrefix(status, "MidLifecycle"):
+		return toneBusy
+	}
+	return toneNormal
+}
+
+func releaseTone(state string) auditTone {
+	switch {
+	case strings.Contains(state, string(model.ReleaseFailed)), strings.Contains(state, string(model.ReleaseMarkedBad)):
+		return toneError
+	case strings.Contains(state, string(model.ReleaseRolledBack)), strings.Contains(state, string(model.ReleaseUnknown)), strings.Contains(state, string(model.ReleaseRollingBack)):
+		return toneWarning
+	case strings.Contains(state, string(model.ReleaseRollingOut)):
+		return toneBusy
+	}
+	return toneNormal
+}
+
 func (v *auditView) apply(msg historyMsg) {
 	if msg.key != v.key {
 		return
 	}
 	v.loaded = true
+	v.err = ""
 	if msg.err != nil {
 		v.err = explain(msg.err)
 	}
@@ -97,7 +173,7 @@ func (v *auditView) apply(msg historyMsg) {
 		if e.Service != "" && (e.Service != v.key.Name || (e.Env != "" && e.Env != v.key.Env)) {
 			continue
 		}
-		text := fmt.Sprintf("%s  %-8s %-9s by %s", e.Time.UTC().Format("2006-01-02 15:04:05"), e.Action, e.Result, shortARN(e.Who))
+		text := fmt.Sprintf("%-8s %-9s by %s", e.Action, e.Result, shortARN(e.Who))
 		switch {
 		case e.Action == model.ActionMark && e.To != "":
 			text += "  image " + e.To // a mark changes no release: it tags the image
@@ -110,16 +186,15 @@ func (v *auditView) apply(msg historyMsg) {
 		if e.Error != "" {
 			text += "  error: " + e.Error
 		}
-		v.all = append(v.all, auditLine{"adstage-ops actions (local audit log)", text})
+		v.all = append(v.all, auditLine{kindAction, e.Time, text, actionTone(e.Result)})
 	}
-	// The audit log is oldest first; show newest first like the rest.
-	slices.Reverse(v.all)
 	h := msg.h
 	states := ledgerStates(h.Ledgers)
 	for _, r := range h.Releases {
-		text := fmt.Sprintf("%s  %s v%d  %s", r.CreatedAt.UTC().Format("2006-01-02 15:04:05"), r.TemplateName, r.Version, r.ImageID)
-		if s := states[releaseKey{r.TemplateID, r.Version}]; s != "" {
-			text += "  [" + s + "]"
+		text := fmt.Sprintf("%s v%d  %s", r.TemplateName, r.Version, r.ImageID)
+		state := states[releaseKey{r.TemplateID, r.Version}]
+		if state != "" {
+			text += "  [" + state + "]"
 		}
 		if n, ok := model.ParseReleaseNote(r.Description); ok {
 			text += fmt.Sprintf("  by %s  from %s", shortARN(n.Who), n.From)
@@ -137,10 +212,10 @@ func (v *auditView) apply(msg historyMsg) {
 		if r.Default {
 			text += "  (default)"
 		}
-		v.all = append(v.all, auditLine{"releases (launch template versions)", text})
+		v.all = append(v.all, auditLine{kindRelease, r.CreatedAt, text, releaseTone(state)})
 	}
 	for _, r := range h.Refreshes {
-		text := fmt.Sprintf("%s  %s  %s %d%%", r.StartedAt.UTC().Format("2006-01-02 15:04:05"), r.Group, r.Status, r.Percent)
+		text := fmt.Sprintf("%s  %s %d%%", r.Group, r.Status, r.Percent)
 		if r.DesiredImage != "" {
 			text += "  to " + r.DesiredImage
 		} else if r.DesiredVersion != "" {
@@ -149,12 +224,15 @@ func (v *auditView) apply(msg historyMsg) {
 		if r.StatusReason != "" {
 			text += "  " + r.StatusReason
 		}
-		v.all = append(v.all, auditLine{"rollouts (instance refreshes)", text})
+		v.all = append(v.all, auditLine{kindRollout, r.StartedAt, text, awsTone(r.Status)})
 	}
 	for _, a := range h.Activities {
-		text := fmt.Sprintf("%s  %s  %s  %s", a.StartedAt.UTC().Format("2006-01-02 15:04:05"), a.Group, a.Status, a.Description)
-		v.all = append(v.all, auditLine{"scaling activities", text})
+		text := fmt.Sprintf("%s  %s  %s", a.Group, a.Status, a.Description)
+		v.all = append(v.all, auditLine{kindScaling, a.StartedAt, text, awsTone(a.Status)})
 	}
+	// Newest first by time, whatever the source; equal times keep the kinds in the order
+	// above (an action before the release it made).
+	slices.SortStableFunc(v.all, func(a, b auditLine) int { return b.at.Compare(a.at) })
 	v.filter()
 }
 
@@ -163,19 +241,28 @@ type auditSource []auditLine
 func (s auditSource) String(i int) string { return s[i].text }
 func (s auditSource) Len() int            { return len(s) }
 
+// filter applies the kind filter, the scaling fold and the text filter, in time order.
 func (v *auditView) filter() {
 	v.shown = v.shown[:0]
-	q := v.input.Value()
-	if q == "" {
-		for i := range v.all {
-			v.shown = append(v.shown, i)
+	v.folded = 0
+	pass := make([]bool, len(v.all))
+	if q := v.input.Value(); q == "" {
+		for i := range pass {
+			pass[i] = true
 		}
 	} else {
 		for _, mt := range fuzzy.FindFrom(q, auditSource(v.all)) {
-			v.shown = append(v.shown, mt.Index)
+			pass[mt.Index] = true
 		}
-		// keep the sections in order
-		slices.Sort(v.shown)
+	}
+	for i, l := range v.all {
+		switch {
+		case !pass[i], v.kind != kindAll && l.kind != v.kind:
+		case l.kind == kindScaling && v.kind != kindScaling && !v.scaling:
+			v.folded++
+		default:
+			v.shown = append(v.shown, i)
+		}
 	}
 	v.cursor, v.offset = 0, 0
 }
@@ -209,6 +296,14 @@ func (v *auditView) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case k.Services.Filter.Matches(msg):
 		v.filtering = true
 		return v.c.timer(v.input.Focus())
+	case k.Audit.Kind.Matches(msg):
+		v.kind = (v.kind + 1) % kindCount
+		v.filter()
+		return nil
+	case k.Audit.Scaling.Matches(msg):
+		v.scaling = !v.scaling
+		v.filter()
+		return nil
 	case k.Global.Back.Matches(msg):
 		if v.input.Value() != "" {
 			v.input.SetValue("")
@@ -217,12 +312,34 @@ func (v *auditView) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return emit(backMsg{})
 	}
-	moveCursor(msg, k.Nav, &v.cursor, len(v.shown), v.height-auditChrome)
+	moveCursor(msg, k.Nav, &v.cursor, len(v.shown), v.rows())
 	return nil
 }
 
-// auditChrome are the lines above the history: title, filter line, a section header.
+// auditChrome are the lines above the history: title, filter line, what is shown.
 const auditChrome = 3
+
+// rows is how many history lines fit under the chrome (and the error, when there is one).
+func (v *auditView) rows() int {
+	r := v.height - auditChrome
+	if v.err != "" {
+		r--
+	}
+	return max(r, 1)
+}
+
+func (v *auditView) toneStyle(t auditTone) lipgloss.Style {
+	st := v.c.st
+	switch t {
+	case toneError:
+		return st.Error
+	case toneWarning:
+		return st.Warning
+	case toneBusy:
+		return st.Busy
+	}
+	return st.Row
+}
 
 // View draws the history lines on screen.
 func (v *auditView) View() string {
@@ -236,33 +353,49 @@ func (v *auditView) View() string {
 	case v.input.Value() != "":
 		b.WriteString(st.Muted.Render(fmt.Sprintf("filter: %s (%d of %d)", v.input.Value(), len(v.shown), len(v.all))))
 	default:
-		b.WriteString(st.Muted.Render("releases, rollouts, scaling activities and actions taken with adstage-ops; / filters"))
+		b.WriteString(truncate(st.Muted.Render("actions taken with adstage-ops, releases, rollouts and scaling activities, newest first; / filters"), v.width))
 	}
 	if !v.loaded {
 		b.WriteString("\n" + st.Busy.Render(c.spinner()+" reading history…"))
 		return b.String()
 	}
-	if v.err != "" {
-		b.WriteString("\n" + st.Warning.Render(v.err))
+	k := c.keys.Audit
+	shown := "showing " + v.kind.String() + " (" + k.Kind.Help().Key + " changes)"
+	switch {
+	case v.kind == kindScaling:
+	case v.folded > 0:
+		activities := "scaling activities"
+		if v.folded == 1 {
+			activities = "scaling activity"
+		}
+		shown += fmt.Sprintf(" · %d %s folded (%s shows them)", v.folded, activities, k.Scaling.Help().Key)
+	case v.scaling && (v.kind == kindAll):
+		shown += " · scaling activities shown (" + k.Scaling.Help().Key + " folds them)"
 	}
-	rows := v.height - auditChrome
+	b.WriteString("\n" + truncate(st.ColumnHeader.Render(shown), v.width))
+	if v.err != "" {
+		b.WriteString("\n" + truncate(st.Warning.Render(v.err), v.width))
+	}
+	rows := v.rows()
 	v.offset = scroll(v.cursor, v.offset, rows, len(v.shown))
 	end := min(v.offset+rows, len(v.shown))
-	prev := ""
-	if v.offset > 0 {
-		prev = v.all[v.shown[v.offset-1]].section
-	}
 	for i := v.offset; i < end; i++ {
 		l := v.all[v.shown[i]]
-		if l.section != prev {
-			b.WriteString("\n" + st.ColumnHeader.Render(l.section))
-			prev = l.section
+		when := "-"
+		if !l.at.IsZero() {
+			when = l.at.UTC().Format("2006-01-02 15:04:05")
 		}
-		line := "  " + l.text
+		mark := "  "
+		if i == v.cursor {
+			mark = "› "
+		}
+		line := truncate(fmt.Sprintf("%s%-19s  %-7s  %s", mark, when, l.kind, l.text), v.width)
 		if i == v.cursor {
 			line = st.Selected.Render(line)
+		} else {
+			line = v.toneStyle(l.tone).Render(line)
 		}
-		b.WriteString("\n" + truncate(line, v.width))
+		b.WriteString("\n" + line)
 	}
 	if len(v.shown) == 0 {
 		b.WriteString("\n" + st.Muted.Render("nothing recorded"))

@@ -177,7 +177,7 @@ func TestServicesScreenListsTheDemoFleet(t *testing.T) {
 }
 
 func TestRollbackKeyOpensPlanEscSendsNothingEnterExecutes(t *testing.T) {
-	op := &recordingOperator{plan: model.Plan{Action: model.ActionRollback, Service: "web", Env: "staging", CLI: "adstage-ops rollback --service web --env staging",
+	op := &recordingOperator{plan: model.Plan{Action: model.ActionRollback, Service: "web", Env: "staging", CLI: "adstage-ops rollback --service web --env staging --yes",
 		Checks: []model.Check{{Name: "previous release exists", OK: true}}}}
 	m, _ := newConsole(t, op)
 	selectService(t, m, "web", "staging")

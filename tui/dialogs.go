@@ -313,9 +313,9 @@ func (d *planDialog) bodyText() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// script is the command that does what the plan does unattended: the plan's CLI twin with
-// --yes (without it a script stops at the confirmation) and --demo when the console runs on
-// the demo fleet.
+// script is the command that does what the plan does unattended: the plan's CLI twin (which
+// carries --yes already, from the action layer) and --demo when the console runs on the demo
+// fleet.
 func (d *planDialog) script() string {
 	s := d.plan.CLI
 	if s == "" {
@@ -324,9 +324,6 @@ func (d *planDialog) script() string {
 	words := strings.Fields(s)
 	if d.c.cfg.Demo && !slices.Contains(words, "--demo") {
 		s += " --demo"
-	}
-	if !slices.Contains(words, "--yes") {
-		s += " --yes"
 	}
 	return s
 }

@@ -72,6 +72,8 @@ func (b Binding) Matches(msg tea.KeyMsg) bool { return key.Matches(msg, b.Bindin
 // GlobalKeys work on every screen.
 type GlobalKeys struct {
 	Quit, Help, Back Binding
+	// Command opens the command line (":web prod", ":rollback web prod", ":env staging", ":q").
+	Command Binding
 }
 
 // NavKeys move a cursor.
@@ -83,6 +85,8 @@ type NavKeys struct {
 type ServicesKeys struct {
 	Open, Filter, Audit       Binding
 	Promote, Rollback, Cancel Binding
+	// Problems lists only the services with a problem, worst first.
+	Problems Binding
 }
 
 // ServiceKeys are the service screen's.
@@ -93,6 +97,13 @@ type ServiceKeys struct {
 	// Shell opens a shell on the instance under the cursor (SSM Session Manager); Console
 	// shows its console output.
 	Shell, Console Binding
+}
+
+// AuditKeys are the audit view's.
+type AuditKeys struct {
+	// Kind shows one kind of record at a time (actions, releases, rollouts, scaling), then
+	// all again; Scaling unfolds or folds the scaling activities.
+	Kind, Scaling Binding
 }
 
 // DialogKeys answer a plan or a form.
@@ -118,6 +129,7 @@ type Keys struct {
 	Nav      NavKeys
 	Services ServicesKeys
 	Service  ServiceKeys
+	Audit    AuditKeys
 	Dialog   DialogKeys
 	Filter   FilterKeys
 }
@@ -126,9 +138,10 @@ type Keys struct {
 func DefaultKeys() Keys {
 	return Keys{
 		Global: GlobalKeys{
-			Quit: bind([]string{"q", "ctrl+c"}, "q", "quit"),
-			Help: bind([]string{"?"}, "?", "help"),
-			Back: bind([]string{"esc", "backspace", "h", "left"}, "esc", "back"),
+			Quit:    bind([]string{"q", "ctrl+c"}, "q", "quit"),
+			Help:    bind([]string{"?"}, "?", "help"),
+			Back:    bind([]string{"esc", "backspace", "h", "left"}, "esc", "back"),
+			Command: bind([]string{":"}, ":", "command"),
 		},
 		Nav: NavKeys{
 			Up:       bind([]string{"k", "up"}, "↑/k", "up"),
@@ -145,6 +158,7 @@ func DefaultKeys() Keys {
 			Promote:  dangerous([]string{"p"}, "p", "promote"),
 			Rollback: dangerous([]string{"r"}, "r", "rollback"),
 			Cancel:   dangerous([]string{"c"}, "c", "cancel rollout"),
+			Problems: bind([]string{"!"}, "!", "problems only"),
 		},
 		Service: ServiceKeys{
 			Bake:     dangerous([]string{"b"}, "b", "bake image"),
@@ -155,6 +169,10 @@ func DefaultKeys() Keys {
 			Mark:     dangerous([]string{"m"}, "m", "mark release"),
 			Shell:    dangerous([]string{"s"}, "s", "shell on instance"),
 			Console:  bind([]string{"l"}, "l", "console output"),
+		},
+		Audit: AuditKeys{
+			Kind:    bind([]string{"f"}, "f", "kind"),
+			Scaling: bind([]string{"s"}, "s", "fold/unfold scaling"),
 		},
 		Dialog: DialogKeys{
 			Confirm:    bind([]string{"enter"}, "enter", "confirm"),

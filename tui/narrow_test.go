@@ -250,7 +250,7 @@ func TestBakeOnlyFromTheInstanceUnderTheCursor(t *testing.T) {
 // tallProductionPlan is a rollback of web/production with more lines than 80x24 shows.
 func tallProductionPlan() model.Plan {
 	p := model.Plan{Action: model.ActionRollback, Service: "web", Env: "production", Production: true,
-		CLI: "adstage-ops rollback --service web --env production --reason '5xx spike'", Strategy: "roll out the previous release", Capacity: "never below 6 healthy", RestoreEstimate: 92 * time.Second}
+		CLI: "adstage-ops rollback --service web --env production --reason '5xx spike' --yes", Strategy: "roll out the previous release", Capacity: "never below 6 healthy", RestoreEstimate: 92 * time.Second}
 	for i := range 3 {
 		p.Steps = append(p.Steps, model.GroupStep{Group: fmt.Sprintf("web-production-%d", i), Instances: 6, Desired: 6,
 			FromImage: model.ImageRef{ImageID: "ami-0c2387f361afac894"}, ToImage: model.ImageRef{ImageID: "ami-0e225359ba1c07a32"}, ToVersion: "3"})

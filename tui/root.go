@@ -68,6 +68,9 @@ type Model struct {
 
 	// following counts the action followers waiting for their next progress event.
 	following int
+	// allFleet is every service of the newest refresh, before the environment shown is
+	// applied: ":env" switches in place from it.
+	allFleet []model.Service
 }
 
 // readyTTL is how long a readiness answer is shown before it is read again. The inventory
@@ -103,7 +106,7 @@ func New(cfg Config) *Model {
 	}
 	m.c = &common{
 		cfg:     cfg,
-		st:      NewStyles(DefaultPalette),
+		st:      NewStyles(paletteFor(cfg.Theme, cfg.NoColor)),
 		keys:    &m.keys,
 		help:    help.New(),
 		spin:    spinner.New(spinner.WithSpinner(spinner.MiniDot)),
@@ -111,6 +114,7 @@ func New(cfg Config) *Model {
 		ready:   map[model.ServiceKey]readyEntry{},
 		timer:   func(c tea.Cmd) tea.Cmd { return c },
 	}
+	m.c.help.Styles = m.c.st.HelpStyles(m.c.help.Styles)
 	m.list = newServicesView(m.c)
 	m.detail = newServiceView(m.c)
 	m.audit = newAuditView(m.c)
@@ -147,6 +151,11 @@ func (m *Model) cancelUnavailable(k model.ServiceKey) string {
 // Run opens the console in the terminal's alternate screen. Whatever ends it, the running
 // calls and action followers stop with it.
 func Run(cfg Config) error {
+	if cfg.NoColor {
+		// Beside the colourless palette: the bubbles' own styles (help, placeholders) drop
+		// their colours too.
+		lipgloss.SetColorProfile(termenv.Ascii)
+	}
 	m := New(cfg)
 	defer m.tasks.stop()
 	_, err := tea.NewProgram(m, tea.WithAltScreen()).Run()
@@ -309,6 +318,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.cancelCmd(msg.plan)
 	case copyMsg:
 		return m, m.copyCmd(msg.text)
+	case commandMsg:
+		return m, m.runCommand(msg.text)
 	case tea.KeyMsg:
 		return m, m.keyBurst(msg)
 	}
@@ -387,6 +398,7 @@ func (m *Model) applyFleet(msg fleetMsg) tea.Cmd {
 	m.lastErr = ""
 	first := !m.c.haveFleet
 	m.c.fleet, m.c.haveFleet = msg.fleet, true
+	m.allFleet = msg.fleet.Services
 	if m.cfg.Env != "" {
 		m.c.fleet.Services = filterEnv(m.c.fleet.Services, m.cfg.Env)
 	}
@@ -504,6 +516,9 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		case m.keys.Global.Help.Matches(msg):
 			m.helpOpen = true
 			m.help.show(m.activeBindings())
+			return nil
+		case m.keys.Global.Command.Matches(msg):
+			m.push(newCommandDialog(m.c))
 			return nil
 		}
 	}
@@ -783,7 +798,11 @@ func (m *Model) activeBindings() [][]key.Binding {
 	if c, ok := scr.(capturing); ok && c.Capturing() {
 		return groups
 	}
-	return append(groups, helpBindings(m.keys.Global.Help, m.keys.Global.Quit))
+	global := []Binding{m.keys.Global.Help, m.keys.Global.Quit}
+	if m.screen != screenServices { // the services screen lists it among its own
+		global = append([]Binding{m.keys.Global.Command}, global...)
+	}
+	return append(groups, helpBindings(global...))
 }
 
 // footerBindings are the short help of what has focus (the cursor keys are in ? help).

@@ -19,13 +19,16 @@ type servicesView struct {
 	c             *common
 	width, height int
 
-	rows    []model.ServiceKey         // what is listed, in order
-	matches map[model.ServiceKey][]int // matched character positions in the row's name
-	all     []candidate                // every service with its search text, built once per fleet
-	matched []candidate                // the candidates the current query matched
-	index   map[model.ServiceKey]int   // position of each service in the fleet
-	cursor  int
-	offset  int
+	rows []model.ServiceKey // what is listed, in order
+	base []model.ServiceKey // what the filter (or the fleet) lists, before problems only
+	// problems lists only the services with a problem, the worst first.
+	problems bool
+	matches  map[model.ServiceKey][]int // matched character positions in the row's name
+	all      []candidate                // every service with its search text, built once per fleet
+	matched  []candidate                // the candidates the current query matched
+	index    map[model.ServiceKey]int   // position of each service in the fleet
+	cursor   int
+	offset   int
 
 	input     textinput.Model
 	filtering bool
@@ -75,7 +78,7 @@ func (v *servicesView) ShortHelp() []key.Binding {
 	if v.filtering {
 		return helpBindings(k.Filter.Apply, k.Filter.Clear)
 	}
-	b := []Binding{k.Services.Open, k.Services.Filter, k.Services.Promote, k.Services.Rollback, k.Services.Cancel, k.Services.Audit}
+	b := []Binding{k.Services.Open, k.Services.Filter, k.Services.Promote, k.Services.Rollback, k.Services.Cancel, k.Services.Audit, k.Services.Problems, k.Global.Command}
 	if v.query != "" {
 		b = append(b, k.Filter.Clear)
 	}
@@ -120,10 +123,11 @@ func (v *servicesView) fleetChanged(f *model.Fleet) tea.Cmd {
 	v.all = allCandidates(f)
 	if v.query == "" {
 		at, ok := v.selected()
-		v.rows = v.rows[:0]
+		v.base = make([]model.ServiceKey, 0, len(f.Services))
 		for i := range f.Services {
-			v.rows = append(v.rows, f.Services[i].ServiceKey)
+			v.base = append(v.base, f.Services[i].ServiceKey)
 		}
+		v.rows = v.arrange(v.base)
 		v.matches = nil
 		if ok {
 			v.cursorTo(at)
@@ -262,7 +266,8 @@ func (v *servicesView) applyFilter(msg filterMsg) {
 	at, keep := v.selected()
 	keep = keep && msg.query == v.query
 	v.query = msg.query
-	v.rows, v.matches, v.matched = msg.rows, msg.matches, msg.matched
+	v.base, v.matches, v.matched = msg.rows, msg.matches, msg.matched
+	v.rows = v.arrange(v.base)
 	if msg.query == "" {
 		v.matches = nil
 	}
@@ -334,6 +339,9 @@ func (v *servicesView) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case v.c.keys.Filter.Clear.Matches(msg) && v.query != "":
 		v.input.SetValue("")
 		return v.setQuery("")
+	case k.Problems.Matches(msg):
+		v.toggleProblems()
+		return emit(focusMsg{})
 	case k.Open.Matches(msg) && ok:
 		return emit(openServiceMsg{sel})
 	case k.Audit.Matches(msg) && ok:
@@ -366,6 +374,79 @@ func (v *servicesView) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// toggleProblems lists only the services with a problem, worst first, or every service
+// again; the cursor stays on its service when that is still listed.
+func (v *servicesView) toggleProblems() {
+	at, ok := v.selected()
+	v.problems = !v.problems
+	v.rows = v.arrange(v.base)
+	v.cursor, v.offset = 0, 0
+	if ok {
+		v.cursorTo(at)
+	}
+	v.clamp()
+}
+
+// arrange is the rows listed for the filter's (or the fleet's) order: all of them, or with
+// problems only, the services with a problem, the worst first (ties keep the order given).
+func (v *servicesView) arrange(base []model.ServiceKey) []model.ServiceKey {
+	if !v.problems {
+		return base
+	}
+	type ranked struct {
+		k    model.ServiceKey
+		rank int
+	}
+	var rs []ranked
+	for _, k := range base {
+		idx, ok := v.index[k]
+		if !ok {
+			continue
+		}
+		if r := problemRank(&v.c.fleet.Services[idx]); r > 0 {
+			rs = append(rs, ranked{k, r})
+		}
+	}
+	slices.SortStableFunc(rs, func(a, b ranked) int { return b.rank - a.rank })
+	out := make([]model.ServiceKey, len(rs))
+	for i, r := range rs {
+		out[i] = r.k
+	}
+	return out
+}
+
+// problemRank is how much a service needs looking at, 0 for nothing: degraded first, then a
+// failed or reversed rollout, what could not be read, draining targets, a rollout running,
+// and instances on mixed AMIs. It comes from what AWS reports (model.State, the groups'
+// newest refresh, the balancers' target states).
+func problemRank(s *model.Service) int {
+	st := s.State()
+	failed := false
+	for _, g := range s.Groups {
+		if r := g.Refresh; r != nil && !r.Active() {
+			switch r.Status {
+			case "Failed", "RollbackFailed", "RollbackSuccessful":
+				failed = true
+			}
+		}
+	}
+	switch {
+	case st.Degraded:
+		return 6
+	case failed || st.RollingBack:
+		return 5
+	case st.Unread:
+		return 4
+	case s.Counts().Draining > 0:
+		return 3
+	case st.RollingOut:
+		return 2
+	case st.Mixed:
+		return 1
+	}
+	return 0
 }
 
 // moveCursor applies a navigation key; it reports whether the key was one.
@@ -534,13 +615,22 @@ func (v *servicesView) View() string {
 	c := v.c
 	st := c.st
 	var b strings.Builder
-	if v.filtering {
-		b.WriteString(v.input.View())
-	} else if v.query != "" {
-		b.WriteString(st.Muted.Render(fmt.Sprintf("filter: %s  (%d of %d services; esc clears)", v.query, len(v.rows), len(c.fleet.Services))))
-	} else {
-		b.WriteString(st.Muted.Render(fmt.Sprintf("%d services", len(v.rows))))
+	var top string
+	switch {
+	case v.filtering:
+		top = v.input.View()
+	case v.query != "":
+		top = st.Muted.Render(fmt.Sprintf("filter: %s  (%d of %d services; esc clears)", v.query, len(v.base), len(c.fleet.Services)))
+	case !v.problems:
+		top = st.Muted.Render(fmt.Sprintf("%d services", len(v.rows)))
 	}
+	if v.problems && !v.filtering {
+		if top != "" {
+			top += st.Muted.Render(" · ")
+		}
+		top += st.Warning.Render(fmt.Sprintf("problems only: %d of %d, worst first (%s shows all)", len(v.rows), len(v.base), c.keys.Services.Problems.Help().Key))
+	}
+	b.WriteString(truncate(top, v.width))
 	b.WriteByte('\n')
 	rowsH := v.height - listChrome
 	v.offset = scroll(v.cursor, v.offset, rowsH, len(v.rows))
@@ -559,7 +649,10 @@ func (v *servicesView) View() string {
 	}
 	if len(v.rows) == 0 {
 		msg := "no services found: no autoscaling group carries the service tag"
-		if v.query != "" {
+		switch {
+		case v.problems && len(v.base) > 0:
+			msg = "no problems: every service listed is healthy, settled and on one release"
+		case v.query != "":
 			msg = "no service matches " + v.query
 		}
 		b.WriteString("\n" + st.Muted.Render(msg))

@@ -202,7 +202,7 @@ func waitFor[T any](t *testing.T, d *driver) T {
 
 // A plan taller than the screen scrolls in the dialog; its confirmation stays on screen.
 func TestTallPlanScrollsInTheDialog(t *testing.T) {
-	p := model.Plan{Action: model.ActionPromote, Service: "api", Env: "staging", CLI: "adstage-ops promote --service api --env staging"}
+	p := model.Plan{Action: model.ActionPromote, Service: "api", Env: "staging", CLI: "adstage-ops promote --service api --env staging --yes"}
 	for i := range 30 {
 		p.Steps = append(p.Steps, model.GroupStep{Group: fmt.Sprintf("api-staging-%02d", i), Instances: 2, Desired: 2})
 	}

@@ -355,7 +355,7 @@ func TestPromote_StartInstanceRefreshRequest_RecordedFake(t *testing.T) {
 	if plan.Capacity != "never below 2 healthy; up to 4 instances during rollout" {
 		t.Errorf("capacity = %q", plan.Capacity)
 	}
-	if plan.CLI != "adstage-ops promote --service api --env production --image ami-new --reason 'ship bids v2'" {
+	if plan.CLI != "adstage-ops promote --service api --env production --image ami-new --reason 'ship bids v2' --yes" {
 		t.Errorf("CLI = %q", plan.CLI)
 	}
 	if want := (30 + 60 + 2) * time.Second; plan.RestoreEstimate != want {
@@ -485,7 +485,7 @@ func TestBake_CreateImageTagSpecifications_RecordedFake(t *testing.T) {
 	if plan.Bake.Name != "api-abc-123-20261128090000" {
 		t.Errorf("name = %q", plan.Bake.Name)
 	}
-	if plan.CLI != "adstage-ops bake --instance i-1 --label 'abc 123'" {
+	if plan.CLI != "adstage-ops bake --instance i-1 --label 'abc 123' --yes" {
 		t.Errorf("CLI = %q", plan.CLI)
 	}
 	ch, err := op.Execute(ctx, plan)
@@ -543,7 +543,7 @@ func TestPlanBake_RefusesStoppedOrMissingInstance(t *testing.T) {
 	if !p.Blocked() || !strings.Contains(p.Failures()[0].Detail, "is stopped") {
 		t.Errorf("checks = %+v", p.Checks)
 	}
-	if p.CLI != "adstage-ops bake --instance i-2 --label x --no-reboot" {
+	if p.CLI != "adstage-ops bake --instance i-2 --label x --no-reboot --yes" {
 		t.Errorf("CLI = %q", p.CLI)
 	}
 	if _, err := op.Execute(context.Background(), p); err == nil || w.f.CreateImageOp.Calls() != 0 {
@@ -766,7 +766,7 @@ func TestRollback_RunningRefresh_RecordedFake(t *testing.T) {
 		t.Fatalf("plan = %+v", plan)
 	}
 	s := plan.Steps[0]
-	if s.RefreshID != "r-7" || s.FromImage.ImageID != "ami-new" || s.ToImage.ImageID != "ami-old" || plan.CLI != "adstage-ops rollback --service api --env production" {
+	if s.RefreshID != "r-7" || s.FromImage.ImageID != "ami-new" || s.ToImage.ImageID != "ami-old" || plan.CLI != "adstage-ops rollback --service api --env production --yes" {
 		t.Errorf("step = %+v cli %q", s, plan.CLI)
 	}
 	ch, err := op.Execute(ctx, plan)

@@ -71,7 +71,7 @@ func TestCancel_CancelInstanceRefreshRequest_RecordedFake(t *testing.T) {
 			t.Errorf("step = %+v", s)
 		}
 	}
-	if plan.CLI != "adstage-ops cancel --service api --env production --reason latency" {
+	if plan.CLI != "adstage-ops cancel --service api --env production --reason latency --yes" {
 		t.Errorf("CLI = %q", plan.CLI)
 	}
 	w.f.DescribeInstanceRefreshesOp.Reset()

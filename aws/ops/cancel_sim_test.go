@@ -35,7 +35,7 @@ func TestCancelRunningRollout_Sim(t *testing.T) {
 	if st.OnTo == 0 || st.OnFrom == 0 || st.OnTo+st.OnFrom > st.Instances {
 		t.Errorf("instances in service on each release: %d new + %d old, %d live; want a mixed fleet", st.OnTo, st.OnFrom, st.Instances)
 	}
-	if plan.CLI != "adstage-ops cancel --service web --env production --reason 'bad metrics'" {
+	if plan.CLI != "adstage-ops cancel --service web --env production --reason 'bad metrics' --yes" {
 		t.Errorf("CLI twin = %s", plan.CLI)
 	}
 	if !strings.Contains(plan.Checks[0].Detail, "stay on it") {

@@ -179,8 +179,11 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// cli builds a plan's CLI twin.
+// cli builds a plan's CLI twin: the command that does what the plan does unattended, so it
+// carries --yes (without it a script stops at the confirmation and exits 4). The console adds
+// --demo when it runs on the demo fleet; nothing else adds to it.
 func cli(args ...string) string {
+	args = append(args, "--yes")
 	q := make([]string, len(args))
 	for i, a := range args {
 		if strings.HasPrefix(a, "--") {

@@ -41,7 +41,7 @@ func (a *app) bakeCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req.Reason = af.reason
-			return a.act(cmd.Context(), "bake", model.ServiceKey{}, af, func(ctx context.Context) (model.Plan, error) {
+			return a.act(cmd.Context(), "bake", model.ServiceKey{}, af, func(ctx context.Context, _ string) (model.Plan, error) {
 				return a.op.PlanBake(ctx, req)
 			})
 		},
@@ -71,7 +71,8 @@ func (a *app) promoteCommand() *cobra.Command {
 			if req.AllowBadImage && strings.TrimSpace(req.Reason) == "" {
 				return fail(exitError, "--allow-bad-image needs --reason: say why an image that was rolled back or marked bad may go out (every operator sees it)")
 			}
-			return a.act(cmd.Context(), "promote", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context) (model.Plan, error) {
+			return a.act(cmd.Context(), "promote", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context, service string) (model.Plan, error) {
+				req.Service = service
 				return a.op.PlanPromote(ctx, req)
 			})
 		},
@@ -111,7 +112,8 @@ func (a *app) markCommand() *cobra.Command {
 			if req.Kind == model.MarkBad && strings.TrimSpace(req.Reason) == "" {
 				return fail(exitError, "marking a release bad needs --reason: every operator sees it")
 			}
-			return a.act(cmd.Context(), "mark", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context) (model.Plan, error) {
+			return a.act(cmd.Context(), "mark", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context, service string) (model.Plan, error) {
+				req.Service = service
 				return a.op.PlanMark(ctx, req)
 			})
 		},
@@ -136,7 +138,8 @@ func (a *app) rollbackCommand() *cobra.Command {
 				return fail(exitError, "rollback needs --env (the environment to roll back)")
 			}
 			req.Env, req.Reason = a.flags.env, af.reason
-			return a.act(cmd.Context(), "rollback", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context) (model.Plan, error) {
+			return a.act(cmd.Context(), "rollback", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context, service string) (model.Plan, error) {
+				req.Service = service
 				return a.op.PlanRollback(ctx, req)
 			})
 		},
@@ -161,7 +164,8 @@ func (a *app) cancelCommand() *cobra.Command {
 				return fail(exitError, "cancel needs --env (the environment whose rollout to stop)")
 			}
 			req.Env, req.Reason = a.flags.env, af.reason
-			return a.act(cmd.Context(), "cancel", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context) (model.Plan, error) {
+			return a.act(cmd.Context(), "cancel", model.ServiceKey{Name: req.Service, Env: req.Env}, af, func(ctx context.Context, service string) (model.Plan, error) {
+				req.Service = service
 				return a.op.PlanCancel(ctx, req)
 			})
 		},
@@ -182,11 +186,22 @@ func (a *app) healthyFlags(cmd *cobra.Command) {
 
 // act plans, shows the plan, asks, executes and follows: the same steps as the console. key is
 // the service and environment acted on (empty for bake).
-func (a *app) act(ctx context.Context, what string, key model.ServiceKey, af actionFlags, plan func(context.Context) (model.Plan, error)) error {
+func (a *app) act(ctx context.Context, what string, key model.ServiceKey, af actionFlags, plan func(ctx context.Context, service string) (model.Plan, error)) error {
 	if err := a.open(ctx, true, what); err != nil {
 		return err
 	}
-	p, err := plan(ctx)
+	p, err := plan(ctx, key.Name)
+	if err != nil && key.Name != "" && !errors.Is(err, awsapi.ErrReadOnly) && !errors.As(err, new(*smithy.OperationError)) {
+		// An unknown service or environment: name what exists; a name in another case is
+		// that service.
+		name, nerr := a.serviceName(ctx, key.Name, key.Env)
+		if nerr != nil {
+			return nerr
+		}
+		if name != key.Name {
+			p, err = plan(ctx, name)
+		}
+	}
 	if err != nil {
 		var opErr *smithy.OperationError
 		switch {
@@ -197,19 +212,15 @@ func (a *app) act(ctx context.Context, what string, key model.ServiceKey, af act
 			// a refused precondition.
 			return fail(exitError, "%s", awsapi.Explain(err))
 		}
-		// An unknown service or environment: name what exists.
-		if key.Name != "" {
-			if fleet, ferr := a.reader.Snapshot(ctx); ferr == nil {
-				if _, nerr := findService(&fleet, key.Name, key.Env); nerr != nil {
-					return nerr
-				}
-			}
-		}
 		return fail(exitRefused, "%s", awsapi.Explain(err))
 	}
 	p.Signals = a.planSignals(ctx, p)
+	if a.flags.demo && p.CLI != "" {
+		// The twin does the same unattended: on the demo fleet too (the console does likewise).
+		p.CLI += " --demo"
+	}
 	if af.asJSON {
-		if err := writeJSON(a.stdout, p); err != nil {
+		if err := writeJSON(a.stdout, planJSON(p)); err != nil {
 			return err
 		}
 	} else {
@@ -306,18 +317,21 @@ func stoppedByUs(ctx context.Context) bool {
 
 var errStartedNoWait = errors.New("started; not waiting")
 
+// progressOut is each JSON line after the plan: one event of the action's progress.
 type progressOut struct {
-	Time    time.Time `json:"time"`
-	Group   string    `json:"group,omitempty"`
-	Stage   string    `json:"stage"`
-	Percent int       `json:"percent"`
-	Message string    `json:"message,omitempty"`
-	Done    bool      `json:"done,omitempty"`
-	Error   string    `json:"error,omitempty"`
+	SchemaVersion int       `json:"schema_version"`
+	Type          string    `json:"type"` // "progress"
+	Time          time.Time `json:"time"`
+	Group         string    `json:"group,omitempty"`
+	Stage         string    `json:"stage"`
+	Percent       int       `json:"percent"`
+	Message       string    `json:"message,omitempty"`
+	Done          bool      `json:"done,omitempty"`
+	Error         string    `json:"error,omitempty"`
 }
 
 func progressJSON(ev model.Progress) progressOut {
-	out := progressOut{Time: ev.Time, Group: ev.Group, Stage: ev.Stage, Percent: ev.Percent, Message: ev.Message, Done: ev.Done}
+	out := progressOut{SchemaVersion: schemaVersion, Type: "progress", Time: ev.Time, Group: ev.Group, Stage: ev.Stage, Percent: ev.Percent, Message: ev.Message, Done: ev.Done}
 	if ev.Err != nil {
 		out.Error = awsapi.Explain(ev.Err)
 	}

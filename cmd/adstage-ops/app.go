@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -256,26 +257,114 @@ func (a *app) close() {
 	}
 }
 
-// findService resolves --service/--env against the fleet with a message that helps.
+// findService finds --service in --env in the fleet, or says what exists: an unknown service
+// or environment is a usage error (exit 2) with the nearest names. A name that differs from
+// one service's only in case is that service.
 func findService(f *model.Fleet, name, env string) (*model.Service, error) {
 	if s, ok := f.Service(name, env); ok {
 		return s, nil
 	}
-	var envs, names []string
-	seen := map[string]bool{}
+	resolved, err := resolveService(f, name, env)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := f.Service(resolved, env); ok {
+		return s, nil
+	}
+	return nil, fail(exitError, "service %s has no groups in %s", resolved, env)
+}
+
+// resolveService is the one rule for naming a service on the command line: the exact name,
+// else the one service whose name matches ignoring case; otherwise a usage error naming the
+// nearest names and every known one. env, when given, must be one the service runs in.
+func resolveService(f *model.Fleet, name, env string) (string, error) {
+	var names, folded []string
+	envsOf := map[string][]string{}
 	for _, s := range f.Services {
-		if s.Name == name {
+		if _, ok := envsOf[s.Name]; !ok && s.Name != model.Untagged {
+			names = append(names, s.Name)
+			if strings.EqualFold(s.Name, name) {
+				folded = append(folded, s.Name)
+			}
+		}
+		envsOf[s.Name] = append(envsOf[s.Name], s.Env)
+	}
+	resolved := ""
+	switch {
+	case slices.Contains(names, name) || name == model.Untagged && len(envsOf[name]) > 0:
+		resolved = name
+	case len(folded) == 1:
+		resolved = folded[0]
+	case len(folded) > 1:
+		return "", fail(exitError, "service %q could be any of %s (names differ in case); give the exact name", name, wordList(folded))
+	default:
+		return "", fail(exitError, "unknown service %q%s; known services: %s (adstage-ops status lists them)", name, didYouMean(name, names), wordList(names))
+	}
+	if env == "" || slices.Contains(envsOf[resolved], env) {
+		return resolved, nil
+	}
+	return "", fail(exitError, "service %s has no environment %q%s; it runs in %s", resolved, env, didYouMean(env, envsOf[resolved]), wordList(envsOf[resolved]))
+}
+
+// unknownEnv is the usage error for an environment no service runs in.
+func unknownEnv(f *model.Fleet, env string) error {
+	seen := map[string]bool{}
+	var envs []string
+	for _, s := range f.Services {
+		if s.Env != "" && !seen[s.Env] {
+			seen[s.Env] = true
 			envs = append(envs, s.Env)
 		}
-		if !seen[s.Name] {
-			seen[s.Name] = true
-			names = append(names, s.Name)
+	}
+	return fail(exitError, "no service runs in environment %q%s; environments found: %s", env, didYouMean(env, envs), wordList(envs))
+}
+
+// wordList prints names for people: "api, auth and web", or "none".
+func wordList(names []string) string {
+	switch len(names) {
+	case 0:
+		return "none"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// didYouMean is " (did you mean web?)" for the names nearest to a misspelt one
+// (model.Nearest), or "".
+func didYouMean(name string, names []string) string {
+	best := model.Nearest(name, names)
+	if best == nil {
+		return ""
+	}
+	return " (did you mean " + strings.Join(best, " or ") + "?)"
+}
+
+// serviceName resolves a --service name against the whole fleet's listing (resolveService):
+// the name to use, or the usage error. The listing is one call per page of groups, made only
+// when the name as given found nothing.
+func (a *app) serviceName(ctx context.Context, name, env string) (string, error) {
+	if a.oneShot != nil {
+		saved := *a.oneShot
+		a.oneShot.Service, a.oneShot.Env, a.oneShot.ListOnly = "", "", true
+		defer func() { *a.oneShot = saved }()
+	}
+	fleet, err := a.reader.Snapshot(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list the groups: %w", err)
+	}
+	if name == "" {
+		if env != "" {
+			for _, s := range fleet.Services {
+				if s.Env == env {
+					return "", nil
+				}
+			}
+			return "", unknownEnv(&fleet, env)
 		}
+		return "", nil
 	}
-	if len(envs) > 0 {
-		return nil, fail(exitRefused, "service %s has no environment %q; it runs in %v", name, env, envs)
-	}
-	return nil, fail(exitRefused, "unknown service %q; known services: %v (adstage-ops status lists them)", name, names)
+	return resolveService(&fleet, name, env)
 }
 
 // demoAuditPath keeps the demo's audit log apart from the real one, beside the demo state

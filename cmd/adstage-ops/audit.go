@@ -35,10 +35,6 @@ func (a *app) auditCommand() *cobra.Command {
 			case err != nil:
 				return fail(exitError, "read the audit log %s: %v", path, err)
 			}
-			events = filterAudit(events, service, a.flags.env)
-			if events == nil {
-				events = []model.AuditEvent{}
-			}
 			var history *model.History
 			if service != "" {
 				if a.flags.env == "" {
@@ -48,16 +44,20 @@ func (a *app) auditCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				history = &h
+				history, service = &h, h.Name // the name as AWS has it (resolved)
+			}
+			events = filterAudit(events, service, a.flags.env)
+			if events == nil {
+				events = []model.AuditEvent{}
 			}
 			if asJSON {
-				if history == nil {
-					return writeJSON(a.stdout, events)
+				out := auditOut{SchemaVersion: schemaVersion, Actions: events}
+				if history != nil {
+					h := historyJSON(*history)
+					h.SchemaVersion = 0 // nested: the audit output carries the version
+					out.History = &h
 				}
-				return writeJSON(a.stdout, struct {
-					Actions []model.AuditEvent `json:"actions"`
-					History model.History      `json:"history"`
-				}{events, *history})
+				return writeJSON(a.stdout, out)
 			}
 			fmt.Fprintln(a.stdout, "Actions taken with adstage-ops (local audit log)")
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)

@@ -17,6 +17,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/adstage/adstage-ops/model"
+	"github.com/adstage/adstage-ops/tui"
 )
 
 // Config is the file under os.UserConfigDir()/adstage-ops/config.yaml. Flags override it.
@@ -28,6 +29,8 @@ type Config struct {
 	Environments map[string]EnvConfig `yaml:"environments"`
 	Rollout      RolloutConfig        `yaml:"rollout"`
 	Signals      SignalsConfig        `yaml:"signals"`
+	// Theme is the console's colours: default, or high-contrast. NO_COLOR outranks it.
+	Theme string `yaml:"theme"`
 }
 
 // SignalsConfig tunes the CloudWatch signals.
@@ -156,6 +159,11 @@ func loadConfig(path string, explicit bool) (Config, error) {
 func parseConfig(data []byte, c *Config) error {
 	if err := yaml.UnmarshalWithOptions(data, c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
 		return errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))
+	}
+	switch c.Theme {
+	case "", tui.ThemeDefault, tui.ThemeHighContrast:
+	default:
+		return atLine(data, "$.theme", fmt.Errorf("is %q, not a theme (use %s or %s)", c.Theme, tui.ThemeDefault, tui.ThemeHighContrast))
 	}
 	if c.RefreshText != "" {
 		v, err := time.ParseDuration(c.RefreshText)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,9 @@ func (a *app) runConsole(cmd *cobra.Command, _ []string) error {
 		AuditLog:   a.audit.Read,
 		Version:    version,
 		Demo:       a.flags.demo,
+		Theme:      a.cfg.Theme,
+		// NO_COLOR (https://no-color.org): set to anything but empty, no colour.
+		NoColor: os.Getenv("NO_COLOR") != "",
 	}
 	if a.op != nil {
 		cfg.Operator = a.op

@@ -28,7 +28,7 @@ func (a *app) historyCommand() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(a.stdout, h)
+				return writeJSON(a.stdout, historyJSON(h))
 			}
 			printHistory(a.stdout, h)
 			return nil
@@ -41,17 +41,19 @@ func (a *app) historyCommand() *cobra.Command {
 }
 
 // history opens the reader and reads a service's history in --env. An unknown service or
-// environment is a refusal that names what exists, not an error.
+// environment is a usage error that names what exists; a name in another case is resolved.
 func (a *app) history(ctx context.Context, service, what string) (model.History, error) {
 	if err := a.open(ctx, false, what); err != nil {
 		return model.History{}, err
 	}
 	h, err := a.reader.History(ctx, service, a.flags.env)
 	if err != nil {
-		if fleet, ferr := a.reader.Snapshot(ctx); ferr == nil {
-			if _, nerr := findService(&fleet, service, a.flags.env); nerr != nil {
-				return h, nerr
-			}
+		name, nerr := a.serviceName(ctx, service, a.flags.env)
+		if nerr != nil {
+			return h, nerr
+		}
+		if name != service {
+			return a.reader.History(ctx, name, a.flags.env)
 		}
 		return h, fmt.Errorf("read the history of %s/%s: %w", service, a.flags.env, err)
 	}

@@ -128,7 +128,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "adstage-ops:", awsapi.Explain(err))
 		return exitReadOnly
 	}
-	fmt.Fprintln(stderr, "adstage-ops:", awsapi.Explain(err))
+	msg := awsapi.Explain(err)
+	// The root takes no arguments, so cobra does not suggest for a misspelt command itself.
+	var cmdName string
+	if _, serr := fmt.Sscanf(err.Error(), "unknown command %q", &cmdName); serr == nil {
+		root.SuggestionsMinimumDistance = 2
+		if s := root.SuggestionsFor(cmdName); len(s) > 0 {
+			msg = strings.TrimSuffix(msg, ".") + " (did you mean " + strings.Join(s, " or ") + "?)"
+		}
+	}
+	fmt.Fprintln(stderr, "adstage-ops:", msg)
 	return exitError
 }
 

@@ -23,7 +23,8 @@ per minute over the last five minutes, the p99 response time, healthy and unheal
 alarms in ALARM that name its target groups, load balancers or groups, and an hour of sparklines.
 
 Exit codes: 0 no alarm fires; 1 the service is in alarm (for CI gates after a deploy); 2 the
-alarms could not be read (or another error); 4 unknown service or environment.`,
+alarms could not be read, an unknown service or environment (with the nearest names), or
+another error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.flags.env == "" {
@@ -40,7 +41,17 @@ alarms could not be read (or another error); 4 unknown service or environment.`,
 			}
 			svc, err := findService(&fleet, service, a.flags.env)
 			if err != nil {
-				return err
+				// Listed narrowed to the name as given: look at the whole fleet.
+				if service, err = a.serviceName(ctx, service, a.flags.env); err != nil {
+					return err
+				}
+				a.oneShot.Service = service
+				if fleet, err = a.reader.Snapshot(ctx); err != nil {
+					return fmt.Errorf("list the groups of %s/%s: %w", service, a.flags.env, err)
+				}
+				if svc, err = findService(&fleet, service, a.flags.env); err != nil {
+					return err
+				}
 			}
 			all, err := a.reader.Signals(ctx, []model.Service{*svc})
 			if err != nil {
@@ -114,23 +125,24 @@ func printSignals(w io.Writer, s model.Signals) {
 }
 
 type signalsOut struct {
-	Service       string        `json:"service"`
-	Env           string        `json:"env"`
-	ReadAt        time.Time     `json:"read_at"`
-	InAlarm       bool          `json:"in_alarm"`
-	ErrorRate     *float64      `json:"error_rate"`      // fraction of requests, last 5 min; null: no data
-	ErrorsPerMin  *float64      `json:"errors_per_min"`  // null: no data
-	Trend         string        `json:"trend,omitempty"` // up, down, flat
-	P99Seconds    *float64      `json:"p99_seconds"`
-	Healthy       *float64      `json:"healthy"`
-	Unhealthy     *float64      `json:"unhealthy"`
-	Alarms        []model.Alarm `json:"alarms"`
-	Balancers     []string      `json:"balancers"`
-	Warnings      []string      `json:"warnings"`
-	Requests      model.Series  `json:"requests"`
-	Errors        model.Series  `json:"errors"`
-	P99           model.Series  `json:"p99"`
-	HealthySeries model.Series  `json:"healthy_series"`
+	SchemaVersion int        `json:"schema_version,omitempty"`
+	Service       string     `json:"service"`
+	Env           string     `json:"env"`
+	ReadAt        time.Time  `json:"read_at"`
+	InAlarm       bool       `json:"in_alarm"`
+	ErrorRate     *float64   `json:"error_rate"`      // fraction of requests, last 5 min; null: no data
+	ErrorsPerMin  *float64   `json:"errors_per_min"`  // null: no data
+	Trend         string     `json:"trend,omitempty"` // up, down, flat
+	P99Seconds    *float64   `json:"p99_seconds"`
+	Healthy       *float64   `json:"healthy"`
+	Unhealthy     *float64   `json:"unhealthy"`
+	Alarms        []alarmOut `json:"alarms"`
+	Balancers     []string   `json:"balancers"`
+	Warnings      []string   `json:"warnings"`
+	Requests      []pointOut `json:"requests"`
+	Errors        []pointOut `json:"errors"`
+	P99           []pointOut `json:"p99"`
+	HealthySeries []pointOut `json:"healthy_series"`
 }
 
 func signalsJSON(s model.Signals) signalsOut {
@@ -147,8 +159,11 @@ func signalsJSON(s model.Signals) signalsOut {
 	out := signalsOut{Service: s.Key.Name, Env: s.Key.Env, ReadAt: s.ReadAt, InAlarm: s.InAlarm(),
 		ErrorRate: ptr(s.CurrentErrorRate()), ErrorsPerMin: ptr(s.ErrorsPerMinute()),
 		P99Seconds: last(s.P99), Healthy: last(s.Healthy), Unhealthy: last(s.Unhealthy),
-		Alarms: s.Alarms, Balancers: s.Balancers, Warnings: s.Warnings,
-		Requests: s.Requests, Errors: s.Errors, P99: s.P99, HealthySeries: s.Healthy}
+		Alarms: []alarmOut{}, Balancers: s.Balancers, Warnings: s.Warnings, SchemaVersion: schemaVersion,
+		Requests: seriesJSON(s.Requests), Errors: seriesJSON(s.Errors), P99: seriesJSON(s.P99), HealthySeries: seriesJSON(s.Healthy)}
+	for _, a := range s.Alarms {
+		out.Alarms = append(out.Alarms, alarmOut{Name: a.Name, Reason: a.Reason, Since: optTime(a.Since), Metric: a.Metric})
+	}
 	switch s.ErrorTrend() {
 	case model.TrendUp:
 		out.Trend = "up"
@@ -156,9 +171,6 @@ func signalsJSON(s model.Signals) signalsOut {
 		out.Trend = "down"
 	case model.TrendFlat:
 		out.Trend = "flat"
-	}
-	if out.Alarms == nil {
-		out.Alarms = []model.Alarm{}
 	}
 	if out.Warnings == nil {
 		out.Warnings = []string{}

@@ -59,13 +59,19 @@ interrupting it prints what was read so far and exits 130.`,
 			services := filterServices(fleet.Services, service, a.flags.env)
 			if len(services) == 0 && (service != "" || a.flags.env != "") && unread == 0 && !interrupted {
 				// The listing was narrowed to what was asked for: list every group to say
-				// what exists instead.
-				a.oneShot.Service, a.oneShot.Env, a.oneShot.ListOnly = "", "", true
-				all, err := a.reader.Snapshot(cmd.Context())
+				// what exists instead, or to find the service named in another case.
+				name, err := a.serviceName(cmd.Context(), service, a.flags.env)
 				if err != nil {
+					return err
+				}
+				if name == "" || name == service {
+					return fail(exitError, "no groups of %s in %s", orDash(service), orDash(a.flags.env))
+				}
+				service, a.oneShot.Service = name, name
+				if fleet, err = a.reader.Snapshot(cmd.Context()); err != nil {
 					return fmt.Errorf("read the fleet: %w", err)
 				}
-				return noMatch(&all, service, a.flags.env)
+				services = filterServices(fleet.Services, service, a.flags.env)
 			}
 			degraded := false
 			for i := range services {
@@ -258,27 +264,6 @@ func printReadiness(w io.Writer, services []model.Service, ready map[model.Servi
 	}
 }
 
-// noMatch explains an empty selection: an unknown service, or an environment nothing runs in.
-func noMatch(f *model.Fleet, service, env string) error {
-	if service != "" {
-		if _, err := findService(f, service, env); err != nil || env == "" {
-			if err == nil {
-				err = fail(exitRefused, "service %s has no groups", service)
-			}
-			return err
-		}
-	}
-	seen := map[string]bool{}
-	var envs []string
-	for _, s := range f.Services {
-		if s.Env != "" && !seen[s.Env] {
-			seen[s.Env] = true
-			envs = append(envs, s.Env)
-		}
-	}
-	return fail(exitRefused, "no service runs in environment %q; environments found: %v", env, envs)
-}
-
 func filterServices(all []model.Service, name, env string) []model.Service {
 	var out []model.Service
 	for _, s := range all {
@@ -370,13 +355,14 @@ func orDash(s string) string {
 }
 
 type statusOut struct {
-	Account   string       `json:"account"`
-	Region    string       `json:"region"`
-	Identity  string       `json:"identity"`
-	FetchedAt time.Time    `json:"fetched_at"`
-	Services  []serviceOut `json:"services"`
-	Problems  []string     `json:"problems,omitempty"`
-	Degraded  bool         `json:"degraded"`
+	SchemaVersion int          `json:"schema_version"`
+	Account       string       `json:"account"`
+	Region        string       `json:"region"`
+	Identity      string       `json:"identity"`
+	FetchedAt     time.Time    `json:"fetched_at"`
+	Services      []serviceOut `json:"services"`
+	Problems      []string     `json:"problems,omitempty"`
+	Degraded      bool         `json:"degraded"`
 	// Unread counts the resources the read could not read (each named in problems); the
 	// answer is then incomplete and status exits 2.
 	Unread int `json:"unread"`
@@ -452,7 +438,7 @@ type targetOut struct {
 }
 
 func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusOut {
-	out := statusOut{Account: f.Account, Region: f.Region, Identity: f.Identity, FetchedAt: f.FetchedAt, Problems: f.Problems, Services: []serviceOut{}}
+	out := statusOut{SchemaVersion: schemaVersion, Account: f.Account, Region: f.Region, Identity: f.Identity, FetchedAt: f.FetchedAt, Problems: f.Problems, Services: []serviceOut{}}
 	for i := range services {
 		s := &services[i]
 		c := s.Counts()
