@@ -61,8 +61,13 @@ const (
 
 // Cloud is one simulated account and region. It is safe for concurrent use.
 type Cloud struct {
-	mu    sync.Mutex
+	// mu guards the world; the clouds of a Partition share one, so that a call in one
+	// account reads the images another shares with it consistently.
+	mu    *sync.Mutex
 	clock Clock
+	// partition holds the other accounts and regions whose images this one may see (nil
+	// for a cloud on its own).
+	partition *Partition
 	opts  Options
 	st    *State
 
@@ -113,7 +118,7 @@ func New(clock Clock, opts Options) *Cloud {
 }
 
 func newCloud(clock Clock, opts Options, st *State) *Cloud {
-	c := &Cloud{clock: clock, opts: opts, st: st}
+	c := &Cloud{mu: new(sync.Mutex), clock: clock, opts: opts, st: st}
 	c.reindex()
 	c.ResetCalls()
 	c.failures = map[string][]*injected{}
@@ -171,6 +176,7 @@ func (c *Cloud) Clients() awsapi.Clients {
 		ELB:         &elbClient{c},
 		STS:         &stsClient{c},
 		CloudWatch:  &cloudWatchClient{c},
+		Images:      &ec2Client{c},
 		Region:      c.st.Region,
 	}
 }

@@ -267,7 +267,7 @@ func (e *ec2Client) CreateLaunchTemplateVersion(_ context.Context, in *ec2.Creat
 	t.Versions = append(t.Versions, v)
 	out := &ec2.CreateLaunchTemplateVersionOutput{LaunchTemplateVersion: c.versionOut(t, v)}
 	// AWS accepts a version whose AMI does not exist and says so in a warning.
-	if img := c.images[v.ImageID]; img == nil || img.Deregistered {
+	if img, _ := c.visibleImage(v.ImageID); img == nil || img.Deregistered {
 		out.Warning = &ec2types.ValidationWarning{Errors: []ec2types.ValidationError{{Code: aws.String("InvalidAMIID.NotFound"), Message: aws.String(fmt.Sprintf("The image id '[%s]' does not exist", v.ImageID))}}}
 	}
 	return out, nil
@@ -408,48 +408,79 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 	if !ok {
 		return nil, apiError(svcEC2, op, "InvalidParameterValue", "MaxResults must be between 5 and 1000")
 	}
-	for _, o := range in.Owners {
-		// The sim holds only the account's own images.
-		if o != "self" && o != c.st.Account {
-			return &ec2.DescribeImagesOutput{Images: []ec2types.Image{}}, nil
-		}
+	// Owners: "If you omit this parameter, the results include all images for which you
+	// have launch permissions, regardless of ownership" (DescribeImagesInput); self or an
+	// account ID scope them to that owner. The simulator has no amazon or marketplace images.
+	// ExecutableUsers (who may launch them) is not modelled.
+	if len(in.ExecutableUsers) > 0 {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "the simulator does not model ExecutableUsers; use Owners")
 	}
-	var list []*Image
+	owners := map[string]bool{}
+	for _, o := range in.Owners {
+		if o == "self" {
+			o = c.st.Account
+		}
+		owners[o] = true
+	}
+	ownerOK := func(owner *Cloud) bool { return len(owners) == 0 || owners[owner.st.Account] }
+	listed := func(img *Image) bool {
+		return !img.Deregistered && (!img.Disabled || aws.ToBool(in.IncludeDisabled))
+	}
+	type owned struct {
+		img   *Image
+		owner *Cloud
+	}
+	var list []owned
 	if len(in.ImageIds) > 0 {
 		var missing []string
 		for _, id := range in.ImageIds {
 			if !strings.HasPrefix(id, "ami-") {
 				return nil, apiError(svcEC2, op, "InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", id)
 			}
-			img := c.images[id]
+			img, owner := c.visibleImage(id)
 			// DescribeImages "IncludeDisabled: ... Default: No disabled AMIs are included in
 			// the response" (EC2 API Reference).
-			if img == nil || img.Deregistered || (img.Disabled && !aws.ToBool(in.IncludeDisabled)) {
+			if img == nil || !listed(img) {
 				missing = append(missing, id)
 				continue
 			}
-			list = append(list, img)
+			if ownerOK(owner) {
+				list = append(list, owned{img, owner})
+			}
 		}
 		if len(missing) > 0 {
 			return nil, apiError(svcEC2, op, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(missing, ", "))
 		}
 	} else {
-		for _, img := range c.st.Images {
-			if !img.Deregistered && (!img.Disabled || aws.ToBool(in.IncludeDisabled)) {
-				list = append(list, img)
+		if ownerOK(c) {
+			for _, img := range c.st.Images {
+				if listed(img) {
+					list = append(list, owned{img, c})
+				}
+			}
+		}
+		for _, o := range c.peers(c.st.Region) {
+			if !ownerOK(o) {
+				continue
+			}
+			for _, img := range o.st.Images {
+				if listed(img) && grants(img.LaunchPermissions, c.st.Account) {
+					list = append(list, owned{img, o})
+				}
 			}
 		}
 	}
-	var filtered []*Image
-	for _, img := range list {
+	var filtered []owned
+	for _, x := range list {
+		img := x.img
 		ok, bad := ec2Filter(in.Filters, img.Tags, map[string]string{
-			"image-id": img.ID, "name": img.Name, "state": c.imageState(img), "owner-id": c.st.Account,
+			"image-id": img.ID, "name": img.Name, "state": c.imageState(img), "owner-id": x.owner.st.Account,
 		})
 		if bad != "" {
 			return nil, apiError(svcEC2, op, "InvalidParameterValue", "The filter '%s' is invalid", bad)
 		}
 		if ok {
-			filtered = append(filtered, img)
+			filtered = append(filtered, x)
 		}
 	}
 	pg, next, ok := paginate(filtered, in.NextToken, limit)
@@ -457,19 +488,25 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 		return nil, apiError(svcEC2, op, "InvalidParameterValue", "Invalid value for parameter nextToken")
 	}
 	out := &ec2.DescribeImagesOutput{NextToken: next, Images: make([]ec2types.Image, 0, len(pg))}
-	for _, img := range pg {
+	for _, x := range pg {
+		img, owner := x.img, x.owner
 		o := ec2types.Image{
 			ImageId:        aws.String(img.ID),
 			Name:           aws.String(img.Name),
 			State:          ec2types.ImageState(c.imageState(img)),
 			CreationDate:   aws.String(img.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")),
-			OwnerId:        aws.String(c.st.Account),
-			Public:         aws.Bool(false),
+			OwnerId:        aws.String(owner.st.Account),
+			Public:         aws.Bool(slices.Contains(img.LaunchPermissions, "all")),
 			Architecture:   ec2types.ArchitectureValuesX8664,
 			ImageType:      ec2types.ImageTypeValuesMachine,
 			RootDeviceName: aws.String("/dev/xvda"),
 			RootDeviceType: ec2types.DeviceTypeEbs,
-			Tags:           ec2Tags(img.Tags),
+		}
+		// "For public and shared AMIs, user-defined tags that are attached by other Amazon
+		// Web Services accounts" are not the viewer's (CopyImageInput.CopyImageTags): an
+		// account sees the tags of its own images only.
+		if owner == c {
+			o.Tags = ec2Tags(img.Tags)
 		}
 		if img.Description != "" {
 			o.Description = aws.String(img.Description)
@@ -480,11 +517,12 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 				dev = fmt.Sprintf("/dev/xvd%c", 'a'+i)
 			}
 			size := int32(8)
-			if s := c.snapshots[sid]; s != nil {
-				size = s.VolumeSize
+			encrypted := false
+			if s := owner.snapshots[sid]; s != nil {
+				size, encrypted = s.VolumeSize, s.KMSKey != ""
 			}
 			o.BlockDeviceMappings = append(o.BlockDeviceMappings, ec2types.BlockDeviceMapping{DeviceName: aws.String(dev),
-				Ebs: &ec2types.EbsBlockDevice{SnapshotId: aws.String(sid), VolumeSize: aws.Int32(size), DeleteOnTermination: aws.Bool(true), VolumeType: ec2types.VolumeTypeGp3}})
+				Ebs: &ec2types.EbsBlockDevice{SnapshotId: aws.String(sid), VolumeSize: aws.Int32(size), DeleteOnTermination: aws.Bool(true), VolumeType: ec2types.VolumeTypeGp3, Encrypted: aws.Bool(encrypted)}})
 		}
 		out.Images = append(out.Images, o)
 	}
@@ -561,12 +599,15 @@ func (e *ec2Client) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapsho
 			Progress:    aws.String(fmt.Sprintf("%d%%", pct)),
 			State:       ec2types.SnapshotState(state),
 			OwnerId:     aws.String(c.st.Account),
-			Encrypted:   aws.Bool(false),
+			Encrypted:   aws.Bool(s.KMSKey != ""),
 			Description: aws.String(fmt.Sprintf("Created by CreateImage(%s) for %s", s.VolumeID, s.ImageID)),
 			Tags:        ec2Tags(s.Tags),
 		}
 		if state == "completed" {
 			o.CompletionTime = aws.Time(s.DoneAt)
+		}
+		if s.KMSKey != "" {
+			o.KmsKeyId = aws.String(s.KMSKey)
 		}
 		out.Snapshots = append(out.Snapshots, o)
 	}
