@@ -68,8 +68,8 @@ type Cloud struct {
 	// partition holds the other accounts and regions whose images this one may see (nil
 	// for a cloud on its own).
 	partition *Partition
-	opts  Options
-	st    *State
+	opts      Options
+	st        *State
 
 	// indexes over st, rebuilt by reindex
 	groups    map[string]*Group
