@@ -415,3 +415,9 @@ func tagValue(tags []Tag, key string) (string, bool) {
 	}
 	return "", false
 }
+
+// Account and Region say which account and region the cloud simulates.
+func (c *Cloud) Account() string { return c.st.Account }
+
+// Region is the cloud's region.
+func (c *Cloud) Region() string { return c.st.Region }

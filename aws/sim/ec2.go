@@ -473,7 +473,7 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 	var filtered []owned
 	for _, x := range list {
 		img := x.img
-		ok, bad := ec2Filter(in.Filters, img.Tags, map[string]string{
+		ok, bad := ec2Filter(in.Filters, c.tagsOf(img, x.owner), map[string]string{
 			"image-id": img.ID, "name": img.Name, "state": c.imageState(img), "owner-id": x.owner.st.Account,
 		})
 		if bad != "" {
@@ -502,12 +502,7 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 			RootDeviceName: aws.String("/dev/xvda"),
 			RootDeviceType: ec2types.DeviceTypeEbs,
 		}
-		// "For public and shared AMIs, user-defined tags that are attached by other Amazon
-		// Web Services accounts" are not the viewer's (CopyImageInput.CopyImageTags): an
-		// account sees the tags of its own images only.
-		if owner == c {
-			o.Tags = ec2Tags(img.Tags)
-		}
+		o.Tags = ec2Tags(c.tagsOf(img, owner))
 		if img.Description != "" {
 			o.Description = aws.String(img.Description)
 		}
@@ -669,7 +664,8 @@ func (e *ec2Client) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ .
 }
 
 // CreateTags adds or overwrites tags on images, the one resource type adstage-ops tags on its
-// own. As the Amazon EC2 API Reference (CreateTags) and "Tag your Amazon EC2 resources" say:
+// own. Tags an account puts on an image another account shares with it are its own: only it
+// sees them (see tagsOf). As the Amazon EC2 API Reference (CreateTags) and "Tag your Amazon EC2 resources" say:
 // each resource ID must exist (InvalidAMIID.NotFound otherwise, and nothing is tagged); a tag
 // whose key exists overwrites it; keys are at most 128 and values at most 256 Unicode
 // characters; keys may not start with "aws:"; a resource has at most 50 tags.
@@ -683,16 +679,20 @@ func (e *ec2Client) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...
 	if in == nil || len(in.Resources) == 0 {
 		return nil, apiError(svcEC2, op, "MissingParameter", "The request must contain the parameter resourceIdSet")
 	}
-	var imgs []*Image
+	type tagged struct {
+		img   *Image
+		owner *Cloud
+	}
+	var imgs []tagged
 	for _, id := range in.Resources {
-		img := c.images[id]
 		if !strings.HasPrefix(id, "ami-") {
 			return nil, apiError(svcEC2, op, "InvalidID", "The ID '%s' is not valid (the simulator tags images only)", id)
 		}
+		img, owner := c.visibleImage(id)
 		if img == nil || img.Deregistered {
 			return nil, apiError(svcEC2, op, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
 		}
-		imgs = append(imgs, img)
+		imgs = append(imgs, tagged{img, owner})
 	}
 	for _, t := range in.Tags {
 		k, v := aws.ToString(t.Key), aws.ToString(t.Value)
@@ -705,8 +705,8 @@ func (e *ec2Client) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...
 			return nil, apiError(svcEC2, op, "InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
 		}
 	}
-	for _, img := range imgs {
-		tags := slices.Clone(img.Tags)
+	for _, x := range imgs {
+		tags := slices.Clone(c.tagsOf(x.img, x.owner))
 		for _, t := range in.Tags {
 			k, v := aws.ToString(t.Key), aws.ToString(t.Value)
 			if i := slices.IndexFunc(tags, func(x Tag) bool { return x.Key == k }); i >= 0 {
@@ -718,7 +718,14 @@ func (e *ec2Client) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...
 		if len(tags) > 50 {
 			return nil, apiError(svcEC2, op, "TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
 		}
-		img.Tags = tags
+		if x.owner == c {
+			x.img.Tags = tags
+			continue
+		}
+		if c.st.SharedImageTags == nil {
+			c.st.SharedImageTags = map[string][]Tag{}
+		}
+		c.st.SharedImageTags[x.img.ID] = tags
 	}
 	return &ec2.CreateTagsOutput{}, nil
 }
@@ -734,4 +741,15 @@ func (c *Cloud) createImage(source, name, desc string, imgTags, snapTags []Tag, 
 	c.images[img.ID] = img
 	c.snapshots[s.ID] = s
 	return img
+}
+
+// tagsOf are the tags of an image as this account sees them: its own image's, or the tags
+// it put on an image another account shares with it ("For public and shared AMIs,
+// user-defined tags that are attached by other Amazon Web Services accounts" are not the
+// viewer's: CopyImageInput.CopyImageTags). c.mu is held.
+func (c *Cloud) tagsOf(img *Image, owner *Cloud) []Tag {
+	if owner == c {
+		return img.Tags
+	}
+	return c.st.SharedImageTags[img.ID]
 }

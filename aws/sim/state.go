@@ -24,7 +24,10 @@ type State struct {
 	// Terminated lists terminated instances, oldest first, until they are forgotten.
 	Terminated   []string `json:",omitempty"`
 	Images       []*Image
-	Snapshots    []*Snapshot
+	// SharedImageTags are the tags this account put on images other accounts share with
+	// it: on AWS an account sees only its own tags on a shared image.
+	SharedImageTags map[string][]Tag `json:",omitempty"`
+	Snapshots       []*Snapshot
 	TargetGroups []*TargetGroup
 	ClassicELBs  []*ClassicELB
 	Schedules    []*ScheduledAction
