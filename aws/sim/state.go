@@ -22,15 +22,15 @@ type State struct {
 	LaunchConfigs []*LaunchConfig
 	Instances     map[string]*Instance
 	// Terminated lists terminated instances, oldest first, until they are forgotten.
-	Terminated   []string `json:",omitempty"`
-	Images       []*Image
+	Terminated []string `json:",omitempty"`
+	Images     []*Image
 	// SharedImageTags are the tags this account put on images other accounts share with
 	// it: on AWS an account sees only its own tags on a shared image.
 	SharedImageTags map[string][]Tag `json:",omitempty"`
 	Snapshots       []*Snapshot
-	TargetGroups []*TargetGroup
-	ClassicELBs  []*ClassicELB
-	Schedules    []*ScheduledAction
+	TargetGroups    []*TargetGroup
+	ClassicELBs     []*ClassicELB
+	Schedules       []*ScheduledAction
 	// BadImages are AMIs whose instances never pass load balancer health checks.
 	// SSMParameters are Systems Manager parameters a launch template version's ImageId may
 	// name as "resolve:ssm:NAME" (by name: the AMI ID).
