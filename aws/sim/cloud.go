@@ -1,6 +1,6 @@
-// Package sim is an in-memory AWS account (Auto Scaling, EC2, ELBv2, classic ELB, STS,
-// CloudWatch metrics and alarms of the balancers) behind
-// the same narrow client interfaces as the real SDK clients. It powers `adstage-ops --demo` and
+// Package sim is an in-memory AWS account, or several (Auto Scaling, EC2, ELBv2, classic
+// ELB, STS, CloudWatch metrics and alarms of the balancers) behind the same narrow client
+// interfaces as the real SDK clients. It powers `adstage-ops --demo` and
 // many tests. It follows AWS's documented behaviour (instance lifecycles, health checks with
 // intervals and thresholds, deregistration delays, instance refreshes with rollback, images
 // that go pending then available, token-bucket throttling); where it simplifies, the code says
@@ -22,6 +22,11 @@
 //     Scaling checks it); templates name no instance profile, so iam:PassRole is not checked.
 //   - CreateImage does not reboot the instance; every image has one 8 GiB root snapshot.
 //   - Load balancer reads (ELBv2 and classic) share one token bucket; STS is not throttled.
+//   - Several accounts and regions are a Partition (partition.go): images are shared and
+//     copied across them (images.go). Launching an image the account may not launch is not
+//     refused (CreateLaunchTemplateVersion warns, as AWS does); another account's snapshots
+//     are not listed by DescribeSnapshots; DescribeImages's ExecutableUsers, sharing with
+//     organizations, and KMS are not modelled (an encrypted snapshot only names its key).
 package sim
 
 import (

@@ -137,8 +137,8 @@ func TestDemoStore_WrapsEveryWriteOperation(t *testing.T) {
 		}
 	}
 	wrapper := map[string]string{"autoscaling": "demoAutoScaling", "ec2": "demoEC2"}
-	// An operation the simulator does not implement (image sharing and copying: its
-	// clients have no Images) cannot change the demo fleet, so there is nothing to save.
+	// An operation the simulator does not implement cannot change the demo fleet, so there
+	// is nothing to save.
 	simClients := sim.New(sim.NewManualClock(time.Unix(0, 0)), sim.Options{}).Clients()
 	implemented := func(name string) bool {
 		for _, c := range []any{simClients.AutoScaling, simClients.EC2, simClients.Images} {
