@@ -700,31 +700,45 @@ func (m *Model) header() string {
 	if m.c.haveFleet {
 		// With several accounts, the row under the cursor says whose it is.
 		o := model.Origin{Account: f.Account, Region: f.Region, Identity: f.Identity}
-		if r := m.rowOrigin(); r.Account != "" || r.Identity != "" {
+		r, unread := m.rowOrigin()
+		switch {
+		case r.Account != "" || r.Identity != "":
 			o = r
+		case unread:
+			// A row whose identity never answered: whose it is, the status line says.
+			o = model.Origin{Account: "?", Region: "?", Identity: "not read"}
 		}
-		parts = append(parts, headerPart{st.HeaderKey.Render("acct ") + o.Account, 4}, headerPart{o.Region, 3})
-		if id := shortARN(o.Identity); id != "" {
-			parts = append(parts, headerPart{id, 1})
+		parts = append(parts, headerPart{st.HeaderKey.Render("acct ") + several(o.Account, "accounts"), 4}, headerPart{several(o.Region, "regions"), 3})
+		if id := several(o.Identity, "identities"); id != "" {
+			parts = append(parts, headerPart{shortARN(id), 1})
 		}
 	}
 	return fitParts(parts, st.Muted.Render(" │ "), m.w)
 }
 
 // rowOrigin is where the service in view (under the cursor, or on its screen) was read; zero
-// when the fleet has one origin.
-func (m *Model) rowOrigin() model.Origin {
+// when the fleet has one origin. unread says the row's environment could not be read.
+func (m *Model) rowOrigin() (o model.Origin, unread bool) {
 	k, ok := m.detail.key, m.screen != screenServices
 	if !ok {
 		k, ok = m.list.selected()
 	}
 	if !ok {
-		return model.Origin{}
+		return model.Origin{}, false
 	}
 	if s, found := m.c.fleet.Service(k.Name, k.Env); found {
-		return s.Origin
+		return s.Origin, s.Unread != ""
 	}
-	return model.Origin{}
+	return model.Origin{}, false
+}
+
+// several shortens a merged origin part ("111111111111+123456789012") to how many there are
+// ("2 accounts"): the row under the cursor names its own.
+func several(v, what string) string {
+	if n := strings.Count(v, "+") + 1; n > 1 {
+		return fmt.Sprintf("%d %s", n, what)
+	}
+	return v
 }
 
 // fitParts joins the parts that fit in w columns, dropping the highest priority numbers

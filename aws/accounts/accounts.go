@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/aws/inventory"
 	"github.com/adstage/adstage-ops/aws/ops"
 	"github.com/adstage/adstage-ops/model"
 )
@@ -438,4 +439,41 @@ func (c *Console) ConsoleOutput(ctx context.Context, instanceID string) (model.C
 		}
 	}
 	return model.ConsoleOutput{}, fmt.Errorf("instance %s is in no environment the console reads: wait for the next refresh", instanceID)
+}
+
+// LastPoll adds up what every member's last snapshot read; a member that could not be read
+// at all counts as one thing unread (its rows say why), so that a one-shot status over
+// several accounts cannot pass for complete.
+func (c *Console) LastPoll() inventory.PollStats {
+	out := inventory.PollStats{Calls: map[string]int{}, FullListing: true}
+	for _, m := range c.members {
+		m.mu.Lock()
+		failed := m.lastErr != nil
+		m.mu.Unlock()
+		if failed {
+			out.Unread++
+		}
+		lp, ok := m.Reader.(interface{ LastPoll() inventory.PollStats })
+		if m.Err != nil || !ok {
+			continue
+		}
+		s := lp.LastPoll()
+		if s.At.After(out.At) {
+			out.At = s.At
+		}
+		for k, v := range s.Calls {
+			out.Calls[k] += v
+		}
+		out.Balancers += s.Balancers
+		out.BalancersRead += s.BalancersRead
+		out.BalancersPriority += s.BalancersPriority
+		out.BalancersStale += s.BalancersStale
+		out.RefreshesRead += s.RefreshesRead
+		out.NewInstances += s.NewInstances
+		out.DeferredInstances += s.DeferredInstances
+		out.GroupsChanged += s.GroupsChanged
+		out.FullListing = out.FullListing && s.FullListing
+		out.Unread += s.Unread
+	}
+	return out
 }

@@ -3,6 +3,9 @@ package accounts
 import (
 	"context"
 	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/ops"
@@ -36,9 +39,19 @@ func (o *Operators) operator(env, service string) (*member, error) {
 	return m, nil
 }
 
-// PlanBake goes to the member whose groups hold the instance; an instance outside every
-// group goes to the only read-write member, if there is one.
+// PlanBake goes to the member whose account holds the instance (see bakeOperator).
 func (o *Operators) PlanBake(ctx context.Context, req ops.BakeRequest) (model.Plan, error) {
+	m, err := o.bakeOperator(ctx, req.InstanceID)
+	if err != nil {
+		return model.Plan{}, fmt.Errorf("plan bake of %s: %w", req.InstanceID, err)
+	}
+	return m.Operator.PlanBake(ctx, req)
+}
+
+// bakeOperator is the read-write member whose groups held the instance at its last read;
+// without one (a command that has read nothing yet), the one whose account describes it
+// (instance IDs are unique across accounts), else the only read-write member.
+func (o *Operators) bakeOperator(ctx context.Context, instanceID string) (*member, error) {
 	var writable []*member
 	for _, m := range o.members {
 		if m.Operator == nil || m.Err != nil {
@@ -49,20 +62,33 @@ func (o *Operators) PlanBake(ctx context.Context, req ops.BakeRequest) (model.Pl
 		found := false
 		for _, g := range m.last {
 			for _, in := range g.Instances {
-				if in.ID == req.InstanceID {
-					found = true
-				}
+				found = found || in.ID == instanceID
 			}
 		}
 		m.mu.Unlock()
 		if found {
-			return m.Operator.PlanBake(ctx, req)
+			return m, nil
 		}
 	}
 	if len(writable) == 1 {
-		return writable[0].Operator.PlanBake(ctx, req)
+		return writable[0], nil
 	}
-	return model.Plan{}, fmt.Errorf("plan bake of %s: the instance is in no group the console has read; bake it from the command line with the --env of its account", req.InstanceID)
+	for _, m := range writable {
+		out, err := m.Read.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
+		if err == nil && len(out.Reservations) > 0 {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("the instance is in none of the accounts the console reads (%s): check the ID, or bake it from the command line with the --env of its account", o.names(writable))
+}
+
+// names lists members' names.
+func (o *Operators) names(ms []*member) string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Name)
+	}
+	return strings.Join(out, "; ")
 }
 
 // PlanRollback goes to the member of the environment.
@@ -94,30 +120,16 @@ func (o *Operators) PlanCancel(ctx context.Context, req ops.CancelRequest) (mode
 
 // Cancelled records the declined plan with the identity of its environment.
 func (o *Operators) Cancelled(plan model.Plan) {
-	if m, err := o.planOperator(plan); err == nil {
+	if m, err := o.planOperator(context.Background(), plan); err == nil {
 		m.Operator.Cancelled(plan)
 	}
 }
 
 // planOperator is the member that carries out a plan: the bake's instance's, else the
 // environment's.
-func (o *Operators) planOperator(plan model.Plan) (*member, error) {
+func (o *Operators) planOperator(ctx context.Context, plan model.Plan) (*member, error) {
 	if plan.Action == model.ActionBake && plan.Bake != nil {
-		for _, m := range o.members {
-			if m.Operator == nil {
-				continue
-			}
-			m.mu.Lock()
-			for _, g := range m.last {
-				for _, in := range g.Instances {
-					if in.ID == plan.Bake.InstanceID {
-						m.mu.Unlock()
-						return m, nil
-					}
-				}
-			}
-			m.mu.Unlock()
-		}
+		return o.bakeOperator(ctx, plan.Bake.InstanceID)
 	}
 	return o.operator(plan.Env, plan.Service)
 }
@@ -126,7 +138,7 @@ func (o *Operators) planOperator(plan model.Plan) (*member, error) {
 // step first shares the image with the source environment's identity and copies it with the
 // target's (see transfer.go).
 func (o *Operators) Execute(ctx context.Context, plan model.Plan) (<-chan model.Progress, error) {
-	m, err := o.planOperator(plan)
+	m, err := o.planOperator(ctx, plan)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s/%s: %w", plan.Action, plan.Service, plan.Env, err)
 	}

@@ -257,9 +257,14 @@ func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (
 	where := o.c.Region
 	if src := req.Source; src != nil && src.Image.ImageId != nil && *src.Image.ImageId == image {
 		// An image of another account or region: its own account's description stands until
-		// the transfer step makes it launchable here.
-		if _, seen := images[image]; !seen {
+		// the transfer step makes it launchable here. Once shared, this account sees it
+		// without the owner's tags (its own tags, such as marks, only): the owner's tags
+		// (service, label, who baked it) complete them.
+		if here, seen := images[image]; !seen {
 			images[image] = src.Image
+		} else {
+			here.Tags = mergeTags(here.Tags, src.Image.Tags)
+			images[image] = here
 		}
 		where = fmt.Sprintf("%s (account %s, the account of %s)", src.Region, src.Account, src.Env)
 	}
@@ -936,4 +941,15 @@ func ReleaseOf(ctx context.Context, c awsapi.ReadClients, tags model.TagKeys, se
 	default:
 		return "", fmt.Errorf("%s/%s runs more than one release (%s): name the image with --image", service, env, strings.Join(found, ", "))
 	}
+}
+
+// mergeTags adds to tags the ones of more whose keys it lacks.
+func mergeTags(tags, more []ec2types.Tag) []ec2types.Tag {
+	out := slices.Clone(tags)
+	for _, t := range more {
+		if !slices.ContainsFunc(out, func(x ec2types.Tag) bool { return aws.ToString(x.Key) == aws.ToString(t.Key) }) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -178,15 +178,7 @@ func (c *Cloud) Restore(r io.Reader) error {
 	if st.Account != c.st.Account || st.Region != c.st.Region {
 		return fmt.Errorf("restore simulated cloud: the saved world is account %s in %s, not %s in %s", st.Account, st.Region, c.st.Account, c.st.Region)
 	}
-	if st.BootTime <= 0 {
-		st.BootTime = c.st.BootTime
-	}
-	c.st = &st
-	c.reindex()
-	for _, g := range st.Groups {
-		g.Busy = true // recomputed on the next step
-	}
-	c.advance()
+	c.replace(&st)
 	return nil
 }
 
@@ -398,4 +390,21 @@ func (c *Cloud) running(g *Group, cfg Config, launched time.Time) *Instance {
 	c.st.Now = saved
 	g.Busy = false
 	return in
+}
+
+// EncryptImage makes an image's snapshots encrypted with the KMS key (an ARN; one ending in
+// alias/aws/ebs is the AWS managed key, which cannot be shared).
+func (c *Cloud) EncryptImage(id, key string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	img := c.images[id]
+	if img == nil {
+		return fmt.Errorf("encrypt image: no image %s", id)
+	}
+	for _, sid := range img.Snapshots {
+		if s := c.snapshots[sid]; s != nil {
+			s.KMSKey = key
+		}
+	}
+	return nil
 }

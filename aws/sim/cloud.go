@@ -1,6 +1,6 @@
-// Package sim is an in-memory AWS account (Auto Scaling, EC2, ELBv2, classic ELB, STS,
-// CloudWatch metrics and alarms of the balancers) behind
-// the same narrow client interfaces as the real SDK clients. It powers `adstage-ops --demo` and
+// Package sim is an in-memory AWS account, or several (Auto Scaling, EC2, ELBv2, classic
+// ELB, STS, CloudWatch metrics and alarms of the balancers) behind the same narrow client
+// interfaces as the real SDK clients. It powers `adstage-ops --demo` and
 // many tests. It follows AWS's documented behaviour (instance lifecycles, health checks with
 // intervals and thresholds, deregistration delays, instance refreshes with rollback, images
 // that go pending then available, token-bucket throttling); where it simplifies, the code says
@@ -22,6 +22,11 @@
 //     Scaling checks it); templates name no instance profile, so iam:PassRole is not checked.
 //   - CreateImage does not reboot the instance; every image has one 8 GiB root snapshot.
 //   - Load balancer reads (ELBv2 and classic) share one token bucket; STS is not throttled.
+//   - Several accounts and regions are a Partition (partition.go): images are shared and
+//     copied across them (images.go). Launching an image the account may not launch is not
+//     refused (CreateLaunchTemplateVersion warns, as AWS does); another account's snapshots
+//     are not listed by DescribeSnapshots; DescribeImages's ExecutableUsers, sharing with
+//     organizations, and KMS are not modelled (an encrypted snapshot only names its key).
 package sim
 
 import (
@@ -61,10 +66,15 @@ const (
 
 // Cloud is one simulated account and region. It is safe for concurrent use.
 type Cloud struct {
-	mu    sync.Mutex
+	// mu guards the world; the clouds of a Partition share one, so that a call in one
+	// account reads the images another shares with it consistently.
+	mu    *sync.Mutex
 	clock Clock
-	opts  Options
-	st    *State
+	// partition holds the other accounts and regions whose images this one may see (nil
+	// for a cloud on its own).
+	partition *Partition
+	opts      Options
+	st        *State
 
 	// indexes over st, rebuilt by reindex
 	groups    map[string]*Group
@@ -113,7 +123,7 @@ func New(clock Clock, opts Options) *Cloud {
 }
 
 func newCloud(clock Clock, opts Options, st *State) *Cloud {
-	c := &Cloud{clock: clock, opts: opts, st: st}
+	c := &Cloud{mu: new(sync.Mutex), clock: clock, opts: opts, st: st}
 	c.reindex()
 	c.ResetCalls()
 	c.failures = map[string][]*injected{}
@@ -171,6 +181,7 @@ func (c *Cloud) Clients() awsapi.Clients {
 		ELB:         &elbClient{c},
 		STS:         &stsClient{c},
 		CloudWatch:  &cloudWatchClient{c},
+		Images:      &ec2Client{c},
 		Region:      c.st.Region,
 	}
 }
@@ -409,3 +420,9 @@ func tagValue(tags []Tag, key string) (string, bool) {
 	}
 	return "", false
 }
+
+// Account and Region say which account and region the cloud simulates.
+func (c *Cloud) Account() string { return c.st.Account }
+
+// Region is the cloud's region.
+func (c *Cloud) Region() string { return c.st.Region }

@@ -7,12 +7,19 @@ import (
 	"github.com/adstage/adstage-ops/model"
 )
 
-// Demo identities: who baked and released what.
+// The demo's accounts: NewDemoAccounts keeps staging and production apart, as well-run
+// organisations do.
 const (
-	demoOperator = "arn:aws:iam::123456789012:user/demo-operator"
-	demoCI       = "arn:aws:sts::123456789012:assumed-role/ci-deploy/github-actions"
-	demoAlice    = "arn:aws:iam::123456789012:user/alice"
+	DemoStagingAccount    = "111111111111"
+	DemoProductionAccount = DefaultAccount
 )
+
+// Demo identities of an account: who baked and released what.
+func demoOperator(account string) string { return "arn:aws:iam::" + account + ":user/demo-operator" }
+func demoCI(account string) string {
+	return "arn:aws:sts::" + account + ":assumed-role/ci-deploy/github-actions"
+}
+func demoAlice(account string) string { return "arn:aws:iam::" + account + ":user/alice" }
 
 // demoGroup is one group of the demo fleet.
 type demoGroup struct {
@@ -78,35 +85,82 @@ const demoLead = 60 * time.Second
 // api/production's internal group and worker-reports/staging scale out and back in on
 // schedules of three to five minutes. The same clock time always gives the same fleet.
 func NewDemo(clock Clock) *Cloud {
-	t0 := clock.Now()
 	c := New(clock, Options{Account: DefaultAccount, Region: DefaultRegion})
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	seedDemo(c, c, clock.Now())
+	return c
+}
+
+// NewDemoAccounts is the demo fleet of NewDemo with staging and production in two accounts
+// of one region (DemoStagingAccount, DemoProductionAccount), as a config with a profile per
+// environment reads them: the images are baked in staging's account, and production's
+// releases are shared with production's (launch and create-volume permission). The images
+// staging runs and production has not released (the newest of api, scheduler, worker-bids
+// and worker-reports) are not shared yet: a cross-account promote shares them first.
+func NewDemoAccounts(clock Clock) *Partition {
+	p := NewPartition(clock, Options{Account: DemoStagingAccount, Region: DefaultRegion}, Options{Account: DemoProductionAccount, Region: DefaultRegion})
+	p.envs[DemoStagingAccount] = []string{"staging"}
+	p.envs[DemoProductionAccount] = []string{"production"}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seedDemo(p.clouds[0], p.clouds[1], clock.Now())
+	return p
+}
+
+// seedDemo seeds the demo fleet at t0: its staging groups and every image in staging, its
+// production groups in production (the same cloud for NewDemo); c.mu is held.
+func seedDemo(staging, production *Cloud, t0 time.Time) {
 	start := t0.Add(-demoLead)
-	c.st.Now = start
-	c.st.Caller = demoOperator
+	clouds := []*Cloud{staging}
+	if production != staging {
+		clouds = append(clouds, production)
+	}
+	for _, c := range clouds {
+		c.st.Now = start
+		c.st.Caller = demoOperator(c.st.Account)
+	}
+	in := func(env string) *Cloud {
+		if env == "production" {
+			return production
+		}
+		return staging
+	}
 
 	for si, svc := range demoFleet {
-		imgs := c.demoImages(svc.name, svc.images, start, si)
+		imgs := staging.demoImages(svc.name, svc.images, start, si)
 		for _, dg := range svc.groups {
+			c := in(dg.env)
 			c.demoGroup(svc, dg, imgs, start)
+			if c != staging {
+				for i := range max(dg.release, 1) {
+					staging.shareImage(imgs[i], c.st.Account)
+				}
+			}
 		}
 	}
-	c.demoBastion(start)
+	production.demoBastion(start)
 	// An hour of metrics before the demo starts, every balancer as seeded.
-	for m := start.Truncate(time.Minute).Add(-time.Hour); m.Before(start.Truncate(time.Minute)); m = m.Add(time.Minute) {
-		c.sampleMinute(m)
+	for _, c := range clouds {
+		for m := start.Truncate(time.Minute).Add(-time.Hour); m.Before(start.Truncate(time.Minute)); m = m.Add(time.Minute) {
+			c.sampleMinute(m)
+		}
 	}
 
 	// web/production: promote its fourth image as adstage-ops would (a new launch template
 	// version from the current one, then a refresh that keeps full capacity), a minute ago.
+	c := production
 	web := c.groups["web-production"]
 	t := c.templates[web.LaunchTemplate.ID]
 	from := t.Versions[len(t.Versions)-1]
-	stagingTpl := c.templates["name:web-staging"]
+	stagingTpl := staging.templates["name:web-staging"]
 	to := stagingTpl.Versions[len(stagingTpl.Versions)-1].ImageID
-	note := model.ReleaseNote{Who: demoOperator, When: start, From: from.ImageID, To: to, Why: "promote staging's release to production"}
-	t.Versions = append(t.Versions, &TemplateVersion{Number: from.Number + 1, ImageID: to, InstanceType: from.InstanceType, Description: note.String(), CreatedBy: demoOperator, CreatedAt: start})
+	if c != staging {
+		staging.shareImage(staging.images[to], c.st.Account)
+	}
+	op := demoOperator(c.st.Account)
+	note := model.ReleaseNote{Who: op, When: start, From: from.ImageID, To: to, Why: "promote staging's release to production"}
+	t.Versions = append(t.Versions, &TemplateVersion{Number: from.Number + 1, ImageID: to, InstanceType: from.InstanceType, Description: note.String(), CreatedBy: op, CreatedAt: start})
 	spec := &TemplateSpec{ID: t.ID, Name: t.Name, Version: fmt.Sprint(from.Number + 1)}
 	cfg, _ := c.resolve(*spec)
 	c.startRefresh(web, spec, cfg, 100, 150, true, true, 30, "Ignore", "Ignore")
@@ -123,29 +177,50 @@ func NewDemo(clock Clock) *Cloud {
 	}
 
 	// worker-bids: an image being baked from a staging instance, 12 s ago.
+	c = staging
 	bids := c.groups["worker-bids-staging"]
 	src := bids.Instances[0]
 	bakedAt := t0.Add(-12 * time.Second)
 	tags := []Tag{
 		{Key: "Service", Value: "worker-bids"}, {Key: "Name", Value: "worker-bids-" + c.label()},
-		{Key: model.TagBakedBy, Value: demoOperator}, {Key: model.TagBakedAt, Value: bakedAt.UTC().Format(time.RFC3339)},
+		{Key: model.TagBakedBy, Value: demoOperator(c.st.Account)}, {Key: model.TagBakedAt, Value: bakedAt.UTC().Format(time.RFC3339)},
 		{Key: model.TagSourceInstance, Value: src},
 	}
 	tags = append(tags, Tag{Key: model.TagLabel, Value: tags[1].Value[len("worker-bids-"):]})
 	c.createImage(src, tags[1].Value, "baked by adstage-ops", tags, tags, bakedAt)
 
-	// worker-bids/production scales out for the evening bid peak and back, every 4 minutes.
-	c.st.Schedules = append(c.st.Schedules,
-		&ScheduledAction{Name: "bids-peak-out", Group: "worker-bids-production", Desired: 6, Next: t0.Add(45 * time.Second), Period: 4 * time.Minute},
-		&ScheduledAction{Name: "bids-peak-in", Group: "worker-bids-production", Desired: 4, Next: t0.Add(165 * time.Second), Period: 4 * time.Minute},
+	schedules := []*ScheduledAction{
+		// worker-bids/production scales out for the evening bid peak and back, every 4
+		// minutes.
+		{Name: "bids-peak-out", Group: "worker-bids-production", Desired: 6, Next: t0.Add(45 * time.Second), Period: 4 * time.Minute},
+		{Name: "bids-peak-in", Group: "worker-bids-production", Desired: 4, Next: t0.Add(165 * time.Second), Period: 4 * time.Minute},
 		// api's internal fleet and the reports staging box follow their own traffic.
-		&ScheduledAction{Name: "internal-burst-out", Group: "api-production-internal", Desired: 3, Next: t0.Add(100 * time.Second), Period: 3 * time.Minute},
-		&ScheduledAction{Name: "internal-burst-in", Group: "api-production-internal", Desired: 2, Next: t0.Add(190 * time.Second), Period: 3 * time.Minute},
-		&ScheduledAction{Name: "reports-batch-out", Group: "worker-reports-staging", Desired: 2, Next: t0.Add(150 * time.Second), Period: 5 * time.Minute},
-		&ScheduledAction{Name: "reports-batch-in", Group: "worker-reports-staging", Desired: 1, Next: t0.Add(230 * time.Second), Period: 5 * time.Minute},
-	)
-	c.advanceTo(t0)
-	return c
+		{Name: "internal-burst-out", Group: "api-production-internal", Desired: 3, Next: t0.Add(100 * time.Second), Period: 3 * time.Minute},
+		{Name: "internal-burst-in", Group: "api-production-internal", Desired: 2, Next: t0.Add(190 * time.Second), Period: 3 * time.Minute},
+		{Name: "reports-batch-out", Group: "worker-reports-staging", Desired: 2, Next: t0.Add(150 * time.Second), Period: 5 * time.Minute},
+		{Name: "reports-batch-in", Group: "worker-reports-staging", Desired: 1, Next: t0.Add(230 * time.Second), Period: 5 * time.Minute},
+	}
+	for _, sa := range schedules {
+		for _, c := range clouds {
+			if c.groups[sa.Group] != nil {
+				c.st.Schedules = append(c.st.Schedules, sa)
+			}
+		}
+	}
+	for _, c := range clouds {
+		c.advanceTo(t0)
+	}
+}
+
+// shareImage grants the account launch permission on the image and create-volume
+// permission on its snapshots, as ModifyImageAttribute and ModifySnapshotAttribute do.
+func (c *Cloud) shareImage(img *Image, account string) {
+	img.LaunchPermissions = modifyPermissions(img.LaunchPermissions, true, []string{account})
+	for _, sid := range img.Snapshots {
+		if s := c.snapshots[sid]; s != nil {
+			s.CreateVolumePermissions = modifyPermissions(s.CreateVolumePermissions, true, []string{account})
+		}
+	}
 }
 
 // label is a short git-SHA-like label.
@@ -157,9 +232,9 @@ func (c *Cloud) demoImages(svc string, n int, now time.Time, salt int) []*Image 
 	for i := range n {
 		age := time.Duration(n-i)*72*time.Hour - 24*time.Hour + time.Duration(salt)*37*time.Minute
 		bakedAt := now.Add(-age)
-		who := demoCI
+		who := demoCI(c.st.Account)
 		if i%2 == 1 {
-			who = demoAlice
+			who = demoAlice(c.st.Account)
 		}
 		lbl := c.label()
 		name := fmt.Sprintf("%s-%s-%s", svc, bakedAt.UTC().Format("20060102"), lbl)
@@ -200,15 +275,15 @@ func (c *Cloud) demoGroup(svc demoService, dg demoGroup, imgs []*Image, now time
 		spec.LaunchConfig = lc
 		released = imgs[0].ReadyAt.Add(time.Hour)
 	} else {
-		t := &Template{ID: c.newID("lt-0", 16), Name: dg.name, DefaultVersion: 1, CreatedBy: demoCI, CreatedAt: imgs[0].ReadyAt.Add(time.Hour)}
+		t := &Template{ID: c.newID("lt-0", 16), Name: dg.name, DefaultVersion: 1, CreatedBy: demoCI(c.st.Account), CreatedAt: imgs[0].ReadyAt.Add(time.Hour)}
 		for i := range dg.release {
 			at := imgs[i].ReadyAt.Add(time.Duration(i+1) * time.Hour)
 			if dg.env == "production" {
 				at = at.Add(20 * time.Hour)
 			}
-			who := demoOperator
+			who := demoOperator(c.st.Account)
 			if i%2 == 0 {
-				who = demoCI
+				who = demoCI(c.st.Account)
 			}
 			v := &TemplateVersion{Number: i + 1, ImageID: imgs[i].ID, InstanceType: "t3.medium", CreatedBy: who, CreatedAt: at,
 				Description: "initial launch template"}

@@ -267,7 +267,7 @@ func (e *ec2Client) CreateLaunchTemplateVersion(_ context.Context, in *ec2.Creat
 	t.Versions = append(t.Versions, v)
 	out := &ec2.CreateLaunchTemplateVersionOutput{LaunchTemplateVersion: c.versionOut(t, v)}
 	// AWS accepts a version whose AMI does not exist and says so in a warning.
-	if img := c.images[v.ImageID]; img == nil || img.Deregistered {
+	if img, _ := c.visibleImage(v.ImageID); img == nil || img.Deregistered {
 		out.Warning = &ec2types.ValidationWarning{Errors: []ec2types.ValidationError{{Code: aws.String("InvalidAMIID.NotFound"), Message: aws.String(fmt.Sprintf("The image id '[%s]' does not exist", v.ImageID))}}}
 	}
 	return out, nil
@@ -408,48 +408,79 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 	if !ok {
 		return nil, apiError(svcEC2, op, "InvalidParameterValue", "MaxResults must be between 5 and 1000")
 	}
-	for _, o := range in.Owners {
-		// The sim holds only the account's own images.
-		if o != "self" && o != c.st.Account {
-			return &ec2.DescribeImagesOutput{Images: []ec2types.Image{}}, nil
-		}
+	// Owners: "If you omit this parameter, the results include all images for which you
+	// have launch permissions, regardless of ownership" (DescribeImagesInput); self or an
+	// account ID scope them to that owner. The simulator has no amazon or marketplace images.
+	// ExecutableUsers (who may launch them) is not modelled.
+	if len(in.ExecutableUsers) > 0 {
+		return nil, apiError(svcEC2, op, "InvalidParameterValue", "the simulator does not model ExecutableUsers; use Owners")
 	}
-	var list []*Image
+	owners := map[string]bool{}
+	for _, o := range in.Owners {
+		if o == "self" {
+			o = c.st.Account
+		}
+		owners[o] = true
+	}
+	ownerOK := func(owner *Cloud) bool { return len(owners) == 0 || owners[owner.st.Account] }
+	listed := func(img *Image) bool {
+		return !img.Deregistered && (!img.Disabled || aws.ToBool(in.IncludeDisabled))
+	}
+	type owned struct {
+		img   *Image
+		owner *Cloud
+	}
+	var list []owned
 	if len(in.ImageIds) > 0 {
 		var missing []string
 		for _, id := range in.ImageIds {
 			if !strings.HasPrefix(id, "ami-") {
 				return nil, apiError(svcEC2, op, "InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", id)
 			}
-			img := c.images[id]
+			img, owner := c.visibleImage(id)
 			// DescribeImages "IncludeDisabled: ... Default: No disabled AMIs are included in
 			// the response" (EC2 API Reference).
-			if img == nil || img.Deregistered || (img.Disabled && !aws.ToBool(in.IncludeDisabled)) {
+			if img == nil || !listed(img) {
 				missing = append(missing, id)
 				continue
 			}
-			list = append(list, img)
+			if ownerOK(owner) {
+				list = append(list, owned{img, owner})
+			}
 		}
 		if len(missing) > 0 {
 			return nil, apiError(svcEC2, op, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(missing, ", "))
 		}
 	} else {
-		for _, img := range c.st.Images {
-			if !img.Deregistered && (!img.Disabled || aws.ToBool(in.IncludeDisabled)) {
-				list = append(list, img)
+		if ownerOK(c) {
+			for _, img := range c.st.Images {
+				if listed(img) {
+					list = append(list, owned{img, c})
+				}
+			}
+		}
+		for _, o := range c.peers(c.st.Region) {
+			if !ownerOK(o) {
+				continue
+			}
+			for _, img := range o.st.Images {
+				if listed(img) && grants(img.LaunchPermissions, c.st.Account) {
+					list = append(list, owned{img, o})
+				}
 			}
 		}
 	}
-	var filtered []*Image
-	for _, img := range list {
-		ok, bad := ec2Filter(in.Filters, img.Tags, map[string]string{
-			"image-id": img.ID, "name": img.Name, "state": c.imageState(img), "owner-id": c.st.Account,
+	var filtered []owned
+	for _, x := range list {
+		img := x.img
+		ok, bad := ec2Filter(in.Filters, c.tagsOf(img, x.owner), map[string]string{
+			"image-id": img.ID, "name": img.Name, "state": c.imageState(img), "owner-id": x.owner.st.Account,
 		})
 		if bad != "" {
 			return nil, apiError(svcEC2, op, "InvalidParameterValue", "The filter '%s' is invalid", bad)
 		}
 		if ok {
-			filtered = append(filtered, img)
+			filtered = append(filtered, x)
 		}
 	}
 	pg, next, ok := paginate(filtered, in.NextToken, limit)
@@ -457,20 +488,21 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 		return nil, apiError(svcEC2, op, "InvalidParameterValue", "Invalid value for parameter nextToken")
 	}
 	out := &ec2.DescribeImagesOutput{NextToken: next, Images: make([]ec2types.Image, 0, len(pg))}
-	for _, img := range pg {
+	for _, x := range pg {
+		img, owner := x.img, x.owner
 		o := ec2types.Image{
 			ImageId:        aws.String(img.ID),
 			Name:           aws.String(img.Name),
 			State:          ec2types.ImageState(c.imageState(img)),
 			CreationDate:   aws.String(img.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")),
-			OwnerId:        aws.String(c.st.Account),
-			Public:         aws.Bool(false),
+			OwnerId:        aws.String(owner.st.Account),
+			Public:         aws.Bool(slices.Contains(img.LaunchPermissions, "all")),
 			Architecture:   ec2types.ArchitectureValuesX8664,
 			ImageType:      ec2types.ImageTypeValuesMachine,
 			RootDeviceName: aws.String("/dev/xvda"),
 			RootDeviceType: ec2types.DeviceTypeEbs,
-			Tags:           ec2Tags(img.Tags),
 		}
+		o.Tags = ec2Tags(c.tagsOf(img, owner))
 		if img.Description != "" {
 			o.Description = aws.String(img.Description)
 		}
@@ -480,11 +512,12 @@ func (e *ec2Client) DescribeImages(_ context.Context, in *ec2.DescribeImagesInpu
 				dev = fmt.Sprintf("/dev/xvd%c", 'a'+i)
 			}
 			size := int32(8)
-			if s := c.snapshots[sid]; s != nil {
-				size = s.VolumeSize
+			encrypted := false
+			if s := owner.snapshots[sid]; s != nil {
+				size, encrypted = s.VolumeSize, s.KMSKey != ""
 			}
 			o.BlockDeviceMappings = append(o.BlockDeviceMappings, ec2types.BlockDeviceMapping{DeviceName: aws.String(dev),
-				Ebs: &ec2types.EbsBlockDevice{SnapshotId: aws.String(sid), VolumeSize: aws.Int32(size), DeleteOnTermination: aws.Bool(true), VolumeType: ec2types.VolumeTypeGp3}})
+				Ebs: &ec2types.EbsBlockDevice{SnapshotId: aws.String(sid), VolumeSize: aws.Int32(size), DeleteOnTermination: aws.Bool(true), VolumeType: ec2types.VolumeTypeGp3, Encrypted: aws.Bool(encrypted)}})
 		}
 		out.Images = append(out.Images, o)
 	}
@@ -561,12 +594,15 @@ func (e *ec2Client) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapsho
 			Progress:    aws.String(fmt.Sprintf("%d%%", pct)),
 			State:       ec2types.SnapshotState(state),
 			OwnerId:     aws.String(c.st.Account),
-			Encrypted:   aws.Bool(false),
+			Encrypted:   aws.Bool(s.KMSKey != ""),
 			Description: aws.String(fmt.Sprintf("Created by CreateImage(%s) for %s", s.VolumeID, s.ImageID)),
 			Tags:        ec2Tags(s.Tags),
 		}
 		if state == "completed" {
 			o.CompletionTime = aws.Time(s.DoneAt)
+		}
+		if s.KMSKey != "" {
+			o.KmsKeyId = aws.String(s.KMSKey)
 		}
 		out.Snapshots = append(out.Snapshots, o)
 	}
@@ -628,7 +664,8 @@ func (e *ec2Client) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ .
 }
 
 // CreateTags adds or overwrites tags on images, the one resource type adstage-ops tags on its
-// own. As the Amazon EC2 API Reference (CreateTags) and "Tag your Amazon EC2 resources" say:
+// own. Tags an account puts on an image another account shares with it are its own: only it
+// sees them (see tagsOf). As the Amazon EC2 API Reference (CreateTags) and "Tag your Amazon EC2 resources" say:
 // each resource ID must exist (InvalidAMIID.NotFound otherwise, and nothing is tagged); a tag
 // whose key exists overwrites it; keys are at most 128 and values at most 256 Unicode
 // characters; keys may not start with "aws:"; a resource has at most 50 tags.
@@ -642,16 +679,20 @@ func (e *ec2Client) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...
 	if in == nil || len(in.Resources) == 0 {
 		return nil, apiError(svcEC2, op, "MissingParameter", "The request must contain the parameter resourceIdSet")
 	}
-	var imgs []*Image
+	type tagged struct {
+		img   *Image
+		owner *Cloud
+	}
+	var imgs []tagged
 	for _, id := range in.Resources {
-		img := c.images[id]
 		if !strings.HasPrefix(id, "ami-") {
 			return nil, apiError(svcEC2, op, "InvalidID", "The ID '%s' is not valid (the simulator tags images only)", id)
 		}
+		img, owner := c.visibleImage(id)
 		if img == nil || img.Deregistered {
 			return nil, apiError(svcEC2, op, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
 		}
-		imgs = append(imgs, img)
+		imgs = append(imgs, tagged{img, owner})
 	}
 	for _, t := range in.Tags {
 		k, v := aws.ToString(t.Key), aws.ToString(t.Value)
@@ -664,8 +705,8 @@ func (e *ec2Client) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...
 			return nil, apiError(svcEC2, op, "InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
 		}
 	}
-	for _, img := range imgs {
-		tags := slices.Clone(img.Tags)
+	for _, x := range imgs {
+		tags := slices.Clone(c.tagsOf(x.img, x.owner))
 		for _, t := range in.Tags {
 			k, v := aws.ToString(t.Key), aws.ToString(t.Value)
 			if i := slices.IndexFunc(tags, func(x Tag) bool { return x.Key == k }); i >= 0 {
@@ -677,7 +718,14 @@ func (e *ec2Client) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...
 		if len(tags) > 50 {
 			return nil, apiError(svcEC2, op, "TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
 		}
-		img.Tags = tags
+		if x.owner == c {
+			x.img.Tags = tags
+			continue
+		}
+		if c.st.SharedImageTags == nil {
+			c.st.SharedImageTags = map[string][]Tag{}
+		}
+		c.st.SharedImageTags[x.img.ID] = tags
 	}
 	return &ec2.CreateTagsOutput{}, nil
 }
@@ -693,4 +741,15 @@ func (c *Cloud) createImage(source, name, desc string, imgTags, snapTags []Tag, 
 	c.images[img.ID] = img
 	c.snapshots[s.ID] = s
 	return img
+}
+
+// tagsOf are the tags of an image as this account sees them: its own image's, or the tags
+// it put on an image another account shares with it ("For public and shared AMIs,
+// user-defined tags that are attached by other Amazon Web Services accounts" are not the
+// viewer's: CopyImageInput.CopyImageTags). c.mu is held.
+func (c *Cloud) tagsOf(img *Image, owner *Cloud) []Tag {
+	if owner == c {
+		return img.Tags
+	}
+	return c.st.SharedImageTags[img.ID]
 }

@@ -22,12 +22,15 @@ type State struct {
 	LaunchConfigs []*LaunchConfig
 	Instances     map[string]*Instance
 	// Terminated lists terminated instances, oldest first, until they are forgotten.
-	Terminated   []string `json:",omitempty"`
-	Images       []*Image
-	Snapshots    []*Snapshot
-	TargetGroups []*TargetGroup
-	ClassicELBs  []*ClassicELB
-	Schedules    []*ScheduledAction
+	Terminated []string `json:",omitempty"`
+	Images     []*Image
+	// SharedImageTags are the tags this account put on images other accounts share with
+	// it: on AWS an account sees only its own tags on a shared image.
+	SharedImageTags map[string][]Tag `json:",omitempty"`
+	Snapshots       []*Snapshot
+	TargetGroups    []*TargetGroup
+	ClassicELBs     []*ClassicELB
+	Schedules       []*ScheduledAction
 	// BadImages are AMIs whose instances never pass load balancer health checks.
 	// SSMParameters are Systems Manager parameters a launch template version's ImageId may
 	// name as "resolve:ssm:NAME" (by name: the AMI ID).
@@ -160,6 +163,12 @@ type Image struct {
 	// Disabled AMIs stay in the account but are listed only with IncludeDisabled, in state
 	// "disabled", and cannot be launched (Amazon EC2 User Guide, "Disable an AMI").
 	Disabled bool `json:",omitempty"`
+	// LaunchPermissions are the other accounts that may launch the image ("all": public),
+	// granted with ModifyImageAttribute.
+	LaunchPermissions []string `json:",omitempty"`
+	// CopyToken is the ClientToken of the CopyImage that made the image: the same request
+	// again returns it instead of another copy.
+	CopyToken string `json:",omitempty"`
 }
 
 // Snapshot is an EBS snapshot behind an image.
@@ -171,6 +180,11 @@ type Snapshot struct {
 	StartTime  time.Time
 	DoneAt     time.Time
 	Tags       []Tag `json:",omitempty"`
+	// KMSKey is the ARN of the KMS key that encrypts it ("": not encrypted).
+	KMSKey string `json:",omitempty"`
+	// CreateVolumePermissions are the other accounts that may create volumes from the
+	// snapshot ("all": public), granted with ModifySnapshotAttribute.
+	CreateVolumePermissions []string `json:",omitempty"`
 }
 
 // TargetGroup is an ELBv2 target group of instances.

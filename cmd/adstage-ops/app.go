@@ -49,7 +49,6 @@ type app struct {
 	// awsProfile is the profile the clients were loaded with ("" for the standard chain,
 	// which AWS_PROFILE steers for child processes too).
 	awsProfile string
-	cloud      *sim.Cloud // the demo fleet, saved on close
 	tick       time.Duration
 	console    bool // the live console, not a subcommand (named in audit events)
 	// oneShot makes the inventory read everything once (status), instead of the console's
@@ -138,9 +137,8 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 			return err
 		}
 		opts.Now = a.now
-		opts.BootTime = a.cloud.BootTime() // the demo's instances boot faster than EC2's
-		clients := a.demo.clients()
-		a.build(clients, clients.Read(), opts)
+		opts.BootTime = a.demo.world.BootTime() // the demo's instances boot faster than EC2's
+		a.buildDemo(opts)
 		return nil
 	}
 	a.now = time.Now
@@ -243,7 +241,7 @@ func (a *app) openDemo() error {
 			return fail(exitError, "clear the demo audit log %s: %v", a.audit.Path(), err)
 		}
 	}
-	a.demo, a.cloud, a.now = store, store.cloud, store.now
+	a.demo, a.now = store, store.now
 	return nil
 }
 

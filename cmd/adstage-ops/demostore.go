@@ -35,8 +35,10 @@ type demoStore struct {
 	path     string
 	readOnly bool
 	lock     *flock.Flock
-	cloud    *sim.Cloud
-	now      func() time.Time // the demo's clock
+	// world is the demo's accounts (staging's and production's), saved together in one
+	// state file.
+	world *sim.Partition
+	now   func() time.Time // the demo's clock
 
 	mu   sync.Mutex // serialises this process's changes and syncs
 	seen os.FileInfo
@@ -60,15 +62,15 @@ func openDemoStore(path string, explicit, reset, readOnly bool, clock func(time.
 		return nil, fail(exitError, "the demo state %s is not a regular file (%s); name a new file or an existing demo state with --demo-state", path, fi.Mode().Type())
 	}
 	if fi != nil && !reset {
-		cloud, err := loadDemo(path)
+		world, err := loadDemo(path)
 		if err == nil {
 			start := time.Now()
-			if cloud.Now().After(start) {
-				start = cloud.Now()
+			if world.Now().After(start) {
+				start = world.Now()
 			}
 			c := clock(start)
-			cloud.SetClock(c)
-			s.cloud, s.seen, s.now = cloud, fi, c.Now
+			world.SetClock(c)
+			s.world, s.seen, s.now = world, fi, c.Now
 			return s, nil
 		}
 		if explicit {
@@ -85,7 +87,7 @@ func openDemoStore(path string, explicit, reset, readOnly bool, clock func(time.
 		}
 	}
 	c := clock(time.Now())
-	s.cloud, s.now = sim.NewDemo(c), c.Now
+	s.world, s.now = sim.NewDemoAccounts(c), c.Now
 	if !readOnly {
 		if err := s.replace(); err != nil {
 			return nil, fail(exitError, "save the demo state: %v", err)
@@ -94,13 +96,15 @@ func openDemoStore(path string, explicit, reset, readOnly bool, clock func(time.
 	return s, nil
 }
 
-func loadDemo(path string) (*sim.Cloud, error) {
+// loadDemo reads a demo state: both accounts, or (saved by an older adstage-ops) one
+// account holding every environment, which then runs as it was.
+func loadDemo(path string) (*sim.Partition, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return sim.Load(f, nil)
+	return sim.LoadPartition(f, nil)
 }
 
 // syncIn takes in the state file when another process saved it since this one last read or
@@ -126,7 +130,7 @@ func (s *demoStore) syncIn() error {
 	if err != nil {
 		return err
 	}
-	if err := s.cloud.Restore(f); err != nil {
+	if err := s.world.Restore(f); err != nil {
 		return err
 	}
 	s.seen = fi
@@ -185,7 +189,7 @@ func (s *demoStore) save() error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := s.cloud.Save(tmp); err != nil {
+	if err := s.world.Save(tmp); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -215,12 +219,18 @@ func (s *demoStore) close() error {
 	return s.change(func() error { return nil })
 }
 
-// clients are the simulator's clients with every mutating call run through change, and the
-// calls that begin a tick or a plan preceded by sync.
+// clients are the first account's (staging's) clients: see clientsOf.
 func (s *demoStore) clients() awsapi.Clients {
-	c := s.cloud.Clients()
+	return s.clientsOf(s.world.Clouds()[0])
+}
+
+// clientsOf are the simulator's clients of one account with every mutating call run
+// through change, and the calls that begin a tick or a plan preceded by sync.
+func (s *demoStore) clientsOf(cloud *sim.Cloud) awsapi.Clients {
+	c := cloud.Clients()
+	e := demoEC2{EC2API: c.EC2, images: c.Images, s: s}
 	c.AutoScaling = demoAutoScaling{c.AutoScaling, s}
-	c.EC2 = demoEC2{c.EC2, s}
+	c.EC2, c.Images = e, e
 	return c
 }
 
@@ -273,7 +283,31 @@ func (d demoAutoScaling) CancelInstanceRefresh(ctx context.Context, in *autoscal
 
 type demoEC2 struct {
 	awsapi.EC2API
-	s *demoStore
+	images awsapi.ImageSharingAPI
+	s      *demoStore
+}
+
+func (d demoEC2) DescribeImageAttribute(ctx context.Context, in *ec2.DescribeImageAttributeInput, o ...func(*ec2.Options)) (*ec2.DescribeImageAttributeOutput, error) {
+	d.s.sync()
+	return d.images.DescribeImageAttribute(ctx, in, o...)
+}
+
+func (d demoEC2) DescribeSnapshotAttribute(ctx context.Context, in *ec2.DescribeSnapshotAttributeInput, o ...func(*ec2.Options)) (*ec2.DescribeSnapshotAttributeOutput, error) {
+	return d.images.DescribeSnapshotAttribute(ctx, in, o...)
+}
+
+func (d demoEC2) ModifyImageAttribute(ctx context.Context, in *ec2.ModifyImageAttributeInput, o ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error) {
+	return call(d.s, func() (*ec2.ModifyImageAttributeOutput, error) { return d.images.ModifyImageAttribute(ctx, in, o...) })
+}
+
+func (d demoEC2) ModifySnapshotAttribute(ctx context.Context, in *ec2.ModifySnapshotAttributeInput, o ...func(*ec2.Options)) (*ec2.ModifySnapshotAttributeOutput, error) {
+	return call(d.s, func() (*ec2.ModifySnapshotAttributeOutput, error) {
+		return d.images.ModifySnapshotAttribute(ctx, in, o...)
+	})
+}
+
+func (d demoEC2) CopyImage(ctx context.Context, in *ec2.CopyImageInput, o ...func(*ec2.Options)) (*ec2.CopyImageOutput, error) {
+	return call(d.s, func() (*ec2.CopyImageOutput, error) { return d.images.CopyImage(ctx, in, o...) })
 }
 
 func (d demoEC2) DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, o ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {

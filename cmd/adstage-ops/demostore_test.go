@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -136,8 +137,8 @@ func TestDemoStore_WrapsEveryWriteOperation(t *testing.T) {
 		}
 	}
 	wrapper := map[string]string{"autoscaling": "demoAutoScaling", "ec2": "demoEC2"}
-	// An operation the simulator does not implement (image sharing and copying: its
-	// clients have no Images) cannot change the demo fleet, so there is nothing to save.
+	// An operation the simulator does not implement cannot change the demo fleet, so there
+	// is nothing to save.
 	simClients := sim.New(sim.NewManualClock(time.Unix(0, 0)), sim.Options{}).Clients()
 	implemented := func(name string) bool {
 		for _, c := range []any{simClients.AutoScaling, simClients.EC2, simClients.Images} {
@@ -159,5 +160,68 @@ func TestDemoStore_WrapsEveryWriteOperation(t *testing.T) {
 		if !declared[w+"."+op.Name] {
 			t.Errorf("%s:%s is not run through the demo store (no %s.%s in demostore.go)", op.Service, op.Name, w, op.Name)
 		}
+	}
+}
+
+// The demo's two accounts live in one state file: a share made by one process (staging's
+// identity) is what another process's production clients see.
+func TestDemoStore_KeepsBothAccountsAndTheirShares(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "demo-state.json")
+	first := openTestStore(t, path)
+	clouds := first.world.Clouds()
+	if len(clouds) != 2 || clouds[0].Account() != sim.DemoStagingAccount || clouds[1].Account() != sim.DemoProductionAccount {
+		t.Fatalf("demo accounts %v, want staging's and production's", clouds)
+	}
+	staging, production := first.clientsOf(clouds[0]), first.clientsOf(clouds[1])
+	sees := func(c awsapi.Clients, image string) bool {
+		_, err := c.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{image}})
+		return err == nil
+	}
+	out, err := staging.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := ""
+	for _, img := range out.Images {
+		if !sees(production, aws.ToString(img.ImageId)) {
+			image = aws.ToString(img.ImageId)
+			break
+		}
+	}
+	if image == "" {
+		t.Fatal("every staging image is shared with production: the demo has nothing for a promote to share")
+	}
+	if _, err := staging.Images.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(image),
+		LaunchPermission: &ec2types.LaunchPermissionModifications{Add: []ec2types.LaunchPermission{{UserId: aws.String(sim.DemoProductionAccount)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	second := openTestStore(t, path)
+	if !sees(second.clientsOf(second.world.Clouds()[1]), image) {
+		t.Errorf("another process's production does not see %s, which staging shared", image)
+	}
+}
+
+// A state saved by an older adstage-ops (one account holding both environments) runs as it
+// was.
+func TestDemoStore_LoadsAOneAccountState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "demo-state.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.NewDemo(sim.NewManualClock(time.Now())).Save(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	s, err := openDemoStore(path, true, false, false, func(time.Time) sim.Clock { return sim.RealClock{} }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clouds := s.world.Clouds(); len(clouds) != 1 || clouds[0].Account() != sim.DefaultAccount {
+		t.Fatalf("accounts %v, want the one saved", clouds)
+	}
+	if img := demoImage(t, s); img == "" {
+		t.Error("no images in the one-account state")
 	}
 }

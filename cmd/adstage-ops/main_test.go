@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -294,22 +295,30 @@ func cmdDemoAdmin(ts *testscript.TestScript, neg bool, args []string) {
 	path := ts.MkAbs(args[0])
 	f, err := os.Open(path)
 	ts.Check(err)
-	cloud, err := sim.Load(f, nil)
+	world, err := sim.LoadPartition(f, nil)
 	f.Close()
 	ts.Check(err)
-	switch args[1] {
-	case "bad":
-		cloud.MarkImageBad(args[2])
-	case "deregister":
-		ts.Check(cloud.DeregisterImage(args[2]))
-	case "delete-target-group":
-		ts.Check(cloud.DeleteTargetGroup(args[2]))
-	default:
-		ts.Fatalf("demo-admin: unknown change %q", args[1])
+	// Each change goes to the accounts it applies to: an image misbehaves wherever it is
+	// launched; an image or a target group is deleted in the account that has it.
+	var errs []error
+	for _, cloud := range world.Clouds() {
+		switch args[1] {
+		case "bad":
+			cloud.MarkImageBad(args[2])
+		case "deregister":
+			errs = append(errs, cloud.DeregisterImage(args[2]))
+		case "delete-target-group":
+			errs = append(errs, cloud.DeleteTargetGroup(args[2]))
+		default:
+			ts.Fatalf("demo-admin: unknown change %q", args[1])
+		}
+	}
+	if len(errs) > 0 && !slices.Contains(errs, nil) {
+		ts.Fatalf("demo-admin: %v", errors.Join(errs...))
 	}
 	out, err := os.Create(path)
 	ts.Check(err)
-	ts.Check(cloud.Save(out))
+	ts.Check(world.Save(out))
 	ts.Check(out.Close())
 }
 

@@ -132,6 +132,43 @@ func (a *app) buildMembers(ctx context.Context, specs []memberSpec, opts ops.Opt
 		}
 		members = append(members, m)
 	}
+	a.compose(members)
+}
+
+// buildDemo reads the demo's accounts each with its own clients, as a config with a
+// profile per environment does: staging's and production's, merged in one console. A demo
+// state of one account (saved by an older adstage-ops) runs as one set of clients.
+func (a *app) buildDemo(opts ops.Options) {
+	clouds := a.demo.world.Clouds()
+	if len(clouds) == 1 {
+		clients := a.demo.clientsOf(clouds[0])
+		a.build(clients, clients.Read(), opts)
+		return
+	}
+	var members []accounts.Member
+	for _, c := range clouds {
+		envs := a.demo.world.Envs(c.Account())
+		clients := a.demo.clientsOf(c)
+		name := "other environments"
+		if len(envs) > 0 {
+			name = strings.Join(envs, ", ")
+		}
+		m := accounts.Member{Name: fmt.Sprintf("%s (demo account %s, %s)", name, c.Account(), c.Region()), Envs: envs, CatchAll: len(envs) == 0,
+			Tags: opts.Tags, Read: clients.Read()}
+		if a.readOnly {
+			m.Reader = inventory.NewInventory(m.Read, opts.Options)
+		} else {
+			op := ops.NewOperator(clients, opts)
+			m.Reader, m.Operator, m.Write = op, op, clients
+		}
+		members = append(members, m)
+	}
+	a.compose(members)
+}
+
+// compose makes the console over the members: read-only, or the operators with the
+// config's read-only environments guarded.
+func (a *app) compose(members []accounts.Member) {
 	aopts := accounts.Options{SkipUntagged: a.cfg.SkipUntagged, Now: a.now}
 	if a.readOnly {
 		a.reader = accounts.New(members, aopts)
