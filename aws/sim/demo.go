@@ -166,10 +166,13 @@ func seedDemo(staging, production *Cloud, t0 time.Time) {
 	c.startRefresh(web, spec, cfg, 100, 150, true, true, 30, "Ignore", "Ignore")
 	// The fourth web release passes its health checks but fails 8 % of real requests: its
 	// 5xx rise as the rollout serves it, the alarm fires, and a rollback brings them down.
-	if c.st.ErrorImages == nil {
-		c.st.ErrorImages = map[string]float64{}
+	// The image errors wherever it runs: in staging's account too.
+	for _, cl := range []*Cloud{c, staging} {
+		if cl.st.ErrorImages == nil {
+			cl.st.ErrorImages = map[string]float64{}
+		}
+		cl.st.ErrorImages[to] = 0.08
 	}
-	c.st.ErrorImages[to] = 0.08
 	if tg := c.tgNames[web.Name]; tg != nil {
 		c.st.Alarms = append(c.st.Alarms, &Alarm{Name: "web-production-5xx", Namespace: "AWS/ApplicationELB", Metric: "HTTPCode_Target_5XX_Count",
 			Dimensions: []Tag{{Key: "TargetGroup", Value: arnSuffix(tg.ARN, "targetgroup/")}, {Key: "LoadBalancer", Value: arnSuffix(tg.LoadBalancerARN, "app/")}},
