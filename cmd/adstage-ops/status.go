@@ -275,7 +275,12 @@ func filterServices(all []model.Service, name, env string) []model.Service {
 }
 
 func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time.Time) {
-	fmt.Fprintf(w, "account %s  region %s  as %s\n\n", f.Account, f.Region, f.Identity)
+	if accts := strings.Split(f.Account, "+"); len(accts) > 1 {
+		// A console over several identities: each row's account is in its own line below.
+		fmt.Fprintf(w, "accounts %s  region %s  as %s\n\n", strings.Join(accts, ", "), f.Region, strings.Join(strings.Split(f.Identity, "+"), ", "))
+	} else {
+		fmt.Fprintf(w, "account %s  region %s  as %s\n\n", f.Account, f.Region, f.Identity)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tENV\tGROUPS\tDESIRED\tIN SERVICE\tHEALTHY\tDRAINING\tRELEASE\tSTATE")
 	for i := range services {
@@ -355,14 +360,18 @@ func orDash(s string) string {
 }
 
 type statusOut struct {
-	SchemaVersion int          `json:"schema_version"`
-	Account       string       `json:"account"`
-	Region        string       `json:"region"`
-	Identity      string       `json:"identity"`
-	FetchedAt     time.Time    `json:"fetched_at"`
-	Services      []serviceOut `json:"services"`
-	Problems      []string     `json:"problems,omitempty"`
-	Degraded      bool         `json:"degraded"`
+	SchemaVersion int    `json:"schema_version"`
+	Account       string `json:"account"`
+	// Accounts and Identities list each identity's account and caller when the console reads
+	// several (account and identity then join them with "+").
+	Accounts   []string     `json:"accounts,omitempty"`
+	Identities []string     `json:"identities,omitempty"`
+	Region     string       `json:"region"`
+	Identity   string       `json:"identity"`
+	FetchedAt  time.Time    `json:"fetched_at"`
+	Services   []serviceOut `json:"services"`
+	Problems   []string     `json:"problems,omitempty"`
+	Degraded   bool         `json:"degraded"`
 	// Unread counts the resources the read could not read (each named in problems); the
 	// answer is then incomplete and status exits 2.
 	Unread int `json:"unread"`
@@ -439,6 +448,9 @@ type targetOut struct {
 
 func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusOut {
 	out := statusOut{SchemaVersion: schemaVersion, Account: f.Account, Region: f.Region, Identity: f.Identity, FetchedAt: f.FetchedAt, Problems: f.Problems, Services: []serviceOut{}}
+	if strings.Contains(f.Account, "+") {
+		out.Accounts, out.Identities = strings.Split(f.Account, "+"), strings.Split(f.Identity, "+")
+	}
 	for i := range services {
 		s := &services[i]
 		c := s.Counts()
