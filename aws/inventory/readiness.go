@@ -152,6 +152,7 @@ func (inv *Inventory) readiness(ctx context.Context, groups []model.Group) (mode
 	}
 	var out model.Readiness
 	var targets []string
+	differ := false
 	for i := range groups {
 		g := &groups[i]
 		l := ledgers.Groups[i]
@@ -167,12 +168,10 @@ func (inv *Inventory) readiness(ctx context.Context, groups []model.Group) (mode
 		}
 		out.Unverified = out.Unverified || c.Unverified
 		targets = append(targets, fmt.Sprintf("%s v%d (%s)", g.Name, c.Target.Version, c.Target.ImageID))
-		if c.Target.ImageID != out.Target.ImageID {
-			out.Note = "the groups return to different releases: " + strings.Join(targets, ", ")
-		}
+		differ = differ || c.Target.ImageID != out.Target.ImageID
 		out.Estimate = max(out.Estimate, inv.Estimate(g))
 	}
-	if out.Note != "" {
+	if differ {
 		out.Note = "the groups return to different releases: " + strings.Join(targets, ", ")
 	}
 	return out, nil

@@ -157,3 +157,42 @@ func TestPlanBake_EnvironmentComesFromTheGroup_RecordedFake(t *testing.T) {
 		t.Errorf("execute: %v, CreateImage calls %d", err, w.f.CreateImageOp.Calls())
 	}
 }
+
+// Two groups of one service whose ledgers disagree: each returns to its own previous
+// release, and the plan says so per group.
+func TestRollback_GroupsThatDisagreeEachReturnToTheirOwn_RecordedFake(t *testing.T) {
+	w := newActWorld(t)
+	w.groups = []astypes.AutoScalingGroup{actGroup("api-prod-a", "production", "lt-a", "3", 1), actGroup("api-prod-b", "production", "lt-b", "3", 1)}
+	for _, tpl := range []string{"lt-a", "lt-b"} {
+		w.addVersion(tpl, 1, "ami-1", "")
+		w.addVersion(tpl, 2, "ami-2", model.ReleaseNote{Who: "arn:aws:iam::123456789012:user/bob", When: actNow.Add(-48 * time.Hour), From: "ami-1", To: "ami-2"}.String())
+		w.addVersion(tpl, 3, "ami-3", model.ReleaseNote{Who: "arn:aws:iam::123456789012:user/cy", When: actNow.Add(-24 * time.Hour), From: "ami-2", To: "ami-3"}.String())
+	}
+	// Group b's rollout of version 2 was rolled back by AWS (it ran version 1 until version 3
+	// went out over it): b returns to version 1, a to version 2.
+	w.addVersion("lt-b", 3, "ami-3", model.ReleaseNote{Who: "arn:aws:iam::123456789012:user/cy", When: actNow.Add(-24 * time.Hour), From: "ami-1", To: "ami-3"}.String())
+	w.refreshes["api-prod-b"] = []astypes.InstanceRefresh{{
+		InstanceRefreshId: aws.String("r-b2"), AutoScalingGroupName: aws.String("api-prod-b"), Status: astypes.InstanceRefreshStatusRollbackSuccessful,
+		StartTime: aws.Time(actNow.Add(-47 * time.Hour)), EndTime: aws.Time(actNow.Add(-46 * time.Hour)),
+		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String("lt-b"), Version: aws.String("2")}},
+	}}
+	for _, id := range []string{"ami-1", "ami-2", "ami-3"} {
+		w.images[id] = actImage(id, "available", "api")
+	}
+	op, _ := w.operator(t)
+	p, err := op.PlanRollback(context.Background(), RollbackRequest{Service: "api", Env: "production"})
+	if err != nil || p.Blocked() {
+		t.Fatalf("plan: %v %s", err, p.FailureText())
+	}
+	got := map[string]string{}
+	for _, s := range p.Steps {
+		got[s.Group] = s.ToVersion
+	}
+	if got["api-prod-a"] != "2" || got["api-prod-b"] != "1" {
+		t.Errorf("targets %v, want a to 2 and b to 1", got)
+	}
+	r, err := op.Readiness(context.Background(), "api", "production")
+	if err != nil || !strings.Contains(r.Note, "the groups return to different releases") {
+		t.Errorf("readiness %+v %v", r, err)
+	}
+}
