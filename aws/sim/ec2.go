@@ -632,25 +632,9 @@ func (e *ec2Client) CreateImage(_ context.Context, in *ec2.CreateImageInput, _ .
 			return nil, apiError(svcEC2, op, "InvalidAMIName.Duplicate", "AMI name %s is already in use by AMI %s", name, img.ID)
 		}
 	}
-	var imgTags, snapTags []Tag
-	for _, ts := range in.TagSpecifications {
-		var tags []Tag
-		for _, t := range ts.Tags {
-			// Tag restrictions ("Tag your Amazon EC2 resources", EC2 User Guide): values are
-			// at most 256 Unicode characters, also when tagged on creation.
-			if utf8.RuneCountInString(aws.ToString(t.Value)) > 256 {
-				return nil, apiError(svcEC2, op, "InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters")
-			}
-			tags = append(tags, Tag{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value)})
-		}
-		switch ts.ResourceType {
-		case ec2types.ResourceTypeImage:
-			imgTags = append(imgTags, tags...)
-		case ec2types.ResourceTypeSnapshot:
-			snapTags = append(snapTags, tags...)
-		default:
-			return nil, apiError(svcEC2, op, "InvalidParameterValue", "'%s' is not a valid taggable resource type for this operation.", ts.ResourceType)
-		}
+	imgTags, snapTags, err := imageTagSpecs(op, in.TagSpecifications)
+	if err != nil {
+		return nil, err
 	}
 	// CreateImage's Description: "Constraints: Up to 255 characters" (API reference), and
 	// like every string parameter, valid UTF-8.
@@ -752,4 +736,28 @@ func (c *Cloud) tagsOf(img *Image, owner *Cloud) []Tag {
 		return img.Tags
 	}
 	return c.st.SharedImageTags[img.ID]
+}
+
+// imageTagSpecs reads the tag specifications of CreateImage or CopyImage: tags for the image
+// and for its snapshots. Tag restrictions ("Tag your Amazon EC2 resources", EC2 User Guide):
+// values are at most 256 Unicode characters, also when tagged on creation.
+func imageTagSpecs(op string, specs []ec2types.TagSpecification) (img, snap []Tag, err error) {
+	for _, ts := range specs {
+		var tags []Tag
+		for _, t := range ts.Tags {
+			if utf8.RuneCountInString(aws.ToString(t.Value)) > 256 {
+				return nil, nil, apiError(svcEC2, op, "InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters")
+			}
+			tags = append(tags, Tag{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value)})
+		}
+		switch ts.ResourceType {
+		case ec2types.ResourceTypeImage:
+			img = append(img, tags...)
+		case ec2types.ResourceTypeSnapshot:
+			snap = append(snap, tags...)
+		default:
+			return nil, nil, apiError(svcEC2, op, "InvalidParameterValue", "'%s' is not a valid taggable resource type for this operation.", ts.ResourceType)
+		}
+	}
+	return img, snap, nil
 }

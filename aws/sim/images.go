@@ -380,26 +380,12 @@ func (e *ec2Client) CopyImage(_ context.Context, in *ec2.CopyImageInput, _ ...fu
 			return nil, apiError(svcEC2, op, "InvalidAMIName.Duplicate", "AMI name %s is already in use by AMI %s", name, img.ID)
 		}
 	}
-	var imgTags, snapTags []Tag
-	if aws.ToBool(in.CopyImageTags) && owner.st.Account == c.st.Account {
-		imgTags = slices.Clone(src.Tags)
+	imgTags, snapTags, err := imageTagSpecs(op, in.TagSpecifications)
+	if err != nil {
+		return nil, err
 	}
-	for _, ts := range in.TagSpecifications {
-		var tags []Tag
-		for _, t := range ts.Tags {
-			if utf8.RuneCountInString(aws.ToString(t.Value)) > 256 {
-				return nil, apiError(svcEC2, op, "InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters")
-			}
-			tags = append(tags, Tag{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value)})
-		}
-		switch ts.ResourceType {
-		case ec2types.ResourceTypeImage:
-			imgTags = append(imgTags, tags...)
-		case ec2types.ResourceTypeSnapshot:
-			snapTags = append(snapTags, tags...)
-		default:
-			return nil, apiError(svcEC2, op, "InvalidParameterValue", "'%s' is not a valid taggable resource type for this operation.", ts.ResourceType)
-		}
+	if aws.ToBool(in.CopyImageTags) && owner.st.Account == c.st.Account {
+		imgTags = append(slices.Clone(src.Tags), imgTags...)
 	}
 	img := c.createImage("", name, aws.ToString(in.Description), imgTags, snapTags, c.st.Now)
 	img.CopyToken = aws.ToString(in.ClientToken)
