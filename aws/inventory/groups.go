@@ -71,18 +71,28 @@ func ServiceFilters(tags model.TagKeys, service, env string) []astypes.Filter {
 // groupRead is one group as mapped from DescribeAutoScalingGroups, with what the rest of the
 // snapshot needs to finish it.
 type groupRead struct {
-	g        model.Group
+	g model.Group
+	listing
+	// instImage is the AMI DescribeAutoScalingGroups reported per instance, when it did; nil
+	// when it reported none. Not kept between snapshots: a group kept from the last listing
+	// takes its instances' AMIs from the fleet that assembled them (prev).
+	instImage []string
+	// prev is the group as the last snapshot assembled it when this snapshot did not list it
+	// again (it was kept from the last listing, see listGroups); nil when listed now.
+	prev *model.Group
+}
+
+// listing is what the inventory keeps of a group's listing between snapshots besides the
+// model.Group the last fleet holds: only what the next merge and assembly need.
+type listing struct {
 	template string   // template key; "" for launch configuration groups
 	tgARNs   []string // target group ARNs, in the order of g.TargetGroups
-	// instImage is the AMI DescribeAutoScalingGroups reported per instance, when it did; nil
-	// when it reported none (kept between snapshots: the listing is cached, see listGroups).
-	instImage []string
 	// instTpl is each instance's template key (differs from template during a change); nil
 	// when every instance launched from template.
 	instTpl  []string
+	mix      string // instance launch template versions when more than one, else ""
 	moving   bool   // instances arriving or leaving
 	draining bool   // the last balancer reads had one of its instances draining
-	mix      string // instance launch template versions when more than one, else ""
 }
 
 // LaunchTemplateOf is the group's launch template, directly or inside a mixed instances policy.
@@ -186,7 +196,7 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 		slices.Sort(versions)
 		r.mix = strings.Join(versions, ",")
 	}
-	// The listing is kept between snapshots: drop the per-instance slices that say nothing.
+	// Drop the per-instance slices that say nothing (instTpl is kept between snapshots).
 	if !slices.ContainsFunc(r.instImage, func(s string) bool { return s != "" }) {
 		r.instImage = nil
 	}
@@ -196,8 +206,13 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 	return r
 }
 
-// image is the AMI the listing reported for instance j ("" when none).
+// image is the AMI known for instance j before this snapshot's reads: the one the listing
+// reported, or for a group kept from the last listing the one the last fleet showed (an
+// instance's AMI never changes). "" when none.
 func (r *groupRead) image(j int) string {
+	if r.prev != nil {
+		return r.prev.Instances[j].ImageID
+	}
 	if r.instImage == nil {
 		return ""
 	}

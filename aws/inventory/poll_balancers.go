@@ -53,6 +53,9 @@ type balancer struct {
 	delay     int32
 	delayAt   time.Time
 	gen       uint64 // the last snapshot whose groups referenced it
+	// attempted is the last snapshot that chose it for a read (or created it): a group's
+	// rows can change only in that snapshot and the next (when they turn Stale).
+	attempted uint64
 	// failures counts consecutive failed reads (not throttling: the breaker handles that);
 	// until retryAt the balancer is not picked again (see backoff).
 	failures int32
