@@ -380,7 +380,7 @@ func (inv *Inventory) timingTask(reads []groupRead, s *snapshotRun) task {
 	picked := 0
 	inv.timings.mu.Lock()
 	for i := range reads {
-		g := &reads[i].g
+		g := reads[i].g
 		due := 0
 		for _, name := range g.TargetGroups {
 			if inv.timings.due(balancerRef{model.TargetGroup, name}, now) {

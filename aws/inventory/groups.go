@@ -71,15 +71,17 @@ func ServiceFilters(tags model.TagKeys, service, env string) []astypes.Filter {
 // groupRead is one group as mapped from DescribeAutoScalingGroups, with what the rest of the
 // snapshot needs to finish it.
 type groupRead struct {
-	g model.Group
+	// g is the group as listed. A group kept from the last listing is the last fleet's
+	// (kept): never written, assemble copies it first.
+	g *model.Group
 	listing
 	// instImage is the AMI DescribeAutoScalingGroups reported per instance, when it did; nil
 	// when it reported none. Not kept between snapshots: a group kept from the last listing
-	// takes its instances' AMIs from the fleet that assembled them (prev).
+	// takes its instances' AMIs from the fleet that assembled them (kept).
 	instImage []string
-	// prev is the group as the last snapshot assembled it when this snapshot did not list it
-	// again (it was kept from the last listing, see listGroups); nil when listed now.
-	prev *model.Group
+	// kept says this snapshot did not list the group again: g is the group as the last
+	// snapshot assembled it (see listGroups).
+	kept bool
 }
 
 // listing is what the inventory keeps of a group's listing between snapshots besides the
@@ -115,7 +117,7 @@ func mapGroup(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner) gro
 // one slot per instance: a snapshot carves every group's instances out of one array, so that
 // 20,000 instances cost one allocation and no size-class slack.
 func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner, room []model.Instance) groupRead {
-	r := groupRead{g: model.Group{
+	r := groupRead{g: &model.Group{
 		Name:            model.SafeText(aws.ToString(a.AutoScalingGroupName)),
 		Min:             aws.ToInt32(a.MinSize),
 		Desired:         aws.ToInt32(a.DesiredCapacity),
@@ -124,7 +126,7 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 		GracePeriod:     aws.ToInt32(a.HealthCheckGracePeriod),
 		LaunchConfig:    model.SafeText(aws.ToString(a.LaunchConfigurationName)),
 	}}
-	g := &r.g
+	g := r.g
 	for _, t := range a.Tags {
 		switch aws.ToString(t.Key) {
 		case tags.Service:
@@ -210,8 +212,8 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 // reported, or for a group kept from the last listing the one the last fleet showed (an
 // instance's AMI never changes). "" when none.
 func (r *groupRead) image(j int) string {
-	if r.prev != nil {
-		return r.prev.Instances[j].ImageID
+	if r.kept {
+		return r.g.Instances[j].ImageID
 	}
 	if r.instImage == nil {
 		return ""
@@ -232,5 +234,5 @@ func (r *groupRead) tpl(j int) string {
 func GroupOf(a *astypes.AutoScalingGroup, tags model.TagKeys) (model.Group, awsapi.TemplateKey) {
 	var in interner
 	r := mapGroup(a, tags, &in)
-	return r.g, awsapi.TemplateKey(r.template)
+	return *r.g, awsapi.TemplateKey(r.template)
 }

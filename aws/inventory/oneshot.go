@@ -249,7 +249,7 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 	raw = nil
 	if cfg.ListOnly {
 		for i := range reads {
-			fleet.Groups = append(fleet.Groups, reads[i].g)
+			fleet.Groups = append(fleet.Groups, *reads[i].g)
 		}
 		fleet.BuildServices(inv.opts.SkipUntagged)
 		return fleet, nil

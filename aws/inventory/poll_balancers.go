@@ -45,6 +45,9 @@ type balancer struct {
 	key     string   // target group ARN or classic ELB name
 	name    string   // what the console shows: the target group or ELB name
 	targets []target // sorted by instance ID: a slice, not a map, to keep 20,000 of them small
+	// drainingN counts targets draining at the last read: most balancers have none, and
+	// asking them about each instance every tick would cost a search per instance.
+	drainingN int32
 	// checkedAt is the unix second of the last successful read; 0 means never read.
 	checkedAt int64
 	turn      uint64 // when it was last picked, in picks: the round-robin order
@@ -320,6 +323,12 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 	// A target listed twice (two ports) keeps one row: the first after sorting.
 	fresh = slices.CompactFunc(fresh, func(a, b target) bool { return a.id == b.id })
 	b.targets = slices.Clip(fresh)
+	b.drainingN = 0
+	for i := range b.targets {
+		if b.targets[i].state == model.TargetDraining {
+			b.drainingN++
+		}
+	}
 	b.checkedAt = now
 	b.readNow = true
 }
@@ -361,6 +370,9 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 
 // draining reports whether the balancer's last read had the instance draining.
 func (b *balancer) draining(id string) bool {
+	if b.drainingN == 0 {
+		return false
+	}
 	t, ok := b.target(id)
 	return ok && t.state == model.TargetDraining
 }

@@ -465,14 +465,10 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 	}
 	// Merge by group name. A group of a wanted service that the filter no longer returns
 	// (deleted, or its service tag changed) stays until the next full listing. A kept group
-	// starts from the last fleet's: its instances (shared, never written), and prev, from
-	// which assemble may take the whole group.
+	// is the last fleet's (shared, never written), which assemble may take as it is.
 	merged := make([]groupRead, len(inv.listed), len(inv.listed)+len(got))
 	for i := range inv.listed {
-		prev := &inv.listedGroups[i]
-		g := *prev
-		g.ImageID, g.Balancers, g.Refresh = "", nil, nil
-		merged[i] = groupRead{g: g, listing: inv.listed[i], prev: prev}
+		merged[i] = groupRead{g: &inv.listedGroups[i], listing: inv.listed[i], kept: true}
 	}
 	for _, r := range got {
 		if i, ok := slices.BinarySearchFunc(merged, r, byName); ok {
@@ -533,6 +529,9 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 				if _, ok := awsapi.NumericVersion(inst.LTVersion); ok {
 					wants.want(&inv.templates, s.now, r.tpl(j), inst.LTVersion)
 				}
+			}
+			if r.kept && inst.LaunchedAt != 0 {
+				continue // kept from the last listing, with its launch time read
 			}
 			if _, ok := inv.instances[inst.ID]; !ok {
 				fresh = append(fresh, inst.ID)
@@ -628,7 +627,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	changed := map[string]bool{}
 	for i := range reads {
 		r := &reads[i]
-		k := serviceKey(&r.g)
+		k := serviceKey(r.g)
 		if focus[k] || r.moving || inv.refreshes[r.g.Name] != nil && inv.refreshes[r.g.Name].last.Active() || r.draining {
 			tier[k] = max(tier[k], tierHot)
 		}
@@ -640,10 +639,10 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 			st = &refreshState{}
 			inv.refreshes[r.g.Name] = st
 		}
-		if r.prev != nil && st.sigSet {
+		if r.kept && st.sigSet {
 			continue // kept from the last listing: nothing new to compare
 		}
-		sig := listingSignature(&r.g)
+		sig := listingSignature(r.g)
 		if st.sigSet && st.sig != sig {
 			changed[r.g.Name] = true
 		}
@@ -652,7 +651,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	prio := map[*balancer]int{}
 	for i := range reads {
 		r := &reads[i]
-		t := tier[serviceKey(&r.g)]
+		t := tier[serviceKey(r.g)]
 		if changed[r.g.Name] {
 			t = tierNow
 		}
@@ -720,6 +719,20 @@ func serviceKey(g *model.Group) model.ServiceKey {
 
 // groupDraining reports whether the last reads had any of the group's instances draining.
 func (inv *Inventory) groupDraining(r *groupRead) bool {
+	some := false
+	for _, arn := range r.tgARNs {
+		if b := inv.balancers[arn]; b != nil && b.drainingN > 0 {
+			some = true
+		}
+	}
+	for _, name := range r.g.ClassicELBs {
+		if b := inv.balancers[name]; b != nil && b.drainingN > 0 {
+			some = true
+		}
+	}
+	if !some {
+		return false
+	}
 	for j := range r.g.Instances {
 		id := r.g.Instances[j].ID
 		for _, arn := range r.tgARNs {
@@ -788,7 +801,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 	for i := range reads {
 		r := &reads[i]
 		if reuse[i] {
-			g := *r.prev
+			g := *r.g
 			live += len(g.Instances)
 			if lt := g.LaunchTemplate; lt != nil {
 				g.ImageID = inv.templates.image(r.template, lt.Version)
@@ -798,7 +811,8 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 			groups[i] = g
 			continue
 		}
-		g := r.g
+		g := *r.g
+		g.ImageID = ""
 		n := copy(insts, g.Instances)
 		g.Instances, insts = insts[:n:n], insts[n:]
 		if lt := g.LaunchTemplate; lt != nil {
@@ -860,11 +874,11 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 // time and AMI were known, and none of its balancers was read (or attempted) by this
 // snapshot or the one that assembled it (a read that one made turns Stale now).
 func (inv *Inventory) unchanged(r *groupRead) bool {
-	if r.prev == nil || inv.reuseOff {
+	if !r.kept || inv.reuseOff {
 		return false
 	}
-	for j := range r.prev.Instances {
-		if inst := &r.prev.Instances[j]; inst.LaunchedAt == 0 || inst.ImageID == "" {
+	for j := range r.g.Instances {
+		if inst := &r.g.Instances[j]; inst.LaunchedAt == 0 || inst.ImageID == "" {
 			return false
 		}
 	}
