@@ -85,7 +85,9 @@ type Inventory struct {
 	listed       []listing
 	listedGroups []model.Group
 	listedGen    uint64 // the snapshot that assembled listedGroups
-	listedAt     time.Time
+	// listedTimings is the timings' version when listedGroups were assembled.
+	listedTimings uint64
+	listedAt      time.Time
 	// assembled, when set (by tests), sees every snapshot's reads and groups: it checks
 	// that the groups taken from the last assembly equal a fresh one (see reuseOff).
 	assembled func(reads []groupRead, groups []model.Group, s *snapshotRun)
@@ -113,6 +115,7 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 	return &Inventory{
 		c:           c,
 		opts:        opts,
+		in:          newInterner(),
 		templates:   newTemplateCache(),
 		instances:   map[string]instanceFacts{},
 		images:      map[string]string{},
@@ -392,7 +395,7 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	for i := range reads {
 		inv.listed[i] = reads[i].listing
 	}
-	inv.listedGroups, inv.listedGen = fleet.Groups, inv.gen
+	inv.listedGroups, inv.listedGen, inv.listedTimings = fleet.Groups, inv.gen, inv.timings.version()
 	if full {
 		inv.listedAt = s.now
 	}
@@ -798,6 +801,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 	// Every other instance is copied into a fresh array: the listing's arrays may be an
 	// earlier fleet's, which the console still holds.
 	insts := make([]model.Instance, total)
+	timingsMoved := inv.timings.version() != inv.listedTimings
 	for i := range reads {
 		r := &reads[i]
 		if reuse[i] {
@@ -806,7 +810,9 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 			if lt := g.LaunchTemplate; lt != nil {
 				g.ImageID = inv.templates.image(r.template, lt.Version)
 			}
-			g.Balancers = inv.timings.known(&g)
+			if timingsMoved {
+				g.Balancers = inv.timings.known(&g)
+			}
 			g.Refresh = inv.refreshOf(g.Name)
 			groups[i] = g
 			continue
