@@ -345,7 +345,7 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 	recent := b.checkedAt != 0 && now-b.checkedAt <= gap
 	fresh := make([]target, 0, len(reads))
 	for _, r := range reads {
-		if f, ok := inv.instances[r.id]; ok {
+		if f, ok := inv.instances.get(r.id); ok {
 			r.id = f.id // the shared copy of the ID
 		}
 		t := target{id: r.id, state: r.state, reason: inv.in.str(r.reason)}

@@ -66,7 +66,7 @@ type Inventory struct {
 	running     sync.Mutex
 	in          interner
 	templates   templateCache
-	instances   map[string]instanceFacts
+	instances   factTable
 	images      map[string]string    // instance ID -> AMI, for instances the group listing gives none
 	balancers   map[string]*balancer // by target group ARN or classic ELB name
 	refreshes   map[string]*refreshState
@@ -117,7 +117,6 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 		opts:        opts,
 		in:          newInterner(),
 		templates:   newTemplateCache(),
-		instances:   map[string]instanceFacts{},
 		images:      map[string]string{},
 		balancers:   map[string]*balancer{},
 		refreshes:   map[string]*refreshState{},
@@ -536,7 +535,7 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 			if r.kept && inst.LaunchedAt != 0 {
 				continue // kept from the last listing, with its launch time read
 			}
-			if _, ok := inv.instances[inst.ID]; !ok {
+			if !inv.instances.has(inst.ID) {
 				fresh = append(fresh, inst.ID)
 				if r.image(j) == "" {
 					needImage[inst.ID] = true
@@ -595,12 +594,14 @@ func (inv *Inventory) instanceTask(call instanceCall, needImage map[string]bool,
 			if err != nil {
 				s.problem(err)
 			}
-			for _, info := range got {
-				inv.instances[info.id] = instanceFacts{id: info.id, launched: info.launched}
+			facts := make([]instanceFacts, len(got))
+			for i, info := range got {
+				facts[i] = instanceFacts{id: info.id, launched: info.launched}
 				if needImage[info.id] {
 					inv.images[info.id] = inv.in.str(info.image)
 				}
 			}
+			inv.instances.add(facts)
 		}
 	}
 }
@@ -841,7 +842,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 					inst.ImageID = inv.templates.image(r.tpl(j), inst.LTVersion)
 				}
 			}
-			if f, ok := inv.instances[inst.ID]; ok {
+			if f, ok := inv.instances.get(inst.ID); ok {
 				live++
 				inst.ID = f.id // the shared copy
 				inst.LaunchedAt = f.launched
@@ -869,7 +870,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 			s.stats.BalancersStale++
 		}
 	}
-	if live < len(inv.instances) {
+	if live < inv.instances.len() {
 		inv.pruneInstances(groups)
 	}
 	return groups
@@ -921,18 +922,19 @@ func (inv *Inventory) refreshOf(group string) *model.Refresh {
 // pruneInstances forgets the cached facts of instances the fleet no longer lists. It runs
 // only when some left, so a steady fleet pays no per-instance bookkeeping for it.
 func (inv *Inventory) pruneInstances(groups []model.Group) {
-	listed := make(map[string]struct{}, len(inv.instances))
+	listed := make(map[string]struct{}, inv.instances.len())
 	for i := range groups {
 		for j := range groups[i].Instances {
 			listed[groups[i].Instances[j].ID] = struct{}{}
 		}
 	}
-	for id := range inv.instances {
-		if _, ok := listed[id]; !ok {
-			delete(inv.instances, id)
+	inv.instances.keep(func(id string) bool {
+		_, ok := listed[id]
+		if !ok {
 			delete(inv.images, id)
 		}
-	}
+		return ok
+	})
 }
 
 // prune forgets balancers, groups and instances the fleet no longer has.
