@@ -412,6 +412,7 @@ func scaleRefresh(b *testing.B, focus int) {
 //     own work (mapping, choosing calls, assembling the model.Fleet, grouping services).
 //   - cpu-ms/op and inventory-cpu-ms/op: the same two in process CPU time (user+system, GC
 //     included), which a busy machine inflates far less than wall time.
+//   - reused-groups/op: groups taken as the last snapshot assembled them (PollStats.GroupsReused).
 //   - changed/op: instances whose health differs from the previous snapshot (what the
 //     tick could see of the churn: the rest is on balancers not read this tick).
 //   - allocs/op, B/op: as usual (b.ReportAllocs), per Snapshot, whole process.
@@ -444,7 +445,7 @@ func applyRefresh(b *testing.B, replay bool) {
 	}
 	f.cloud.ResetCalls()
 	var wall time.Duration
-	changed, flipped, ops := 0, 0, 0
+	changed, flipped, reused, ops := 0, 0, 0, 0
 	f.listing.Store(0)
 	f.listingCPU.Store(0)
 	f.cpu = 0
@@ -459,6 +460,7 @@ func applyRefresh(b *testing.B, replay bool) {
 		wall += took
 		ops++
 		changed += scaleHealthChanges(&prev, &fl)
+		reused += f.inv.LastPoll().GroupsReused
 		prev = fl
 		b.StartTimer()
 	}
@@ -474,6 +476,7 @@ func applyRefresh(b *testing.B, replay bool) {
 	b.ReportMetric(float64((f.cpu-listingCPU).Microseconds())/1000/float64(ops), "inventory-cpu-ms/op")
 	b.ReportMetric(float64(changed)/float64(ops), "changed/op")
 	b.ReportMetric(float64(flipped)/float64(ops), "flipped/op")
+	b.ReportMetric(float64(reused)/float64(ops), "reused-groups/op")
 }
 
 // scaleHealthChanges counts instances present in both fleets whose balancer states differ.

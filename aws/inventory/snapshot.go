@@ -390,7 +390,8 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	// The listing kept for the next snapshot is this fleet's groups (nothing writes to them
 	// any more: assemble copies a group before it changes it) and, beside them, what the
 	// merge needs that the fleet does not show.
-	inv.listed = make([]listing, len(reads))
+	// The merge copied what it needed of the last listing: its array is reused.
+	inv.listed = slices.Grow(inv.listed[:0], len(reads))[:len(reads)]
 	for i := range reads {
 		inv.listed[i] = reads[i].listing
 	}

@@ -72,12 +72,28 @@ def cli_facts(d):
     return groups, insts, targets
 
 
+def records(path):
+    """The recording's requests. moto appends one JSON object a line, but requests arriving
+    at once can land on one line; a fragment that does not parse is counted apart."""
+    text, dec, out, bad, i = open(path).read(), json.JSONDecoder(), [], 0, 0
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+            continue
+        try:
+            r, i = dec.raw_decode(text, i)
+            out.append(r)
+        except json.JSONDecodeError:
+            bad += 1
+            j = text.find('{"', i + 1)
+            i = len(text) if j < 0 else j
+    return out, bad
+
+
 def actions(path):
     counts = collections.Counter()
-    for line in open(path):
-        if not line.strip():
-            continue
-        r = json.loads(line)
+    rs, bad = records(path)
+    for r in rs:
         body = r.get("body") or ""
         if r.get("body_encoded"):
             body = base64.b64decode(body).decode("utf-8", "replace")
@@ -86,6 +102,8 @@ def actions(path):
                                                         parse_qs(urlparse(r.get("url", "")).query).get("Action") or
                                                         [r.get("method", "") + " " + urlparse(r.get("url", "")).path])[0]
         counts[act] += 1
+    if bad:
+        counts["(unparsed recording fragments)"] = bad
     return counts
 
 

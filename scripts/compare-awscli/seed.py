@@ -22,7 +22,7 @@ imgs = ec2.describe_images(Filters=[{"Name": "state", "Values": ["available"]},
 amis = sorted(i["ImageId"] for i in imgs)[:2]
 vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
 subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=c, AvailabilityZone=az)["Subnet"]["SubnetId"]
-           for c, az in (("10.42.1.0/24", "us-east-1a"), ("10.42.2.0/24", "us-east-1b"))]
+           for c, az in (("10.42.0.0/18", "us-east-1a"), ("10.42.64.0/18", "us-east-1b"))]
 
 for i in range(n):
     svc = f"svc-{i:03d}"
