@@ -462,6 +462,7 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 	}
 	byName := func(a, b groupRead) int { return strings.Compare(a.g.Name, b.g.Name) }
 	slices.SortFunc(got, byName)
+	inv.carryLaunchFacts(got)
 	if full {
 		s.stats.FullListing = true
 		return got, true, nil
@@ -481,6 +482,27 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 		}
 	}
 	return merged, false, nil
+}
+
+// carryLaunchFacts gives the instances a group lists again the launch time (and the shared ID
+// string) the last fleet showed for them, when they are at the same place in the group: the
+// snapshot then looks up only instances it has not shown before (a lookup per instance was
+// most of a full listing's cost).
+func (inv *Inventory) carryLaunchFacts(reads []groupRead) {
+	for i := range reads {
+		r := &reads[i]
+		k, ok := slices.BinarySearchFunc(inv.listedGroups, r.g.Name, func(g model.Group, name string) int { return strings.Compare(g.Name, name) })
+		if !ok {
+			continue
+		}
+		prev := inv.listedGroups[k].Instances
+		for j := range r.g.Instances {
+			inst := &r.g.Instances[j]
+			if j < len(prev) && prev[j].ID == inst.ID && prev[j].LaunchedAt != 0 {
+				inst.ID, inst.LaunchedAt = prev[j].ID, prev[j].LaunchedAt
+			}
+		}
+	}
 }
 
 // mapListing maps the listed groups, sorted by name, with every instance carved out of one
@@ -533,8 +555,8 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 					wants.want(&inv.templates, s.now, r.tpl(j), inst.LTVersion)
 				}
 			}
-			if r.kept && inst.LaunchedAt != 0 {
-				continue // kept from the last listing, with its launch time read
+			if inst.LaunchedAt != 0 {
+				continue // shown before, with its launch time read (see carryLaunchFacts)
 			}
 			if !inv.instances.has(inst.ID) {
 				fresh = append(fresh, inst.ID)
@@ -843,7 +865,13 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 					inst.ImageID = inv.templates.image(r.tpl(j), inst.LTVersion)
 				}
 			}
-			if f, ok := inv.instances.get(inst.ID); ok {
+			if inst.LaunchedAt != 0 {
+				// Shown before with its launch time: its facts are known (carryLaunchFacts).
+				live++
+				if inst.ImageID == "" {
+					inst.ImageID = inv.images[inst.ID]
+				}
+			} else if f, ok := inv.instances.get(inst.ID); ok {
 				live++
 				inst.ID = f.id // the shared copy
 				inst.LaunchedAt = f.launched
