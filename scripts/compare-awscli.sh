@@ -14,7 +14,7 @@ set -euo pipefail
 
 n=${1:?usage: scripts/compare-awscli.sh N}
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-venv=${VENV:-.venv}
+venv=$(cd "${VENV:-.venv}" 2>/dev/null && pwd || echo "${VENV:-.venv}")
 for tool in "$venv/bin/moto_server" "$venv/bin/aws" "$venv/bin/python"; do
 	[ -x "$tool" ] || { echo "compare-awscli: $tool not found; install moto[server] and awscli into $venv (see the header)" >&2; exit 2; }
 done
@@ -35,7 +35,8 @@ go build -o "$work/adstage-ops" ./cmd/adstage-ops
 
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 endpoint="http://127.0.0.1:$port"
-MOTO_ENABLE_RECORDING=True "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+# moto writes its recording (moto_recording) into its working directory: run it in $work.
+(cd "$work" && MOTO_ENABLE_RECORDING=True exec "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1) &
 moto_pid=$!
 for _ in $(seq 100); do curl -fs "$endpoint/moto-api/" >/dev/null 2>&1 && break; sleep 0.2; done
 
