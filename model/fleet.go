@@ -546,13 +546,18 @@ var DefaultTagKeys = TagKeys{Service: "Service", Environment: "Environment"}
 // sorted by name then environment. Groups without a service are listed under Untagged unless
 // skipUntagged is set.
 func (f *Fleet) BuildServices(skipUntagged bool) {
+	// Two passes: count each service's groups, then carve every service's Groups out of one
+	// array. A fleet of thousands of groups is rebuilt every refresh.
 	idx := map[ServiceKey]int{}
 	f.Services = f.Services[:0]
+	keys := make([]int, len(f.Groups)) // the group's service, -1 when skipped
+	var counts []int
 	for i := range f.Groups {
 		g := &f.Groups[i]
 		name := g.Service
 		if name == "" {
 			if skipUntagged {
+				keys[i] = -1
 				continue
 			}
 			name = Untagged
@@ -563,8 +568,20 @@ func (f *Fleet) BuildServices(skipUntagged bool) {
 			j = len(f.Services)
 			idx[k] = j
 			f.Services = append(f.Services, Service{ServiceKey: k})
+			counts = append(counts, 0)
 		}
-		f.Services[j].Groups = append(f.Services[j].Groups, g)
+		keys[i] = j
+		counts[j]++
+	}
+	ptrs := make([]*Group, 0, len(f.Groups))
+	for j := range f.Services {
+		f.Services[j].Groups = ptrs[len(ptrs) : len(ptrs) : len(ptrs)+counts[j]]
+		ptrs = ptrs[:len(ptrs)+counts[j]]
+	}
+	for i := range f.Groups {
+		if j := keys[i]; j >= 0 {
+			f.Services[j].Groups = append(f.Services[j].Groups, &f.Groups[i])
+		}
 	}
 	sort.Slice(f.Services, func(i, j int) bool {
 		a, b := f.Services[i], f.Services[j]

@@ -5,7 +5,9 @@ package inventory_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -410,6 +412,7 @@ func scaleRefresh(b *testing.B, focus int) {
 //     own work (mapping, choosing calls, assembling the model.Fleet, grouping services).
 //   - cpu-ms/op and inventory-cpu-ms/op: the same two in process CPU time (user+system, GC
 //     included), which a busy machine inflates far less than wall time.
+//   - reused-groups/op: groups taken as the last snapshot assembled them (PollStats.GroupsReused).
 //   - changed/op: instances whose health differs from the previous snapshot (what the
 //     tick could see of the churn: the rest is on balancers not read this tick).
 //   - allocs/op, B/op: as usual (b.ReportAllocs), per Snapshot, whole process.
@@ -442,7 +445,7 @@ func applyRefresh(b *testing.B, replay bool) {
 	}
 	f.cloud.ResetCalls()
 	var wall time.Duration
-	changed, flipped, ops := 0, 0, 0
+	changed, flipped, reused, ops := 0, 0, 0, 0
 	f.listing.Store(0)
 	f.listingCPU.Store(0)
 	f.cpu = 0
@@ -457,6 +460,7 @@ func applyRefresh(b *testing.B, replay bool) {
 		wall += took
 		ops++
 		changed += scaleHealthChanges(&prev, &fl)
+		reused += f.inv.LastPoll().GroupsReused
 		prev = fl
 		b.StartTimer()
 	}
@@ -472,6 +476,7 @@ func applyRefresh(b *testing.B, replay bool) {
 	b.ReportMetric(float64((f.cpu-listingCPU).Microseconds())/1000/float64(ops), "inventory-cpu-ms/op")
 	b.ReportMetric(float64(changed)/float64(ops), "changed/op")
 	b.ReportMetric(float64(flipped)/float64(ops), "flipped/op")
+	b.ReportMetric(float64(reused)/float64(ops), "reused-groups/op")
 }
 
 // scaleHealthChanges counts instances present in both fleets whose balancer states differ.
@@ -515,15 +520,29 @@ func scaleTargetStates(in *model.Instance) string {
 //
 // One op builds everything again; the figures are the last op's.
 func BenchmarkMemoryHeap(b *testing.B) {
-	var perInst, fleetPerInst float64
+	var m scaleMem
 	for b.Loop() {
-		perInst, fleetPerInst = scaleMemory(b)
+		m = scaleMemory(b)
 	}
-	b.ReportMetric(perInst, "B/instance")
-	b.ReportMetric(fleetPerInst, "fleet-B/instance")
+	b.ReportMetric(m.perInst, "B/instance")
+	b.ReportMetric(m.console, "console-B/instance")
+	b.ReportMetric(m.fleet, "fleet-B/instance")
 }
 
-func scaleMemory(b *testing.B) (float64, float64) {
+// scaleMem is what BenchmarkMemoryHeap reports, per instance.
+type scaleMem struct {
+	// perInst is the growth from the built account to the warmed-up inventory with one fleet
+	// held: the inventory and the fleet, plus whatever the simulator itself kept meanwhile
+	// (its per-minute metric samples fill up during the warm-up).
+	perInst float64
+	// console is what is freed when the inventory and its fleets are let go: the inventory
+	// and one fleet alone, without the simulator's own growth.
+	console float64
+	// fleet is the growth when one more fleet is held.
+	fleet float64
+}
+
+func scaleMemory(b *testing.B) scaleMem {
 	clk := sim.NewManualClock(scaleStart)
 	cloud := sim.NewScale(clk, sim.Options{}, scaleSpec())
 	cloud.Advance()
@@ -535,6 +554,15 @@ func scaleMemory(b *testing.B) (float64, float64) {
 		b.Fatalf("no full refresh within %d ticks", scaleWarmUpTicks)
 	}
 	mid := scaleHeapAfterGC()
+	// What is retained here is gone by the end of the benchmark, so -memprofile cannot show
+	// it: INVENTORY_HEAP_PROFILE=file writes the heap profile at this point (run with
+	// -memprofilerate 64 or so for a fine one).
+	if p := os.Getenv("INVENTORY_HEAP_PROFILE"); p != "" {
+		if fh, err := os.Create(p); err == nil {
+			_ = pprof.WriteHeapProfile(fh)
+			fh.Close()
+		}
+	}
 	fl, _ := f.snapshot(b)
 	after := scaleHeapAfterGC()
 	n := 0
@@ -547,9 +575,17 @@ func scaleMemory(b *testing.B) (float64, float64) {
 	runtime.KeepAlive(older)
 	runtime.KeepAlive(fl)
 	runtime.KeepAlive(inv)
+	// Let the inventory and both fleets go; what remains above base is the simulator's.
+	older, fl, inv, f = model.Fleet{}, model.Fleet{}, nil, nil
+	rest := scaleHeapAfterGC()
 	runtime.KeepAlive(cloud)
+	per := func(d int64) float64 { return float64(d) / float64(n) }
 	// mid holds the inventory and one fleet (older, also inv's last); after holds one more.
-	return float64(int64(mid)-int64(base)) / float64(n), float64(int64(after)-int64(mid)) / float64(n)
+	return scaleMem{
+		perInst: per(int64(mid) - int64(base)),
+		console: per(int64(mid) - int64(rest)),
+		fleet:   per(int64(after) - int64(mid)),
+	}
 }
 
 func scaleHeapAfterGC() uint64 {

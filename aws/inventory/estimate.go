@@ -70,6 +70,16 @@ type timingEntry struct {
 type timingCache struct {
 	mu sync.Mutex
 	m  map[balancerRef]*timingEntry
+	// changes counts the writes to what known returns: a snapshot keeps a group's settings
+	// from its last assembly while it has not moved.
+	changes uint64
+}
+
+// version is the count of writes so far.
+func (c *timingCache) version() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changes
 }
 
 func (c *timingCache) entry(ref balancerRef) *timingEntry {
@@ -100,6 +110,7 @@ func (c *timingCache) storeDelay(ref balancerRef, delay int32, at time.Time) {
 	defer c.mu.Unlock()
 	e := c.entry(ref)
 	e.t.DrainDelay, e.hasDelay, e.delayAt = delay, true, at
+	c.changes++
 }
 
 // known are the settings of the group's balancers that have been read, in the group's order.
@@ -215,6 +226,7 @@ func (inv *Inventory) readTargetGroupTimings(ctx context.Context, names []string
 		e.t.Interval = aws.ToInt32(tg.HealthCheckIntervalSeconds)
 		e.t.HealthyThreshold = aws.ToInt32(tg.HealthyThresholdCount)
 		e.hasChecks, e.checkAt, e.triedAt, e.missingAt = true, now, time.Time{}, time.Time{}
+		inv.timings.changes++
 		if !e.hasDelay || now.Sub(e.delayAt) >= timingTTL {
 			attrs = append(attrs, attrRead{name, e.arn})
 		}
@@ -255,6 +267,7 @@ func (inv *Inventory) readClassicTimings(ctx context.Context, names []string, no
 			e.t.Interval, e.t.HealthyThreshold = aws.ToInt32(hc.Interval), aws.ToInt32(hc.HealthyThreshold)
 		}
 		e.hasChecks, e.checkAt, e.triedAt, e.missingAt = true, now, time.Time{}, time.Time{}
+		inv.timings.changes++
 		if !e.hasDelay || now.Sub(e.delayAt) >= timingTTL {
 			attrs = append(attrs, name)
 		}
@@ -380,7 +393,7 @@ func (inv *Inventory) timingTask(reads []groupRead, s *snapshotRun) task {
 	picked := 0
 	inv.timings.mu.Lock()
 	for i := range reads {
-		g := &reads[i].g
+		g := reads[i].g
 		due := 0
 		for _, name := range g.TargetGroups {
 			if inv.timings.due(balancerRef{model.TargetGroup, name}, now) {

@@ -71,18 +71,30 @@ func ServiceFilters(tags model.TagKeys, service, env string) []astypes.Filter {
 // groupRead is one group as mapped from DescribeAutoScalingGroups, with what the rest of the
 // snapshot needs to finish it.
 type groupRead struct {
-	g        model.Group
+	// g is the group as listed. A group kept from the last listing is the last fleet's
+	// (kept): never written, assemble copies it first.
+	g *model.Group
+	listing
+	// instImage is the AMI DescribeAutoScalingGroups reported per instance, when it did; nil
+	// when it reported none. Not kept between snapshots: a group kept from the last listing
+	// takes its instances' AMIs from the fleet that assembled them (kept).
+	instImage []string
+	// kept says this snapshot did not list the group again: g is the group as the last
+	// snapshot assembled it (see listGroups).
+	kept bool
+}
+
+// listing is what the inventory keeps of a group's listing between snapshots besides the
+// model.Group the last fleet holds: only what the next merge and assembly need.
+type listing struct {
 	template string   // template key; "" for launch configuration groups
 	tgARNs   []string // target group ARNs, in the order of g.TargetGroups
-	// instImage is the AMI DescribeAutoScalingGroups reported per instance, when it did; nil
-	// when it reported none (kept between snapshots: the listing is cached, see listGroups).
-	instImage []string
 	// instTpl is each instance's template key (differs from template during a change); nil
 	// when every instance launched from template.
 	instTpl  []string
+	mix      string // instance launch template versions when more than one, else ""
 	moving   bool   // instances arriving or leaving
 	draining bool   // the last balancer reads had one of its instances draining
-	mix      string // instance launch template versions when more than one, else ""
 }
 
 // LaunchTemplateOf is the group's launch template, directly or inside a mixed instances policy.
@@ -105,7 +117,7 @@ func mapGroup(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner) gro
 // one slot per instance: a snapshot carves every group's instances out of one array, so that
 // 20,000 instances cost one allocation and no size-class slack.
 func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner, room []model.Instance) groupRead {
-	r := groupRead{g: model.Group{
+	r := groupRead{g: &model.Group{
 		Name:            model.SafeText(aws.ToString(a.AutoScalingGroupName)),
 		Min:             aws.ToInt32(a.MinSize),
 		Desired:         aws.ToInt32(a.DesiredCapacity),
@@ -114,7 +126,7 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 		GracePeriod:     aws.ToInt32(a.HealthCheckGracePeriod),
 		LaunchConfig:    model.SafeText(aws.ToString(a.LaunchConfigurationName)),
 	}}
-	g := &r.g
+	g := r.g
 	for _, t := range a.Tags {
 		switch aws.ToString(t.Key) {
 		case tags.Service:
@@ -186,7 +198,7 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 		slices.Sort(versions)
 		r.mix = strings.Join(versions, ",")
 	}
-	// The listing is kept between snapshots: drop the per-instance slices that say nothing.
+	// Drop the per-instance slices that say nothing (instTpl is kept between snapshots).
 	if !slices.ContainsFunc(r.instImage, func(s string) bool { return s != "" }) {
 		r.instImage = nil
 	}
@@ -196,8 +208,13 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 	return r
 }
 
-// image is the AMI the listing reported for instance j ("" when none).
+// image is the AMI known for instance j before this snapshot's reads: the one the listing
+// reported, or for a group kept from the last listing the one the last fleet showed (an
+// instance's AMI never changes). "" when none.
 func (r *groupRead) image(j int) string {
+	if r.kept {
+		return r.g.Instances[j].ImageID
+	}
 	if r.instImage == nil {
 		return ""
 	}
@@ -217,5 +234,5 @@ func (r *groupRead) tpl(j int) string {
 func GroupOf(a *astypes.AutoScalingGroup, tags model.TagKeys) (model.Group, awsapi.TemplateKey) {
 	var in interner
 	r := mapGroup(a, tags, &in)
-	return r.g, awsapi.TemplateKey(r.template)
+	return *r.g, awsapi.TemplateKey(r.template)
 }

@@ -36,10 +36,10 @@ func (inv *Inventory) serviceGroups(ctx context.Context, service, env string) ([
 	var out []model.Group
 	for i := range raw {
 		r := mapGroup(&raw[i], inv.opts.Tags, &in)
-		if serviceKey(&r.g) != (model.ServiceKey{Name: service, Env: env}) && (env != "" || serviceKey(&r.g).Name != service) {
+		if serviceKey(r.g) != (model.ServiceKey{Name: service, Env: env}) && (env != "" || serviceKey(r.g).Name != service) {
 			continue
 		}
-		out = append(out, r.g)
+		out = append(out, *r.g)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

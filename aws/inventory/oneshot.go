@@ -240,7 +240,7 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 	raw = nil
 	if cfg.ListOnly {
 		for i := range reads {
-			fleet.Groups = append(fleet.Groups, reads[i].g)
+			fleet.Groups = append(fleet.Groups, *reads[i].g)
 		}
 		fleet.BuildServices(inv.opts.SkipUntagged)
 		return fleet, nil
@@ -258,7 +258,7 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 	var ids []string
 	for i := range reads {
 		for j := range reads[i].g.Instances {
-			if _, ok := inv.instances[reads[i].g.Instances[j].ID]; !ok {
+			if !inv.instances.has(reads[i].g.Instances[j].ID) {
 				ids = append(ids, reads[i].g.Instances[j].ID)
 			}
 		}
@@ -423,10 +423,12 @@ func (o *oneShotRun) instanceTask(call instanceCall) task {
 			if err != nil {
 				o.missing(fmt.Sprintf("launch time and AMI of %d instances (%s … %s)", len(call.ids), call.ids[0], call.ids[len(call.ids)-1]), err)
 			}
-			for _, info := range got {
-				inv.instances[info.id] = instanceFacts{id: info.id, launched: info.launched}
+			facts := make([]instanceFacts, len(got))
+			for i, info := range got {
+				facts[i] = instanceFacts{id: info.id, launched: info.launched}
 				inv.images[info.id] = inv.in.str(info.image)
 			}
+			inv.instances.add(facts)
 		}
 	}
 }

@@ -41,10 +41,17 @@ const classicDraining = "Instance deregistration currently in progress"
 // balancer is what the inventory remembers of one target group or classic ELB between
 // snapshots: the last health it read, when, and the drain delay.
 type balancer struct {
-	kind    model.BalancerKind
-	key     string   // target group ARN or classic ELB name
-	name    string   // what the console shows: the target group or ELB name
-	targets []target // sorted by instance ID: a slice, not a map, to keep 20,000 of them small
+	kind model.BalancerKind
+	key  string // target group ARN or classic ELB name
+	name string // what the console shows: the target group or ELB name
+	// rows are the targets of the last read, sorted by instance ID: a slice, not a map, and
+	// 24 bytes a row, to keep 20,000 of them small; the few with a reason or draining keep
+	// those in notes.
+	rows  []targetRow
+	notes []targetNote
+	// drainingN counts targets draining at the last read: most balancers have none, and
+	// asking them about each instance every tick would cost a search per instance.
+	drainingN int32
 	// checkedAt is the unix second of the last successful read; 0 means never read.
 	checkedAt int64
 	turn      uint64 // when it was last picked, in picks: the round-robin order
@@ -53,6 +60,9 @@ type balancer struct {
 	delay     int32
 	delayAt   time.Time
 	gen       uint64 // the last snapshot whose groups referenced it
+	// attempted is the last snapshot that chose it for a read (or created it): a group's
+	// rows can change only in that snapshot and the next (when they turn Stale).
+	attempted uint64
 	// failures counts consecutive failed reads (not throttling: the breaker handles that);
 	// until retryAt the balancer is not picked again (see backoff).
 	failures int32
@@ -68,13 +78,48 @@ type target struct {
 	observed   bool
 }
 
+// targetRow is a target as the balancer keeps it; note indexes notes, -1 for none.
+type targetRow struct {
+	id       string
+	note     int32
+	state    model.TargetState
+	observed bool
+}
+
+// targetNote is what only unhealthy or draining targets have.
+type targetNote struct {
+	reason     string
+	drainSince int64
+}
+
 // target finds the instance's last health at the balancer.
 func (b *balancer) target(id string) (target, bool) {
-	i, ok := slices.BinarySearchFunc(b.targets, id, func(t target, id string) int { return strings.Compare(t.id, id) })
+	i, ok := slices.BinarySearchFunc(b.rows, id, func(t targetRow, id string) int { return strings.Compare(t.id, id) })
 	if !ok {
 		return target{}, false
 	}
-	return b.targets[i], true
+	r := &b.rows[i]
+	t := target{id: r.id, state: r.state, observed: r.observed}
+	if r.note >= 0 {
+		t.reason, t.drainSince = b.notes[r.note].reason, b.notes[r.note].drainSince
+	}
+	return t, true
+}
+
+// keep stores a read's targets, sorted by instance ID, as rows and notes.
+func (b *balancer) keep(ts []target) {
+	b.rows, b.notes, b.drainingN = make([]targetRow, len(ts)), nil, 0
+	for i, t := range ts {
+		b.rows[i] = targetRow{id: t.id, note: -1, state: t.state, observed: t.observed}
+		if t.reason != "" || t.drainSince != 0 {
+			b.rows[i].note = int32(len(b.notes))
+			b.notes = append(b.notes, targetNote{reason: t.reason, drainSince: t.drainSince})
+		}
+		if t.state == model.TargetDraining {
+			b.drainingN++
+		}
+	}
+	b.notes = slices.Clip(b.notes)
 }
 
 // targetRead is one target as AWS reported it.
@@ -300,7 +345,7 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 	recent := b.checkedAt != 0 && now-b.checkedAt <= gap
 	fresh := make([]target, 0, len(reads))
 	for _, r := range reads {
-		if f, ok := inv.instances[r.id]; ok {
+		if f, ok := inv.instances.get(r.id); ok {
 			r.id = f.id // the shared copy of the ID
 		}
 		t := target{id: r.id, state: r.state, reason: inv.in.str(r.reason)}
@@ -316,7 +361,7 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 	slices.SortFunc(fresh, func(a, b target) int { return strings.Compare(a.id, b.id) })
 	// A target listed twice (two ports) keeps one row: the first after sorting.
 	fresh = slices.CompactFunc(fresh, func(a, b target) bool { return a.id == b.id })
-	b.targets = slices.Clip(fresh)
+	b.keep(fresh)
 	b.checkedAt = now
 	b.readNow = true
 }
@@ -358,6 +403,9 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 
 // draining reports whether the balancer's last read had the instance draining.
 func (b *balancer) draining(id string) bool {
+	if b.drainingN == 0 {
+		return false
+	}
 	t, ok := b.target(id)
 	return ok && t.state == model.TargetDraining
 }

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -88,37 +89,41 @@ type refreshCandidate struct {
 // asked (urgent first, then the longest unasked), then up to sweep quiet groups due for the
 // sweep, oldest first.
 func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (musts, swept []refreshCandidate) {
+	// Each tier keeps only its first n in order as the candidates stream past: at 2,000
+	// groups nearly every one is due for the sweep, which takes one or two a tick.
 	for _, c := range cands {
 		switch {
 		case now.Unix() < c.state.retryAt:
 			// backing off after a failure
 		case c.must || c.urgent:
-			musts = append(musts, c)
+			musts = keepFirst(musts, c, must)
 		case c.state.checkedAt.IsZero() || now.Sub(c.state.checkedAt) >= refreshSweepEvery:
-			swept = append(swept, c)
+			swept = keepFirst(swept, c, sweep)
 		}
 	}
-	order := func(cs []refreshCandidate) {
-		sort.SliceStable(cs, func(i, j int) bool {
-			if cs[i].urgent != cs[j].urgent {
-				return cs[i].urgent
-			}
-			a, b := cs[i].state.triedAt, cs[j].state.triedAt
-			if a != b {
-				return a < b
-			}
-			return cs[i].name < cs[j].name
-		})
-	}
-	order(musts)
-	order(swept)
-	if len(musts) > must {
-		musts = musts[:must]
-	}
-	if len(swept) > sweep {
-		swept = swept[:sweep]
-	}
 	return musts, swept
+}
+
+// keepFirst inserts c into cs, kept sorted (urgent first, then the oldest attempt, then by
+// name) and at most n long.
+func keepFirst(cs []refreshCandidate, c refreshCandidate, n int) []refreshCandidate {
+	before := func(a, b refreshCandidate) bool {
+		if a.urgent != b.urgent {
+			return a.urgent
+		}
+		if a.state.triedAt != b.state.triedAt {
+			return a.state.triedAt < b.state.triedAt
+		}
+		return a.name < b.name
+	}
+	if n <= 0 || len(cs) == n && !before(c, cs[n-1]) {
+		return cs
+	}
+	i := sort.Search(len(cs), func(i int) bool { return before(c, cs[i]) })
+	if len(cs) == n {
+		cs = cs[:n-1]
+	}
+	return slices.Insert(cs, i, c)
 }
 
 // ReadRefresh reads the group's newest instance refresh (nil when it never had one).

@@ -66,7 +66,7 @@ type Inventory struct {
 	running     sync.Mutex
 	in          interner
 	templates   templateCache
-	instances   map[string]instanceFacts
+	instances   factTable
 	images      map[string]string    // instance ID -> AMI, for instances the group listing gives none
 	balancers   map[string]*balancer // by target group ARN or classic ELB name
 	refreshes   map[string]*refreshState
@@ -80,9 +80,18 @@ type Inventory struct {
 	// snapshot that held its balancer budget until every balancer on screen was read.
 	firstScreen bool
 	// listed is the group listing the next snapshot starts from (see listGroups), read in
-	// full at listedAt.
-	listed   []groupRead
-	listedAt time.Time
+	// full at listedAt: listedGroups are the groups the last snapshot assembled from it (its
+	// fleet's, shared), listed what else it needs of each, in the same order.
+	listed       []listing
+	listedGroups []model.Group
+	listedGen    uint64 // the snapshot that assembled listedGroups
+	// listedTimings is the timings' version when listedGroups were assembled.
+	listedTimings uint64
+	listedAt      time.Time
+	// assembled, when set (by tests), sees every snapshot's reads and groups: it checks
+	// that the groups taken from the last assembly equal a fresh one (see reuseOff).
+	assembled func(reads []groupRead, groups []model.Group, s *snapshotRun)
+	reuseOff  bool
 
 	mu       sync.Mutex // guards the fields below
 	identity *awsapi.Identity
@@ -106,8 +115,8 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 	return &Inventory{
 		c:           c,
 		opts:        opts,
+		in:          newInterner(),
 		templates:   newTemplateCache(),
-		instances:   map[string]instanceFacts{},
 		images:      map[string]string{},
 		balancers:   map[string]*balancer{},
 		refreshes:   map[string]*refreshState{},
@@ -257,6 +266,9 @@ type PollStats struct {
 	// GroupsChanged counts groups whose listing changed since the last snapshot: their
 	// balancers were read ahead of the round robin.
 	GroupsChanged int
+	// GroupsReused counts groups the snapshot took as the last one assembled them: kept
+	// from the last listing, with no balancer of theirs read since.
+	GroupsReused int
 	// FullListing says the snapshot listed every group; otherwise it listed only the
 	// services it must see every tick and kept the rest from the last full listing.
 	FullListing bool
@@ -337,7 +349,7 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	focus, watched := inv.attention(s.now)
 	cursor := inv.cursorKey()
 	first := inv.listedAt.IsZero()
-	reads, err := inv.listGroups(ctx, s, focus, cursor, watched)
+	reads, full, err := inv.listGroups(ctx, s, focus, cursor, watched)
 	if err != nil {
 		return model.Fleet{}, fmt.Errorf("refresh fleet: %w", err)
 	}
@@ -363,10 +375,20 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	}
 
 	fleet.Groups = inv.assemble(reads, s)
-	// The listing kept for the next snapshot reads its instances from this fleet's arrays,
-	// which nothing writes to any more (assemble copies before it changes an instance).
+	if inv.assembled != nil {
+		inv.assembled(reads, fleet.Groups, s)
+	}
+	// The listing kept for the next snapshot is this fleet's groups (nothing writes to them
+	// any more: assemble copies a group before it changes it) and, beside them, what the
+	// merge needs that the fleet does not show.
+	// The merge copied what it needed of the last listing: its array is reused.
+	inv.listed = slices.Grow(inv.listed[:0], len(reads))[:len(reads)]
 	for i := range reads {
-		reads[i].g.Instances = fleet.Groups[i].Instances
+		inv.listed[i] = reads[i].listing
+	}
+	inv.listedGroups, inv.listedGen, inv.listedTimings = fleet.Groups, inv.gen, inv.timings.version()
+	if full {
+		inv.listedAt = s.now
 	}
 	inv.prune()
 	fleet.BuildServices(inv.opts.SkipUntagged)
@@ -385,32 +407,33 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 const fullListEvery = time.Minute
 
 // listGroups lists the groups this snapshot works on, sorted by name: every group (a full
-// listing) when one is due, else the wanted services' groups, tag-filtered, merged into the
-// last full listing. A fleet whose wanted groups take as many pages as all of them (any fleet
-// of up to 100 groups) is listed in full every tick.
-func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[model.ServiceKey]bool, cursor model.ServiceKey, watched map[string]bool) ([]groupRead, error) {
+// listing, full is true) when one is due, else the wanted services' groups, tag-filtered,
+// merged into the last listing. A fleet whose wanted groups take as many pages as all of them
+// (any fleet of up to 100 groups) is listed in full every tick. The snapshot keeps the
+// listing for the next one once it has assembled its fleet.
+func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[model.ServiceKey]bool, cursor model.ServiceKey, watched map[string]bool) (reads []groupRead, full bool, err error) {
 	names := map[string]bool{}
 	for k := range focus {
 		names[k.Name] = true
 	}
 	names[cursor.Name] = true
 	for i := range inv.listed {
-		r := &inv.listed[i]
-		st := inv.refreshes[r.g.Name]
-		if r.moving || r.draining || watched[r.g.Name] || st != nil && st.last.Active() {
-			names[r.g.Service] = true
+		r, g := &inv.listed[i], &inv.listedGroups[i]
+		st := inv.refreshes[g.Name]
+		if r.moving || r.draining || watched[g.Name] || st != nil && st.last.Active() {
+			names[g.Service] = true
 		}
 	}
 	delete(names, "")
 	delete(names, model.Untagged)
 	wanted := 0
 	for i := range inv.listed {
-		if names[inv.listed[i].g.Service] {
+		if names[inv.listedGroups[i].Service] {
 			wanted++
 		}
 	}
 	pages := func(n int) int { return (n + maxGroupsPerPage - 1) / maxGroupsPerPage }
-	full := inv.listedAt.IsZero() || s.now.Sub(inv.listedAt) >= fullListEvery || len(names) == 0 ||
+	full = inv.listedAt.IsZero() || s.now.Sub(inv.listedAt) >= fullListEvery || len(names) == 0 ||
 		pages(wanted) >= pages(len(inv.listed))
 	var filters []astypes.Filter
 	switch {
@@ -421,23 +444,27 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 		filters = []astypes.Filter{{Name: aws.String("tag-key"), Values: []string{inv.opts.Tags.Service}}}
 	}
 	var got []groupRead
-	err := describeGroupsEach(ctx, inv.c.AutoScaling, filters, func(context.Context) error {
+	err = describeGroupsEach(ctx, inv.c.AutoScaling, filters, func(context.Context) error {
 		s.count("DescribeAutoScalingGroups")
 		return nil
 	}, nil, func(page []astypes.AutoScalingGroup) { got = append(got, inv.mapListing(page)...) })
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	byName := func(a, b groupRead) int { return strings.Compare(a.g.Name, b.g.Name) }
 	slices.SortFunc(got, byName)
+	inv.carryLaunchFacts(got)
 	if full {
-		inv.listed, inv.listedAt = got, s.now
 		s.stats.FullListing = true
-		return got, nil
+		return got, true, nil
 	}
 	// Merge by group name. A group of a wanted service that the filter no longer returns
-	// (deleted, or its service tag changed) stays until the next full listing.
-	merged := slices.Clone(inv.listed)
+	// (deleted, or its service tag changed) stays until the next full listing. A kept group
+	// is the last fleet's (shared, never written), which assemble may take as it is.
+	merged := make([]groupRead, len(inv.listed), len(inv.listed)+len(got))
+	for i := range inv.listed {
+		merged[i] = groupRead{g: &inv.listedGroups[i], listing: inv.listed[i], kept: true}
+	}
 	for _, r := range got {
 		if i, ok := slices.BinarySearchFunc(merged, r, byName); ok {
 			merged[i] = r
@@ -445,8 +472,28 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 			merged = slices.Insert(merged, i, r)
 		}
 	}
-	inv.listed = merged
-	return merged, nil
+	return merged, false, nil
+}
+
+// carryLaunchFacts gives the instances a group lists again the launch time (and the shared ID
+// string) the last fleet showed for them, when they are at the same place in the group: the
+// snapshot then looks up only instances it has not shown before (a lookup per instance was
+// most of a full listing's cost).
+func (inv *Inventory) carryLaunchFacts(reads []groupRead) {
+	for i := range reads {
+		r := &reads[i]
+		k, ok := slices.BinarySearchFunc(inv.listedGroups, r.g.Name, func(g model.Group, name string) int { return strings.Compare(g.Name, name) })
+		if !ok {
+			continue
+		}
+		prev := inv.listedGroups[k].Instances
+		for j := range r.g.Instances {
+			inst := &r.g.Instances[j]
+			if j < len(prev) && prev[j].ID == inst.ID && prev[j].LaunchedAt != 0 {
+				inst.ID, inst.LaunchedAt = prev[j].ID, prev[j].LaunchedAt
+			}
+		}
+	}
 }
 
 // mapListing maps the listed groups, sorted by name, with every instance carved out of one
@@ -499,7 +546,10 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 					wants.want(&inv.templates, s.now, r.tpl(j), inst.LTVersion)
 				}
 			}
-			if _, ok := inv.instances[inst.ID]; !ok {
+			if inst.LaunchedAt != 0 {
+				continue // shown before, with its launch time read (see carryLaunchFacts)
+			}
+			if !inv.instances.has(inst.ID) {
 				fresh = append(fresh, inst.ID)
 				if r.image(j) == "" {
 					needImage[inst.ID] = true
@@ -558,12 +608,14 @@ func (inv *Inventory) instanceTask(call instanceCall, needImage map[string]bool,
 			if err != nil {
 				s.problem(err)
 			}
-			for _, info := range got {
-				inv.instances[info.id] = instanceFacts{id: info.id, launched: info.launched}
+			facts := make([]instanceFacts, len(got))
+			for i, info := range got {
+				facts[i] = instanceFacts{id: info.id, launched: info.launched}
 				if needImage[info.id] {
 					inv.images[info.id] = inv.in.str(info.image)
 				}
 			}
+			inv.instances.add(facts)
 		}
 	}
 }
@@ -575,7 +627,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	use := func(key, name string, kind model.BalancerKind) *balancer {
 		b, ok := inv.balancers[key]
 		if !ok {
-			b = &balancer{kind: kind, key: key, name: name}
+			b = &balancer{kind: kind, key: key, name: name, attempted: inv.gen}
 			inv.balancers[key] = b
 		}
 		if b.gen != inv.gen {
@@ -593,19 +645,22 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	changed := map[string]bool{}
 	for i := range reads {
 		r := &reads[i]
-		k := serviceKey(&r.g)
+		k := serviceKey(r.g)
 		if focus[k] || r.moving || inv.refreshes[r.g.Name] != nil && inv.refreshes[r.g.Name].last.Active() || r.draining {
 			tier[k] = max(tier[k], tierHot)
 		}
 		if k == cursor {
 			tier[k] = tierNow
 		}
-		sig := listingSignature(&r.g)
 		st, ok := inv.refreshes[r.g.Name]
 		if !ok {
 			st = &refreshState{}
 			inv.refreshes[r.g.Name] = st
 		}
+		if r.kept && st.sigSet {
+			continue // kept from the last listing: nothing new to compare
+		}
+		sig := listingSignature(r.g)
 		if st.sigSet && st.sig != sig {
 			changed[r.g.Name] = true
 		}
@@ -614,7 +669,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	prio := map[*balancer]int{}
 	for i := range reads {
 		r := &reads[i]
-		t := tier[serviceKey(&r.g)]
+		t := tier[serviceKey(r.g)]
 		if changed[r.g.Name] {
 			t = tierNow
 		}
@@ -656,6 +711,9 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	}
 	chosen := selectBalancers(ready, prio, n, reserve, &inv.turns)
 	inv.elbBudget.spend(len(chosen))
+	for _, b := range chosen {
+		b.attempted = inv.gen
+	}
 	s.stats.Balancers, s.stats.BalancersRead = len(all), len(chosen)
 	for _, b := range all {
 		if prio[b] > tierRest {
@@ -679,6 +737,20 @@ func serviceKey(g *model.Group) model.ServiceKey {
 
 // groupDraining reports whether the last reads had any of the group's instances draining.
 func (inv *Inventory) groupDraining(r *groupRead) bool {
+	some := false
+	for _, arn := range r.tgARNs {
+		if b := inv.balancers[arn]; b != nil && b.drainingN > 0 {
+			some = true
+		}
+	}
+	for _, name := range r.g.ClassicELBs {
+		if b := inv.balancers[name]; b != nil && b.drainingN > 0 {
+			some = true
+		}
+	}
+	if !some {
+		return false
+	}
 	for j := range r.g.Instances {
 		id := r.g.Instances[j].ID
 		for _, arn := range r.tgARNs {
@@ -725,23 +797,43 @@ func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s
 func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group {
 	groups := make([]model.Group, len(reads))
 	live := 0 // instances with cached facts that the fleet still lists
+	// A group kept from the last listing whose balancers were not read since the last
+	// snapshot's assembly takes that assembly's instances and target rows as they are.
+	reuse := make([]bool, len(reads))
 	// One backing array for every target row of the fleet: no per-instance or per-group
 	// allocation. Rows are at most one per instance and balancer.
-	rows := 0
-	for i := range reads {
-		rows += len(reads[i].g.Instances) * (len(reads[i].tgARNs) + len(reads[i].g.ClassicELBs))
-	}
-	room := make([]model.TargetHealth, 0, rows)
-	// Every instance is copied into a fresh array: the listing's arrays may be an earlier
-	// fleet's, which the console still holds.
-	total := 0
-	for i := range reads {
-		total += len(reads[i].g.Instances)
-	}
-	insts := make([]model.Instance, total)
+	rows, total := 0, 0
 	for i := range reads {
 		r := &reads[i]
-		g := r.g
+		if reuse[i] = inv.unchanged(r); reuse[i] {
+			s.stats.GroupsReused++
+			continue
+		}
+		rows += len(r.g.Instances) * (len(r.tgARNs) + len(r.g.ClassicELBs))
+		total += len(r.g.Instances)
+	}
+	room := make([]model.TargetHealth, 0, rows)
+	// Every other instance is copied into a fresh array: the listing's arrays may be an
+	// earlier fleet's, which the console still holds.
+	insts := make([]model.Instance, total)
+	timingsMoved := inv.timings.version() != inv.listedTimings
+	for i := range reads {
+		r := &reads[i]
+		if reuse[i] {
+			g := *r.g
+			live += len(g.Instances)
+			if lt := g.LaunchTemplate; lt != nil {
+				g.ImageID = inv.templates.image(r.template, lt.Version)
+			}
+			if timingsMoved {
+				g.Balancers = inv.timings.known(&g)
+			}
+			g.Refresh = inv.refreshOf(g.Name)
+			groups[i] = g
+			continue
+		}
+		g := *r.g
+		g.ImageID = ""
 		n := copy(insts, g.Instances)
 		g.Instances, insts = insts[:n:n], insts[n:]
 		if lt := g.LaunchTemplate; lt != nil {
@@ -764,7 +856,13 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 					inst.ImageID = inv.templates.image(r.tpl(j), inst.LTVersion)
 				}
 			}
-			if f, ok := inv.instances[inst.ID]; ok {
+			if inst.LaunchedAt != 0 {
+				// Shown before with its launch time: its facts are known (carryLaunchFacts).
+				live++
+				if inst.ImageID == "" {
+					inst.ImageID = inv.images[inst.ID]
+				}
+			} else if f, ok := inv.instances.get(inst.ID); ok {
 				live++
 				inst.ID = f.id // the shared copy
 				inst.LaunchedAt = f.launched
@@ -784,13 +882,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 		}
 		room = targets[len(targets):]
 		g.Balancers = inv.timings.known(&g)
-		if st := inv.refreshes[g.Name]; st != nil && st.last != nil {
-			ref := *st.last
-			if ref.DesiredVersion != "" {
-				ref.DesiredImage = inv.templates.image(st.template, ref.DesiredVersion)
-			}
-			g.Refresh = &ref
-		}
+		g.Refresh = inv.refreshOf(g.Name)
 		groups[i] = g
 	}
 	for _, b := range inv.balancers {
@@ -798,27 +890,71 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 			s.stats.BalancersStale++
 		}
 	}
-	if live < len(inv.instances) {
+	if live < inv.instances.len() {
 		inv.pruneInstances(groups)
 	}
 	return groups
 }
 
+// unchanged reports whether a group's last assembly still holds: it was kept from the last
+// listing (so its instances, lifecycle and health are the same), every instance's launch
+// time and AMI were known, and none of its balancers was read (or attempted) by this
+// snapshot or the one that assembled it (a read that one made turns Stale now).
+func (inv *Inventory) unchanged(r *groupRead) bool {
+	if !r.kept || inv.reuseOff {
+		return false
+	}
+	for j := range r.g.Instances {
+		if inst := &r.g.Instances[j]; inst.LaunchedAt == 0 || inst.ImageID == "" {
+			return false
+		}
+	}
+	quiet := func(key string) bool {
+		b := inv.balancers[key]
+		return b != nil && b.attempted < inv.listedGen
+	}
+	for _, arn := range r.tgARNs {
+		if !quiet(arn) {
+			return false
+		}
+	}
+	for _, name := range r.g.ClassicELBs {
+		if !quiet(name) {
+			return false
+		}
+	}
+	return true
+}
+
+// refreshOf is the group's last instance refresh as the fleet shows it.
+func (inv *Inventory) refreshOf(group string) *model.Refresh {
+	st := inv.refreshes[group]
+	if st == nil || st.last == nil {
+		return nil
+	}
+	ref := *st.last
+	if ref.DesiredVersion != "" {
+		ref.DesiredImage = inv.templates.image(st.template, ref.DesiredVersion)
+	}
+	return &ref
+}
+
 // pruneInstances forgets the cached facts of instances the fleet no longer lists. It runs
 // only when some left, so a steady fleet pays no per-instance bookkeeping for it.
 func (inv *Inventory) pruneInstances(groups []model.Group) {
-	listed := make(map[string]struct{}, len(inv.instances))
+	listed := make(map[string]struct{}, inv.instances.len())
 	for i := range groups {
 		for j := range groups[i].Instances {
 			listed[groups[i].Instances[j].ID] = struct{}{}
 		}
 	}
-	for id := range inv.instances {
-		if _, ok := listed[id]; !ok {
-			delete(inv.instances, id)
+	inv.instances.keep(func(id string) bool {
+		_, ok := listed[id]
+		if !ok {
 			delete(inv.images, id)
 		}
-	}
+		return ok
+	})
 }
 
 // prune forgets balancers, groups and instances the fleet no longer has.

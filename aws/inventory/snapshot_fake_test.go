@@ -373,7 +373,7 @@ func TestNewInstanceCostsOneDescribeInstancesAndLeavingIsPruned(t *testing.T) {
 	if st.Instances[1].ImageID != "ami-2" || st.Instances[1].LaunchedAt != clock.Now().Add(-5*time.Second).Unix() || len(st.Instances[1].Targets) != 0 {
 		t.Errorf("new instance = %+v", st.Instances[1])
 	}
-	if _, ok := inv.instances["i-s2"]; !ok {
+	if !inv.instances.has("i-s2") {
 		t.Fatal("new instance not cached")
 	}
 	ff.mu.Lock()
@@ -382,7 +382,7 @@ func TestNewInstanceCostsOneDescribeInstancesAndLeavingIsPruned(t *testing.T) {
 	if _, err := inv.Snapshot(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := inv.instances["i-s2"]; ok {
+	if inv.instances.has("i-s2") {
 		t.Error("instance that left the fleet still cached")
 	}
 }
