@@ -251,7 +251,13 @@ func (o *Operators) executeTransfer(ctx context.Context, tgt *member, plan model
 	rest := plan
 	rest.Transfer = nil
 	if !t.Copy {
-		return tgt.Operator.Execute(ctx, rest)
+		note := o.carryTags(ctx, t, plan.Service, tgt)
+		ch, err := tgt.Operator.Execute(ctx, rest)
+		if err != nil || note == nil {
+			return ch, err
+		}
+		note.Time = o.opts.Now().UTC()
+		return prepend(ctx, *note, ch), nil
 	}
 	c, ok := tgt.Operator.(copier)
 	if !ok {
@@ -301,4 +307,54 @@ func (o *Operators) executeTransfer(ctx context.Context, tgt *member, plan model
 		}
 	}()
 	return out, nil
+}
+
+// carryTags copies the shared image's adstage-ops tags (label, baked by and at, source
+// instance, marks: the keys under "adstage:") from the source account into the target's:
+// tags on a shared image are each account's own ("Tag your Amazon EC2 resources", EC2 User
+// Guide), so without them the target's history and plans would show no label. A failure is
+// reported, never fatal: the rollout does not need them.
+func (o *Operators) carryTags(ctx context.Context, t *model.ImageTransfer, service string, tgt *member) *model.Progress {
+	src, err := o.operator(t.SourceEnv, service)
+	if err != nil || src.Read.EC2 == nil || tgt.Write.EC2 == nil {
+		return nil
+	}
+	imgs, err := inventory.LookupImages(ctx, src.Read.EC2, []string{t.ImageID})
+	if err != nil {
+		return &model.Progress{Stage: ops.StageTransfer, Message: fmt.Sprintf("%s is shared, but its tags could not be read in %s to carry over: %s", t.ImageID, t.SourceEnv, awsapi.Explain(err))}
+	}
+	var tags []ec2types.Tag
+	for _, tag := range imgs[t.ImageID].Tags {
+		if strings.HasPrefix(aws.ToString(tag.Key), "adstage:") {
+			tags = append(tags, tag)
+		}
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	if _, err := tgt.Write.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{t.ImageID}, Tags: tags}); err != nil {
+		return &model.Progress{Stage: ops.StageTransfer, Message: fmt.Sprintf("%s is shared, but its adstage-ops tags could not be written in %s's account (%s): its label will not show there", t.ImageID, tgt.Name, awsapi.Explain(err))}
+	}
+	return &model.Progress{Stage: ops.StageTransfer, Message: fmt.Sprintf("carried %d adstage-ops tags of %s into %s's account (label, who baked it, marks)", len(tags), t.ImageID, tgt.Name)}
+}
+
+// prepend sends first, then everything ch sends.
+func prepend(ctx context.Context, first model.Progress, ch <-chan model.Progress) <-chan model.Progress {
+	out := make(chan model.Progress, 16)
+	go func() {
+		defer close(out)
+		select {
+		case out <- first:
+		case <-ctx.Done():
+			return
+		}
+		for p := range ch {
+			select {
+			case out <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }
