@@ -273,3 +273,30 @@ func TestRollbackToADisabledImageSaysDisabled_Sim(t *testing.T) {
 		t.Errorf("readiness %+v %v", r, err)
 	}
 }
+
+// A reason holding terminal control (pasted from a ticket, say) is stored and shown as data:
+// the mark's tag, the plan and the progress carry it escaped.
+func TestReasonIsDataInTheMarkAndThePlan_Sim(t *testing.T) {
+	s := newSimConsole(t)
+	reason := "leak \x1b]0;pwned\x07\nfake row"
+	p, err := s.op.PlanMark(context.Background(), ops.MarkRequest{Service: "api", Env: "staging", Version: 2, Kind: model.MarkBad, Reason: reason})
+	if err != nil || p.Blocked() {
+		t.Fatalf("plan: %v %s", err, p.FailureText())
+	}
+	if p.Reason != model.SafeText(reason) || strings.ContainsAny(p.CLI+p.Mark.Mark.Reason, "\x1b\x07\n") {
+		t.Errorf("plan carries the raw reason: %q / %q", p.Reason, p.CLI)
+	}
+	for _, ev := range s.run(t, p) {
+		if strings.ContainsAny(ev.Message, "\x1b\x07\n") {
+			t.Errorf("progress carries terminal control: %q", ev.Message)
+		}
+	}
+	imgs, _ := s.op.Images(context.Background(), "api")
+	for _, img := range imgs {
+		for _, m := range img.Marks {
+			if strings.ContainsAny(m.Reason, "\x1b\x07\n") {
+				t.Errorf("stored mark %q", m.Reason)
+			}
+		}
+	}
+}

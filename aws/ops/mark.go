@@ -26,6 +26,9 @@ const (
 // image (model.TagMark): every operator's ledger reads it, and a rollback never returns to a
 // release marked bad.
 func (o *OperatorConsole) PlanMark(ctx context.Context, req MarkRequest) (model.Plan, error) {
+	// An operator's reason (and label) is written where every operator reads it: data, never
+	// terminal control.
+	req.Reason = model.SafeText(req.Reason)
 	now := o.opts.Now().UTC()
 	if req.Service == "" || req.Env == "" {
 		return model.Plan{}, fmt.Errorf("plan mark: name the service and the environment")

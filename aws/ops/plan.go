@@ -51,6 +51,10 @@ const (
 // PlanBake reads the instance, its service and the caller, and plans an AMI from it. The image
 // is named SERVICE-LABEL-YYYYMMDDhhmmss.
 func (o *OperatorConsole) PlanBake(ctx context.Context, req BakeRequest) (model.Plan, error) {
+	// An operator's reason (and label) is written where every operator reads it: data, never
+	// terminal control.
+	req.Reason = model.SafeText(req.Reason)
+	req.Label = model.SafeText(req.Label)
 	now := o.opts.Now().UTC()
 	if req.InstanceID == "" {
 		return model.Plan{}, fmt.Errorf("plan bake: name the instance to bake from")
@@ -227,6 +231,9 @@ func bakeName(service, label string, at time.Time) string {
 // PlanPromote resolves the image, reads every group of the service in the environment, checks
 // the preconditions and plans a rollout to each group.
 func (o *OperatorConsole) PlanPromote(ctx context.Context, req PromoteRequest) (model.Plan, error) {
+	// An operator's reason (and label) is written where every operator reads it: data, never
+	// terminal control.
+	req.Reason = model.SafeText(req.Reason)
 	now := o.opts.Now().UTC()
 	if req.Service == "" || req.Env == "" {
 		return model.Plan{}, fmt.Errorf("plan promote: name the service and the environment")
@@ -697,6 +704,9 @@ func (o *OperatorConsole) servingCounts(ctx context.Context, key model.ServiceKe
 // the running instance refreshes if there are any, else rolling out the newest earlier launch
 // template version whose AMI differs from the current one (or the version asked for).
 func (o *OperatorConsole) PlanRollback(ctx context.Context, req RollbackRequest) (model.Plan, error) {
+	// An operator's reason (and label) is written where every operator reads it: data, never
+	// terminal control.
+	req.Reason = model.SafeText(req.Reason)
 	now := o.opts.Now().UTC()
 	if req.Service == "" || req.Env == "" {
 		return model.Plan{}, fmt.Errorf("plan rollback: name the service and the environment")

@@ -31,6 +31,9 @@ const (
 // AWS would cancel a rollback too, but that leaves a mixed fleet half-way back, which is
 // never what an operator pressing "stop" means; the check says what to do instead.
 func (o *OperatorConsole) PlanCancel(ctx context.Context, req CancelRequest) (model.Plan, error) {
+	// An operator's reason (and label) is written where every operator reads it: data, never
+	// terminal control.
+	req.Reason = model.SafeText(req.Reason)
 	now := o.opts.Now().UTC()
 	if req.Service == "" || req.Env == "" {
 		return model.Plan{}, fmt.Errorf("plan cancel: name the service and the environment")
