@@ -330,6 +330,18 @@ type Origin struct {
 	Account, Region, Identity string
 }
 
+// mergedSep joins the values of a merged Origin field.
+const mergedSep = "+"
+
+// Merged splits a field of a merged Origin (or of a Fleet read over several identities)
+// into its values: "111111111111+123456789012" is two accounts.
+func Merged(field string) []string {
+	if field == "" {
+		return nil
+	}
+	return strings.Split(field, mergedSep)
+}
+
 // Merge adds another origin: a field that differs becomes both values joined by "+".
 func (o Origin) Merge(p Origin) Origin {
 	join := func(a, b string) string {
@@ -339,12 +351,12 @@ func (o Origin) Merge(p Origin) Origin {
 		case b == "" || a == b:
 			return a
 		}
-		for _, part := range strings.Split(a, "+") {
+		for _, part := range Merged(a) {
 			if part == b {
 				return a
 			}
 		}
-		return a + "+" + b
+		return a + mergedSep + b
 	}
 	return Origin{Account: join(o.Account, p.Account), Region: join(o.Region, p.Region), Identity: join(o.Identity, p.Identity)}
 }

@@ -735,7 +735,7 @@ func (m *Model) rowOrigin() (o model.Origin, unread bool) {
 // several shortens a merged origin part ("111111111111+123456789012") to how many there are
 // ("2 accounts"): the row under the cursor names its own.
 func several(v, what string) string {
-	if n := strings.Count(v, "+") + 1; n > 1 {
+	if n := len(model.Merged(v)); n > 1 {
 		return fmt.Sprintf("%d %s", n, what)
 	}
 	return v

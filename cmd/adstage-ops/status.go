@@ -275,9 +275,9 @@ func filterServices(all []model.Service, name, env string) []model.Service {
 }
 
 func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time.Time) {
-	if accts := strings.Split(f.Account, "+"); len(accts) > 1 {
+	if accts := model.Merged(f.Account); len(accts) > 1 {
 		// A console over several identities: each row's account is in its own line below.
-		fmt.Fprintf(w, "accounts %s  region %s  as %s\n\n", strings.Join(accts, ", "), f.Region, strings.Join(strings.Split(f.Identity, "+"), ", "))
+		fmt.Fprintf(w, "accounts %s  region %s  as %s\n\n", strings.Join(accts, ", "), f.Region, strings.Join(model.Merged(f.Identity), ", "))
 	} else {
 		fmt.Fprintf(w, "account %s  region %s  as %s\n\n", f.Account, f.Region, f.Identity)
 	}
@@ -448,8 +448,8 @@ type targetOut struct {
 
 func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusOut {
 	out := statusOut{SchemaVersion: schemaVersion, Account: f.Account, Region: f.Region, Identity: f.Identity, FetchedAt: f.FetchedAt, Problems: f.Problems, Services: []serviceOut{}}
-	if strings.Contains(f.Account, "+") {
-		out.Accounts, out.Identities = strings.Split(f.Account, "+"), strings.Split(f.Identity, "+")
+	if accts := model.Merged(f.Account); len(accts) > 1 {
+		out.Accounts, out.Identities = accts, model.Merged(f.Identity)
 	}
 	for i := range services {
 		s := &services[i]
