@@ -122,6 +122,24 @@ func (d *Damaged) Error() string {
 // Lines that are not events are skipped and reported as a *Damaged error alongside the
 // events that could be read; lines of any length are read.
 func (l *Log) Read() ([]model.AuditEvent, error) {
+	raw, err := l.readRaw()
+	out := make([]model.AuditEvent, len(raw))
+	for i, r := range raw {
+		out[i] = r.event
+	}
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, err
+}
+
+// rawEvent is an event with its line as written (the shared log de-duplicates by it).
+type rawEvent struct {
+	line  string
+	event model.AuditEvent
+}
+
+func (l *Log) readRaw() ([]rawEvent, error) {
 	f, err := os.Open(l.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -130,15 +148,15 @@ func (l *Log) Read() ([]model.AuditEvent, error) {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
 	defer f.Close()
-	var out []model.AuditEvent
+	var out []rawEvent
 	var bad []int
 	r := bufio.NewReader(f)
 	for n := 1; ; n++ {
 		line, err := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
+		if t := bytes.TrimSpace(line); len(t) > 0 {
 			var e model.AuditEvent
-			if json.Unmarshal(line, &e) == nil && e.Action != "" {
-				out = append(out, safeEvent(e))
+			if json.Unmarshal(t, &e) == nil && e.Action != "" {
+				out = append(out, rawEvent{line: string(t), event: safeEvent(e)})
 			} else {
 				bad = append(bad, n)
 			}

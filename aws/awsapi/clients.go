@@ -8,8 +8,10 @@ package awsapi
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -81,6 +83,17 @@ type CloudWatchReader interface {
 	DescribeAlarms(context.Context, *cloudwatch.DescribeAlarmsInput, ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
 }
 
+// LogsReader reads the shared audit log (a CloudWatch Logs group named in the config).
+type LogsReader interface {
+	FilterLogEvents(context.Context, *cloudwatchlogs.FilterLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error)
+}
+
+// LogsWriter sends audit events to the shared audit log: one stream per machine and user.
+type LogsWriter interface {
+	CreateLogStream(context.Context, *cloudwatchlogs.CreateLogStreamInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogStreamOutput, error)
+	PutLogEvents(context.Context, *cloudwatchlogs.PutLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error)
+}
+
 // STSReader is the identity lookup.
 type STSReader interface {
 	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
@@ -122,6 +135,9 @@ type ReadClients struct {
 	Images ImageAccessReader
 	KMS    KMSReader
 	Region string
+	// Config is the SDK configuration the clients were made from (nil for the simulator and
+	// fakes): the shared audit log's client is made from it, with the same identity.
+	Config *aws.Config
 }
 
 // Clients are the clients a read-write console holds.
@@ -137,11 +153,12 @@ type Clients struct {
 	Images ImageSharingAPI
 	KMS    KMSReader
 	Region string
+	Config *aws.Config
 }
 
 // Read narrows the clients to their read half.
 func (c Clients) Read() ReadClients {
-	r := ReadClients{AutoScaling: c.AutoScaling, EC2: c.EC2, ELBv2: c.ELBv2, ELB: c.ELB, STS: c.STS, CloudWatch: c.CloudWatch, KMS: c.KMS, Region: c.Region}
+	r := ReadClients{AutoScaling: c.AutoScaling, EC2: c.EC2, ELBv2: c.ELBv2, ELB: c.ELB, STS: c.STS, CloudWatch: c.CloudWatch, KMS: c.KMS, Region: c.Region, Config: c.Config}
 	if c.Images != nil {
 		r.Images = c.Images
 	}
@@ -158,6 +175,8 @@ var (
 	_ CloudWatchReader = (*cloudwatch.Client)(nil)
 	_ ImageSharingAPI  = (*ec2.Client)(nil)
 	_ KMSReader        = (*kms.Client)(nil)
+	_ LogsReader       = (*cloudwatchlogs.Client)(nil)
+	_ LogsWriter       = (*cloudwatchlogs.Client)(nil)
 )
 
 // Identity is who the clients act as.

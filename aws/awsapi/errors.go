@@ -98,6 +98,8 @@ func iamPrefix(serviceID string) string {
 		return "sts"
 	case "kms":
 		return "kms"
+	case "cloudwatchlogs":
+		return "logs"
 	case "sso", "ssooidc":
 		return "sso"
 	}

@@ -31,6 +31,8 @@ const (
 	SidShell        = "AdstageOpsShellOnServiceInstances"
 	SidShellEnd     = "AdstageOpsEndOwnShellSessions"
 	SidShareImages  = "AdstageOpsShareImages"
+	SidAuditRead    = "AdstageOpsReadSharedAuditLog"
+	SidAuditWrite   = "AdstageOpsWriteSharedAuditLog"
 	groupARNPattern = "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"
 	imageARNPattern = "arn:aws:ec2:*::image/*"
 )
@@ -41,6 +43,9 @@ type PolicyOptions struct {
 	// ServiceTag is the group tag that names a service (the config's tag_keys.service): the
 	// Auto Scaling writes are allowed only on groups that carry it.
 	ServiceTag string
+	// AuditLogGroup is the config's audit.log_group: the shared audit log's reads (and, unless
+	// read-only, its writes) are granted on that group only.
+	AuditLogGroup string
 }
 
 // IAMPolicy returns the minimal IAM policy document (indented JSON) the console needs. It is
@@ -102,6 +107,16 @@ func IAMPolicy(o PolicyOptions) ([]byte, error) {
 				Condition: map[string]map[string]any{"Null": {"ssm:resourceTag/" + tag: "false"}}},
 			policyStatement{Sid: SidShellEnd, Effect: "Allow", Action: []string{"ssm:TerminateSession"}, Resource: "arn:aws:ssm:*:*:session/${aws:userid}-*"},
 		)
+	}
+	if g := o.AuditLogGroup; g != "" {
+		// FilterLogEvents and CreateLogStream act on the log-group resource, PutLogEvents on
+		// its log-stream ("Actions, resources, and condition keys for Amazon CloudWatch Logs",
+		// Service Authorization Reference).
+		group := "arn:aws:logs:*:*:log-group:" + g
+		doc.Statement = append(doc.Statement, policyStatement{Sid: SidAuditRead, Effect: "Allow", Action: actions(AuditLogReadOperations), Resource: []string{group, group + ":*"}})
+		if !o.ReadOnly {
+			doc.Statement = append(doc.Statement, policyStatement{Sid: SidAuditWrite, Effect: "Allow", Action: actions(AuditLogWriteOperations), Resource: []string{group, group + ":log-stream:*"}})
+		}
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"context"
+	"slices"
 	"sort"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -86,6 +87,14 @@ var ShellOperations = sortedOperations([]Operation{
 	{"ssm", "TerminateSession"},
 })
 
+// AuditLogReadOperations and AuditLogWriteOperations are what the shared audit log (a
+// CloudWatch Logs group, audit.log_group in the config) reads and sends with. They are in the
+// IAM policy only when the config names a group, scoped to it; read-only mode allows the read.
+var (
+	AuditLogReadOperations  = []Operation{{"logs", "FilterLogEvents"}}
+	AuditLogWriteOperations = sortedOperations([]Operation{{"logs", "CreateLogStream"}, {"logs", "PutLogEvents"}})
+)
+
 func sortedOperations(ops []Operation) []Operation {
 	sort.Slice(ops, func(i, j int) bool { return ops[i].Action() < ops[j].Action() })
 	return ops
@@ -95,12 +104,7 @@ func sortedOperations(ops []Operation) []Operation {
 // Balancing v2") is on the read allow-list.
 func IsReadOperation(serviceID, operation string) bool {
 	op := Operation{Service: iamPrefix(serviceID), Name: operation}
-	for _, r := range ReadOperations {
-		if r == op {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(ReadOperations, op) || slices.Contains(AuditLogReadOperations, op)
 }
 
 // readOnlyID names the middleware in the stack.

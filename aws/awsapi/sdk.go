@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -90,6 +91,28 @@ func newRetryerWith(backoff retry.BackoffDelayer) aws.Retryer {
 // operation outside ReadOperations before it is sent, and only ReadClients is filled: the
 // returned Clients is zero, so a read-only console never holds a mutating client.
 func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, error) {
+	cfg, err := LoadConfig(ctx, o)
+	if err != nil {
+		return Clients{}, ReadClients{}, err
+	}
+	as := autoscaling.NewFromConfig(cfg)
+	e2 := ec2.NewFromConfig(cfg)
+	lb2 := elbv2.NewFromConfig(cfg)
+	lb := elb.NewFromConfig(cfg)
+	st := sts.NewFromConfig(cfg)
+	cw := cloudwatch.NewFromConfig(cfg)
+	km := kms.NewFromConfig(cfg)
+	read := ReadClients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, CloudWatch: cw, Images: e2, KMS: km, Region: cfg.Region, Config: &cfg}
+	if o.ReadOnly {
+		return Clients{}, read, nil
+	}
+	return Clients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, CloudWatch: cw, Images: e2, KMS: km, Region: cfg.Region, Config: &cfg}, read, nil
+}
+
+// LoadConfig loads the SDK configuration LoadClients builds its clients from: the credential
+// chain, profile, role, region and MFA of o, adstage-ops's retryer, and with ReadOnly the
+// read-only guard on every client made from it.
+func LoadConfig(ctx context.Context, o LoadOptions) (aws.Config, error) {
 	profile := o.Profile
 	if profile == "" {
 		profile = os.Getenv("AWS_PROFILE")
@@ -123,14 +146,14 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	}))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return Clients{}, ReadClients{}, &profileError{profile: profile, err: fmt.Errorf("load AWS configuration%s: %w", profileSuffix(o.Profile), err)}
+		return aws.Config{}, &profileError{profile: profile, err: fmt.Errorf("load AWS configuration%s: %w", profileSuffix(o.Profile), err)}
 	}
 	if cfg.Region == "" {
-		return Clients{}, ReadClients{}, fmt.Errorf("load AWS configuration%s: %w (pass --region, set AWS_REGION, or set region in the profile)", profileSuffix(o.Profile), ErrNoRegion)
+		return aws.Config{}, fmt.Errorf("load AWS configuration%s: %w (pass --region, set AWS_REGION, or set region in the profile)", profileSuffix(o.Profile), ErrNoRegion)
 	}
 	if needsMFA(ctx, profile) {
 		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-			return Clients{}, ReadClients{}, &profileError{profile: profile, err: fmt.Errorf("assume the role of profile %s with an MFA code: %w", profile, err)}
+			return aws.Config{}, &profileError{profile: profile, err: fmt.Errorf("assume the role of profile %s with an MFA code: %w", profile, err)}
 		}
 	}
 	if o.RoleARN != "" {
@@ -160,18 +183,17 @@ func LoadClients(ctx context.Context, o LoadOptions) (Clients, ReadClients, erro
 	if o.ReadOnly {
 		cfg.APIOptions = append(cfg.APIOptions, ReadOnlyAPIOption)
 	}
-	as := autoscaling.NewFromConfig(cfg)
-	e2 := ec2.NewFromConfig(cfg)
-	lb2 := elbv2.NewFromConfig(cfg)
-	lb := elb.NewFromConfig(cfg)
-	st := sts.NewFromConfig(cfg)
-	cw := cloudwatch.NewFromConfig(cfg)
-	km := kms.NewFromConfig(cfg)
-	read := ReadClients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, CloudWatch: cw, Images: e2, KMS: km, Region: cfg.Region}
-	if o.ReadOnly {
-		return Clients{}, read, nil
+	return cfg, nil
+}
+
+// AuditLogClients are the shared audit log's clients made from a configuration LoadConfig
+// loaded: the writer is nil when it is read-only (its guard also refuses the writes).
+func AuditLogClients(cfg aws.Config, readOnly bool) (LogsReader, LogsWriter) {
+	c := cloudwatchlogs.NewFromConfig(cfg)
+	if readOnly {
+		return c, nil
 	}
-	return Clients{AutoScaling: as, EC2: e2, ELBv2: lb2, ELB: lb, STS: st, CloudWatch: cw, Images: e2, KMS: km, Region: cfg.Region}, read, nil
+	return c, c
 }
 
 // needsMFA reports whether the profile (or a profile it assumes a role from) names an MFA

@@ -45,6 +45,7 @@ type app struct {
 	reader   ops.Reader
 	op       ops.Operator // nil in read-only mode: there is nothing that could change AWS
 	audit    *audit.Log
+	shared   *audit.Shared // the shared audit log, when the config names one
 	demo     *demoStore
 	// awsProfile is the profile the clients were loaded with ("" for the standard chain,
 	// which AWS_PROFILE steers for child processes too).
@@ -149,11 +150,17 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 	switch {
 	case a.flags.env == "" && a.flags.profile == "" && a.flags.region == "":
 		if specs := cfg.memberSpecs(); specs != nil {
+			if opts.Audit, err = a.shareAudit(ctx, a.audit, nil); err != nil {
+				return err
+			}
 			a.buildMembers(ctx, specs, opts)
 			return nil
 		}
 	case a.fromEnv != "" && a.fromEnv != a.flags.env && a.flags.profile == "" && a.flags.region == "":
 		if specs := cfg.memberSpecs(a.flags.env, a.fromEnv); len(specs) > 1 {
+			if opts.Audit, err = a.shareAudit(ctx, a.audit, nil); err != nil {
+				return err
+			}
 			a.buildMembers(ctx, specs, opts)
 			return nil
 		}
@@ -176,6 +183,15 @@ func (a *app) open(ctx context.Context, write bool, what string) error {
 	a.awsProfile = lo.Profile
 	clients, read, err := awsapi.LoadClients(ctx, lo)
 	if err != nil {
+		return err
+	}
+	// The shared audit log is written with the identity of --profile/--region (or the audit
+	// section's): the clients' own when no environment's identity replaced it.
+	base := read.Config
+	if lo.Profile != a.flags.profile || lo.RoleARN != "" || lo.Region != a.flags.region {
+		base = nil
+	}
+	if opts.Audit, err = a.shareAudit(ctx, a.audit, base); err != nil {
 		return err
 	}
 	a.build(clients, read, opts)
@@ -247,6 +263,7 @@ func (a *app) openDemo() error {
 
 // close saves the demo fleet (time has moved on) so that the next command continues from it.
 func (a *app) close() {
+	a.closeAudit()
 	if a.demo == nil || a.readOnly {
 		return
 	}

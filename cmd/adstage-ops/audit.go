@@ -13,7 +13,7 @@ import (
 
 func (a *app) auditCommand() *cobra.Command {
 	var service string
-	var asJSON bool
+	var asJSON, send bool
 	cmd := &cobra.Command{
 		Use:   "audit [--service S --env E]",
 		Short: "Print the local audit log; with --service and --env also the service's release history, rollouts and scaling activities (the console's audit view)",
@@ -26,13 +26,45 @@ func (a *app) auditCommand() *cobra.Command {
 			if err != nil {
 				return fail(exitError, "find the audit log: %v", err)
 			}
-			events, err := audit.New(path).Read()
+			a.audit = audit.New(path)
+			title := "Actions taken with adstage-ops (local audit log)"
+			if !a.flags.demo {
+				cpath, explicit := a.flags.config, a.flags.config != ""
+				if !explicit {
+					cpath = defaultConfigPath()
+				}
+				if a.cfg, err = loadConfig(cpath, explicit); err != nil {
+					return fail(exitError, "%v", err)
+				}
+				a.readOnly = a.flags.readOnly || !send // reading the log changes nothing
+				if _, err := a.shareAudit(cmd.Context(), a.audit, nil); err != nil {
+					return err
+				}
+			}
+			if send && a.shared == nil {
+				return fail(exitError, "audit --send: the config names no shared audit log (audit.log_group)")
+			}
+			if a.shared != nil {
+				title = fmt.Sprintf("Actions taken with adstage-ops (shared audit log: CloudWatch Logs group %s, and this machine's)", a.cfg.Audit.LogGroup)
+				if send {
+					if err := a.shared.Flush(cmd.Context()); err != nil {
+						return fail(exitError, "%v; the events stay in the local log %s", err, path)
+					}
+				}
+			}
+			events, err := a.readAudit()
 			var damaged *audit.Damaged
-			switch {
-			case errors.As(err, &damaged):
-				// The readable events are listed; the damage is named, not hidden.
-				fmt.Fprintf(a.stderr, "adstage-ops: warning: %v\n", err)
-			case err != nil:
+			var remote *audit.RemoteError
+			if errors.As(err, &damaged) || errors.As(err, &remote) {
+				// The readable events are listed; the damage, or the group that could not be
+				// read, is named, not hidden.
+				if damaged != nil {
+					fmt.Fprintf(a.stderr, "adstage-ops: warning: %v\n", model.SafeText(damaged.Error()))
+				}
+				if remote != nil {
+					fmt.Fprintf(a.stderr, "adstage-ops: warning: %v\n", model.SafeText(remote.Error()))
+				}
+			} else if err != nil {
 				return fail(exitError, "read the audit log %s: %v", path, err)
 			}
 			var history *model.History
@@ -59,7 +91,7 @@ func (a *app) auditCommand() *cobra.Command {
 				}
 				return writeJSON(a.stdout, out)
 			}
-			fmt.Fprintln(a.stdout, "Actions taken with adstage-ops (local audit log)")
+			fmt.Fprintln(a.stdout, title)
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "WHEN\tWHO\tACTION\tSERVICE\tENV\tFROM\tTO\tRESULT\tWHY")
 			for _, e := range events {
@@ -76,11 +108,17 @@ func (a *app) auditCommand() *cobra.Command {
 				fmt.Fprintln(a.stdout)
 				printHistory(a.stdout, *history)
 			}
+			if a.shared != nil && a.shared.Writer == nil {
+				if st := a.shared.SendState(); st != "" {
+					fmt.Fprintf(a.stderr, "adstage-ops: warning: %s\n", model.SafeText(st))
+				}
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&service, "service", "", "also print this service's history (needs --env)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&send, "send", false, "first send this machine's events the shared audit log (audit.log_group) does not have yet")
 	return cmd
 }
 

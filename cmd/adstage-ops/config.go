@@ -29,6 +29,7 @@ type Config struct {
 	Environments map[string]EnvConfig `yaml:"environments"`
 	Rollout      RolloutConfig        `yaml:"rollout"`
 	Signals      SignalsConfig        `yaml:"signals"`
+	Audit        AuditConfig          `yaml:"audit"`
 	// Theme is the console's colours: default, or high-contrast. NO_COLOR outranks it.
 	Theme string `yaml:"theme"`
 }
@@ -179,6 +180,12 @@ func parseConfig(data []byte, c *Config) error {
 		if _, err := path.Match(strings.NewReplacer("{service}", "s", "{env}", "e").Replace(p), ""); err != nil {
 			return atLine(data, "$.signals.alarm_pattern", fmt.Errorf("is %q, not a pattern (use * and ? with {service} and {env}, e.g. \"{service}-{env}-*\")", p))
 		}
+	}
+	if g := c.Audit.LogGroup; g != "" && !logGroupRE.MatchString(g) {
+		return atLine(data, "$.audit.log_group", fmt.Errorf("is %q, not a CloudWatch Logs group name (1-512 of a-z, A-Z, 0-9, _ - / . #)", g))
+	}
+	if c.Audit.LogGroup == "" && (c.Audit.Profile != "" || c.Audit.Region != "") {
+		return atLine(data, "$.audit", errors.New("names a profile or region but no log_group: add log_group, the CloudWatch Logs group the team's audit log goes to"))
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Environments)) {
 		e := c.Environments[name]

@@ -26,7 +26,7 @@ func (a *app) runConsole(cmd *cobra.Command, _ []string) error {
 		Env:        a.flags.env,
 		EnvColors:  a.cfg.envColors(),
 		Production: a.cfg.production,
-		AuditLog:   a.audit.Read,
+		AuditLog:   a.consoleAudit,
 		Version:    version,
 		Demo:       a.flags.demo,
 		Theme:      a.cfg.Theme,
@@ -67,7 +67,7 @@ func (a *app) shell(instanceID string, key model.ServiceKey) (*exec.Cmd, func(er
 	}
 	cmd := exec.Command(cli, args...)
 	ev := model.AuditEvent{Time: a.now().UTC(), Who: id.ARN, Action: model.ActionShell, Service: key.Name, Env: key.Env, To: instanceID, Result: "started", Via: "tui"}
-	if err := a.audit.Append(ev); err != nil {
+	if err := a.auditSink().Append(ev); err != nil {
 		return nil, nil, fmt.Errorf("the audit log cannot be written, so no shell is opened: %v", err)
 	}
 	done := func(err error) {
@@ -77,7 +77,7 @@ func (a *app) shell(instanceID string, key model.ServiceKey) (*exec.Cmd, func(er
 		if err != nil {
 			end.Result, end.Error = "failed", err.Error()
 		}
-		_ = a.audit.Append(end)
+		_ = a.auditSink().Append(end)
 	}
 	return cmd, done, nil
 }

@@ -15,7 +15,7 @@ func TestLayoutImportsPointOneWay(t *testing.T) {
 	const mod = "github.com/adstage/adstage-ops/"
 	allowed := map[string][]string{
 		"model":                {},
-		"aws/audit":            {"model"},
+		"aws/audit":            {"aws/awsapi", "model"},
 		"aws/awsapi":           {"model"},
 		"aws/awsapi/fake":      {"aws/awsapi", "model"},
 		"aws/inventory":        {"aws/signals", "aws/awsapi", "model"},

@@ -23,7 +23,7 @@ func (a *app) iamPolicyCommand() *cobra.Command {
 			if err != nil {
 				return fail(exitError, "%v", err)
 			}
-			po := awsapi.PolicyOptions{ReadOnly: ro || a.flags.readOnly, ServiceTag: cfg.tags().Service}
+			po := awsapi.PolicyOptions{ReadOnly: ro || a.flags.readOnly, ServiceTag: cfg.tags().Service, AuditLogGroup: cfg.Audit.LogGroup}
 			if env := a.flags.env; env != "" {
 				e, ok := cfg.Environments[env]
 				if !ok {
