@@ -38,7 +38,11 @@ func (a *app) auditCommand() *cobra.Command {
 				}
 				a.readOnly = a.flags.readOnly || !send // reading the log changes nothing
 				if _, err := a.shareAudit(cmd.Context(), a.audit, nil); err != nil {
-					return err
+					if send {
+						return err
+					}
+					// The local log can still be read: the shared one's trouble is named.
+					fmt.Fprintf(a.stderr, "adstage-ops: warning: %v; showing this machine's actions only\n", err)
 				}
 			}
 			if send && a.shared == nil {
