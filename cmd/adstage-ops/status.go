@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/aws/ops"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -87,7 +89,7 @@ interrupting it prints what was read so far and exits 130.`,
 				out := statusJSON(&fleet, services, a.now())
 				out.Unread = unread
 				for i := range out.Services {
-					if r, ok := ready[model.ServiceKey{Name: out.Services[i].Service, Env: out.Services[i].Env}]; ok {
+					if r, ok := ready[services[i].ServiceKey]; ok {
 						out.Services[i].Rollback = readinessJSON(r)
 					}
 				}
@@ -194,12 +196,12 @@ func (a *app) readiness(ctx context.Context, services []model.Service) map[model
 	var g errgroup.Group
 	g.SetLimit(4)
 	for i := range services {
-		k := model.ServiceKey{Name: services[i].Name, Env: services[i].Env}
+		k := services[i].ServiceKey // with its region when the environment has a row per region
 		if k.Name == model.Untagged {
 			continue
 		}
 		g.Go(func() error {
-			r, err := a.reader.Readiness(ctx, k.Name, k.Env)
+			r, err := ops.ReaderFor(a.reader, k).Readiness(ctx, k.Name, k.Env)
 			if err != nil {
 				r = model.Readiness{Why: "could not be read: " + awsapi.Explain(err)}
 			}
@@ -238,11 +240,11 @@ func printReadiness(w io.Writer, services []model.Service, ready map[model.Servi
 	}
 	fmt.Fprintln(w)
 	for i := range services {
-		r, ok := ready[model.ServiceKey{Name: services[i].Name, Env: services[i].Env}]
+		r, ok := ready[services[i].ServiceKey]
 		if !ok {
 			continue
 		}
-		where := services[i].Name + "/" + services[i].Env
+		where := services[i].ServiceKey.String()
 		switch {
 		case !r.Possible:
 			fmt.Fprintf(w, "%s: rollback not possible: %s\n", where, r.Why)
@@ -282,11 +284,27 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 		fmt.Fprintf(w, "account %s  region %s  as %s\n\n", f.Account, f.Region, f.Identity)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tENV\tGROUPS\tDESIRED\tIN SERVICE\tHEALTHY\tDRAINING\tRELEASE\tSTATE")
+	// A REGION column only when a service has a row per region (model.Fleet.SplitRegions).
+	regional := slices.ContainsFunc(services, func(s model.Service) bool { return s.Region != "" })
+	env := func(s *model.Service) string {
+		if !regional {
+			return s.Env
+		}
+		r := s.Region
+		if rs := model.Merged(s.Origin.Region); r == "" && len(rs) == 1 {
+			r = rs[0]
+		}
+		return s.Env + "\t" + orDash(r)
+	}
+	if regional {
+		fmt.Fprintln(tw, "SERVICE\tENV\tREGION\tGROUPS\tDESIRED\tIN SERVICE\tHEALTHY\tDRAINING\tRELEASE\tSTATE")
+	} else {
+		fmt.Fprintln(tw, "SERVICE\tENV\tGROUPS\tDESIRED\tIN SERVICE\tHEALTHY\tDRAINING\tRELEASE\tSTATE")
+	}
 	for i := range services {
 		s := &services[i]
 		c := s.Counts()
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", s.Name, s.Env, c.Groups, c.Desired, c.InService, c.Healthy, c.Draining, orDash(s.Release()), serviceState(s))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", s.Name, env(s), c.Groups, c.Desired, c.InService, c.Healthy, c.Draining, orDash(s.Release()), serviceState(s))
 	}
 	tw.Flush()
 	for i := range services {
@@ -294,9 +312,9 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 		for _, g := range s.Groups {
 			switch r := g.Refresh; {
 			case r.RollingBack():
-				fmt.Fprintf(w, "\n%s/%s: rolling back %s to %s, %d%% done\n", s.Name, s.Env, g.Name, rollbackTarget(g), r.Progress())
+				fmt.Fprintf(w, "\n%s: rolling back %s to %s, %d%% done\n", s.ServiceKey, g.Name, rollbackTarget(g), r.Progress())
 			case r.Active():
-				fmt.Fprintf(w, "\n%s/%s: rollout on %s %s, %d%% done, %d instances to update\n", s.Name, s.Env, g.Name, r.Status, r.Percent, r.InstancesToUpdate)
+				fmt.Fprintf(w, "\n%s: rollout on %s %s, %d%% done, %d instances to update\n", s.ServiceKey, g.Name, r.Status, r.Percent, r.InstancesToUpdate)
 			}
 			for j := range g.Instances {
 				in := &g.Instances[j]
@@ -307,7 +325,7 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 						if !exact {
 							about = "about "
 						}
-						fmt.Fprintf(w, "%s/%s: %s draining from %s, %s%s left\n", s.Name, s.Env, in.ID, t.Balancer, about, left.Round(time.Second))
+						fmt.Fprintf(w, "%s: %s draining from %s, %s%s left\n", s.ServiceKey, in.ID, t.Balancer, about, left.Round(time.Second))
 					}
 				}
 			}
@@ -378,8 +396,10 @@ type statusOut struct {
 }
 
 type serviceOut struct {
-	Service    string   `json:"service"`
-	Env        string   `json:"env"`
+	Service string `json:"service"`
+	Env     string `json:"env"`
+	// Region is set when the environment has a row per region (model.ServiceKey.Region).
+	Region     string   `json:"region,omitempty"`
 	Release    string   `json:"release"`
 	Images     []string `json:"images"`
 	Mixed      bool     `json:"mixed"`
@@ -455,7 +475,7 @@ func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusO
 		s := &services[i]
 		c := s.Counts()
 		st := s.State()
-		so := serviceOut{Service: s.Name, Env: s.Env, Release: s.Release(), Mixed: s.Mixed(), RollingOut: st.RollingOut, RollingBack: st.RollingBack, Degraded: s.Degraded() && !s.Undecided(), Unknown: s.Undecided(),
+		so := serviceOut{Service: s.Name, Env: s.Env, Region: s.Region, Release: s.Release(), Mixed: s.Mixed(), RollingOut: st.RollingOut, RollingBack: st.RollingBack, Degraded: s.Degraded() && !s.Undecided(), Unknown: s.Undecided(),
 			Counts: countsOut{c.Groups, c.Desired, c.InService, c.Healthy, c.Draining}, Images: []string{}}
 		for _, ic := range s.Images() {
 			so.Images = append(so.Images, ic.ImageID)
