@@ -277,8 +277,8 @@ type Activity struct {
 	// StatusMessage says why a Failed activity failed.
 	StatusMessage string `json:",omitempty"`
 	Progress      int32
-	Start       time.Time
-	End         time.Time `json:",omitempty"`
+	Start         time.Time
+	End           time.Time `json:",omitempty"`
 }
 
 // ScheduledAction changes a group's desired capacity at Next, then every Period.
