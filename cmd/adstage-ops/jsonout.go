@@ -9,7 +9,7 @@ import (
 // schemaVersion is the version of every --json output (status, signals, plans, progress,
 // history, audit): one snake_case schema, written down in the README. It goes up when a field
 // changes meaning or goes away; new fields do not change it.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // The types below are the --json schema. They live here, not as tags on the model's types,
 // so that the model can change without a script noticing.

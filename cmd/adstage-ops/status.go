@@ -266,6 +266,19 @@ func printReadiness(w io.Writer, services []model.Service, ready map[model.Servi
 	}
 }
 
+// listOf is every value of a fleet's origin field (model.Merged), never nil.
+func listOf(field string) []string {
+	return append([]string{}, model.Merged(field)...)
+}
+
+// single is the one value of a list, "" when it holds none or several.
+func single(vs []string) string {
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return ""
+}
+
 func filterServices(all []model.Service, name, env string) []model.Service {
 	var out []model.Service
 	for _, s := range all {
@@ -378,14 +391,16 @@ func orDash(s string) string {
 }
 
 type statusOut struct {
-	SchemaVersion int    `json:"schema_version"`
-	Account       string `json:"account"`
-	// Accounts and Identities list each identity's account and caller when the console reads
-	// several (account and identity then join them with "+").
-	Accounts   []string     `json:"accounts,omitempty"`
-	Identities []string     `json:"identities,omitempty"`
-	Region     string       `json:"region"`
-	Identity   string       `json:"identity"`
+	SchemaVersion int `json:"schema_version"`
+	// Account, Region and Identity are the one account, region and caller the fleet was read
+	// with; each is left out when there were several (since schema 2: before, they were
+	// joined with "+"). Accounts, Regions and Identities always list every one.
+	Account    string       `json:"account,omitempty"`
+	Region     string       `json:"region,omitempty"`
+	Identity   string       `json:"identity,omitempty"`
+	Accounts   []string     `json:"accounts"`
+	Regions    []string     `json:"regions"`
+	Identities []string     `json:"identities"`
 	FetchedAt  time.Time    `json:"fetched_at"`
 	Services   []serviceOut `json:"services"`
 	Problems   []string     `json:"problems,omitempty"`
@@ -467,10 +482,9 @@ type targetOut struct {
 }
 
 func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusOut {
-	out := statusOut{SchemaVersion: schemaVersion, Account: f.Account, Region: f.Region, Identity: f.Identity, FetchedAt: f.FetchedAt, Problems: f.Problems, Services: []serviceOut{}}
-	if accts := model.Merged(f.Account); len(accts) > 1 {
-		out.Accounts, out.Identities = accts, model.Merged(f.Identity)
-	}
+	out := statusOut{SchemaVersion: schemaVersion, FetchedAt: f.FetchedAt, Problems: f.Problems, Services: []serviceOut{},
+		Accounts: listOf(f.Account), Regions: listOf(f.Region), Identities: listOf(f.Identity)}
+	out.Account, out.Region, out.Identity = single(out.Accounts), single(out.Regions), single(out.Identities)
 	for i := range services {
 		s := &services[i]
 		c := s.Counts()
