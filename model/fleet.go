@@ -5,6 +5,7 @@
 package model
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -415,13 +416,22 @@ func (g *Group) Counts() Counts {
 	return c
 }
 
-// ServiceKey identifies a service in one environment.
+// ServiceKey identifies a service in one environment. Region is set only when the console
+// reads the environment in several regions and the service runs in more than one of them:
+// each region is then a row of its own, acted on with that region's identity
+// (Fleet.SplitRegions). Everywhere else it is empty.
 type ServiceKey struct {
-	Name string
-	Env  string
+	Name   string
+	Env    string
+	Region string
 }
 
-func (k ServiceKey) String() string { return k.Name + "/" + k.Env }
+func (k ServiceKey) String() string {
+	if k.Region != "" {
+		return k.Name + "/" + k.Env + " in " + k.Region
+	}
+	return k.Name + "/" + k.Env
+}
 
 // Untagged is the service name under which groups without a service tag are listed.
 const Untagged = "(untagged)"
@@ -574,7 +584,7 @@ func (f *Fleet) BuildServices(skipUntagged bool) {
 			}
 			name = Untagged
 		}
-		k := ServiceKey{name, g.Env}
+		k := ServiceKey{Name: name, Env: g.Env}
 		j, ok := idx[k]
 		if !ok {
 			j = len(f.Services)
@@ -604,7 +614,8 @@ func (f *Fleet) BuildServices(skipUntagged bool) {
 	})
 }
 
-// Service finds a service by name and environment.
+// Service finds a service by name and environment: its first region's row when it has one
+// per region (ServiceAt finds one row).
 func (f *Fleet) Service(name, env string) (*Service, bool) {
 	for i := range f.Services {
 		if f.Services[i].Name == name && f.Services[i].Env == env {
@@ -612,6 +623,66 @@ func (f *Fleet) Service(name, env string) (*Service, bool) {
 		}
 	}
 	return nil, false
+}
+
+// ServiceAt finds the row of a key, region included.
+func (f *Fleet) ServiceAt(k ServiceKey) (*Service, bool) {
+	for i := range f.Services {
+		if f.Services[i].ServiceKey == k {
+			return &f.Services[i], true
+		}
+	}
+	return nil, false
+}
+
+// SplitRegions gives a service whose groups were read in several regions (Group.Origin)
+// one row per region, each with its region in its key, its groups and its origin: an
+// environment read in several regions is acted on one region at a time, from the row of
+// that region. A service read in one region keeps its one row and a key without region.
+// Rows stay sorted by name, environment, then region.
+func (f *Fleet) SplitRegions() {
+	split := false
+	for i := range f.Services {
+		if len(f.Services[i].regions()) > 1 {
+			split = true
+			break
+		}
+	}
+	if !split {
+		return
+	}
+	out := make([]Service, 0, len(f.Services)+1)
+	for _, s := range f.Services {
+		regions := s.regions()
+		if len(regions) < 2 {
+			out = append(out, s)
+			continue
+		}
+		for _, r := range regions {
+			row := Service{ServiceKey: s.ServiceKey, Unread: s.Unread}
+			row.Region = r
+			for _, g := range s.Groups {
+				if g.Origin.Region == r {
+					row.Groups = append(row.Groups, g)
+					row.Origin = row.Origin.Merge(g.Origin)
+				}
+			}
+			out = append(out, row)
+		}
+	}
+	f.Services = out
+}
+
+// regions lists the regions the service's groups were read in, sorted.
+func (s *Service) regions() []string {
+	var out []string
+	for _, g := range s.Groups {
+		if r := g.Origin.Region; r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // State is what a service is doing, derived once from its groups: the one rule behind the

@@ -141,9 +141,12 @@ type MarkSpec struct {
 // Plan is what a mutating action will do, computed by reading only; nothing is sent before the
 // operator confirms it.
 type Plan struct {
-	Action     ActionKind
-	Service    string
-	Env        string
+	Action  ActionKind
+	Service string
+	Env     string
+	// Region is set when the environment is read in several regions and the plan acts in
+	// one of them (ServiceKey.Region): carrying it out goes to that region's identity.
+	Region     string `json:",omitempty"`
 	Production bool
 	Steps      []GroupStep
 	Bake       *BakeSpec
@@ -235,13 +238,15 @@ type AuditEvent struct {
 	Action   ActionKind `json:"action"`
 	Service  string     `json:"service,omitempty"`
 	Env      string     `json:"env,omitempty"`
-	Groups   []string   `json:"groups,omitempty"`
-	From     string     `json:"from,omitempty"`
-	To       string     `json:"to,omitempty"`
-	Reason   string     `json:"reason,omitempty"`
-	Result   string     `json:"result"` // planned, cancelled, started, succeeded, failed, refused, unknown (AWS may have carried it out; Error says what to check)
-	Error    string     `json:"error,omitempty"`
-	Via      string     `json:"via,omitempty"` // tui or cli
+	// Region is the plan's region when its environment is read in several (Plan.Region).
+	Region string   `json:"region,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+	From   string   `json:"from,omitempty"`
+	To     string   `json:"to,omitempty"`
+	Reason string   `json:"reason,omitempty"`
+	Result string   `json:"result"` // planned, cancelled, started, succeeded, failed, refused, unknown (AWS may have carried it out; Error says what to check)
+	Error  string   `json:"error,omitempty"`
+	Via    string   `json:"via,omitempty"` // tui or cli
 }
 
 // Readiness says whether a service can be rolled back right now, and how. It is what the
@@ -269,7 +274,12 @@ func (p *Plan) Target() string {
 	if p.Action == ActionBake && p.Bake != nil {
 		return p.Bake.InstanceID
 	}
-	return p.Service + "/" + p.Env
+	return p.Key().String()
+}
+
+// Key is the service row the plan acts on.
+func (p *Plan) Key() ServiceKey {
+	return ServiceKey{Name: p.Service, Env: p.Env, Region: p.Region}
 }
 
 // FailureText is the failed hard checks as one line ("name: detail; name: detail"), the one

@@ -158,7 +158,7 @@ func (m *Model) readyBatch() tea.Cmd {
 		run: func(ctx context.Context) tea.Msg {
 			out := readyBatchMsg{}
 			for _, k := range keys {
-				rd, err := r.Readiness(ctx, k.Name, k.Env)
+				rd, err := ops.ReaderFor(r, k).Readiness(ctx, k.Name, k.Env)
 				out[k] = readyEntry{r: rd, err: err != nil, at: now}
 			}
 			return out
@@ -175,7 +175,7 @@ func (m *Model) readinessCmd(k model.ServiceKey) tea.Cmd {
 	r := m.cfg.Reader
 	return m.task(taskSpec{kind: taskReadiness, key: k.String(), text: "rollback readiness of " + k.String(),
 		run: func(ctx context.Context) tea.Msg {
-			rd, err := r.Readiness(ctx, k.Name, k.Env)
+			rd, err := ops.ReaderFor(r, k).Readiness(ctx, k.Name, k.Env)
 			return readinessMsg{key: k, r: rd, err: err}
 		},
 		fail: func(err error) tea.Msg { return readinessMsg{key: k, err: err} },
@@ -202,7 +202,7 @@ func (m *Model) historyCmd(k model.ServiceKey) tea.Cmd {
 	r, logf := m.cfg.Reader, m.cfg.AuditLog
 	return m.task(taskSpec{kind: taskHistory, key: k.String(), text: "history of " + k.String(),
 		run: func(ctx context.Context) tea.Msg {
-			h, err := r.History(ctx, k.Name, k.Env)
+			h, err := ops.ReaderFor(r, k).History(ctx, k.Name, k.Env)
 			var events []model.AuditEvent
 			if logf != nil {
 				ev, lerr := logf()
@@ -226,7 +226,7 @@ func (m *Model) ledgerCmd(k model.ServiceKey) tea.Cmd {
 	r := m.cfg.Reader
 	return m.task(taskSpec{kind: taskLedger, key: k.String(), text: "releases of " + k.String(),
 		run: func(ctx context.Context) tea.Msg {
-			h, err := r.History(ctx, k.Name, k.Env)
+			h, err := ops.ReaderFor(r, k).History(ctx, k.Name, k.Env)
 			return ledgerMsg{key: k, h: h, err: err}
 		},
 		fail: func(err error) tea.Msg { return ledgerMsg{key: k, err: err} },
@@ -252,7 +252,9 @@ func (m *Model) planCmd(req planRequest) tea.Cmd {
 	})
 }
 
+// plan asks the operator of the request's row: the row's region's, when its key names one.
 func plan(ctx context.Context, op ops.Operator, r planRequest) (model.Plan, error) {
+	op = ops.OperatorFor(op, r.key)
 	switch r.action {
 	case model.ActionBake:
 		return op.PlanBake(ctx, ops.BakeRequest{InstanceID: r.instance, Label: r.label, NoReboot: r.noReboot})
@@ -336,7 +338,7 @@ func (m *Model) firstScreen(first bool) tea.Cmd {
 	}
 	for gi := range m.c.fleet.Groups {
 		g := &m.c.fleet.Groups[gi]
-		if !on[model.ServiceKey{Name: g.Service, Env: g.Env}] {
+		if !on[model.ServiceKey{Name: g.Service, Env: g.Env}] && !on[model.ServiceKey{Name: g.Service, Env: g.Env, Region: g.Origin.Region}] {
 			continue
 		}
 		for ii := range g.Instances {

@@ -170,7 +170,7 @@ func (v *auditView) apply(msg historyMsg) {
 	}
 	v.all = v.all[:0]
 	for _, e := range msg.events {
-		if e.Service != "" && (e.Service != v.key.Name || (e.Env != "" && e.Env != v.key.Env)) {
+		if e.Service != "" && (e.Service != v.key.Name || (e.Env != "" && e.Env != v.key.Env) || (v.key.Region != "" && e.Region != "" && e.Region != v.key.Region)) {
 			continue
 		}
 		text := fmt.Sprintf("%-8s %-9s by %s", e.Action, e.Result, shortARN(e.Who))
@@ -346,7 +346,11 @@ func (v *auditView) View() string {
 	c := v.c
 	st := c.st
 	var b strings.Builder
-	b.WriteString(st.Title.Render("Audit · "+v.key.Name) + "  " + st.EnvBadge(v.key.Env, c.cfg.EnvColors[v.key.Env]) + "\n")
+	b.WriteString(st.Title.Render("Audit · "+v.key.Name) + "  " + st.EnvBadge(v.key.Env, c.cfg.EnvColors[v.key.Env]))
+	if v.key.Region != "" {
+		b.WriteString(" " + st.Muted.Render(v.key.Region))
+	}
+	b.WriteString("\n")
 	switch {
 	case v.filtering:
 		b.WriteString(v.input.View())

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -172,7 +173,9 @@ func (m *Model) commandService(args []string) (model.ServiceKey, string) {
 		if _, ok := envsOf[s.Name]; !ok {
 			names = append(names, s.Name)
 		}
-		envsOf[s.Name] = append(envsOf[s.Name], s.Env)
+		if !slices.Contains(envsOf[s.Name], s.Env) { // an environment with a row per region
+			envsOf[s.Name] = append(envsOf[s.Name], s.Env)
+		}
 	}
 	name, ok := model.MatchName(args[0], names)
 	if !ok {
@@ -181,13 +184,24 @@ func (m *Model) commandService(args []string) (model.ServiceKey, string) {
 	envs := envsOf[name]
 	if len(args) == 1 {
 		// The first in the list's order, as the list shows them (production first).
-		return model.ServiceKey{Name: name, Env: envs[0]}, ""
+		return rowOf(f, name, envs[0]), ""
 	}
 	env, ok := model.MatchName(args[1], envs)
 	if !ok {
 		return model.ServiceKey{}, fmt.Sprintf("%s has no environment %q%s; it runs in %s", name, args[1], meant(args[1], envs), strings.Join(envs, ", "))
 	}
-	return model.ServiceKey{Name: name, Env: env}, ""
+	return rowOf(f, name, env), ""
+}
+
+// rowOf is the key of the service's first row in env: its first region's, when the
+// environment has a row per region.
+func rowOf(all []model.Service, name, env string) model.ServiceKey {
+	for _, s := range all {
+		if s.Name == name && s.Env == env {
+			return s.ServiceKey
+		}
+	}
+	return model.ServiceKey{Name: name, Env: env}
 }
 
 // meant is " (did you mean web?)" for the nearest names, or "".
@@ -241,8 +255,8 @@ func (m *Model) switchEnv(want string) tea.Cmd {
 	m.setStatus("showing "+shown, false)
 	var then tea.Cmd
 	if env != "" && m.screen != screenServices && m.detail.key.Env != env {
-		k := model.ServiceKey{Name: m.detail.key.Name, Env: env}
-		if _, ok := m.c.fleet.Service(k.Name, k.Env); ok {
+		if s, ok := m.c.fleet.Service(m.detail.key.Name, env); ok {
+			k := s.ServiceKey // its first region's row, when it has one per region
 			if m.screen == screenAudit {
 				then = m.openAudit(k)
 			} else {

@@ -282,7 +282,7 @@ func (d *planDialog) bodyText() string {
 	switch p.Action {
 	case model.ActionPromote, model.ActionRollback, model.ActionCancel:
 		// The signals the console last read for the service (CloudWatch, once a minute).
-		if sig, ok := d.c.signals[model.ServiceKey{Name: p.Service, Env: p.Env}]; ok {
+		if sig, ok := d.c.signals[p.Key()]; ok {
 			line := "signals   " + sig.Summary()
 			if sig.InAlarm() {
 				line = st.Error.Render(line)
@@ -542,7 +542,12 @@ func (d *promoteDialog) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // fromEnvMark is the mark against the image the other environment runs, if it has one.
 func (d *promoteDialog) fromEnvMark() (model.Mark, bool) {
-	s, ok := d.c.fleet.Service(d.key.Name, d.fromEnv)
+	// The source environment's row in the same region when it has one there (what the
+	// plan promotes), else its first.
+	s, ok := d.c.fleet.ServiceAt(model.ServiceKey{Name: d.key.Name, Env: d.fromEnv, Region: d.key.Region})
+	if !ok {
+		s, ok = d.c.fleet.Service(d.key.Name, d.fromEnv)
+	}
 	if !ok {
 		return model.Mark{}, false
 	}
@@ -559,7 +564,7 @@ func (d *promoteDialog) fromEnvMark() (model.Mark, bool) {
 // image with a mark is never picked for the operator.
 func (d *promoteDialog) defaultImage() int {
 	running := map[string]bool{}
-	if s, ok := d.c.fleet.Service(d.key.Name, d.key.Env); ok {
+	if s, ok := d.c.fleet.ServiceAt(d.key); ok {
 		for _, ic := range s.Images() {
 			running[ic.ImageID] = true
 		}

@@ -40,7 +40,7 @@ func TestColumnRuleAtEveryWidth(t *testing.T) {
 		160: {"INSTANCE", "AZ", "LIFECYCLE", "ASG", "LOAD BALANCER", "AMI", "AGE"},
 	}
 	for _, w := range []int{80, 100, 120, 160} {
-		sw := servicesLayout(w, len("worker-reports"), colBack)
+		sw := servicesLayout(w, len("worker-reports"), colBack, 0)
 		if got := shownColumns(servicesColumns, sw); !slices.Equal(got, services[w]) {
 			t.Errorf("services at %d: %v, want %v", w, got, services[w])
 		}
@@ -62,12 +62,24 @@ func TestColumnRuleAtEveryWidth(t *testing.T) {
 			t.Errorf("services at %d: RELEASE %d wide", w, sw[svcRelease])
 		}
 	}
+	// A service with a row per region: REGION is always shown beside ENV, and at 80 columns
+	// the cut RELEASE makes room for it.
+	regional := map[int][]string{
+		80:  {"SERVICE", "ENV", "REGION", "HEALTH", "STATE", "ROLLBACK"},
+		100: {"SERVICE", "ENV", "REGION", "HEALTH", "DRAIN", "RELEASE", "STATE", "ROLLBACK"},
+	}
+	for w, want := range regional {
+		ws := servicesLayout(w, len("worker-reports"), colBack, len("eu-west-1")+2)
+		if got := shownColumns(servicesColumns, ws); !slices.Equal(got, want) {
+			t.Errorf("services with regions at %d: %v, want %v", w, got, want)
+		}
+	}
 	// Dropping goes by priority: a column is shown only when every one before it is.
 	for w := 60; w <= 200; w++ {
-		ws := servicesLayout(w, 12, colBack)
+		ws := servicesLayout(w, 12, colBack, 0)
 		for i, c := range servicesColumns {
 			for j, d := range servicesColumns {
-				if ws[i] > 0 && ws[j] == 0 && d.prio < c.prio {
+				if ws[i] > 0 && ws[j] == 0 && d.prio >= 0 && d.prio < c.prio {
 					t.Fatalf("at %d %s is shown but %s (higher priority) is not", w, c.title, d.title)
 				}
 			}

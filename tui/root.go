@@ -142,7 +142,7 @@ func (m *Model) syncKeys() {
 // cancelUnavailable says why the service's rollout cannot be cancelled ("" when it can be
 // planned; the plan itself refuses a rollout already cancelling or rolling back, saying why).
 func (m *Model) cancelUnavailable(k model.ServiceKey) string {
-	if s, ok := m.c.fleet.Service(k.Name, k.Env); ok && s.RollingOut() {
+	if s, ok := m.c.fleet.ServiceAt(k); ok && s.RollingOut() {
 		return ""
 	}
 	return fmt.Sprintf("no rollout is running on %s: nothing to cancel", k)
@@ -436,7 +436,7 @@ func filterEnv(all []model.Service, env string) []model.Service {
 }
 
 func (m *Model) applyProgress(msg progressMsg) tea.Cmd {
-	k := model.ServiceKey{Name: msg.plan.Service, Env: msg.plan.Env}
+	k := msg.plan.Key()
 	if msg.done {
 		delete(m.c.actions, k)
 		return tea.Batch(m.startRefresh(), m.releasesChanged(msg.plan))
@@ -539,7 +539,7 @@ func (m *Model) openService(k model.ServiceKey) tea.Cmd {
 // releasesChanged re-reads the release list after an action on the service it shows
 // started or ended (a mark, a rollout, a rollback), and its images after a mark.
 func (m *Model) releasesChanged(p model.Plan) tea.Cmd {
-	k := model.ServiceKey{Name: p.Service, Env: p.Env}
+	k := p.Key()
 	if m.detail.key != k || p.Action == model.ActionBake {
 		return nil
 	}
@@ -726,7 +726,7 @@ func (m *Model) rowOrigin() (o model.Origin, unread bool) {
 	if !ok {
 		return model.Origin{}, false
 	}
-	if s, found := m.c.fleet.Service(k.Name, k.Env); found {
+	if s, found := m.c.fleet.ServiceAt(k); found {
 		return s.Origin, s.Unread != ""
 	}
 	return model.Origin{}, false

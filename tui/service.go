@@ -131,7 +131,7 @@ func (v *serviceView) fleetChanged(f *model.Fleet) {
 	if v.key.Name == "" {
 		return
 	}
-	s, ok := f.Service(v.key.Name, v.key.Env)
+	s, ok := f.ServiceAt(v.key)
 	if !ok {
 		v.svc = nil
 		v.lines = nil
@@ -365,6 +365,9 @@ func (v *serviceView) View() string {
 	now := c.now()
 	var b strings.Builder
 	head := st.Title.Render(v.key.Name) + "  " + st.EnvBadge(v.key.Env, c.cfg.EnvColors[v.key.Env])
+	if v.key.Region != "" {
+		head += " " + st.Muted.Render(v.key.Region)
+	}
 	if v.svc != nil {
 		n := v.counts
 		head += st.Muted.Render(fmt.Sprintf("  %s · %s · %d draining · release %s", plural(n.Groups, "group"), healthyText(n), n.Draining, orDash(v.release)))

@@ -35,6 +35,10 @@ type servicesView struct {
 	query     string // the query the rows answer
 	gen       int    // newest filter request
 
+	// regionW is the REGION column's width: 0 (no column) unless the fleet has a service
+	// with a row per region (model.Fleet.SplitRegions).
+	regionW int
+
 	summary  map[model.ServiceKey]rowSummary // per snapshot, for rows shown: frames do not rescan instances
 	cache    map[model.ServiceKey]rowCache
 	rendered int // rows formatted by the last view (tests count it)
@@ -117,8 +121,17 @@ func (v *servicesView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (v *servicesView) fleetChanged(f *model.Fleet) tea.Cmd {
 	clear(v.index)
 	clear(v.summary)
+	split := false
+	longest := 0
 	for i := range f.Services {
-		v.index[f.Services[i].ServiceKey] = i
+		s := &f.Services[i]
+		v.index[s.ServiceKey] = i
+		split = split || s.Region != ""
+		longest = max(longest, len(rowRegion(s)))
+	}
+	v.regionW = 0
+	if split {
+		v.regionW = max(longest, len("REGION")) + 2
 	}
 	v.all = allCandidates(f)
 	if v.query == "" {
@@ -151,7 +164,11 @@ func allCandidates(f *model.Fleet) []candidate {
 	out := make([]candidate, len(f.Services))
 	for i := range f.Services {
 		k := f.Services[i].ServiceKey
-		out[i] = candidate{key: k, text: k.Name + " " + k.Env, pos: i}
+		text := k.Name + " " + k.Env
+		if k.Region != "" {
+			text += " " + k.Region
+		}
+		out[i] = candidate{key: k, text: text, pos: i}
 	}
 	return out
 }
@@ -519,13 +536,15 @@ func (v *servicesView) visible() []model.ServiceKey {
 }
 
 // The services screen's columns, in display order. The rule (layoutColumns): SERVICE, ENV,
-// HEALTH, STATE and ROLLBACK are always shown; then, as the width allows, a short RELEASE
+// HEALTH, STATE and ROLLBACK are always shown, and REGION too when a service has a row per
+// region (else never: one region looks as it always did); then, as the width allows, a short RELEASE
 // (AMI cut with …), DRAIN, IN SVC, WANT and GROUPS, in that order. Spare room widens SERVICE
 // to its longest name on screen, RELEASE to a whole AMI id, ROLLBACK to its long unverified
 // form when a row on screen needs it, STATE to fit an action's progress, then SERVICE again.
 const (
 	svcName = iota
 	svcEnv
+	svcRegion
 	svcGroups
 	svcWant
 	svcInSvc
@@ -540,6 +559,7 @@ const (
 var servicesColumns = []column{
 	svcName:    {title: "SERVICE", min: minNameW},
 	svcEnv:     {title: "ENV", min: 11},
+	svcRegion:  {title: "REGION", prio: -1}, // shown with its width when needed (servicesLayout)
 	svcGroups:  {title: "GROUPS", min: colNum, prio: 5, right: true},
 	svcWant:    {title: "WANT", min: colNum, prio: 4, right: true},
 	svcInSvc:   {title: "IN SVC", min: colNum, prio: 3, right: true},
@@ -581,21 +601,47 @@ func (v *servicesView) columnWidths() []int {
 	if unverified {
 		backMax = len(unverifiedLong) + 1
 	}
-	return servicesLayout(v.width, longest, backMax)
+	return servicesLayout(v.width, longest, backMax, v.regionW)
 }
 
 // servicesLayout is the column rule of the services screen at a width, for names up to
-// longest and a ROLLBACK cell up to backMax.
-func servicesLayout(width, longest, backMax int) []int {
+// longest, a ROLLBACK cell up to backMax and a REGION column regionW wide (0: none).
+func servicesLayout(width, longest, backMax, regionW int) []int {
 	grow := []growStep{{svcName, longest + 1}, {svcRelease, colReleaseWide}, {svcBack, backMax}, {svcState, colStateWide}, {svcName, 0}}
-	ws := layoutColumns(servicesColumns, width-gutter, grow)
+	cols := servicesColumns
+	if regionW > 0 {
+		cols = slices.Clone(servicesColumns)
+		cols[svcRegion].min, cols[svcRegion].prio = regionW, 0
+	}
+	ws := layoutColumns(cols, width-gutter, grow)
 	// 5XX/M comes last: only when RELEASE still shows whole AMI ids beside it.
 	if ws[svcSignals] > 0 && ws[svcRelease] < colReleaseWide {
-		cols := slices.Clone(servicesColumns)
+		cols = slices.Clone(cols)
 		cols[svcSignals].prio = -1 // never shown
 		ws = layoutColumns(cols, width-gutter, grow)
 	}
 	return ws
+}
+
+// stateGap is the room STATE keeps before it when RELEASE, whose cells keep the gap after
+// the numbers, is not shown (a REGION column took its place): 2, else 0.
+func stateGap(widths []int) int {
+	if widths[svcRelease] == 0 {
+		return 2
+	}
+	return 0
+}
+
+// rowRegion is the REGION cell of a row: the region of its key, else the one region its
+// groups were read in ("" when the console reads one, or the row was not read).
+func rowRegion(s *model.Service) string {
+	if s.Region != "" {
+		return s.Region
+	}
+	if rs := model.Merged(s.Origin.Region); len(rs) == 1 {
+		return rs[0]
+	}
+	return ""
 }
 
 // cellText aligns a cell's text in its column; the RELEASE column keeps two columns free
@@ -638,7 +684,10 @@ func (v *servicesView) View() string {
 	var head strings.Builder
 	head.WriteString("  ")
 	for i, col := range servicesColumns {
-		if widths[i] > 0 {
+		switch {
+		case i == svcState && stateGap(widths) > 0:
+			head.WriteString("  " + pad(col.title, widths[i]-2))
+		case widths[i] > 0:
 			head.WriteString(cellText(col, col.title, widths[i]))
 		}
 	}
@@ -691,7 +740,7 @@ func (v *servicesView) row(s *model.Service, selected bool, widths []int) string
 	}
 	c, release := sum.counts, sum.release
 	state, stateStyle := serviceState(v.c, s.ServiceKey, sum)
-	if ansiWidth(state) >= widths[svcState] {
+	if ansiWidth(state) >= widths[svcState]-stateGap(widths) {
 		// Too narrow for the action's progress and the state: the state says more (the
 		// status line and the service screen follow the action).
 		if _, ok := v.c.actions[s.ServiceKey]; ok {
@@ -722,6 +771,8 @@ func (v *servicesView) row(s *model.Service, selected bool, widths []int) string
 			line.WriteString(pad(highlight(s.Name, v.matches[s.ServiceKey], st), w))
 		case svcEnv:
 			line.WriteString(pad(s.Env, w))
+		case svcRegion:
+			line.WriteString(pad(rowRegion(s), w))
 		case svcGroups:
 			line.WriteString(padL(fmt.Sprint(c.Groups), w))
 		case svcWant:
@@ -745,7 +796,8 @@ func (v *servicesView) row(s *model.Service, selected bool, widths []int) string
 		case svcRelease:
 			line.WriteString(cellText(col, orDash(release), w))
 		case svcState:
-			line.WriteString(stateStyle.Render(pad(state, w)))
+			gap := stateGap(widths)
+			line.WriteString(strings.Repeat(" ", gap) + stateStyle.Render(pad(state, w-gap)))
 		case svcBack:
 			line.WriteString(backStyle.Render(pad(back, w)))
 		}

@@ -39,7 +39,7 @@ func (m *Model) signalsCmd() tea.Cmd {
 	}
 	var svcs []model.Service
 	for _, k := range keys {
-		if s, ok := m.c.fleet.Service(k.Name, k.Env); ok {
+		if s, ok := m.c.fleet.ServiceAt(k); ok {
 			svcs = append(svcs, *s)
 		}
 	}
@@ -177,7 +177,7 @@ func (m *Model) noteSignalsBefore(p model.Plan) {
 	if p.Action != model.ActionPromote && p.Action != model.ActionRollback {
 		return
 	}
-	k := model.ServiceKey{Name: p.Service, Env: p.Env}
+	k := p.Key()
 	sig, ok := m.c.signals[k]
 	if !ok {
 		return

@@ -119,7 +119,8 @@ func (c *Console) Snapshot(ctx context.Context) (model.Fleet, error) {
 	var origin model.Origin
 	var failed []error
 	seen := map[string]bool{}
-	unread := map[string]string{} // env -> why
+	type unreadIn struct{ region, why string }
+	unread := map[string][]unreadIn{} // env -> the members of it that failed
 	for i, m := range c.members {
 		fleet.Problems = append(fleet.Problems, problems[i]...)
 		m.mu.Lock()
@@ -127,7 +128,7 @@ func (c *Console) Snapshot(ctx context.Context) (model.Fleet, error) {
 			failed = append(failed, fmt.Errorf("%s: %w", m.Name, m.lastErr))
 			why := m.why()
 			for _, e := range m.Envs {
-				unread[e] = why
+				unread[e] = append(unread[e], unreadIn{m.origin.Region, why})
 			}
 			if len(m.last) == 0 {
 				for _, e := range m.Envs {
@@ -160,12 +161,22 @@ func (c *Console) Snapshot(ctx context.Context) (model.Fleet, error) {
 	placeholders := fleet.Services
 	fleet.Services = nil // BuildServices reuses the slice
 	fleet.BuildServices(c.opts.SkipUntagged)
+	fleet.SplitRegions()
 	for i := range fleet.Services {
 		s := &fleet.Services[i]
+		s.Origin = model.Origin{}
 		for _, g := range s.Groups {
 			s.Origin = s.Origin.Merge(g.Origin)
 		}
-		s.Unread = unread[s.Env]
+		// A row of one region is unread only when that region's member failed (or one
+		// whose region was never read).
+		var whys []string
+		for _, u := range unread[s.Env] {
+			if s.Region == "" || u.region == "" || u.region == s.Region {
+				whys = append(whys, u.why)
+			}
+		}
+		s.Unread = strings.Join(whys, "; ")
 	}
 	if len(placeholders) > 0 {
 		fleet.Services = append(fleet.Services, placeholders...)
@@ -174,7 +185,10 @@ func (c *Console) Snapshot(ctx context.Context) (model.Fleet, error) {
 			if a.Name != b.Name {
 				return a.Name < b.Name
 			}
-			return a.Env < b.Env
+			if a.Env != b.Env {
+				return a.Env < b.Env
+			}
+			return a.Region < b.Region
 		})
 	}
 	return fleet, nil
@@ -228,16 +242,20 @@ func (c *Console) read(ctx context.Context, m *member) []string {
 
 // route finds the member of a service's environment. An environment in several regions is
 // served by the member whose last read found the service there; when several did, the
-// action must name a region.
-func (c *Console) route(env, service string) (*member, error) {
+// action must name a region: region, when set, keeps only the members that read that
+// region (a console row of one region, model.ServiceKey.Region).
+func (c *Console) route(env, service, region string) (*member, error) {
 	var cands []*member
 	for _, m := range c.members {
-		if c.serves(m, env) {
+		if c.serves(m, env) && (region == "" || m.region() == region) {
 			cands = append(cands, m)
 		}
 	}
 	switch len(cands) {
 	case 0:
+		if region != "" {
+			return nil, fmt.Errorf("no AWS identity the console reads environment %s with has read region %s: wait for the next refresh, or check the environment's regions in the config", env, region)
+		}
 		return nil, fmt.Errorf("no AWS identity in the config reads environment %s: add it under environments: with its profile or role", env)
 	case 1:
 		if cands[0].Err != nil {
@@ -260,16 +278,43 @@ func (c *Console) route(env, service string) (*member, error) {
 	}
 	switch len(found) {
 	case 0:
+		if region != "" {
+			return nil, fmt.Errorf("%s/%s was not found in %s: wait for the next refresh, or check the service name", service, env, region)
+		}
 		return nil, fmt.Errorf("%s/%s was found in none of the regions %s is read in: wait for the next refresh, or check the service name", service, env, env)
 	case 1:
 		return found[0], nil
 	}
-	return nil, fmt.Errorf("%s/%s runs in %s: act on one region at a time from the command line (adstage-ops --env %s --region R ...)", service, env, strings.Join(regions, " and "), env)
+	if region != "" {
+		var names []string
+		for _, m := range found {
+			names = append(names, m.Name)
+		}
+		return nil, fmt.Errorf("%s/%s in %s is read by several identities (%s): give the environment one identity per region in the config", service, env, region, strings.Join(names, "; "))
+	}
+	return nil, fmt.Errorf("%s/%s runs in %s: act on one region's row in the console, or pass --env %s --region R on the command line", service, env, strings.Join(regions, " and "), env)
+}
+
+// region is the region of the member's last good read ("" before it has one).
+func (m *member) region() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.origin.Region
+}
+
+// owns reports whether the member reads a service row: its environment, and its region
+// when the row names one.
+func (c *Console) owns(m *member, k model.ServiceKey) bool {
+	return k.Env != "" && c.serves(m, k.Env) && (k.Region == "" || m.region() == k.Region)
 }
 
 // History reads with the member of the environment.
 func (c *Console) History(ctx context.Context, service, env string) (model.History, error) {
-	m, err := c.route(env, service)
+	return c.history(ctx, service, env, "")
+}
+
+func (c *Console) history(ctx context.Context, service, env, region string) (model.History, error) {
+	m, err := c.route(env, service, region)
 	if err != nil {
 		return model.History{}, err
 	}
@@ -278,7 +323,11 @@ func (c *Console) History(ctx context.Context, service, env string) (model.Histo
 
 // Readiness reads with the member of the environment.
 func (c *Console) Readiness(ctx context.Context, service, env string) (model.Readiness, error) {
-	m, err := c.route(env, service)
+	return c.readiness(ctx, service, env, "")
+}
+
+func (c *Console) readiness(ctx context.Context, service, env, region string) (model.Readiness, error) {
+	m, err := c.route(env, service, region)
 	if err != nil {
 		return model.Readiness{}, err
 	}
@@ -352,7 +401,8 @@ func (c *Console) Focus(services []model.ServiceKey) {
 		}
 		var mine []model.ServiceKey
 		for _, k := range services {
-			if c.serves(m, k.Env) {
+			if c.owns(m, k) {
+				k.Region = "" // the member's inventory keys its services without it
 				mine = append(mine, k)
 			}
 		}
@@ -366,7 +416,8 @@ func (c *Console) Cursor(k model.ServiceKey) {
 		if m.Err != nil {
 			continue
 		}
-		if k.Env != "" && c.serves(m, k.Env) {
+		if c.owns(m, k) {
+			k.Region = ""
 			m.Reader.Cursor(k)
 		} else {
 			m.Reader.Cursor(model.ServiceKey{})
@@ -390,7 +441,7 @@ func (c *Console) Signals(ctx context.Context, services []model.Service) (map[mo
 		}
 		var mine []model.Service
 		for _, s := range services {
-			if c.serves(m, s.Env) {
+			if c.owns(m, s.ServiceKey) && (s.Region != "" || s.Origin.Region == "" || s.Origin.Region == m.region() || len(model.Merged(s.Origin.Region)) > 1) {
 				mine = append(mine, s)
 			}
 		}
@@ -420,6 +471,15 @@ func (c *Console) Signals(ctx context.Context, services []model.Service) (map[mo
 
 // ConsoleOutput reads with the member whose last read holds the instance.
 func (c *Console) ConsoleOutput(ctx context.Context, instanceID string) (model.ConsoleOutput, error) {
+	if m := c.holder(instanceID); m != nil {
+		return m.Reader.ConsoleOutput(ctx, instanceID)
+	}
+	return model.ConsoleOutput{}, fmt.Errorf("instance %s is in no environment the console reads: wait for the next refresh", instanceID)
+}
+
+// holder is the member whose last read holds the instance (instance IDs are unique across
+// accounts and regions), nil when none does.
+func (c *Console) holder(instanceID string) *member {
 	for _, m := range c.members {
 		if m.Err != nil {
 			continue
@@ -428,17 +488,28 @@ func (c *Console) ConsoleOutput(ctx context.Context, instanceID string) (model.C
 		found := false
 		for i := range m.last {
 			for j := range m.last[i].Instances {
-				if m.last[i].Instances[j].ID == instanceID {
-					found = true
-				}
+				found = found || m.last[i].Instances[j].ID == instanceID
 			}
 		}
 		m.mu.Unlock()
 		if found {
-			return m.Reader.ConsoleOutput(ctx, instanceID)
+			return m
 		}
 	}
-	return model.ConsoleOutput{}, fmt.Errorf("instance %s is in no environment the console reads: wait for the next refresh", instanceID)
+	return nil
+}
+
+// Locate says which member's last read holds the instance (its name, as Member.Name) and
+// where it read it: what a command handed to the AWS CLI for that instance (a shell) must
+// use. ok is false when no member holds it.
+func (c *Console) Locate(instanceID string) (origin model.Origin, name string, ok bool) {
+	m := c.holder(instanceID)
+	if m == nil {
+		return model.Origin{}, "", false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.origin, m.Name, true
 }
 
 // LastPoll adds up what every member's last snapshot read; a member that could not be read

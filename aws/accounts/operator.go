@@ -27,9 +27,9 @@ func NewOperators(members []Member, opts Options) *Operators {
 	return &Operators{Console: New(members, opts)}
 }
 
-// operator is the operator of a service's environment.
-func (o *Operators) operator(env, service string) (*member, error) {
-	m, err := o.route(env, service)
+// operator is the operator of a service's environment (in region, when set).
+func (o *Operators) operator(env, service, region string) (*member, error) {
+	m, err := o.route(env, service, region)
 	if err != nil {
 		return nil, err
 	}
@@ -93,29 +93,44 @@ func (o *Operators) names(ms []*member) string {
 
 // PlanRollback goes to the member of the environment.
 func (o *Operators) PlanRollback(ctx context.Context, req ops.RollbackRequest) (model.Plan, error) {
-	m, err := o.operator(req.Env, req.Service)
+	return o.planRollback(ctx, req, "")
+}
+
+func (o *Operators) planRollback(ctx context.Context, req ops.RollbackRequest, region string) (model.Plan, error) {
+	m, err := o.operator(req.Env, req.Service, region)
 	if err != nil {
-		return model.Plan{}, fmt.Errorf("plan rollback of %s/%s: %w", req.Service, req.Env, err)
+		return model.Plan{}, fmt.Errorf("plan rollback of %s: %w", model.ServiceKey{Name: req.Service, Env: req.Env, Region: region}, err)
 	}
-	return m.Operator.PlanRollback(ctx, req)
+	p, err := m.Operator.PlanRollback(ctx, req)
+	return inRegion(p, region), err
 }
 
 // PlanMark goes to the member of the environment.
 func (o *Operators) PlanMark(ctx context.Context, req ops.MarkRequest) (model.Plan, error) {
-	m, err := o.operator(req.Env, req.Service)
+	return o.planMark(ctx, req, "")
+}
+
+func (o *Operators) planMark(ctx context.Context, req ops.MarkRequest, region string) (model.Plan, error) {
+	m, err := o.operator(req.Env, req.Service, region)
 	if err != nil {
-		return model.Plan{}, fmt.Errorf("plan mark of %s/%s: %w", req.Service, req.Env, err)
+		return model.Plan{}, fmt.Errorf("plan mark of %s: %w", model.ServiceKey{Name: req.Service, Env: req.Env, Region: region}, err)
 	}
-	return m.Operator.PlanMark(ctx, req)
+	p, err := m.Operator.PlanMark(ctx, req)
+	return inRegion(p, region), err
 }
 
 // PlanCancel goes to the member of the environment.
 func (o *Operators) PlanCancel(ctx context.Context, req ops.CancelRequest) (model.Plan, error) {
-	m, err := o.operator(req.Env, req.Service)
+	return o.planCancel(ctx, req, "")
+}
+
+func (o *Operators) planCancel(ctx context.Context, req ops.CancelRequest, region string) (model.Plan, error) {
+	m, err := o.operator(req.Env, req.Service, region)
 	if err != nil {
-		return model.Plan{}, fmt.Errorf("plan cancel of %s/%s: %w", req.Service, req.Env, err)
+		return model.Plan{}, fmt.Errorf("plan cancel of %s: %w", model.ServiceKey{Name: req.Service, Env: req.Env, Region: region}, err)
 	}
-	return m.Operator.PlanCancel(ctx, req)
+	p, err := m.Operator.PlanCancel(ctx, req)
+	return inRegion(p, region), err
 }
 
 // Cancelled records the declined plan with the identity of its environment.
@@ -131,7 +146,19 @@ func (o *Operators) planOperator(ctx context.Context, plan model.Plan) (*member,
 	if plan.Action == model.ActionBake && plan.Bake != nil {
 		return o.bakeOperator(ctx, plan.Bake.InstanceID)
 	}
-	return o.operator(plan.Env, plan.Service)
+	return o.operator(plan.Env, plan.Service, plan.Region)
+}
+
+// inRegion names the region a plan acts in, when the console row named one; its CLI twin
+// then runs in that region too.
+func inRegion(p model.Plan, region string) model.Plan {
+	if region != "" {
+		p.Region = region
+		if p.CLI != "" && !strings.Contains(p.CLI, " --region ") {
+			p.CLI += " --region " + region
+		}
+	}
+	return p
 }
 
 // Execute carries out the plan with its environment's member; a promote with a transfer
@@ -140,7 +167,7 @@ func (o *Operators) planOperator(ctx context.Context, plan model.Plan) (*member,
 func (o *Operators) Execute(ctx context.Context, plan model.Plan) (<-chan model.Progress, error) {
 	m, err := o.planOperator(ctx, plan)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s/%s: %w", plan.Action, plan.Service, plan.Env, err)
+		return nil, fmt.Errorf("%s %s: %w", plan.Action, plan.Target(), err)
 	}
 	if plan.Transfer != nil && !plan.Blocked() {
 		return o.executeTransfer(ctx, m, plan)
@@ -157,3 +184,62 @@ func (o *Operators) Watch(group string) {
 		}
 	}
 }
+
+// InRegion is the console acting in one region only: the reads, plans and actions of a
+// service row of that region (model.ServiceKey.Region) go to the identity that reads it.
+// The plans it makes name the region, so that Execute goes there too.
+func (c *Console) InRegion(region string) ops.Reader { return &regionReader{c, region} }
+
+// InRegion is the read-write console acting in one region only; see Console.InRegion.
+func (o *Operators) InRegion(region string) ops.Reader {
+	return &regionOperator{regionReader{o.Console, region}, o}
+}
+
+// regionReader is the console's reads of one region's service rows.
+type regionReader struct {
+	*Console
+	region string
+}
+
+func (r *regionReader) History(ctx context.Context, service, env string) (model.History, error) {
+	return r.history(ctx, service, env, r.region)
+}
+
+func (r *regionReader) Readiness(ctx context.Context, service, env string) (model.Readiness, error) {
+	return r.readiness(ctx, service, env, r.region)
+}
+
+// regionOperator is the console's plans in one region; Execute and Cancelled follow the
+// plan's own region.
+type regionOperator struct {
+	regionReader
+	o *Operators
+}
+
+var _ ops.Operator = (*regionOperator)(nil)
+
+func (r *regionOperator) PlanBake(ctx context.Context, req ops.BakeRequest) (model.Plan, error) {
+	return r.o.PlanBake(ctx, req)
+}
+
+func (r *regionOperator) PlanPromote(ctx context.Context, req ops.PromoteRequest) (model.Plan, error) {
+	return r.o.planPromote(ctx, req, r.region)
+}
+
+func (r *regionOperator) PlanRollback(ctx context.Context, req ops.RollbackRequest) (model.Plan, error) {
+	return r.o.planRollback(ctx, req, r.region)
+}
+
+func (r *regionOperator) PlanMark(ctx context.Context, req ops.MarkRequest) (model.Plan, error) {
+	return r.o.planMark(ctx, req, r.region)
+}
+
+func (r *regionOperator) PlanCancel(ctx context.Context, req ops.CancelRequest) (model.Plan, error) {
+	return r.o.planCancel(ctx, req, r.region)
+}
+
+func (r *regionOperator) Execute(ctx context.Context, plan model.Plan) (<-chan model.Progress, error) {
+	return r.o.Execute(ctx, plan)
+}
+
+func (r *regionOperator) Cancelled(plan model.Plan) { r.o.Cancelled(plan) }

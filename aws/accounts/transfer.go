@@ -33,15 +33,29 @@ const (
 // image (same region), or copy it into the target account and region (another region, or
 // CopyImage asked). An earlier copy in the target is reused.
 func (o *Operators) PlanPromote(ctx context.Context, req ops.PromoteRequest) (model.Plan, error) {
-	what := fmt.Sprintf("plan promote of %s/%s", req.Service, req.Env)
-	tgt, err := o.operator(req.Env, req.Service)
+	return o.planPromote(ctx, req, "")
+}
+
+// planPromote plans in region, when the console row names one (the plan then names it
+// too); FromEnv is read in the target's region when it runs there, else wherever it runs.
+func (o *Operators) planPromote(ctx context.Context, req ops.PromoteRequest, region string) (model.Plan, error) {
+	p, err := o.planPromoteIn(ctx, req, region)
+	return inRegion(p, region), err
+}
+
+func (o *Operators) planPromoteIn(ctx context.Context, req ops.PromoteRequest, region string) (model.Plan, error) {
+	what := fmt.Sprintf("plan promote of %s", model.ServiceKey{Name: req.Service, Env: req.Env, Region: region})
+	tgt, err := o.operator(req.Env, req.Service, region)
 	if err != nil {
 		return model.Plan{}, fmt.Errorf("%s: %w", what, err)
 	}
 	if req.FromEnv == "" {
 		return tgt.Operator.PlanPromote(ctx, req)
 	}
-	src, err := o.route(req.FromEnv, req.Service)
+	src, err := o.route(req.FromEnv, req.Service, tgt.region())
+	if err != nil {
+		src, err = o.route(req.FromEnv, req.Service, "")
+	}
 	if err != nil {
 		return model.Plan{}, fmt.Errorf("%s from %s: %w", what, req.FromEnv, err)
 	}
@@ -234,9 +248,9 @@ type copier interface {
 // the target's when the plan says so, then rolls it (or the copy) out with the target's.
 func (o *Operators) executeTransfer(ctx context.Context, tgt *member, plan model.Plan) (<-chan model.Progress, error) {
 	t := plan.Transfer
-	what := fmt.Sprintf("promote %s/%s", plan.Service, plan.Env)
+	what := "promote " + plan.Target()
 	if t.Share {
-		src, err := o.operator(t.SourceEnv, plan.Service)
+		src, err := o.operator(t.SourceEnv, plan.Service, t.SourceRegion)
 		if err != nil {
 			return nil, fmt.Errorf("%s: share %s from %s: %w", what, t.ImageID, t.SourceEnv, err)
 		}
@@ -315,7 +329,7 @@ func (o *Operators) executeTransfer(ctx context.Context, tgt *member, plan model
 // Guide), so without them the target's history and plans would show no label. A failure is
 // reported, never fatal: the rollout does not need them.
 func (o *Operators) carryTags(ctx context.Context, t *model.ImageTransfer, service string, tgt *member) *model.Progress {
-	src, err := o.operator(t.SourceEnv, service)
+	src, err := o.operator(t.SourceEnv, service, t.SourceRegion)
 	if err != nil || src.Read.EC2 == nil || tgt.Write.EC2 == nil {
 		return nil
 	}

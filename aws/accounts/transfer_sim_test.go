@@ -218,3 +218,38 @@ func TestPromote_KeyChecks_Sim(t *testing.T) {
 		})
 	}
 }
+
+// Same region, another account: production cannot see staging's image until it is shared
+// (the simulator would refuse to launch it: aws/sim's launch tests), so the plan without its
+// share step is refused before anything changes; the product's plan shares it first (with
+// staging's identity) and its rollout ends with production on staging's image.
+func TestPromote_SharesBeforeTheRolloutAndTheSharedImageRuns_Sim(t *testing.T) {
+	w := newWorld(t, "us-east-1", nil)
+	p := w.plan(t, false)
+	if p.Transfer == nil || !p.Transfer.Share || p.Transfer.Copy {
+		t.Fatalf("transfer %+v, want a share", p.Transfer)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	skipped := p
+	skipped.Transfer = nil
+	if _, err := w.console.Execute(ctx, skipped); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("execute without the share: %v, want the image missing for production", err)
+	}
+	if got := w.production.Calls()["CreateLaunchTemplateVersion"]; got != 0 {
+		t.Fatalf("the refused plan created %d launch template versions", got)
+	}
+
+	ch, err := w.console.Execute(ctx, p)
+	if err != nil {
+		t.Fatalf("execute: %v", err)
+	}
+	evs := w.follow(t, ch)
+	if last := evs[len(evs)-1]; !last.Done || last.Err != nil {
+		t.Fatalf("promote with the share ended %+v", last)
+	}
+	if got := w.release(t); got != w.image {
+		t.Errorf("production launches %s, want staging's %s", got, w.image)
+	}
+}

@@ -177,7 +177,7 @@ func (l *Log) readRaw() ([]rawEvent, error) {
 // safeEvent makes the text of an event read back terminal-safe: the log is shared, and other
 // operators' reasons (or a hand-edited line) are data, never terminal control.
 func safeEvent(e model.AuditEvent) model.AuditEvent {
-	for _, p := range []*string{&e.Who, &e.Service, &e.Env, &e.From, &e.To, &e.Reason, &e.Result, &e.Error, &e.Via} {
+	for _, p := range []*string{&e.Who, &e.Service, &e.Env, &e.Region, &e.From, &e.To, &e.Reason, &e.Result, &e.Error, &e.Via} {
 		*p = model.SafeText(*p)
 	}
 	e.Action = model.ActionKind(model.SafeText(string(e.Action)))

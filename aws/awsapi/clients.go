@@ -131,7 +131,7 @@ type ReadClients struct {
 	STS         STSReader
 	CloudWatch  CloudWatchReader
 	// Images and KMS back the cross-account promote checks; nil where the backend has none
-	// (the simulator has no KMS): the checks then say they could not be made.
+	// (a test fake without them): the checks then say they could not be made.
 	Images ImageAccessReader
 	KMS    KMSReader
 	Region string
@@ -149,7 +149,7 @@ type Clients struct {
 	STS         STSReader
 	CloudWatch  CloudWatchReader
 	// Images shares and copies images across accounts and regions (the simulator's across
-	// the accounts of its partition); KMS is nil where the backend has none (the simulator).
+	// the accounts of its partition); KMS is nil where the backend has none (a test fake).
 	Images ImageSharingAPI
 	KMS    KMSReader
 	Region string

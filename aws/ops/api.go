@@ -134,3 +134,29 @@ type Options struct {
 	// Via names the front end in audit events: "tui" or "cli".
 	Via string
 }
+
+// Regional is a Reader over environments read in several regions (aws/accounts). InRegion
+// is the same reader acting only with the identities that read region: what a service row
+// whose key names a region (model.ServiceKey.Region) reads and plans with. The reader it
+// returns is an Operator when this one is.
+type Regional interface {
+	InRegion(region string) Reader
+}
+
+// ReaderFor is the reader of a service row: r itself, or r in the row's region when the key
+// names one and r reads several.
+func ReaderFor(r Reader, k model.ServiceKey) Reader {
+	if rr, ok := r.(Regional); ok && k.Region != "" {
+		return rr.InRegion(k.Region)
+	}
+	return r
+}
+
+// OperatorFor is the operator of a service row: op itself, or op in the row's region when
+// the key names one and op acts in several.
+func OperatorFor(op Operator, k model.ServiceKey) Operator {
+	if o, ok := ReaderFor(op, k).(Operator); ok {
+		return o
+	}
+	return op
+}

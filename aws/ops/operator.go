@@ -83,6 +83,7 @@ func (o *OperatorConsole) event(ctx context.Context, plan model.Plan, result str
 		Action:  plan.Action,
 		Service: plan.Service,
 		Env:     plan.Env,
+		Region:  plan.Region,
 		Reason:  plan.Reason,
 		Result:  result,
 		Via:     o.opts.Via,

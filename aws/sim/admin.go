@@ -383,7 +383,7 @@ func (c *Cloud) addGroup(spec GroupSpec) (*Group, error) {
 func (c *Cloud) running(g *Group, cfg Config, launched time.Time) *Instance {
 	saved := c.st.Now
 	c.st.Now = launched
-	in := c.launch(g, cfg, "", fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", stamp(launched), len(g.Instances), len(g.Instances)+1))
+	in := c.place(g, cfg, "", fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", stamp(launched), len(g.Instances), len(g.Instances)+1))
 	c.st.Now = launched.Add(c.st.BootTime)
 	c.enterService(g, in)
 	// Registered long enough ago to have passed its health checks.

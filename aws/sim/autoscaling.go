@@ -291,6 +291,9 @@ func (a *autoScalingClient) DescribeScalingActivities(_ context.Context, in *aut
 		if !act.End.IsZero() {
 			o.EndTime = aws.Time(act.End)
 		}
+		if act.StatusMessage != "" {
+			o.StatusMessage = aws.String(act.StatusMessage)
+		}
 		out.Activities = append(out.Activities, o)
 	}
 	return out, nil

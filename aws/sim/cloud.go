@@ -1,5 +1,5 @@
 // Package sim is an in-memory AWS account, or several (Auto Scaling, EC2, ELBv2, classic
-// ELB, STS, CloudWatch metrics and alarms of the balancers) behind the same narrow client
+// ELB, STS, CloudWatch metrics and alarms of the balancers, KMS keys as EBS uses them) behind the same narrow client
 // interfaces as the real SDK clients. It powers `adstage-ops --demo` and
 // many tests. It follows AWS's documented behaviour (instance lifecycles, health checks with
 // intervals and thresholds, deregistration delays, instance refreshes with rollback, images
@@ -23,10 +23,22 @@
 //   - CreateImage does not reboot the instance; every image has one 8 GiB root snapshot.
 //   - Load balancer reads (ELBv2 and classic) share one token bucket; STS is not throttled.
 //   - Several accounts and regions are a Partition (partition.go): images are shared and
-//     copied across them (images.go). Launching an image the account may not launch is not
-//     refused (CreateLaunchTemplateVersion warns, as AWS does); another account's snapshots
-//     are not listed by DescribeSnapshots; DescribeImages's ExecutableUsers, sharing with
-//     organizations, and KMS are not modelled (an encrypted snapshot only names its key).
+//     copied across them (images.go). CreateLaunchTemplateVersion accepts an image the
+//     account cannot launch and warns, as AWS does; launching from it fails as on AWS
+//     (world.go, launchRefusal): the scaling activity fails ("The image id '[ami-…]' does not
+//     exist. Launching EC2 instance failed." for an image of another account not shared with
+//     this one), the group retries every 10 s (AWS's back-off is not documented), and an
+//     instance refresh fails at the first refused launch and rolls back (AWS retries for a
+//     while first). There is no RunInstances: groups launch every instance.
+//   - KMS (kms.go): each account's aws/ebs key, which no other account may use (its
+//     snapshots cannot be shared: ModifySnapshotAttribute refuses), and customer managed
+//     keys with the set of other accounts their key policy allows (AddKey, AllowKey);
+//     DescribeKey. Another account's image whose snapshots it may not decrypt is neither
+//     launched (the launch fails with "Client.InternalError: Client error on launch") nor
+//     copied (CopyImage refuses). Key policies as documents, grants, key states, other KMS
+//     operations and the Auto Scaling service-linked role's own key access are not modelled.
+//   - Another account's snapshots are not listed by DescribeSnapshots; DescribeImages's
+//     ExecutableUsers and sharing with organizations are not modelled.
 package sim
 
 import (
@@ -182,6 +194,7 @@ func (c *Cloud) Clients() awsapi.Clients {
 		STS:         &stsClient{c},
 		CloudWatch:  &cloudWatchClient{c},
 		Images:      &ec2Client{c},
+		KMS:         &kmsClient{c},
 		Region:      c.st.Region,
 	}
 }
@@ -306,6 +319,7 @@ var (
 	svcELBv2       = service{"Elastic Load Balancing v2", "Throttling", "elasticloadbalancing"}
 	svcELB         = service{"Elastic Load Balancing", "Throttling", "elasticloadbalancing"}
 	svcSTS         = service{"STS", "Throttling", "sts"}
+	svcKMS         = service{"KMS", "ThrottlingException", "kms"}
 )
 
 // Deny takes IAM actions ("autoscaling:StartInstanceRefresh", "ec2:RunInstances") away from

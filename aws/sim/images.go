@@ -365,6 +365,13 @@ func (e *ec2Client) CopyImage(_ context.Context, in *ec2.CopyImageInput, _ ...fu
 			// The error code is the simulator's choice; the rule is the User Guide's.
 			return nil, apiError(svcEC2, op, "AuthFailure", "You do not have permission to access the storage of this ami")
 		}
+		// An encrypted snapshot of another account is read with its key: the copying account
+		// needs that key's permission ("Copy an AMI": to copy an encrypted AMI shared with you,
+		// the owner must share the key too; aws/ebs never can be, see kms.go). The error code
+		// is the simulator's choice.
+		if !c.keyUsable(owner, s.KMSKey, c.st.Account) {
+			return nil, apiError(svcEC2, op, "AuthFailure", "You do not have permission to use the KMS key %s that encrypts snapshot %s of %s", s.KMSKey, sid, id)
+		}
 		// "you cannot create an unencrypted copy of an encrypted snapshot. The default KMS
 		// key for Amazon EBS is used unless you specify a non-default ... KMS key"
 		// (CopyImageInput.Encrypted).

@@ -186,6 +186,10 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 		r.Victims = left
 		for range n {
 			in := c.launch(g, r.Target, r.ID, cause)
+			if in == nil {
+				c.launchFailed(g, r)
+				return
+			}
 			r.Batch = append(r.Batch, in.ID)
 			r.BatchStart = now
 		}
@@ -239,6 +243,10 @@ func (c *Cloud) stepRefresh(g *Group, r *Refresh) {
 	if r.MaxHealthy > 100 {
 		for range n {
 			in := c.launch(g, r.Target, r.ID, cause)
+			if in == nil {
+				c.launchFailed(g, r)
+				return
+			}
 			r.Batch = append(r.Batch, in.ID)
 		}
 		r.BatchStart = now
@@ -306,6 +314,18 @@ func (c *Cloud) refreshDone(g *Group, r *Refresh) {
 
 // refreshFailed handles a batch that did not become healthy: auto rollback when asked for,
 // otherwise the refresh fails and leaves the instances as they are.
+// launchFailed fails a refresh whose new instance EC2 refused to launch, with the failed
+// activity's reason (rolled back when it may; a rollback that cannot launch the previous
+// configuration fails). AWS retries such launches for a while before the refresh fails; the
+// simulator fails it at the first refusal (the cause cannot go away by itself).
+func (c *Cloud) launchFailed(g *Group, r *Refresh) {
+	reason := "An instance could not be launched."
+	if n := len(g.Activities); n > 0 && g.Activities[n-1].StatusCode == "Failed" {
+		reason = g.Activities[n-1].StatusMessage
+	}
+	c.failRefresh(g, r, reason)
+}
+
 func (c *Cloud) refreshFailed(g *Group, r *Refresh) {
 	c.failRefresh(g, r, fmt.Sprintf("%d new instances failed to become healthy within %s.", len(r.Batch), r.batchTimeout()))
 }

@@ -43,6 +43,9 @@ type State struct {
 	// first; Alarms the CloudWatch metric alarms (cloudwatch.go).
 	Metrics map[string][]MetricSample `json:",omitempty"`
 	Alarms  []*Alarm                  `json:",omitempty"`
+	// Keys are the customer managed KMS keys of the account in the region (kms.go); the
+	// AWS managed key aws/ebs is implicit.
+	Keys []*Key `json:",omitempty"`
 }
 
 // Tag is a key/value tag; Propagate is the ASG's PropagateAtLaunch.
@@ -94,6 +97,8 @@ type Group struct {
 	// Busy is set while the group has anything in motion (launches, terminations, a refresh,
 	// a capacity difference); idle groups are skipped when time advances.
 	Busy bool `json:",omitempty"`
+	// LaunchRetryAt is when the group tries again to launch after a launch EC2 refused.
+	LaunchRetryAt time.Time `json:",omitempty"`
 }
 
 // Instance is an EC2 instance launched by a group.
@@ -269,9 +274,11 @@ type Activity struct {
 	Cause       string
 	Details     string `json:",omitempty"`
 	StatusCode  string
-	Progress    int32
-	Start       time.Time
-	End         time.Time `json:",omitempty"`
+	// StatusMessage says why a Failed activity failed.
+	StatusMessage string `json:",omitempty"`
+	Progress      int32
+	Start         time.Time
+	End           time.Time `json:",omitempty"`
 }
 
 // ScheduledAction changes a group's desired capacity at Next, then every Period.

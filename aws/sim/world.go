@@ -165,8 +165,14 @@ func (c *Cloud) stepGroup(g *Group) {
 		switch {
 		case int32(len(live)) < g.Desired && !slices.Contains(g.Suspended, "Launch"):
 			from := len(live)
+			if now.Before(g.LaunchRetryAt) {
+				busy = true // EC2 refused the last launch: wait before trying again
+				break
+			}
 			for range int(g.Desired) - len(live) {
-				c.launch(g, c.groupConfig(g), "", fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", stamp(now), from, g.Desired))
+				if c.launch(g, c.groupConfig(g), "", fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", stamp(now), from, g.Desired)) == nil {
+					break
+				}
 			}
 			busy = true
 		case int32(len(live)) > g.Desired && !slices.Contains(g.Suspended, "Terminate"):
@@ -307,8 +313,64 @@ func (c *Cloud) imageOf(cfg Config) (image, itype string) {
 	return "", ""
 }
 
-// launch starts one instance in the group's least populated Availability Zone.
+// launchRetry is how long a group waits before it launches again after EC2 refused a
+// launch. AWS retries with a growing back-off it does not document; the simulator waits a
+// fixed ten seconds.
+const launchRetry = 10 * time.Second
+
+// launchRefusal is why EC2 refuses to launch an instance from image in this account and
+// region, as RunInstances and Auto Scaling report it; "" when it launches. An image the
+// account cannot see (another account's not shared with it, one in another region, a
+// deregistered one) "does not exist" (InvalidAMIID.NotFound: "The specified AMI doesn't
+// exist", EC2 API reference, "Error codes for the Amazon EC2 API"); a pending image "is
+// pending, and cannot be run" and a disabled one "cannot be launched" (InvalidAMIID.Unavailable;
+// "Troubleshoot Amazon EC2 Auto Scaling: AMI issues",
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/ts-as-ami.html; "Disable an AMI",
+// Amazon EC2 User Guide). Another account's image needs only its launch permission: "You do
+// not need to share the Amazon EBS snapshots that an AMI references in order to share the
+// AMI" ("Share an AMI with specific AWS accounts", Amazon EC2 User Guide); its encrypted
+// snapshots need a KMS key the account may use (kmsRefusal). c.mu is held.
+func (c *Cloud) launchRefusal(image string) (code, msg string) {
+	if !strings.HasPrefix(image, "ami-") {
+		return "", "" // no image named (a template without one is refused where it is used)
+	}
+	img, owner := c.visibleImage(image)
+	switch {
+	case img == nil || img.Deregistered:
+		return "InvalidAMIID.NotFound", fmt.Sprintf("The image id '[%s]' does not exist", image)
+	case img.Disabled:
+		return "InvalidAMIID.Unavailable", fmt.Sprintf("AMI %s is disabled and cannot be launched", image)
+	case c.st.Now.Before(img.ReadyAt):
+		return "InvalidAMIID.Unavailable", fmt.Sprintf("AMI %s is pending, and cannot be run", image)
+	}
+	if why := c.kmsRefusal(owner, img); why != "" {
+		return "Client.InternalError", why
+	}
+	return "", ""
+}
+
+// launch starts one instance in the group's least populated Availability Zone, or, when
+// EC2 refuses the configuration's image (launchRefusal), records the failed scaling
+// activity as Auto Scaling does ("Launching a new EC2 instance. Status Reason: … Launching
+// EC2 instance failed.", StatusCode Failed) and returns nil; the group tries again after
+// launchRetry.
 func (c *Cloud) launch(g *Group, cfg Config, refresh, cause string) *Instance {
+	now := c.st.Now
+	if image, _ := c.imageOf(cfg); image != "" {
+		if code, msg := c.launchRefusal(image); code != "" {
+			status := msg + ". Launching EC2 instance failed."
+			a := c.activity(g, "Launching a new EC2 instance. Status Reason: "+status, cause, "Failed", true)
+			a.StatusMessage = status
+			g.LaunchRetryAt = now.Add(launchRetry)
+			g.Busy = true
+			return nil
+		}
+	}
+	return c.place(g, cfg, refresh, cause)
+}
+
+// place starts one instance without asking EC2 (the seeding of a fleet that has long run).
+func (c *Cloud) place(g *Group, cfg Config, refresh, cause string) *Instance {
 	now := c.st.Now
 	perAZ := map[string]int{}
 	for _, in := range c.live(g) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adstage/adstage-ops/aws/accounts"
 	"github.com/adstage/adstage-ops/aws/audit"
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/inventory"
@@ -50,8 +51,12 @@ type app struct {
 	// awsProfile is the profile the clients were loaded with ("" for the standard chain,
 	// which AWS_PROFILE steers for child processes too).
 	awsProfile string
-	tick       time.Duration
-	console    bool // the live console, not a subcommand (named in audit events)
+	// members is the console over several identities, when the config names them (nil:
+	// one set of clients), and memberIDs each member's identity by its name.
+	members   *accounts.Console
+	memberIDs map[string]Identity
+	tick      time.Duration
+	console   bool // the live console, not a subcommand (named in audit events)
 	// oneShot makes the inventory read everything once (status), instead of the console's
 	// tiered polling.
 	oneShot *inventory.OneShot

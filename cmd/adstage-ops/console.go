@@ -40,8 +40,9 @@ func (a *app) runConsole(cmd *cobra.Command, _ []string) error {
 	return tui.Run(cfg)
 }
 
-// shell prepares `aws ssm start-session --target ID` with the console's profile and region,
-// for the console's `s` on an instance: the AWS CLI and its Session Manager plugin must be
+// shell prepares `aws ssm start-session --target ID` with the console's profile and region
+// (over several identities, those of the member whose last read holds the instance: the
+// account and region of its row), for the console's `s` on an instance: the AWS CLI and its Session Manager plugin must be
 // installed (their absence is named with what to install). Opening the shell is written to
 // the audit log (started, then how it ended): a shell can change the machine.
 func (a *app) shell(instanceID string, key model.ServiceKey) (*exec.Cmd, func(error), error) {
@@ -57,16 +58,30 @@ func (a *app) shell(instanceID string, key model.ServiceKey) (*exec.Cmd, func(er
 	}
 	args := []string{"ssm", "start-session", "--target", instanceID}
 	id, err := a.reader.Identity(context.Background())
-	if err == nil && id.Region != "" {
-		args = append(args, "--region", id.Region)
-	} else if a.flags.region != "" {
-		args = append(args, "--region", a.flags.region)
+	region, profile := id.Region, a.awsProfile
+	if err != nil || region == "" {
+		region = a.flags.region
 	}
-	if p := a.awsProfile; p != "" {
-		args = append(args, "--profile", p)
+	if a.members != nil {
+		o, name, ok := a.members.Locate(instanceID)
+		if !ok {
+			return nil, nil, fmt.Errorf("%s is in none of the environments the console has read: wait for the next refresh, then press s again", instanceID)
+		}
+		mid := a.memberIDs[name]
+		if mid.RoleARN != "" {
+			return nil, nil, fmt.Errorf("%s reads %s's account with role %s, which the AWS CLI takes only from a profile: add a profile with role_arn and source_profile to ~/.aws/config, name it as the environment's profile, then press s again", name, instanceID, mid.RoleARN)
+		}
+		region, profile = o.Region, mid.Profile
+		id.ARN = o.Identity
+	}
+	if region != "" {
+		args = append(args, "--region", region)
+	}
+	if profile != "" {
+		args = append(args, "--profile", profile)
 	}
 	cmd := exec.Command(cli, args...)
-	ev := model.AuditEvent{Time: a.now().UTC(), Who: id.ARN, Action: model.ActionShell, Service: key.Name, Env: key.Env, To: instanceID, Result: "started", Via: "tui"}
+	ev := model.AuditEvent{Time: a.now().UTC(), Who: id.ARN, Action: model.ActionShell, Service: key.Name, Env: key.Env, Region: key.Region, To: instanceID, Result: "started", Via: "tui"}
 	if err := a.auditSink().Append(ev); err != nil {
 		return nil, nil, fmt.Errorf("the audit log cannot be written, so no shell is opened: %v", err)
 	}

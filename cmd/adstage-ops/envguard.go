@@ -67,3 +67,11 @@ func (g envGuard) Watch(group string) {
 		w.Watch(group)
 	}
 }
+
+// InRegion guards the operator of one region's rows (ops.Regional) alike.
+func (g envGuard) InRegion(region string) ops.Reader {
+	if o, ok := ops.ReaderFor(g.Operator, model.ServiceKey{Region: region}).(ops.Operator); ok {
+		return envGuard{Operator: o, readOnly: g.readOnly}
+	}
+	return g
+}

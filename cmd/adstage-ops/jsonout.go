@@ -9,7 +9,7 @@ import (
 // schemaVersion is the version of every --json output (status, signals, plans, progress,
 // history, audit): one snake_case schema, written down in the README. It goes up when a field
 // changes meaning or goes away; new fields do not change it.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // The types below are the --json schema. They live here, not as tags on the model's types,
 // so that the model can change without a script noticing.
@@ -21,7 +21,9 @@ type planOut struct {
 	Action        string `json:"action"`
 	Service       string `json:"service,omitempty"`
 	Env           string `json:"env,omitempty"`
-	Production    bool   `json:"production"`
+	// Region: the plan acts in one region of an environment read in several (Plan.Region).
+	Region     string `json:"region,omitempty"`
+	Production bool   `json:"production"`
 	// Blocked: a hard check failed; the action is refused (exit 4).
 	Blocked         bool         `json:"blocked"`
 	Steps           []stepOut    `json:"steps"`
@@ -120,7 +122,7 @@ func markJSON(m model.Mark) markRecordOut {
 }
 
 func planJSON(p model.Plan) planOut {
-	out := planOut{SchemaVersion: schemaVersion, Type: "plan", Action: string(p.Action), Service: p.Service, Env: p.Env,
+	out := planOut{SchemaVersion: schemaVersion, Type: "plan", Action: string(p.Action), Service: p.Service, Env: p.Env, Region: p.Region,
 		Production: p.Production, Blocked: p.Blocked(), Steps: []stepOut{}, Checks: []checkOut{},
 		Strategy: p.Strategy, Capacity: p.Capacity, EstimateSeconds: int64(p.RestoreEstimate.Seconds()),
 		Reason: p.Reason, CLI: p.CLI, CreatedAt: p.CreatedAt}

@@ -112,6 +112,10 @@ func (a *app) buildMembers(ctx context.Context, specs []memberSpec, opts ops.Opt
 			}
 		}
 		m := accounts.Member{Name: s.name(), Envs: s.envs, CatchAll: s.catchAll, Tags: s.tags}
+		if a.memberIDs == nil {
+			a.memberIDs = map[string]Identity{}
+		}
+		a.memberIDs[m.Name] = s.identity
 		clients, read, err := awsapi.LoadClients(ctx, awsapi.LoadOptions{
 			Profile: s.identity.Profile, RoleARN: s.identity.RoleARN, ExternalID: s.identity.ExternalID, SessionName: s.identity.SessionName,
 			Region: s.region, ReadOnly: ro, MFA: a.askMFA,
@@ -171,10 +175,13 @@ func (a *app) buildDemo(opts ops.Options) {
 func (a *app) compose(members []accounts.Member) {
 	aopts := accounts.Options{SkipUntagged: a.cfg.SkipUntagged, Now: a.now}
 	if a.readOnly {
-		a.reader = accounts.New(members, aopts)
+		c := accounts.New(members, aopts)
+		a.reader, a.members = c, c
 		return
 	}
-	var op ops.Operator = accounts.NewOperators(members, aopts)
+	o := accounts.NewOperators(members, aopts)
+	a.members = o.Console
+	var op ops.Operator = o
 	if ro := a.readOnlyEnvs(); len(ro) > 0 {
 		op = envGuard{Operator: op, readOnly: ro}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adstage/adstage-ops/aws/accounts"
 	"github.com/adstage/adstage-ops/aws/audit"
 	"github.com/adstage/adstage-ops/aws/inventory"
 	"github.com/adstage/adstage-ops/aws/sim"
@@ -64,5 +66,64 @@ func TestShell_RunsSessionManagerWithTheConsolesProfileAndRegion(t *testing.T) {
 	a.flags.demo = true
 	if _, _, err := a.shell("i-0123", key); err == nil || !strings.Contains(err.Error(), "simulated") {
 		t.Errorf("in the demo: %v", err)
+	}
+}
+
+// Over several identities the shell goes to the member whose last read holds the instance:
+// its region and profile, never the first member's; a member that assumes a role says what
+// the AWS CLI needs instead of opening a shell in the wrong account.
+func TestShell_UsesTheProfileAndRegionOfTheInstancesMember(t *testing.T) {
+	bin := t.TempDir()
+	log := filepath.Join(t.TempDir(), "calls.log")
+	t.Setenv("PATH", bin)
+	t.Setenv("AWS_PROFILE", "")
+	fakeTool(t, bin, "aws", log)
+	fakeTool(t, bin, "session-manager-plugin", log)
+	clock := sim.NewManualClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+	p := sim.NewPartition(clock, sim.Options{Account: "111111111111", Region: "us-east-1"}, sim.Options{Account: "222222222222", Region: "eu-west-1"})
+	var members []accounts.Member
+	var euInstance string
+	for i, c := range p.Clouds() {
+		img := c.AddImage("web", time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC), []sim.Tag{{Key: "Service", Value: "web"}})
+		c.AddTemplate("web", []string{img}, nil, 1)
+		ids, err := c.AddGroup(sim.GroupSpec{Name: "web", Service: "web", Env: "production", Min: 1, Desired: 1, Max: 2, Template: "web", Version: "1", Age: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := []string{"production (profile prod-us, us-east-1)", "production (role arn:aws:iam::222222222222:role/ops from profile org, eu-west-1)"}[i]
+		if i == 1 {
+			euInstance = ids[0]
+		}
+		read := c.Clients().Read()
+		members = append(members, accounts.Member{Name: name, Envs: []string{"production"}, Reader: inventory.NewInventory(read, inventory.Options{Now: clock.Now}), Read: read, Tags: model.DefaultTagKeys})
+	}
+	c := accounts.New(members, accounts.Options{Now: clock.Now})
+	if _, err := c.Snapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := &app{stdout: io.Discard, stderr: io.Discard, now: time.Now, reader: c, members: c,
+		memberIDs: map[string]Identity{members[0].Name: {Profile: "prod-us"}, members[1].Name: {Profile: "prod-eu"}},
+		audit:     audit.New(filepath.Join(t.TempDir(), "audit.jsonl"))}
+	key := model.ServiceKey{Name: "web", Env: "production", Region: "eu-west-1"}
+	cmd, done, err := a.shell(euInstance, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done(cmd.Run())
+	got, _ := os.ReadFile(log)
+	if !strings.Contains(string(got), "start-session --target "+euInstance+" --region eu-west-1 --profile prod-eu") {
+		t.Errorf("ran %q, want eu-west-1 with profile prod-eu", got)
+	}
+	evs, _ := a.audit.Read()
+	if len(evs) == 0 || evs[0].Region != "eu-west-1" || !strings.Contains(evs[0].Who, "222222222222") {
+		t.Errorf("audit %+v, want the eu-west-1 member's identity and region", evs)
+	}
+
+	a.memberIDs[members[1].Name] = Identity{Profile: "org", RoleARN: "arn:aws:iam::222222222222:role/ops"}
+	if _, _, err := a.shell(euInstance, key); err == nil || !strings.Contains(err.Error(), "role_arn and source_profile") {
+		t.Errorf("a role member: %v, want what the AWS CLI needs", err)
+	}
+	if _, _, err := a.shell("i-0nowhere", key); err == nil || !strings.Contains(err.Error(), "none of the environments") {
+		t.Errorf("an unknown instance: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/inventory"
+	"github.com/adstage/adstage-ops/aws/ops"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -87,7 +89,7 @@ interrupting it prints what was read so far and exits 130.`,
 				out := statusJSON(&fleet, services, a.now())
 				out.Unread = unread
 				for i := range out.Services {
-					if r, ok := ready[model.ServiceKey{Name: out.Services[i].Service, Env: out.Services[i].Env}]; ok {
+					if r, ok := ready[services[i].ServiceKey]; ok {
 						out.Services[i].Rollback = readinessJSON(r)
 					}
 				}
@@ -194,12 +196,12 @@ func (a *app) readiness(ctx context.Context, services []model.Service) map[model
 	var g errgroup.Group
 	g.SetLimit(4)
 	for i := range services {
-		k := model.ServiceKey{Name: services[i].Name, Env: services[i].Env}
+		k := services[i].ServiceKey // with its region when the environment has a row per region
 		if k.Name == model.Untagged {
 			continue
 		}
 		g.Go(func() error {
-			r, err := a.reader.Readiness(ctx, k.Name, k.Env)
+			r, err := ops.ReaderFor(a.reader, k).Readiness(ctx, k.Name, k.Env)
 			if err != nil {
 				r = model.Readiness{Why: "could not be read: " + awsapi.Explain(err)}
 			}
@@ -238,11 +240,11 @@ func printReadiness(w io.Writer, services []model.Service, ready map[model.Servi
 	}
 	fmt.Fprintln(w)
 	for i := range services {
-		r, ok := ready[model.ServiceKey{Name: services[i].Name, Env: services[i].Env}]
+		r, ok := ready[services[i].ServiceKey]
 		if !ok {
 			continue
 		}
-		where := services[i].Name + "/" + services[i].Env
+		where := services[i].ServiceKey.String()
 		switch {
 		case !r.Possible:
 			fmt.Fprintf(w, "%s: rollback not possible: %s\n", where, r.Why)
@@ -264,6 +266,19 @@ func printReadiness(w io.Writer, services []model.Service, ready map[model.Servi
 	}
 }
 
+// listOf is every value of a fleet's origin field (model.Merged), never nil.
+func listOf(field string) []string {
+	return append([]string{}, model.Merged(field)...)
+}
+
+// single is the one value of a list, "" when it holds none or several.
+func single(vs []string) string {
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return ""
+}
+
 func filterServices(all []model.Service, name, env string) []model.Service {
 	var out []model.Service
 	for _, s := range all {
@@ -282,11 +297,27 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 		fmt.Fprintf(w, "account %s  region %s  as %s\n\n", f.Account, f.Region, f.Identity)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tENV\tGROUPS\tDESIRED\tIN SERVICE\tHEALTHY\tDRAINING\tRELEASE\tSTATE")
+	// A REGION column only when a service has a row per region (model.Fleet.SplitRegions).
+	regional := slices.ContainsFunc(services, func(s model.Service) bool { return s.Region != "" })
+	env := func(s *model.Service) string {
+		if !regional {
+			return s.Env
+		}
+		r := s.Region
+		if rs := model.Merged(s.Origin.Region); r == "" && len(rs) == 1 {
+			r = rs[0]
+		}
+		return s.Env + "\t" + orDash(r)
+	}
+	if regional {
+		fmt.Fprintln(tw, "SERVICE\tENV\tREGION\tGROUPS\tDESIRED\tIN SERVICE\tHEALTHY\tDRAINING\tRELEASE\tSTATE")
+	} else {
+		fmt.Fprintln(tw, "SERVICE\tENV\tGROUPS\tDESIRED\tIN SERVICE\tHEALTHY\tDRAINING\tRELEASE\tSTATE")
+	}
 	for i := range services {
 		s := &services[i]
 		c := s.Counts()
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", s.Name, s.Env, c.Groups, c.Desired, c.InService, c.Healthy, c.Draining, orDash(s.Release()), serviceState(s))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", s.Name, env(s), c.Groups, c.Desired, c.InService, c.Healthy, c.Draining, orDash(s.Release()), serviceState(s))
 	}
 	tw.Flush()
 	for i := range services {
@@ -294,9 +325,9 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 		for _, g := range s.Groups {
 			switch r := g.Refresh; {
 			case r.RollingBack():
-				fmt.Fprintf(w, "\n%s/%s: rolling back %s to %s, %d%% done\n", s.Name, s.Env, g.Name, rollbackTarget(g), r.Progress())
+				fmt.Fprintf(w, "\n%s: rolling back %s to %s, %d%% done\n", s.ServiceKey, g.Name, rollbackTarget(g), r.Progress())
 			case r.Active():
-				fmt.Fprintf(w, "\n%s/%s: rollout on %s %s, %d%% done, %d instances to update\n", s.Name, s.Env, g.Name, r.Status, r.Percent, r.InstancesToUpdate)
+				fmt.Fprintf(w, "\n%s: rollout on %s %s, %d%% done, %d instances to update\n", s.ServiceKey, g.Name, r.Status, r.Percent, r.InstancesToUpdate)
 			}
 			for j := range g.Instances {
 				in := &g.Instances[j]
@@ -307,7 +338,7 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 						if !exact {
 							about = "about "
 						}
-						fmt.Fprintf(w, "%s/%s: %s draining from %s, %s%s left\n", s.Name, s.Env, in.ID, t.Balancer, about, left.Round(time.Second))
+						fmt.Fprintf(w, "%s: %s draining from %s, %s%s left\n", s.ServiceKey, in.ID, t.Balancer, about, left.Round(time.Second))
 					}
 				}
 			}
@@ -360,14 +391,16 @@ func orDash(s string) string {
 }
 
 type statusOut struct {
-	SchemaVersion int    `json:"schema_version"`
-	Account       string `json:"account"`
-	// Accounts and Identities list each identity's account and caller when the console reads
-	// several (account and identity then join them with "+").
-	Accounts   []string     `json:"accounts,omitempty"`
-	Identities []string     `json:"identities,omitempty"`
-	Region     string       `json:"region"`
-	Identity   string       `json:"identity"`
+	SchemaVersion int `json:"schema_version"`
+	// Account, Region and Identity are the one account, region and caller the fleet was read
+	// with; each is left out when there were several (since schema 2: before, they were
+	// joined with "+"). Accounts, Regions and Identities always list every one.
+	Account    string       `json:"account,omitempty"`
+	Region     string       `json:"region,omitempty"`
+	Identity   string       `json:"identity,omitempty"`
+	Accounts   []string     `json:"accounts"`
+	Regions    []string     `json:"regions"`
+	Identities []string     `json:"identities"`
 	FetchedAt  time.Time    `json:"fetched_at"`
 	Services   []serviceOut `json:"services"`
 	Problems   []string     `json:"problems,omitempty"`
@@ -378,8 +411,10 @@ type statusOut struct {
 }
 
 type serviceOut struct {
-	Service    string   `json:"service"`
-	Env        string   `json:"env"`
+	Service string `json:"service"`
+	Env     string `json:"env"`
+	// Region is set when the environment has a row per region (model.ServiceKey.Region).
+	Region     string   `json:"region,omitempty"`
 	Release    string   `json:"release"`
 	Images     []string `json:"images"`
 	Mixed      bool     `json:"mixed"`
@@ -447,15 +482,14 @@ type targetOut struct {
 }
 
 func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusOut {
-	out := statusOut{SchemaVersion: schemaVersion, Account: f.Account, Region: f.Region, Identity: f.Identity, FetchedAt: f.FetchedAt, Problems: f.Problems, Services: []serviceOut{}}
-	if accts := model.Merged(f.Account); len(accts) > 1 {
-		out.Accounts, out.Identities = accts, model.Merged(f.Identity)
-	}
+	out := statusOut{SchemaVersion: schemaVersion, FetchedAt: f.FetchedAt, Problems: f.Problems, Services: []serviceOut{},
+		Accounts: listOf(f.Account), Regions: listOf(f.Region), Identities: listOf(f.Identity)}
+	out.Account, out.Region, out.Identity = single(out.Accounts), single(out.Regions), single(out.Identities)
 	for i := range services {
 		s := &services[i]
 		c := s.Counts()
 		st := s.State()
-		so := serviceOut{Service: s.Name, Env: s.Env, Release: s.Release(), Mixed: s.Mixed(), RollingOut: st.RollingOut, RollingBack: st.RollingBack, Degraded: s.Degraded() && !s.Undecided(), Unknown: s.Undecided(),
+		so := serviceOut{Service: s.Name, Env: s.Env, Region: s.Region, Release: s.Release(), Mixed: s.Mixed(), RollingOut: st.RollingOut, RollingBack: st.RollingBack, Degraded: s.Degraded() && !s.Undecided(), Unknown: s.Undecided(),
 			Counts: countsOut{c.Groups, c.Desired, c.InService, c.Healthy, c.Draining}, Images: []string{}}
 		for _, ic := range s.Images() {
 			so.Images = append(so.Images, ic.ImageID)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +45,41 @@ func TestStatusDegradedDuringRollout(t *testing.T) {
 		}
 		if !out.Services[0].RollingOut {
 			t.Errorf("new instance %s: the rollout is not shown", c.state)
+		}
+	}
+}
+
+// account, region and identity are the one value read, or left out when there are several
+// (never a joined value a script would take for one account); the lists always hold them.
+func TestStatusJSONOriginFields(t *testing.T) {
+	one := model.Origin{Account: "111111111111", Region: "eu-west-1", Identity: "arn:aws:iam::111111111111:user/a"}
+	two := one.Merge(model.Origin{Account: "222222222222", Region: "eu-west-1", Identity: "arn:aws:iam::222222222222:user/b"})
+	for _, tc := range []struct {
+		name                      string
+		o                         model.Origin
+		account, region, identity string
+		accounts, regions, ids    int
+	}{
+		{"one identity", one, "111111111111", "eu-west-1", "arn:aws:iam::111111111111:user/a", 1, 1, 1},
+		{"two accounts, one region", two, "", "eu-west-1", "", 2, 1, 2},
+	} {
+		f := model.Fleet{Account: tc.o.Account, Region: tc.o.Region, Identity: tc.o.Identity}
+		out := statusJSON(&f, nil, time.Now())
+		if out.Account != tc.account || out.Region != tc.region || out.Identity != tc.identity {
+			t.Errorf("%s: account %q region %q identity %q", tc.name, out.Account, out.Region, out.Identity)
+		}
+		if len(out.Accounts) != tc.accounts || len(out.Regions) != tc.regions || len(out.Identities) != tc.ids {
+			t.Errorf("%s: accounts %q regions %q identities %q", tc.name, out.Accounts, out.Regions, out.Identities)
+		}
+		b, err := json.Marshal(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "+") {
+			t.Errorf("%s: a joined value in %s", tc.name, b)
+		}
+		if tc.account == "" && strings.Contains(string(b), `"account":`) {
+			t.Errorf("%s: account is not left out: %s", tc.name, b)
 		}
 	}
 }
