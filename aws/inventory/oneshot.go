@@ -287,6 +287,7 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 	runTasks(ctx, tasks)
 
 	fleet.Groups = inv.assemble(reads, s)
+	inv.keepFacts(fleet.Groups, s)
 	inv.prune()
 	fleet.BuildServices(inv.opts.SkipUntagged)
 	fleet.Problems = s.problemList()

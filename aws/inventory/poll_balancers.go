@@ -94,16 +94,26 @@ type targetNote struct {
 
 // target finds the instance's last health at the balancer.
 func (b *balancer) target(id string) (target, bool) {
-	i, ok := slices.BinarySearchFunc(b.rows, id, func(t targetRow, id string) int { return strings.Compare(t.id, id) })
+	i, ok := b.find(id)
 	if !ok {
 		return target{}, false
 	}
+	return b.at(i), true
+}
+
+// find is the index of the instance's row.
+func (b *balancer) find(id string) (int, bool) {
+	return slices.BinarySearchFunc(b.rows, id, func(t targetRow, id string) int { return strings.Compare(t.id, id) })
+}
+
+// at is row i as a target.
+func (b *balancer) at(i int) target {
 	r := &b.rows[i]
 	t := target{id: r.id, state: r.state, observed: r.observed}
 	if r.note >= 0 {
 		t.reason, t.drainSince = b.notes[r.note].reason, b.notes[r.note].drainSince
 	}
-	return t, true
+	return t
 }
 
 // keep stores a read's targets, sorted by instance ID, as rows and notes.
@@ -345,12 +355,13 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 	recent := b.checkedAt != 0 && now-b.checkedAt <= gap
 	fresh := make([]target, 0, len(reads))
 	for _, r := range reads {
-		if f, ok := inv.instances.get(r.id); ok {
-			r.id = f.id // the shared copy of the ID
+		old, known := b.target(r.id)
+		if known {
+			r.id = old.id // the shared copy of the ID (the fleet's: see health)
 		}
 		t := target{id: r.id, state: r.state, reason: inv.in.str(r.reason)}
 		if r.state == model.TargetDraining {
-			if old, ok := b.target(r.id); ok && old.state == model.TargetDraining {
+			if known && old.state == model.TargetDraining {
 				t.drainSince, t.observed = old.drainSince, old.observed
 			} else {
 				t.drainSince, t.observed = now, recent
@@ -386,7 +397,7 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 		}
 		return th, true
 	}
-	t, ok := b.target(id)
+	i, ok := b.find(id)
 	if !ok {
 		if lc != model.InService {
 			return th, false
@@ -394,6 +405,10 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 		th.State, th.Reason = model.TargetUnused, "not registered"
 		return th, true
 	}
+	// The row takes the fleet's copy of the ID, so that the balancer and the fleet hold one
+	// string per instance whatever response each came in.
+	b.rows[i].id = id
+	t := b.at(i)
 	th.State, th.Reason = t.state, t.reason
 	if t.state == model.TargetDraining {
 		th.DrainSince, th.DrainObserved = t.drainSince, t.observed

@@ -373,16 +373,36 @@ func TestNewInstanceCostsOneDescribeInstancesAndLeavingIsPruned(t *testing.T) {
 	if st.Instances[1].ImageID != "ami-2" || st.Instances[1].LaunchedAt != clock.Now().Add(-5*time.Second).Unix() || len(st.Instances[1].Targets) != 0 {
 		t.Errorf("new instance = %+v", st.Instances[1])
 	}
-	if !inv.instances.has("i-s2") {
-		t.Fatal("new instance not cached")
+	// Once shown, the launch time is kept in the fleet alone: the fact table is empty, and
+	// the next snapshots carry it over, also when an instance before it leaves and it moves
+	// up in its group's list.
+	if n := inv.instances.len(); n != 0 {
+		t.Errorf("fact table holds %d instances after they were shown, want 0", n)
+	}
+	launched := st.Instances[1].LaunchedAt
+	ff.mu.Lock()
+	ff.groups[0].Instances = ff.groups[0].Instances[1:]
+	ff.mu.Unlock()
+	f.ResetCalls()
+	clock.Advance(5 * time.Second)
+	fl, err = inv.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.DescribeInstancesOp.Calls(); n != 0 {
+		t.Errorf("DescribeInstances called %d times for instances already shown", n)
+	}
+	st = findGroup(t, fl, "api-staging")
+	if len(st.Instances) != 1 || st.Instances[0].ID != "i-s2" || st.Instances[0].LaunchedAt != launched || st.Instances[0].ImageID != "ami-2" {
+		t.Errorf("instances after the first left = %+v, want i-s2 launched at %d", st.Instances, launched)
 	}
 	ff.mu.Lock()
-	ff.groups[0].Instances = ff.groups[0].Instances[:1]
+	ff.groups[0].Instances = nil
 	ff.mu.Unlock()
 	if _, err := inv.Snapshot(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if inv.instances.has("i-s2") {
+	if inv.instances.has("i-s2") || inv.instances.has("i-s1") {
 		t.Error("instance that left the fleet still cached")
 	}
 }
