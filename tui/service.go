@@ -707,8 +707,8 @@ func targetText(st Styles, t model.TargetHealth, now time.Time, form int) string
 	default:
 		style = st.Warning
 	}
-	if form == 0 && t.Reason != "" && t.State != model.TargetHealthy && t.State != model.TargetDraining {
-		s += " (" + t.Reason + ")"
+	if form == 0 && t.Reason() != "" && t.State != model.TargetHealthy && t.State != model.TargetDraining {
+		s += " (" + t.Reason() + ")"
 	}
 	if form == 0 && t.Stale && t.CheckedAt > 0 {
 		s += fmt.Sprintf(" [%s old]", age(now.Sub(time.Unix(t.CheckedAt, 0))))

@@ -173,7 +173,7 @@ func TestMoto_Inventory_NoInstanceRefresh(t *testing.T) {
 				if slices.Contains(w.classic, th.Balancer) {
 					wantKind = model.ClassicELB
 				}
-				if th.Kind != wantKind || th.State != model.TargetHealthy || th.Reason != "" || th.Stale || th.CheckedAt != now.Unix() || th.DrainSince != 0 {
+				if th.Kind != wantKind || th.State != model.TargetHealthy || th.Reason() != "" || th.Stale || th.CheckedAt != now.Unix() || th.DrainSince() != 0 {
 					t.Errorf("%s/%s: target health %+v, want healthy %v read now", g.Name, in.ID, th, wantKind)
 				}
 			}

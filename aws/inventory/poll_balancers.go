@@ -46,9 +46,11 @@ type balancer struct {
 	name string // what the console shows: the target group or ELB name
 	// rows are the targets of the last read, sorted by instance ID: a slice, not a map, and
 	// 24 bytes a row, to keep 20,000 of them small; the few with a reason or draining keep
-	// those in notes.
+	// those in notes, which the fleet's rows share (a read makes new ones, never writes them).
 	rows  []targetRow
-	notes []targetNote
+	notes []model.TargetNote
+	// errNote is the note of its targets while it was never read and its last read failed.
+	errNote *model.TargetNote
 	// drainingN counts targets draining at the last read: most balancers have none, and
 	// asking them about each instance every tick would cost a search per instance.
 	drainingN int32
@@ -80,17 +82,16 @@ type target struct {
 
 // targetRow is a target as the balancer keeps it; note indexes notes, -1 for none.
 type targetRow struct {
-	id       string
-	note     int32
-	state    model.TargetState
-	observed bool
+	id    string
+	note  int32
+	state model.TargetState
 }
 
-// targetNote is what only unhealthy or draining targets have.
-type targetNote struct {
-	reason     string
-	drainSince int64
-}
+// Notes of targets whose health the inventory does not know from a read: shared, never written.
+var (
+	noteNotRead       = &model.TargetNote{Reason: "not read yet"}
+	noteNotRegistered = &model.TargetNote{Reason: "not registered"}
+)
 
 // target finds the instance's last health at the balancer.
 func (b *balancer) target(id string) (target, bool) {
@@ -109,9 +110,10 @@ func (b *balancer) find(id string) (int, bool) {
 // at is row i as a target.
 func (b *balancer) at(i int) target {
 	r := &b.rows[i]
-	t := target{id: r.id, state: r.state, observed: r.observed}
+	t := target{id: r.id, state: r.state}
 	if r.note >= 0 {
-		t.reason, t.drainSince = b.notes[r.note].reason, b.notes[r.note].drainSince
+		n := &b.notes[r.note]
+		t.reason, t.drainSince, t.observed = n.Reason, n.DrainSince, n.DrainObserved
 	}
 	return t
 }
@@ -120,10 +122,10 @@ func (b *balancer) at(i int) target {
 func (b *balancer) keep(ts []target) {
 	b.rows, b.notes, b.drainingN = make([]targetRow, len(ts)), nil, 0
 	for i, t := range ts {
-		b.rows[i] = targetRow{id: t.id, note: -1, state: t.state, observed: t.observed}
+		b.rows[i] = targetRow{id: t.id, note: -1, state: t.state}
 		if t.reason != "" || t.drainSince != 0 {
 			b.rows[i].note = int32(len(b.notes))
-			b.notes = append(b.notes, targetNote{reason: t.reason, drainSince: t.drainSince})
+			b.notes = append(b.notes, model.TargetNote{Reason: t.reason, DrainSince: t.drainSince, DrainObserved: t.observed})
 		}
 		if t.state == model.TargetDraining {
 			b.drainingN++
@@ -391,9 +393,12 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 		if lc != model.InService {
 			return th, false
 		}
-		th.State, th.Reason = model.TargetUnknown, "not read yet"
+		th.State, th.Note = model.TargetUnknown, noteNotRead
 		if b.err != "" {
-			th.Reason = "not read: " + b.err
+			if n := b.errNote; n == nil || n.Reason[len("not read: "):] != b.err {
+				b.errNote = &model.TargetNote{Reason: "not read: " + b.err}
+			}
+			th.Note = b.errNote
 		}
 		return th, true
 	}
@@ -402,16 +407,16 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 		if lc != model.InService {
 			return th, false
 		}
-		th.State, th.Reason = model.TargetUnused, "not registered"
+		th.State, th.Note = model.TargetUnused, noteNotRegistered
 		return th, true
 	}
 	// The row takes the fleet's copy of the ID, so that the balancer and the fleet hold one
 	// string per instance whatever response each came in.
-	b.rows[i].id = id
-	t := b.at(i)
-	th.State, th.Reason = t.state, t.reason
-	if t.state == model.TargetDraining {
-		th.DrainSince, th.DrainObserved = t.drainSince, t.observed
+	r := &b.rows[i]
+	r.id = id
+	th.State = r.state
+	if r.note >= 0 {
+		th.Note = &b.notes[r.note]
 	}
 	return th, true
 }

@@ -160,6 +160,7 @@ func BenchmarkMemory(b *testing.B) {
 // modelBytes sums the struct and distinct string bytes a fleet's groups hold.
 func modelBytes(fl model.Fleet) (bytes, instances int) {
 	seen := map[*byte]bool{}
+	notes := map[*model.TargetNote]bool{}
 	str := func(s string) {
 		if len(s) == 0 {
 			return
@@ -201,7 +202,11 @@ func modelBytes(fl model.Fleet) (bytes, instances int) {
 			bytes += cap(in.Targets) * int(unsafe.Sizeof(model.TargetHealth{}))
 			for _, th := range in.Targets {
 				str(th.Balancer)
-				str(th.Reason)
+				if n := th.Note; n != nil && !notes[n] { // shared: counted once
+					notes[n] = true
+					bytes += int(unsafe.Sizeof(*n))
+					str(n.Reason)
+				}
 			}
 		}
 	}

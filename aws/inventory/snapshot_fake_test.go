@@ -420,7 +420,7 @@ func TestDrainCountdownObservedAndAbout(t *testing.T) {
 	}
 	start := clock.Now()
 	th := findGroup(t, fl, "api-production").Instances[1].Targets
-	if len(th) != 1 || th[0].State != model.TargetDraining || th[0].DrainDelay != 30 || th[0].DrainObserved {
+	if len(th) != 1 || th[0].State != model.TargetDraining || th[0].DrainDelay != 30 || th[0].DrainObserved() {
 		t.Fatalf("first look at a draining target = %+v, want draining, delay 30, not observed", th)
 	}
 	if left, exact := th[0].DrainRemaining(start.Add(10 * time.Second)); left != 20*time.Second || exact {
@@ -438,10 +438,10 @@ func TestDrainCountdownObservedAndAbout(t *testing.T) {
 	}
 	prod := findGroup(t, fl, "api-production")
 	p1, p2 := prod.Instances[0].Targets[0], prod.Instances[1].Targets[0]
-	if !p1.DrainObserved || p1.DrainSince != clock.Now().Unix() {
+	if !p1.DrainObserved() || p1.DrainSince() != clock.Now().Unix() {
 		t.Errorf("i-p1 = %+v, want observed since now", p1)
 	}
-	if p2.DrainObserved || p2.DrainSince != start.Unix() {
+	if p2.DrainObserved() || p2.DrainSince() != start.Unix() {
 		t.Errorf("i-p2 = %+v, want the first-seen time kept and still about", p2)
 	}
 	if left, exact := p1.DrainRemaining(clock.Now().Add(12 * time.Second)); left != 18*time.Second || !exact {

@@ -179,7 +179,7 @@ func TestSimDrainCountdownObservedAndAbout(t *testing.T) {
 	if seenAt.IsZero() {
 		t.Fatal("no draining target within 20 s of the scale-in")
 	}
-	if !drain.DrainObserved || drain.DrainDelay != 30 || drain.DrainSince != seenAt.Unix() {
+	if !drain.DrainObserved() || drain.DrainDelay != 30 || drain.DrainSince() != seenAt.Unix() {
 		t.Errorf("draining target = %+v, want observed, delay 30, since %d", drain, seenAt.Unix())
 	}
 	if left, exact := drain.DrainRemaining(seenAt.Add(10 * time.Second)); left != 20*time.Second || !exact {
@@ -190,12 +190,12 @@ func TestSimDrainCountdownObservedAndAbout(t *testing.T) {
 	clk.Advance(5 * time.Second)
 	late := inventory.NewInventory(cloud.Clients().Read(), inventory.Options{Now: clk.Now})
 	th, ok := invDrainingTarget(invSnapshot(t, late), "api-production")
-	if !ok || th.DrainObserved || th.DrainSince != clk.Now().Unix() {
+	if !ok || th.DrainObserved() || th.DrainSince() != clk.Now().Unix() {
 		t.Errorf("late console sees %+v, want draining, not observed", th)
 	}
 	// The first console's countdown keeps its start.
 	th, ok = invDrainingTarget(invSnapshot(t, inv), "api-production")
-	if !ok || th.DrainSince != seenAt.Unix() || !th.DrainObserved {
+	if !ok || th.DrainSince() != seenAt.Unix() || !th.DrainObserved() {
 		t.Errorf("first console now sees %+v", th)
 	}
 	// ... and its countdown moves with the clock: 5 s after it was first seen, 25 s are left.
