@@ -71,8 +71,8 @@ func buildFleet(groups, perGroup int, oneArray bool) model.Fleet {
 			for _, lb := range g.ClassicELBs {
 				targets = append(targets, model.TargetHealth{Balancer: lb, Kind: model.ClassicELB, State: model.TargetHealthy, CheckedAt: at.Unix()})
 			}
-			g.Instances[ii] = model.Instance{ID: fmt.Sprintf("i-%017x", gi*perGroup+ii), AZ: azs[ii%len(azs)],
-				ImageID: ami, LTVersion: version, LaunchedAt: at.Add(-6 * time.Hour).Unix(),
+			g.Instances[ii] = model.Instance{ID: fmt.Sprintf("i-%017x", gi*perGroup+ii), AZ: model.Intern(azs[ii%len(azs)]),
+				ImageID: model.Intern(ami), LTVersion: model.Intern(version), LaunchedAt: at.Add(-6 * time.Hour).Unix(),
 				Targets: targets[start:len(targets):len(targets)], Lifecycle: model.InService, Healthy: true}
 		}
 		if oneArray {

@@ -199,11 +199,13 @@ func (t TargetHealth) DrainRemaining(now time.Time) (time.Duration, bool) {
 }
 
 // Instance is one EC2 instance as its autoscaling group and load balancers see it.
+// Its zone, AMI and launch template version are interned (Sym): a fleet has few of each, and
+// the instance is 80 bytes.
 type Instance struct {
 	ID        string
-	AZ        string
-	ImageID   string // the AMI it was launched from
-	LTVersion string // launch template version it was launched from ("" for launch configurations)
+	AZ        Sym
+	ImageID   Sym // the AMI it was launched from
+	LTVersion Sym // launch template version it was launched from ("" for launch configurations)
 	// LaunchedAt is the unix second of launch (0 when unknown).
 	LaunchedAt int64
 	Targets    []TargetHealth
@@ -487,11 +489,11 @@ type ImageCount struct {
 
 // Images lists the AMIs the service's live instances run, most common first (ties by ID).
 func (s *Service) Images() []ImageCount {
-	counts := map[string]int{}
+	counts := map[Sym]int{}
 	for _, g := range s.Groups {
 		for i := range g.Instances {
 			in := &g.Instances[i]
-			if in.Lifecycle.Leaving() || in.ImageID == "" {
+			if in.Lifecycle.Leaving() || in.ImageID == (Sym{}) {
 				continue
 			}
 			counts[in.ImageID]++
@@ -499,7 +501,7 @@ func (s *Service) Images() []ImageCount {
 	}
 	out := make([]ImageCount, 0, len(counts))
 	for id, n := range counts {
-		out = append(out, ImageCount{id, n})
+		out = append(out, ImageCount{id.String(), n})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Instances != out[j].Instances {

@@ -364,7 +364,7 @@ func (inv *Inventory) readAllAliases(ctx context.Context, o *oneShotRun) error {
 			}
 			inv.templates.aliases[string(key)] = a.a
 			for n, img := range a.images {
-				inv.templates.images[ltKey{string(key), n}] = inv.in.str(img)
+				inv.templates.images[ltKey{string(key), n}] = inv.in.sym(img)
 			}
 		}
 	}
@@ -427,7 +427,7 @@ func (o *oneShotRun) instanceTask(call instanceCall) task {
 			facts := make([]instanceFacts, len(got))
 			for i, info := range got {
 				facts[i] = instanceFacts{id: info.id, launched: info.launched}
-				inv.images[info.id] = inv.in.str(info.image)
+				inv.images[info.id] = inv.in.sym(info.image)
 			}
 			inv.instances.add(facts)
 		}

@@ -196,9 +196,9 @@ func modelBytes(fl model.Fleet) (bytes, instances int) {
 			in := &g.Instances[j]
 			instances++
 			str(in.ID)
-			str(in.AZ)
-			str(in.ImageID)
-			str(in.LTVersion)
+			str(in.AZ.String())
+			str(in.ImageID.String())
+			str(in.LTVersion.String())
 			bytes += cap(in.Targets) * int(unsafe.Sizeof(model.TargetHealth{}))
 			for _, th := range in.Targets {
 				str(th.Balancer)

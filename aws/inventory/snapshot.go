@@ -67,7 +67,7 @@ type Inventory struct {
 	in          interner
 	templates   templateCache
 	instances   factTable
-	images      map[string]string    // instance ID -> AMI, for instances the group listing gives none
+	images      map[string]model.Sym // instance ID -> AMI, for instances the group listing gives none
 	balancers   map[string]*balancer // by target group ARN or classic ELB name
 	refreshes   map[string]*refreshState
 	elbBudget   *budget
@@ -121,7 +121,7 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 		opts:        opts,
 		in:          newInterner(),
 		templates:   newTemplateCache(),
-		images:      map[string]string{},
+		images:      map[string]model.Sym{},
 		balancers:   map[string]*balancer{},
 		refreshes:   map[string]*refreshState{},
 		elbBudget:   newBudget(opts.ELBReadsPerSecond, opts.Refresh),
@@ -190,7 +190,7 @@ func listingSignature(g *model.Group) uint64 {
 		} else {
 			mix(0)
 		}
-		str(in.LTVersion)
+		str(in.LTVersion.String())
 	}
 	return h
 }
@@ -564,9 +564,9 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 		}
 		for j := range r.g.Instances {
 			inst := &r.g.Instances[j]
-			if r.image(j) == "" && r.tpl(j) != "" {
-				if _, ok := awsapi.NumericVersion(inst.LTVersion); ok {
-					wants.want(&inv.templates, s.now, r.tpl(j), inst.LTVersion)
+			if r.image(j) == (model.Sym{}) && r.tpl(j) != "" {
+				if v := inst.LTVersion.String(); isNumeric(v) {
+					wants.want(&inv.templates, s.now, r.tpl(j), v)
 				}
 			}
 			if inst.LaunchedAt != 0 {
@@ -574,7 +574,7 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 			}
 			if !inv.instances.has(inst.ID) {
 				fresh = append(fresh, inst.ID)
-				if r.image(j) == "" {
+				if r.image(j) == (model.Sym{}) {
 					needImage[inst.ID] = true
 				}
 			}
@@ -635,7 +635,7 @@ func (inv *Inventory) instanceTask(call instanceCall, needImage map[string]bool,
 			for i, info := range got {
 				facts[i] = instanceFacts{id: info.id, launched: info.launched}
 				if needImage[info.id] {
-					inv.images[info.id] = inv.in.str(info.image)
+					inv.images[info.id] = inv.in.sym(info.image)
 				}
 			}
 			inv.instances.add(facts)
@@ -748,6 +748,12 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		tasks[i] = inv.balancerTask(b, s)
 	}
 	return tasks
+}
+
+// isNumeric reports whether a launch template version is a number (not an alias).
+func isNumeric(v string) bool {
+	_, ok := awsapi.NumericVersion(v)
+	return ok
 }
 
 // serviceKey is the service a group is listed under.
@@ -877,21 +883,21 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 			inst := &g.Instances[j]
 			inst.Targets = nil
 			inst.ImageID = r.image(j)
-			if inst.ImageID == "" && r.tpl(j) != "" {
-				if _, ok := awsapi.NumericVersion(inst.LTVersion); ok {
-					inst.ImageID = inv.templates.image(r.tpl(j), inst.LTVersion)
+			if inst.ImageID == (model.Sym{}) && r.tpl(j) != "" {
+				if v := inst.LTVersion.String(); isNumeric(v) {
+					inst.ImageID = inv.templates.imageSym(r.tpl(j), v)
 				}
 			}
 			listed++
 			if inst.LaunchedAt != 0 {
 				// Shown before with its launch time: its facts are known (carryLaunchFacts).
-				if inst.ImageID == "" {
+				if inst.ImageID == (model.Sym{}) {
 					inst.ImageID = inv.images[inst.ID]
 				}
 			} else if f, ok := inv.instances.get(inst.ID); ok {
 				inst.ID = f.id // the shared copy
 				inst.LaunchedAt = f.launched
-				if inst.ImageID == "" {
+				if inst.ImageID == (model.Sym{}) {
 					inst.ImageID = inv.images[f.id]
 				}
 			}
@@ -949,7 +955,7 @@ func (inv *Inventory) unchanged(r *groupRead) bool {
 		return false
 	}
 	for j := range r.g.Instances {
-		if inst := &r.g.Instances[j]; inst.LaunchedAt == 0 || inst.ImageID == "" {
+		if inst := &r.g.Instances[j]; inst.LaunchedAt == 0 || inst.ImageID == (model.Sym{}) {
 			return false
 		}
 	}
@@ -989,7 +995,7 @@ func (inv *Inventory) pruneImages(groups []model.Group) {
 	listed := make(map[string]struct{}, len(inv.images))
 	for i := range groups {
 		for j := range groups[i].Instances {
-			if id := groups[i].Instances[j].ID; inv.images[id] != "" {
+			if id := groups[i].Instances[j].ID; inv.images[id] != (model.Sym{}) {
 				listed[id] = struct{}{}
 			}
 		}

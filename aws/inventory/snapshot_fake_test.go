@@ -254,17 +254,17 @@ func TestSnapshotMapsGroupsInstancesAndHealth(t *testing.T) {
 		t.Errorf("target group names = %v, want the name from the ARN", prod.TargetGroups)
 	}
 	in := prod.Instances[0]
-	if in.ImageID != "ami-1" || in.LTVersion != "1" || in.LaunchedAt != clock.Now().Add(-time.Hour).Unix() || in.AZ != "eu-west-1a" || in.Lifecycle != model.InService || !in.Healthy {
+	if in.ImageID.String() != "ami-1" || in.LTVersion.String() != "1" || in.LaunchedAt != clock.Now().Add(-time.Hour).Unix() || in.AZ.String() != "eu-west-1a" || in.Lifecycle != model.InService || !in.Healthy {
 		t.Errorf("instance = %+v", in)
 	}
 	if len(in.Targets) != 1 || in.Targets[0].State != model.TargetHealthy || in.Targets[0].Stale || in.Targets[0].Balancer != "api-production" || in.Targets[0].CheckedAt != clock.Now().Unix() {
 		t.Errorf("targets = %+v", in.Targets)
 	}
-	if st := findGroup(t, fl, "api-staging"); st.ImageID != "ami-2" || st.Instances[0].ImageID != "ami-2" {
+	if st := findGroup(t, fl, "api-staging"); st.ImageID != "ami-2" || st.Instances[0].ImageID.String() != "ami-2" {
 		t.Errorf("staging AMI = %s / %s, want ami-2", st.ImageID, st.Instances[0].ImageID)
 	}
 	legacy := findGroup(t, fl, "legacy")
-	if !legacy.Legacy() || legacy.Service != "" || legacy.Instances[0].ImageID != "ami-lc" {
+	if !legacy.Legacy() || legacy.Service != "" || legacy.Instances[0].ImageID.String() != "ami-lc" {
 		t.Errorf("legacy group = %+v", legacy)
 	}
 	if th := legacy.Instances[0].Targets; len(th) != 1 || th[0].Kind != model.ClassicELB || th[0].State != model.TargetHealthy {
@@ -370,7 +370,7 @@ func TestNewInstanceCostsOneDescribeInstancesAndLeavingIsPruned(t *testing.T) {
 		t.Errorf("DescribeLaunchTemplateVersions called for a cached version")
 	}
 	st := findGroup(t, fl, "api-staging")
-	if st.Instances[1].ImageID != "ami-2" || st.Instances[1].LaunchedAt != clock.Now().Add(-5*time.Second).Unix() || len(st.Instances[1].Targets) != 0 {
+	if st.Instances[1].ImageID.String() != "ami-2" || st.Instances[1].LaunchedAt != clock.Now().Add(-5*time.Second).Unix() || len(st.Instances[1].Targets) != 0 {
 		t.Errorf("new instance = %+v", st.Instances[1])
 	}
 	// Once shown, the launch time is kept in the fleet alone: the fact table is empty, and
@@ -393,7 +393,7 @@ func TestNewInstanceCostsOneDescribeInstancesAndLeavingIsPruned(t *testing.T) {
 		t.Errorf("DescribeInstances called %d times for instances already shown", n)
 	}
 	st = findGroup(t, fl, "api-staging")
-	if len(st.Instances) != 1 || st.Instances[0].ID != "i-s2" || st.Instances[0].LaunchedAt != launched || st.Instances[0].ImageID != "ami-2" {
+	if len(st.Instances) != 1 || st.Instances[0].ID != "i-s2" || st.Instances[0].LaunchedAt != launched || st.Instances[0].ImageID.String() != "ami-2" {
 		t.Errorf("instances after the first left = %+v, want i-s2 launched at %d", st.Instances, launched)
 	}
 	ff.mu.Lock()

@@ -134,7 +134,7 @@ func TestSimSnapshotContents(t *testing.T) {
 			t.Errorf("%s has %d instances", g.Name, len(g.Instances))
 		}
 		for _, in := range g.Instances {
-			if in.ImageID == "" || in.LaunchedAt == 0 || !in.Serving() {
+			if in.ImageID.String() == "" || in.LaunchedAt == 0 || !in.Serving() {
 				t.Errorf("%s/%s = %+v", g.Name, in.ID, in)
 			}
 			if len(in.Targets) != len(g.TargetGroups)+len(g.ClassicELBs) {
