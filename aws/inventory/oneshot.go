@@ -515,7 +515,7 @@ func (o *oneShotRun) balancerTask(b *balancer) task {
 				if delayErr != nil {
 					o.missing(what+"'s drain delay (the drain countdown is unknown)", delayErr)
 				} else {
-					b.delay, b.delayAt = delay, s.now
+					b.delay, b.delayAt = delay, stampOf(s.now)
 					inv.timings.storeDelay(balancerRef{b.kind, b.name}, delay, s.now)
 				}
 			}
@@ -555,7 +555,7 @@ func (o *oneShotRun) refreshTasks(reads []groupRead) []task {
 					o.missing("the rollouts of group "+name, err)
 					return
 				}
-				st.checkedAt = o.s.now
+				st.checkedAt = stampOf(o.s.now)
 				if got == nil {
 					st.last, st.template, st.quietMix = nil, "", mix
 					return

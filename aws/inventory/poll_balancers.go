@@ -41,7 +41,6 @@ const classicDraining = "Instance deregistration currently in progress"
 // balancer is what the inventory remembers of one target group or classic ELB between
 // snapshots: the last health it read, when, and the drain delay.
 type balancer struct {
-	kind model.BalancerKind
 	key  string // target group ARN or classic ELB name
 	name string // what the console shows: the target group or ELB name
 	// rows are the targets of the last read, sorted by instance ID: a slice, not a map, and
@@ -51,24 +50,25 @@ type balancer struct {
 	notes []model.TargetNote
 	// errNote is the note of its targets while it was never read and its last read failed.
 	errNote *model.TargetNote
-	// drainingN counts targets draining at the last read: most balancers have none, and
-	// asking them about each instance every tick would cost a search per instance.
-	drainingN int32
 	// checkedAt is the unix second of the last successful read; 0 means never read.
 	checkedAt int64
 	turn      uint64 // when it was last picked, in picks: the round-robin order
-	readNow   bool   // read successfully by the current snapshot
 	err       string // why the last attempt failed; "" when it succeeded
-	delay     int32
-	delayAt   time.Time
+	delayAt   stamp
 	gen       uint64 // the last snapshot whose groups referenced it
 	// attempted is the last snapshot that chose it for a read (or created it): a group's
 	// rows can change only in that snapshot and the next (when they turn Stale).
 	attempted uint64
+	retryAt   int64 // unix second
+	// drainingN counts targets draining at the last read: most balancers have none, and
+	// asking them about each instance every tick would cost a search per instance.
+	drainingN int32
+	delay     int32
 	// failures counts consecutive failed reads (not throttling: the breaker handles that);
 	// until retryAt the balancer is not picked again (see backoff).
 	failures int32
-	retryAt  int64 // unix second
+	kind     model.BalancerKind
+	readNow  bool // read successfully by the current snapshot
 }
 
 // target is one instance's health at one balancer, with the drain bookkeeping.
@@ -305,7 +305,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 		var delay int32
 		var delayErr error
 		needDelay := false
-		if err == nil && (b.delayAt.IsZero() || s.now.Sub(b.delayAt) >= drainAttrEvery) {
+		if err == nil && (b.delayAt.isZero() || b.delayAt.since(s.now) >= drainAttrEvery) {
 			for _, r := range reads {
 				if r.state == model.TargetDraining {
 					needDelay = true
@@ -339,7 +339,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 				if delayErr != nil {
 					s.problem(delayErr)
 				} else {
-					b.delay, b.delayAt = delay, s.now
+					b.delay, b.delayAt = delay, stampOf(s.now)
 					inv.timings.storeDelay(balancerRef{b.kind, b.name}, delay, s.now)
 				}
 			}
