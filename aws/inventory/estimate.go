@@ -57,11 +57,11 @@ type balancerRef struct {
 // timingEntry is what the inventory knows of one balancer's settings.
 type timingEntry struct {
 	t         model.BalancerTiming
-	arn       string    // target groups: for DescribeTargetGroupAttributes
-	checkAt   stamp // when interval and threshold were read; zero when never
-	delayAt   stamp // when the drain delay was read (here or by a snapshot)
-	triedAt   stamp // the last failed attempt
-	missingAt stamp // when AWS last did not list it (deleted since the group was read)
+	arn       string // target groups: for DescribeTargetGroupAttributes
+	checkAt   stamp  // when interval and threshold were read; zero when never
+	delayAt   stamp  // when the drain delay was read (here or by a snapshot)
+	triedAt   stamp  // the last failed attempt
+	missingAt stamp  // when AWS last did not list it (deleted since the group was read)
 	hasChecks bool
 	hasDelay  bool
 }
