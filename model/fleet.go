@@ -139,19 +139,17 @@ const (
 )
 
 // TargetHealth is one balancer's health for one instance. What only some targets have (a
-// reason, a drain start) is in Note, so that the row of a healthy target, most of a fleet's
-// 20,000, is 40 bytes.
+// reason, a drain countdown) is in Note, so that the row of a healthy target, most of a
+// fleet's 20,000, is 32 bytes.
 type TargetHealth struct {
 	Balancer string // target group name or classic ELB name
-	// Note is the reason and the drain start, nil when there is neither. Notes are shared
-	// (between the rows of a balancer, and between snapshots): never written once made.
+	// Note is the reason and the drain countdown, nil when there is neither. Notes are
+	// shared (between the rows of a balancer, and between snapshots): never written once made.
 	Note *TargetNote
-	// CheckedAt is the unix second at which this health was read from AWS.
-	CheckedAt int64
-	// DrainDelay is the balancer's deregistration delay / connection-draining timeout in seconds.
-	DrainDelay int32
-	Kind       BalancerKind
-	State      TargetState
+	// CheckedAt is when this health was read from AWS.
+	CheckedAt Unix
+	Kind      BalancerKind
+	State     TargetState
 	// Stale is set when this row's health comes from an earlier poll than the current snapshot.
 	Stale bool
 }
@@ -161,6 +159,9 @@ type TargetNote struct {
 	Reason string // AWS reason code or description, or why the health is unknown
 	// DrainSince is the unix second at which the target was first seen draining (0 if not draining).
 	DrainSince int64
+	// DrainDelay is the balancer's deregistration delay / connection-draining timeout in
+	// seconds, for a draining target.
+	DrainDelay int32
 	// DrainObserved is false when the target was already draining the first time we looked,
 	// so the countdown is an upper bound ("about").
 	DrainObserved bool
@@ -182,6 +183,15 @@ func (t TargetHealth) DrainSince() int64 {
 	return t.Note.DrainSince
 }
 
+// DrainDelay is the balancer's deregistration delay / connection-draining timeout in seconds
+// (0 when not draining).
+func (t TargetHealth) DrainDelay() int32 {
+	if t.Note == nil {
+		return 0
+	}
+	return t.Note.DrainDelay
+}
+
 // DrainObserved is false when the target was already draining the first time we looked.
 func (t TargetHealth) DrainObserved() bool { return t.Note != nil && t.Note.DrainObserved }
 
@@ -191,7 +201,7 @@ func (t TargetHealth) DrainRemaining(now time.Time) (time.Duration, bool) {
 	if t.State != TargetDraining || t.DrainSince() == 0 {
 		return 0, false
 	}
-	left := time.Duration(t.DrainDelay)*time.Second - now.Sub(time.Unix(t.DrainSince(), 0))
+	left := time.Duration(t.DrainDelay())*time.Second - now.Sub(time.Unix(t.DrainSince(), 0))
 	if left < 0 {
 		left = 0
 	}
@@ -200,15 +210,15 @@ func (t TargetHealth) DrainRemaining(now time.Time) (time.Duration, bool) {
 
 // Instance is one EC2 instance as its autoscaling group and load balancers see it.
 // Its zone, AMI and launch template version are interned (Sym): a fleet has few of each, and
-// the instance is 80 bytes.
+// the instance is 72 bytes.
 type Instance struct {
 	ID        string
 	AZ        Sym
 	ImageID   Sym // the AMI it was launched from
 	LTVersion Sym // launch template version it was launched from ("" for launch configurations)
-	// LaunchedAt is the unix second of launch (0 when unknown).
-	LaunchedAt int64
-	Targets    []TargetHealth
+	Targets   []TargetHealth
+	// LaunchedAt is when it launched (0 when unknown).
+	LaunchedAt Unix
 	Lifecycle  Lifecycle
 	Healthy    bool // the group's health status
 	Protected  bool // scale-in protection
@@ -219,7 +229,7 @@ func (i *Instance) Age(now time.Time) time.Duration {
 	if i.LaunchedAt == 0 {
 		return 0
 	}
-	return now.Sub(time.Unix(i.LaunchedAt, 0))
+	return now.Sub(i.LaunchedAt.Time())
 }
 
 // Draining reports whether any balancer is draining this instance.

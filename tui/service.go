@@ -712,7 +712,7 @@ func targetText(st Styles, t model.TargetHealth, now time.Time, form int) string
 		s += " (" + t.Reason() + ")"
 	}
 	if form == 0 && t.Stale && t.CheckedAt > 0 {
-		s += fmt.Sprintf(" [%s old]", age(now.Sub(time.Unix(t.CheckedAt, 0))))
+		s += fmt.Sprintf(" [%s old]", age(now.Sub(t.CheckedAt.Time())))
 	}
 	return style.Render(s)
 }

@@ -157,7 +157,7 @@ func TestMoto_Inventory_NoInstanceRefresh(t *testing.T) {
 				t.Errorf("%s: instance %s is not in the group", g.Name, in.ID)
 				continue
 			}
-			if in.AZ.String() != wi.az || in.LaunchedAt != wi.launched || in.LaunchedAt == 0 {
+			if in.AZ.String() != wi.az || in.LaunchedAt.Sec() != wi.launched || in.LaunchedAt == 0 {
 				t.Errorf("%s/%s: AZ %s launched %d, want %s %d", g.Name, in.ID, in.AZ, in.LaunchedAt, wi.az, wi.launched)
 			}
 			if in.ImageID.String() != w.image || in.LTVersion.String() != w.ltVersion {
@@ -173,7 +173,7 @@ func TestMoto_Inventory_NoInstanceRefresh(t *testing.T) {
 				if slices.Contains(w.classic, th.Balancer) {
 					wantKind = model.ClassicELB
 				}
-				if th.Kind != wantKind || th.State != model.TargetHealthy || th.Reason() != "" || th.Stale || th.CheckedAt != now.Unix() || th.DrainSince() != 0 {
+				if th.Kind != wantKind || th.State != model.TargetHealthy || th.Reason() != "" || th.Stale || th.CheckedAt.Sec() != now.Unix() || th.DrainSince() != 0 {
 					t.Errorf("%s/%s: target health %+v, want healthy %v read now", g.Name, in.ID, th, wantKind)
 				}
 			}

@@ -510,7 +510,7 @@ func (o *oneShotRun) balancerTask(b *balancer) task {
 				return
 			}
 			b.err = ""
-			inv.applyHealth(b, reads, s)
+			// The delay first: the draining targets' notes carry it.
 			if needDelay {
 				if delayErr != nil {
 					o.missing(what+"'s drain delay (the drain countdown is unknown)", delayErr)
@@ -519,6 +519,7 @@ func (o *oneShotRun) balancerTask(b *balancer) task {
 					inv.timings.storeDelay(balancerRef{b.kind, b.name}, delay, s.now)
 				}
 			}
+			inv.applyHealth(b, reads, s)
 		}
 	}
 }

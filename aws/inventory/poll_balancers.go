@@ -125,7 +125,11 @@ func (b *balancer) keep(ts []target) {
 		b.rows[i] = targetRow{id: t.id, note: -1, state: t.state}
 		if t.reason != "" || t.drainSince != 0 {
 			b.rows[i].note = int32(len(b.notes))
-			b.notes = append(b.notes, model.TargetNote{Reason: t.reason, DrainSince: t.drainSince, DrainObserved: t.observed})
+			n := model.TargetNote{Reason: t.reason, DrainSince: t.drainSince, DrainObserved: t.observed}
+			if t.state == model.TargetDraining {
+				n.DrainDelay = b.delay
+			}
+			b.notes = append(b.notes, n)
 		}
 		if t.state == model.TargetDraining {
 			b.drainingN++
@@ -333,7 +337,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 				return
 			}
 			b.err, b.failures, b.retryAt = "", 0, 0
-			inv.applyHealth(b, reads, s)
+			// The delay first: the draining targets' notes carry it.
 			if needDelay {
 				inv.elbBudget.spend(1)
 				if delayErr != nil {
@@ -343,6 +347,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 					inv.timings.storeDelay(balancerRef{b.kind, b.name}, delay, s.now)
 				}
 			}
+			inv.applyHealth(b, reads, s)
 		}
 	}
 }
@@ -383,11 +388,10 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 // that is not in service is not expected to be registered, so it gets no row until it is.
 func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bool) {
 	th := model.TargetHealth{
-		Balancer:   b.name,
-		DrainDelay: b.delay,
-		Kind:       b.kind,
-		Stale:      !b.readNow,
-		CheckedAt:  b.checkedAt,
+		Balancer:  b.name,
+		Kind:      b.kind,
+		Stale:     !b.readNow,
+		CheckedAt: model.UnixSec(b.checkedAt),
 	}
 	if b.checkedAt == 0 {
 		if lc != model.InService {

@@ -126,7 +126,7 @@ func allReadSince(fl model.Fleet, t int64) bool {
 	for i := range fl.Groups {
 		for j := range fl.Groups[i].Instances {
 			for _, th := range fl.Groups[i].Instances[j].Targets {
-				if th.CheckedAt < t {
+				if th.CheckedAt.Sec() < t {
 					return false
 				}
 			}

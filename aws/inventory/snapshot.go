@@ -896,7 +896,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 				}
 			} else if f, ok := inv.instances.get(inst.ID); ok {
 				inst.ID = f.id // the shared copy
-				inst.LaunchedAt = f.launched
+				inst.LaunchedAt = model.UnixSec(f.launched)
 				if inst.ImageID == (model.Sym{}) {
 					inst.ImageID = inv.images[f.id]
 				}

@@ -254,10 +254,10 @@ func TestSnapshotMapsGroupsInstancesAndHealth(t *testing.T) {
 		t.Errorf("target group names = %v, want the name from the ARN", prod.TargetGroups)
 	}
 	in := prod.Instances[0]
-	if in.ImageID.String() != "ami-1" || in.LTVersion.String() != "1" || in.LaunchedAt != clock.Now().Add(-time.Hour).Unix() || in.AZ.String() != "eu-west-1a" || in.Lifecycle != model.InService || !in.Healthy {
+	if in.ImageID.String() != "ami-1" || in.LTVersion.String() != "1" || in.LaunchedAt.Sec() != clock.Now().Add(-time.Hour).Unix() || in.AZ.String() != "eu-west-1a" || in.Lifecycle != model.InService || !in.Healthy {
 		t.Errorf("instance = %+v", in)
 	}
-	if len(in.Targets) != 1 || in.Targets[0].State != model.TargetHealthy || in.Targets[0].Stale || in.Targets[0].Balancer != "api-production" || in.Targets[0].CheckedAt != clock.Now().Unix() {
+	if len(in.Targets) != 1 || in.Targets[0].State != model.TargetHealthy || in.Targets[0].Stale || in.Targets[0].Balancer != "api-production" || in.Targets[0].CheckedAt.Sec() != clock.Now().Unix() {
 		t.Errorf("targets = %+v", in.Targets)
 	}
 	if st := findGroup(t, fl, "api-staging"); st.ImageID != "ami-2" || st.Instances[0].ImageID.String() != "ami-2" {
@@ -370,7 +370,7 @@ func TestNewInstanceCostsOneDescribeInstancesAndLeavingIsPruned(t *testing.T) {
 		t.Errorf("DescribeLaunchTemplateVersions called for a cached version")
 	}
 	st := findGroup(t, fl, "api-staging")
-	if st.Instances[1].ImageID.String() != "ami-2" || st.Instances[1].LaunchedAt != clock.Now().Add(-5*time.Second).Unix() || len(st.Instances[1].Targets) != 0 {
+	if st.Instances[1].ImageID.String() != "ami-2" || st.Instances[1].LaunchedAt.Sec() != clock.Now().Add(-5*time.Second).Unix() || len(st.Instances[1].Targets) != 0 {
 		t.Errorf("new instance = %+v", st.Instances[1])
 	}
 	// Once shown, the launch time is kept in the fleet alone: the fact table is empty, and
@@ -420,7 +420,7 @@ func TestDrainCountdownObservedAndAbout(t *testing.T) {
 	}
 	start := clock.Now()
 	th := findGroup(t, fl, "api-production").Instances[1].Targets
-	if len(th) != 1 || th[0].State != model.TargetDraining || th[0].DrainDelay != 30 || th[0].DrainObserved() {
+	if len(th) != 1 || th[0].State != model.TargetDraining || th[0].DrainDelay() != 30 || th[0].DrainObserved() {
 		t.Fatalf("first look at a draining target = %+v, want draining, delay 30, not observed", th)
 	}
 	if left, exact := th[0].DrainRemaining(start.Add(10 * time.Second)); left != 20*time.Second || exact {
@@ -471,7 +471,7 @@ func TestClassicDrainingFromDescription(t *testing.T) {
 		t.Fatal(err)
 	}
 	th := findGroup(t, fl, "legacy").Instances[0].Targets
-	if len(th) != 1 || th[0].State != model.TargetDraining || th[0].DrainDelay != 20 || th[0].Kind != model.ClassicELB {
+	if len(th) != 1 || th[0].State != model.TargetDraining || th[0].DrainDelay() != 20 || th[0].Kind != model.ClassicELB {
 		t.Errorf("classic draining = %+v", th)
 	}
 	if f.DescribeLoadBalancerAttributesOp.Calls() != 1 {
@@ -498,7 +498,7 @@ func TestBalancerFailureKeepsStaleHealthAndReports(t *testing.T) {
 		t.Fatalf("a failed per-balancer call failed the snapshot: %v", err)
 	}
 	th := findGroup(t, fl, "legacy").Instances[0].Targets
-	if len(th) != 1 || th[0].State != model.TargetHealthy || !th[0].Stale || th[0].CheckedAt != first {
+	if len(th) != 1 || th[0].State != model.TargetHealthy || !th[0].Stale || th[0].CheckedAt.Sec() != first {
 		t.Errorf("targets after a failed read = %+v, want last health, stale, checked at %d", th, first)
 	}
 	if len(fl.Problems) != 1 {
