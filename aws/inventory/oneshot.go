@@ -539,10 +539,10 @@ func (o *oneShotRun) refreshTasks(reads []groupRead) []task {
 			inv.refreshes[r.g.Name] = st
 		}
 		st.gen = inv.gen
-		if !all && !r.moving && r.mix == "" && !r.draining {
+		if !all && !r.moving && r.mix() == "" && !r.draining {
 			continue
 		}
-		name, template, mix := r.g.Name, r.template, r.mix
+		name, template, mix := r.g.Name, r.template, r.mix()
 		tasks = append(tasks, func(ctx context.Context) func() {
 			var got *astypes.InstanceRefresh
 			err := o.call(ctx, o.as, func(ctx context.Context) error {

@@ -808,8 +808,8 @@ func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s
 		}
 		st.gen = inv.gen
 		urgent := st.last.Active() || watched[r.g.Name]
-		must := r.moving || (r.mix != "" && r.mix != st.quietMix) || r.draining
-		cands = append(cands, refreshCandidate{name: r.g.Name, template: r.template, mix: r.mix, must: must, urgent: urgent, state: st})
+		must := r.moving || (r.mix() != "" && r.mix() != st.quietMix) || r.draining
+		cands = append(cands, refreshCandidate{name: r.g.Name, template: r.template, mix: r.mix(), must: must, urgent: urgent, state: st})
 	}
 	musts, swept := selectRefreshes(cands, s.now, inv.mustRefresh.available(s.now), inv.sweep.available(s.now))
 	inv.mustRefresh.spend(len(musts))
