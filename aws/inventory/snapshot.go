@@ -459,6 +459,7 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 	byName := func(a, b groupRead) int { return strings.Compare(a.g.Name, b.g.Name) }
 	slices.SortFunc(got, byName)
 	inv.carryLaunchFacts(got)
+	shareTemplateRefs(got)
 	if full {
 		s.stats.FullListing = true
 		return got, true, nil
@@ -515,6 +516,23 @@ func (inv *Inventory) carryLaunchFacts(reads []groupRead) {
 			if prev[p].LaunchedAt != 0 {
 				inst.ID, inst.LaunchedAt = prev[p].ID, prev[p].LaunchedAt
 			}
+		}
+	}
+}
+
+// shareTemplateRefs gives groups that name the same launch template and version one
+// LaunchTemplateRef (never written once made): often a service's groups in each environment.
+func shareTemplateRefs(reads []groupRead) {
+	refs := map[model.LaunchTemplateRef]*model.LaunchTemplateRef{}
+	for i := range reads {
+		g := reads[i].g
+		if g.LaunchTemplate == nil {
+			continue
+		}
+		if p, ok := refs[*g.LaunchTemplate]; ok {
+			g.LaunchTemplate = p
+		} else {
+			refs[*g.LaunchTemplate] = g.LaunchTemplate
 		}
 	}
 }
