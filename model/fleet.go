@@ -601,7 +601,7 @@ func (f *Fleet) BuildServices(skipUntagged bool) {
 	// Two passes: count each service's groups, then carve every service's Groups out of one
 	// array. A fleet of thousands of groups is rebuilt every refresh.
 	idx := map[ServiceKey]int{}
-	f.Services = f.Services[:0]
+	var svcs []ServiceKey
 	keys := make([]int, len(f.Groups)) // the group's service, -1 when skipped
 	var counts []int
 	for i := range f.Groups {
@@ -617,13 +617,22 @@ func (f *Fleet) BuildServices(skipUntagged bool) {
 		k := ServiceKey{name, g.Env}
 		j, ok := idx[k]
 		if !ok {
-			j = len(f.Services)
+			j = len(svcs)
 			idx[k] = j
-			f.Services = append(f.Services, Service{ServiceKey: k})
+			svcs = append(svcs, k)
 			counts = append(counts, 0)
 		}
 		keys[i] = j
 		counts[j]++
+	}
+	// Services sized exactly: a fleet is kept while the next one is read.
+	if cap(f.Services) >= len(svcs) {
+		f.Services = f.Services[:len(svcs)]
+	} else {
+		f.Services = make([]Service, len(svcs))
+	}
+	for j, k := range svcs {
+		f.Services[j] = Service{ServiceKey: k}
 	}
 	ptrs := make([]*Group, 0, len(f.Groups))
 	for j := range f.Services {
