@@ -43,11 +43,13 @@ const classicDraining = "Instance deregistration currently in progress"
 type balancer struct {
 	key  string // target group ARN or classic ELB name
 	name string // what the console shows: the target group or ELB name
-	// rows are the targets of the last read, sorted by instance ID: a slice, not a map, and
-	// 24 bytes a row, to keep 20,000 of them small; the few with a reason or draining keep
-	// those in notes, which the fleet's rows share (a read makes new ones, never writes them).
-	rows  []targetRow
-	notes []model.TargetNote
+	// healthy are the instance IDs of the targets the last read found healthy with nothing
+	// more to say, sorted: 16 bytes each, most of 20,000 targets. rows are the others (also
+	// sorted by instance ID, 24 bytes a row); the few with a reason or draining keep those in
+	// notes, which the fleet's rows share (a read makes new ones, never writes them).
+	healthy []string
+	rows    []targetRow
+	notes   []model.TargetNote
 	// errNote is the note of its targets while it was never read and its last read failed.
 	errNote *model.TargetNote
 	// checkedAt is the unix second of the last successful read; 0 means never read.
@@ -95,15 +97,20 @@ var (
 
 // target finds the instance's last health at the balancer.
 func (b *balancer) target(id string) (target, bool) {
-	i, ok := b.find(id)
-	if !ok {
-		return target{}, false
+	if i, ok := b.find(id); ok {
+		return b.at(i), true
 	}
-	return b.at(i), true
+	if i, ok := slices.BinarySearch(b.healthy, id); ok {
+		return target{id: b.healthy[i], state: model.TargetHealthy}, true
+	}
+	return target{}, false
 }
 
-// find is the index of the instance's row.
+// find is the index of the instance's row, among the targets not plainly healthy.
 func (b *balancer) find(id string) (int, bool) {
+	if len(b.rows) == 0 {
+		return 0, false
+	}
 	return slices.BinarySearchFunc(b.rows, id, func(t targetRow, id string) int { return strings.Compare(t.id, id) })
 }
 
@@ -118,19 +125,37 @@ func (b *balancer) at(i int) target {
 	return t
 }
 
-// keep stores a read's targets, sorted by instance ID, as rows and notes.
+// keep stores a read's targets, sorted by instance ID, as healthy IDs, rows and notes.
 func (b *balancer) keep(ts []target) {
-	b.rows, b.notes, b.drainingN = make([]targetRow, len(ts)), nil, 0
-	for i, t := range ts {
-		b.rows[i] = targetRow{id: t.id, note: -1, state: t.state}
+	plain := func(t target) bool { return t.state == model.TargetHealthy && t.reason == "" && t.drainSince == 0 }
+	n := 0
+	for _, t := range ts {
+		if plain(t) {
+			n++
+		}
+	}
+	b.healthy, b.rows, b.notes, b.drainingN = nil, nil, nil, 0
+	if n > 0 {
+		b.healthy = make([]string, 0, n)
+	}
+	if len(ts) > n {
+		b.rows = make([]targetRow, 0, len(ts)-n)
+	}
+	for _, t := range ts {
+		if plain(t) {
+			b.healthy = append(b.healthy, t.id)
+			continue
+		}
+		r := targetRow{id: t.id, note: -1, state: t.state}
 		if t.reason != "" || t.drainSince != 0 {
-			b.rows[i].note = int32(len(b.notes))
+			r.note = int32(len(b.notes))
 			n := model.TargetNote{Reason: t.reason, DrainSince: t.drainSince, DrainObserved: t.observed}
 			if t.state == model.TargetDraining {
 				n.DrainDelay = b.delay
 			}
 			b.notes = append(b.notes, n)
 		}
+		b.rows = append(b.rows, r)
 		if t.state == model.TargetDraining {
 			b.drainingN++
 		}
@@ -406,22 +431,26 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 		}
 		return th, true
 	}
-	i, ok := b.find(id)
-	if !ok {
-		if lc != model.InService {
-			return th, false
+	// The balancer takes the fleet's copy of the ID, so that the balancer and the fleet hold
+	// one string per instance whatever response each came in.
+	if i, ok := b.find(id); ok {
+		r := &b.rows[i]
+		r.id = id
+		th.State = r.state
+		if r.note >= 0 {
+			th.Note = &b.notes[r.note]
 		}
-		th.State, th.Note = model.TargetUnused, noteNotRegistered
 		return th, true
 	}
-	// The row takes the fleet's copy of the ID, so that the balancer and the fleet hold one
-	// string per instance whatever response each came in.
-	r := &b.rows[i]
-	r.id = id
-	th.State = r.state
-	if r.note >= 0 {
-		th.Note = &b.notes[r.note]
+	if i, ok := slices.BinarySearch(b.healthy, id); ok {
+		b.healthy[i] = id
+		th.State = model.TargetHealthy
+		return th, true
 	}
+	if lc != model.InService {
+		return th, false
+	}
+	th.State, th.Note = model.TargetUnused, noteNotRegistered
 	return th, true
 }
 
@@ -430,6 +459,6 @@ func (b *balancer) draining(id string) bool {
 	if b.drainingN == 0 {
 		return false
 	}
-	t, ok := b.target(id)
-	return ok && t.state == model.TargetDraining
+	i, ok := b.find(id)
+	return ok && b.rows[i].state == model.TargetDraining
 }
