@@ -10,7 +10,7 @@ import (
 // each, repeated on every instance. The zero Sym is "". Two Syms are equal when their
 // strings are.
 //
-// The copies live in one process-wide table for the life of the process, about 50 bytes
+// The copies live in one process-wide table for the life of the process, about 40 bytes
 // each besides the string: fine for zones, AMIs and version numbers (a few thousand in an
 // account), not for values that are new on every read (instance IDs). The standard
 // library's unique package frees unused entries but costs about 180 bytes an entry, more than
