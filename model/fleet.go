@@ -139,47 +139,87 @@ const (
 	ClassicELB
 )
 
-// TargetHealth is one balancer's health for one instance.
+// TargetHealth is one balancer's health for one instance. What only some targets have (a
+// reason, a drain countdown) is in Note, so that the row of a healthy target, most of a
+// fleet's 20,000, is 32 bytes.
 type TargetHealth struct {
 	Balancer string // target group name or classic ELB name
-	Reason   string // AWS reason code or description, empty when healthy
+	// Note is the reason and the drain countdown, nil when there is neither. Notes are
+	// shared (between the rows of a balancer, and between snapshots): never written once made.
+	Note *TargetNote
+	// CheckedAt is when this health was read from AWS.
+	CheckedAt Unix
+	Kind      BalancerKind
+	State     TargetState
+	// Stale is set when this row's health comes from an earlier poll than the current snapshot.
+	Stale bool
+}
+
+// TargetNote is what only unhealthy, draining or unread targets have.
+type TargetNote struct {
+	Reason string // AWS reason code or description, or why the health is unknown
 	// DrainSince is the unix second at which the target was first seen draining (0 if not draining).
 	DrainSince int64
-	// DrainDelay is the balancer's deregistration delay / connection-draining timeout in seconds.
+	// DrainDelay is the balancer's deregistration delay / connection-draining timeout in
+	// seconds, for a draining target.
 	DrainDelay int32
-	Kind       BalancerKind
-	State      TargetState
 	// DrainObserved is false when the target was already draining the first time we looked,
 	// so the countdown is an upper bound ("about").
 	DrainObserved bool
-	// Stale is set when this row's health comes from an earlier poll than the current snapshot.
-	Stale bool
-	// CheckedAt is the unix second at which this health was read from AWS.
-	CheckedAt int64
 }
+
+// Reason is the AWS reason code or description, empty when healthy.
+func (t TargetHealth) Reason() string {
+	if t.Note == nil {
+		return ""
+	}
+	return t.Note.Reason
+}
+
+// DrainSince is the unix second at which the target was first seen draining (0 if not draining).
+func (t TargetHealth) DrainSince() int64 {
+	if t.Note == nil {
+		return 0
+	}
+	return t.Note.DrainSince
+}
+
+// DrainDelay is the balancer's deregistration delay / connection-draining timeout in seconds
+// (0 when not draining).
+func (t TargetHealth) DrainDelay() int32 {
+	if t.Note == nil {
+		return 0
+	}
+	return t.Note.DrainDelay
+}
+
+// DrainObserved is false when the target was already draining the first time we looked.
+func (t TargetHealth) DrainObserved() bool { return t.Note != nil && t.Note.DrainObserved }
 
 // DrainRemaining is the countdown for a draining target: delay - (now - first seen draining).
 // The second result is false when the start was not observed and the figure is only "about".
 func (t TargetHealth) DrainRemaining(now time.Time) (time.Duration, bool) {
-	if t.State != TargetDraining || t.DrainSince == 0 {
+	if t.State != TargetDraining || t.DrainSince() == 0 {
 		return 0, false
 	}
-	left := time.Duration(t.DrainDelay)*time.Second - now.Sub(time.Unix(t.DrainSince, 0))
+	left := time.Duration(t.DrainDelay())*time.Second - now.Sub(time.Unix(t.DrainSince(), 0))
 	if left < 0 {
 		left = 0
 	}
-	return left, t.DrainObserved
+	return left, t.DrainObserved()
 }
 
 // Instance is one EC2 instance as its autoscaling group and load balancers see it.
+// Its zone, AMI and launch template version are interned (Sym): a fleet has few of each, and
+// the instance is 72 bytes.
 type Instance struct {
 	ID        string
-	AZ        string
-	ImageID   string // the AMI it was launched from
-	LTVersion string // launch template version it was launched from ("" for launch configurations)
-	// LaunchedAt is the unix second of launch (0 when unknown).
-	LaunchedAt int64
-	Targets    []TargetHealth
+	AZ        Sym
+	ImageID   Sym // the AMI it was launched from
+	LTVersion Sym // launch template version it was launched from ("" for launch configurations)
+	Targets   []TargetHealth
+	// LaunchedAt is when it launched (0 when unknown).
+	LaunchedAt Unix
 	Lifecycle  Lifecycle
 	Healthy    bool // the group's health status
 	Protected  bool // scale-in protection
@@ -190,7 +230,7 @@ func (i *Instance) Age(now time.Time) time.Duration {
 	if i.LaunchedAt == 0 {
 		return 0
 	}
-	return now.Sub(time.Unix(i.LaunchedAt, 0))
+	return now.Sub(i.LaunchedAt.Time())
 }
 
 // Draining reports whether any balancer is draining this instance.
@@ -469,11 +509,11 @@ type ImageCount struct {
 
 // Images lists the AMIs the service's live instances run, most common first (ties by ID).
 func (s *Service) Images() []ImageCount {
-	counts := map[string]int{}
+	counts := map[Sym]int{}
 	for _, g := range s.Groups {
 		for i := range g.Instances {
 			in := &g.Instances[i]
-			if in.Lifecycle.Leaving() || in.ImageID == "" {
+			if in.Lifecycle.Leaving() || in.ImageID == (Sym{}) {
 				continue
 			}
 			counts[in.ImageID]++
@@ -481,7 +521,7 @@ func (s *Service) Images() []ImageCount {
 	}
 	out := make([]ImageCount, 0, len(counts))
 	for id, n := range counts {
-		out = append(out, ImageCount{id, n})
+		out = append(out, ImageCount{id.String(), n})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Instances != out[j].Instances {
@@ -571,7 +611,7 @@ func (f *Fleet) BuildServices(skipUntagged bool) {
 	// Two passes: count each service's groups, then carve every service's Groups out of one
 	// array. A fleet of thousands of groups is rebuilt every refresh.
 	idx := map[ServiceKey]int{}
-	f.Services = f.Services[:0]
+	var svcs []ServiceKey
 	keys := make([]int, len(f.Groups)) // the group's service, -1 when skipped
 	var counts []int
 	for i := range f.Groups {
@@ -587,13 +627,22 @@ func (f *Fleet) BuildServices(skipUntagged bool) {
 		k := ServiceKey{Name: name, Env: g.Env}
 		j, ok := idx[k]
 		if !ok {
-			j = len(f.Services)
+			j = len(svcs)
 			idx[k] = j
-			f.Services = append(f.Services, Service{ServiceKey: k})
+			svcs = append(svcs, k)
 			counts = append(counts, 0)
 		}
 		keys[i] = j
 		counts[j]++
+	}
+	// Services sized exactly: a fleet is kept while the next one is read.
+	if cap(f.Services) >= len(svcs) {
+		f.Services = f.Services[:len(svcs)]
+	} else {
+		f.Services = make([]Service, len(svcs))
+	}
+	for j, k := range svcs {
+		f.Services[j] = Service{ServiceKey: k}
 	}
 	ptrs := make([]*Group, 0, len(f.Groups))
 	for j := range f.Services {

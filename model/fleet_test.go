@@ -42,15 +42,15 @@ func TestCountsDuringARollout(t *testing.T) {
 
 func TestDrainRemaining(t *testing.T) {
 	now := time.Unix(1_800_000_100, 0)
-	th := TargetHealth{State: TargetDraining, DrainSince: 1_800_000_000, DrainDelay: 300, DrainObserved: true}
+	th := TargetHealth{State: TargetDraining, Note: &TargetNote{DrainSince: 1_800_000_000, DrainDelay: 300, DrainObserved: true}}
 	if left, exact := th.DrainRemaining(now); left != 200*time.Second || !exact {
 		t.Errorf("observed drain: %v %v", left, exact)
 	}
-	th.DrainObserved = false
+	th.Note = &TargetNote{DrainSince: 1_800_000_000, DrainDelay: 300}
 	if _, exact := th.DrainRemaining(now); exact {
 		t.Error("unobserved drain start reported as exact")
 	}
-	th.DrainDelay = 60
+	th.Note = &TargetNote{DrainSince: 1_800_000_000, DrainDelay: 60}
 	if left, _ := th.DrainRemaining(now); left != 0 {
 		t.Errorf("past the delay: %v left", left)
 	}

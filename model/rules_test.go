@@ -37,7 +37,7 @@ func TestPlanTargetAndFailureText(t *testing.T) {
 
 func TestServiceState(t *testing.T) {
 	inService := func(img string) Instance {
-		return Instance{ID: "i-" + img, Lifecycle: InService, Healthy: true, ImageID: img}
+		return Instance{ID: "i-" + img, Lifecycle: InService, Healthy: true, ImageID: Intern(img)}
 	}
 	rolling := &Group{Desired: 2, ImageID: "ami-a", Instances: []Instance{inService("ami-a"), inService("ami-b")},
 		Refresh: &Refresh{Status: "InProgress", Percent: 40}}

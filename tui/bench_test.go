@@ -50,8 +50,8 @@ func bigFleet(services, perService int) model.Fleet {
 			LaunchTemplate: &model.LaunchTemplateRef{Name: "lt", Version: "3"}, TargetGroups: []string{"tg"}}
 		g.Instances = make([]model.Instance, perService)
 		for i := range g.Instances {
-			g.Instances[i] = model.Instance{ID: fmt.Sprintf("i-%017x", s*perService+i), AZ: "us-east-1a", ImageID: "ami-0123456789abcdef0",
-				LaunchedAt: t0.Add(-time.Hour).Unix(), Lifecycle: model.InService, Healthy: true,
+			g.Instances[i] = model.Instance{ID: fmt.Sprintf("i-%017x", s*perService+i), AZ: model.Intern("us-east-1a"), ImageID: model.Intern("ami-0123456789abcdef0"),
+				LaunchedAt: model.UnixOf(t0.Add(-time.Hour)), Lifecycle: model.InService, Healthy: true,
 				Targets: []model.TargetHealth{{Balancer: "tg", State: model.TargetHealthy}}}
 		}
 	}

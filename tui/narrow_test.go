@@ -344,7 +344,7 @@ func TestColoursMeanOneThing(t *testing.T) {
 	g := svc.Groups[0]
 	for i := range g.Instances {
 		in := &g.Instances[i]
-		if in.ImageID != g.ImageID && fmt.Sprint(amiStyle(st, g, in).GetForeground()) == fmt.Sprint(st.Warning.GetForeground()) {
+		if in.ImageID.String() != g.ImageID && fmt.Sprint(amiStyle(st, g, in).GetForeground()) == fmt.Sprint(st.Warning.GetForeground()) {
 			t.Errorf("new-release instance %s in the warning colour during a healthy rollout", in.ID)
 		}
 	}

@@ -619,7 +619,7 @@ func (v *serviceView) instanceLine(l *detailLine, now time.Time) string {
 		case instID:
 			b.WriteString(pad(in.ID, w))
 		case instAZ:
-			b.WriteString(pad(in.AZ, w))
+			b.WriteString(pad(in.AZ.String(), w))
 		case instLife:
 			life := pad(in.Lifecycle.String(), w)
 			switch {
@@ -640,7 +640,7 @@ func (v *serviceView) instanceLine(l *detailLine, now time.Time) string {
 		case instLB:
 			b.WriteString(pad(targetsText(st, in, now, w-1), w))
 		case instAMI:
-			b.WriteString(amiStyle(st, l.g, in).Render(pad(orDash(in.ImageID), w)))
+			b.WriteString(amiStyle(st, l.g, in).Render(pad(orDash(in.ImageID.String()), w)))
 		case instAge:
 			b.WriteString(pad(age(in.Age(now)), w))
 		}
@@ -652,10 +652,11 @@ func (v *serviceView) instanceLine(l *detailLine, now time.Time) string {
 // (warning) unless a rollout is bringing it in or taking it out: then it is the new release,
 // in a neutral highlight.
 func amiStyle(st Styles, g *model.Group, in *model.Instance) lipgloss.Style {
-	if g.ImageID == "" || in.ImageID == "" || in.ImageID == g.ImageID {
+	img := in.ImageID.String()
+	if g.ImageID == "" || img == "" || img == g.ImageID {
 		return st.Row
 	}
-	if r := g.Refresh; r.Active() && (r.DesiredImage == "" || r.DesiredImage == in.ImageID) {
+	if r := g.Refresh; r.Active() && (r.DesiredImage == "" || r.DesiredImage == img) {
 		return st.Highlight
 	}
 	return st.Warning
@@ -710,11 +711,11 @@ func targetText(st Styles, t model.TargetHealth, now time.Time, form int) string
 	default:
 		style = st.Warning
 	}
-	if form == 0 && t.Reason != "" && t.State != model.TargetHealthy && t.State != model.TargetDraining {
-		s += " (" + t.Reason + ")"
+	if form == 0 && t.Reason() != "" && t.State != model.TargetHealthy && t.State != model.TargetDraining {
+		s += " (" + t.Reason() + ")"
 	}
 	if form == 0 && t.Stale && t.CheckedAt > 0 {
-		s += fmt.Sprintf(" [%s old]", age(now.Sub(time.Unix(t.CheckedAt, 0))))
+		s += fmt.Sprintf(" [%s old]", age(now.Sub(t.CheckedAt.Time())))
 	}
 	return style.Render(s)
 }

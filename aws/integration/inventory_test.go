@@ -157,10 +157,10 @@ func TestMoto_Inventory_NoInstanceRefresh(t *testing.T) {
 				t.Errorf("%s: instance %s is not in the group", g.Name, in.ID)
 				continue
 			}
-			if in.AZ != wi.az || in.LaunchedAt != wi.launched || in.LaunchedAt == 0 {
+			if in.AZ.String() != wi.az || in.LaunchedAt.Sec() != wi.launched || in.LaunchedAt == 0 {
 				t.Errorf("%s/%s: AZ %s launched %d, want %s %d", g.Name, in.ID, in.AZ, in.LaunchedAt, wi.az, wi.launched)
 			}
-			if in.ImageID != w.image || in.LTVersion != w.ltVersion {
+			if in.ImageID.String() != w.image || in.LTVersion.String() != w.ltVersion {
 				t.Errorf("%s/%s: AMI %s version %s, want %s %s", g.Name, in.ID, in.ImageID, in.LTVersion, w.image, w.ltVersion)
 			}
 			if in.Lifecycle != model.InService || !in.Healthy || in.Protected {
@@ -173,7 +173,7 @@ func TestMoto_Inventory_NoInstanceRefresh(t *testing.T) {
 				if slices.Contains(w.classic, th.Balancer) {
 					wantKind = model.ClassicELB
 				}
-				if th.Kind != wantKind || th.State != model.TargetHealthy || th.Reason != "" || th.Stale || th.CheckedAt != now.Unix() || th.DrainSince != 0 {
+				if th.Kind != wantKind || th.State != model.TargetHealthy || th.Reason() != "" || th.Stale || th.CheckedAt.Sec() != now.Unix() || th.DrainSince() != 0 {
 					t.Errorf("%s/%s: target health %+v, want healthy %v read now", g.Name, in.ID, th, wantKind)
 				}
 			}

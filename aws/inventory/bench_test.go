@@ -195,8 +195,8 @@ func scaleOldestHealth(fl *model.Fleet) int64 {
 		g := &fl.Groups[gi]
 		for ii := range g.Instances {
 			for _, th := range g.Instances[ii].Targets {
-				if at, ok := newest[th.Balancer]; !ok || th.CheckedAt > at {
-					newest[th.Balancer] = th.CheckedAt
+				if at, ok := newest[th.Balancer]; !ok || th.CheckedAt.Sec() > at {
+					newest[th.Balancer] = th.CheckedAt.Sec()
 				}
 			}
 		}
@@ -278,8 +278,8 @@ func scaleHealthAge(fl *model.Fleet, now time.Time) (float64, int) {
 		g := &fl.Groups[gi]
 		for ii := range g.Instances {
 			for _, th := range g.Instances[ii].Targets {
-				if at, ok := newest[th.Balancer]; !ok || th.CheckedAt > at {
-					newest[th.Balancer] = th.CheckedAt
+				if at, ok := newest[th.Balancer]; !ok || th.CheckedAt.Sec() > at {
+					newest[th.Balancer] = th.CheckedAt.Sec()
 				}
 			}
 		}

@@ -72,6 +72,9 @@ func (t *factTable) add(fs []instanceFacts) {
 // keep forgets the instances for which listed is false.
 func (t *factTable) keep(listed func(id string) bool) {
 	t.rows = slices.DeleteFunc(t.rows, func(f instanceFacts) bool { return !listed(f.id) })
+	if len(t.rows) < cap(t.rows)/2 {
+		t.rows = slices.Clone(t.rows) // let the array of a bigger table go (nil when empty)
+	}
 }
 
 // instanceCall is one DescribeInstances request for instances never seen before.

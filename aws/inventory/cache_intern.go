@@ -51,3 +51,14 @@ func (in *interner) str(v string) string {
 	in.m[v] = s
 	return s
 }
+
+// sp is the Sym of *p, the zero Sym for nil.
+func (in *interner) sp(p *string) model.Sym {
+	if p == nil {
+		return model.Sym{}
+	}
+	return in.sym(*p)
+}
+
+// sym is the terminal-safe copy of v as a model.Sym (kept in model's own table).
+func (in *interner) sym(v string) model.Sym { return model.Intern(model.SafeText(v)) }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/adstage/adstage-ops/aws/awsapi"
+	"github.com/adstage/adstage-ops/model"
 )
 
 // aliasTTL is how long a "$Latest" or "$Default" resolution is trusted. Numeric launch template
@@ -37,12 +38,12 @@ type ltAlias struct {
 
 // templateCache maps launch template versions to AMIs.
 type templateCache struct {
-	images  map[ltKey]string   // numeric version -> AMI, forever (versions are immutable)
-	aliases map[string]ltAlias // template -> alias resolution, aliasTTL
+	images  map[ltKey]model.Sym // numeric version -> AMI, forever (versions are immutable)
+	aliases map[string]ltAlias  // template -> alias resolution, aliasTTL
 }
 
 func newTemplateCache() templateCache {
-	return templateCache{images: map[ltKey]string{}, aliases: map[string]ltAlias{}}
+	return templateCache{images: map[ltKey]model.Sym{}, aliases: map[string]ltAlias{}}
 }
 
 // resolve returns the numeric version a group's version string means right now, if known.
@@ -65,9 +66,14 @@ func (c *templateCache) resolve(template, version string) (int64, bool) {
 
 // image returns the AMI of a template version string, if known.
 func (c *templateCache) image(template, version string) string {
+	return c.imageSym(template, version).String()
+}
+
+// imageSym is image as the instances keep it.
+func (c *templateCache) imageSym(template, version string) model.Sym {
 	n, ok := c.resolve(template, version)
 	if !ok {
-		return ""
+		return model.Sym{}
 	}
 	return c.images[ltKey{template, n}]
 }
@@ -247,14 +253,14 @@ func (tc templateCall) once(ctx context.Context, api awsapi.EC2Reader) ([]ltVers
 // (it has no AMI to tell), so that it is not asked for again.
 func (c *templateCache) store(tc templateCall, got []ltVersionInfo, gone []int64, now time.Time, in *interner) {
 	for _, n := range gone {
-		c.images[ltKey{tc.key, n}] = ""
+		c.images[ltKey{tc.key, n}] = model.Sym{}
 	}
 	var a ltAlias
 	for _, v := range got {
 		if v.number <= 0 {
 			continue
 		}
-		c.images[ltKey{tc.key, v.number}] = in.str(v.image)
+		c.images[ltKey{tc.key, v.number}] = in.sym(v.image)
 		if v.number > a.latest {
 			a.latest = v.number
 		}

@@ -57,11 +57,11 @@ type balancerRef struct {
 // timingEntry is what the inventory knows of one balancer's settings.
 type timingEntry struct {
 	t         model.BalancerTiming
-	arn       string    // target groups: for DescribeTargetGroupAttributes
-	checkAt   time.Time // when interval and threshold were read; zero when never
-	delayAt   time.Time // when the drain delay was read (here or by a snapshot)
-	triedAt   time.Time // the last failed attempt
-	missingAt time.Time // when AWS last did not list it (deleted since the group was read)
+	arn       string // target groups: for DescribeTargetGroupAttributes
+	checkAt   stamp  // when interval and threshold were read; zero when never
+	delayAt   stamp  // when the drain delay was read (here or by a snapshot)
+	triedAt   stamp  // the last failed attempt
+	missingAt stamp  // when AWS last did not list it (deleted since the group was read)
 	hasChecks bool
 	hasDelay  bool
 }
@@ -98,10 +98,10 @@ func (c *timingCache) entry(ref balancerRef) *timingEntry {
 // timingTTL, and not failed within timingRetry. c.mu is held.
 func (c *timingCache) due(ref balancerRef, now time.Time) bool {
 	e := c.entry(ref)
-	if !e.triedAt.IsZero() && now.Sub(e.triedAt) < timingRetry || !e.missingAt.IsZero() && now.Sub(e.missingAt) < timingTTL {
+	if !e.triedAt.isZero() && e.triedAt.since(now) < timingRetry || !e.missingAt.isZero() && e.missingAt.since(now) < timingTTL {
 		return false
 	}
-	return !e.hasChecks || now.Sub(e.checkAt) >= timingTTL || !e.hasDelay || now.Sub(e.delayAt) >= timingTTL
+	return !e.hasChecks || e.checkAt.since(now) >= timingTTL || !e.hasDelay || e.delayAt.since(now) >= timingTTL
 }
 
 // storeDelay records a drain delay a snapshot read for its countdown.
@@ -109,7 +109,7 @@ func (c *timingCache) storeDelay(ref balancerRef, delay int32, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entry(ref)
-	e.t.DrainDelay, e.hasDelay, e.delayAt = delay, true, at
+	e.t.DrainDelay, e.hasDelay, e.delayAt = delay, true, stampOf(at)
 	c.changes++
 }
 
@@ -189,7 +189,7 @@ func (inv *Inventory) failed(kind model.BalancerKind, names []string, now time.T
 	inv.timings.mu.Lock()
 	defer inv.timings.mu.Unlock()
 	for _, n := range names {
-		inv.timings.entry(balancerRef{kind, n}).triedAt = now
+		inv.timings.entry(balancerRef{kind, n}).triedAt = stampOf(now)
 	}
 }
 
@@ -199,7 +199,7 @@ func (c *timingCache) missing(kind model.BalancerKind, asked []string, listed ma
 	for _, n := range asked {
 		if !listed[n] {
 			e := c.entry(balancerRef{kind, n})
-			e.missingAt, e.triedAt = now, time.Time{}
+			e.missingAt, e.triedAt = stampOf(now), 0
 		}
 	}
 }
@@ -225,9 +225,9 @@ func (inv *Inventory) readTargetGroupTimings(ctx context.Context, names []string
 		e.arn = aws.ToString(tg.TargetGroupArn)
 		e.t.Interval = aws.ToInt32(tg.HealthCheckIntervalSeconds)
 		e.t.HealthyThreshold = aws.ToInt32(tg.HealthyThresholdCount)
-		e.hasChecks, e.checkAt, e.triedAt, e.missingAt = true, now, time.Time{}, time.Time{}
+		e.hasChecks, e.checkAt, e.triedAt, e.missingAt = true, stampOf(now), 0, 0
 		inv.timings.changes++
-		if !e.hasDelay || now.Sub(e.delayAt) >= timingTTL {
+		if !e.hasDelay || e.delayAt.since(now) >= timingTTL {
 			attrs = append(attrs, attrRead{name, e.arn})
 		}
 	}
@@ -266,9 +266,9 @@ func (inv *Inventory) readClassicTimings(ctx context.Context, names []string, no
 		if hc := lb.HealthCheck; hc != nil {
 			e.t.Interval, e.t.HealthyThreshold = aws.ToInt32(hc.Interval), aws.ToInt32(hc.HealthyThreshold)
 		}
-		e.hasChecks, e.checkAt, e.triedAt, e.missingAt = true, now, time.Time{}, time.Time{}
+		e.hasChecks, e.checkAt, e.triedAt, e.missingAt = true, stampOf(now), 0, 0
 		inv.timings.changes++
-		if !e.hasDelay || now.Sub(e.delayAt) >= timingTTL {
+		if !e.hasDelay || e.delayAt.since(now) >= timingTTL {
 			attrs = append(attrs, name)
 		}
 	}

@@ -78,7 +78,7 @@ type groupRead struct {
 	// instImage is the AMI DescribeAutoScalingGroups reported per instance, when it did; nil
 	// when it reported none. Not kept between snapshots: a group kept from the last listing
 	// takes its instances' AMIs from the fleet that assembled them (kept).
-	instImage []string
+	instImage []model.Sym
 	// kept says this snapshot did not list the group again: g is the group as the last
 	// snapshot assembled it (see listGroups).
 	kept bool
@@ -89,12 +89,27 @@ type groupRead struct {
 type listing struct {
 	template string   // template key; "" for launch configuration groups
 	tgARNs   []string // target group ARNs, in the order of g.TargetGroups
+	// changing is what only a group in the middle of a change has; nil for the others.
+	changing *changing
+	moving   bool // instances arriving or leaving
+	draining bool // the last balancer reads had one of its instances draining
+}
+
+// changing is the listing of a group whose instances launched from more than one template
+// or version.
+type changing struct {
 	// instTpl is each instance's template key (differs from template during a change); nil
 	// when every instance launched from template.
-	instTpl  []string
-	mix      string // instance launch template versions when more than one, else ""
-	moving   bool   // instances arriving or leaving
-	draining bool   // the last balancer reads had one of its instances draining
+	instTpl []string
+	mix     string // instance launch template versions when more than one, else ""
+}
+
+// mix is the group's instance launch template versions when more than one, else "".
+func (l *listing) mix() string {
+	if l.changing == nil {
+		return ""
+	}
+	return l.changing.mix
 }
 
 // LaunchTemplateOf is the group's launch template, directly or inside a mixed instances policy.
@@ -165,27 +180,27 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 	} else {
 		g.Instances = make([]model.Instance, len(a.Instances))
 	}
-	r.instImage = make([]string, len(a.Instances))
-	r.instTpl = make([]string, len(a.Instances))
+	r.instImage = make([]model.Sym, len(a.Instances))
+	instTpl := make([]string, len(a.Instances))
 	var versions []string
 	for i := range a.Instances {
 		src := &a.Instances[i]
 		inst := &g.Instances[i]
 		inst.ID = aws.ToString(src.InstanceId)
-		inst.AZ = in.s(src.AvailabilityZone)
+		inst.AZ = in.sp(src.AvailabilityZone)
 		inst.Lifecycle = model.ParseLifecycle(string(src.LifecycleState))
 		inst.Healthy = strings.EqualFold(aws.ToString(src.HealthStatus), "Healthy")
 		inst.Protected = aws.ToBool(src.ProtectedFromScaleIn)
-		r.instImage[i] = in.s(src.ImageId)
-		r.instTpl[i] = r.template
+		r.instImage[i] = in.sp(src.ImageId)
+		instTpl[i] = r.template
 		if lt := src.LaunchTemplate; lt != nil {
-			inst.LTVersion = in.s(lt.Version)
+			inst.LTVersion = in.sp(lt.Version)
 			if k := string(awsapi.KeyOf(aws.ToString(lt.LaunchTemplateId), aws.ToString(lt.LaunchTemplateName))); k != "" {
-				r.instTpl[i] = in.str(k)
+				instTpl[i] = in.str(k)
 			}
 			// Most groups run one version: only a second one builds the signature.
-			if len(versions) == 0 || r.instTpl[i] != r.instTpl[0] || inst.LTVersion != g.Instances[0].LTVersion {
-				if v := r.instTpl[i] + "@" + inst.LTVersion; !slices.Contains(versions, v) {
+			if len(versions) == 0 || instTpl[i] != instTpl[0] || inst.LTVersion != g.Instances[0].LTVersion {
+				if v := instTpl[i] + "@" + inst.LTVersion.String(); !slices.Contains(versions, v) {
 					versions = append(versions, v)
 				}
 			}
@@ -194,16 +209,20 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 			r.moving = true
 		}
 	}
+	var ch changing
 	if len(versions) > 1 {
 		slices.Sort(versions)
-		r.mix = strings.Join(versions, ",")
+		ch.mix = strings.Join(versions, ",")
 	}
 	// Drop the per-instance slices that say nothing (instTpl is kept between snapshots).
-	if !slices.ContainsFunc(r.instImage, func(s string) bool { return s != "" }) {
+	if !slices.ContainsFunc(r.instImage, func(s model.Sym) bool { return s != model.Sym{} }) {
 		r.instImage = nil
 	}
-	if !slices.ContainsFunc(r.instTpl, func(s string) bool { return s != r.template }) {
-		r.instTpl = nil
+	if slices.ContainsFunc(instTpl, func(s string) bool { return s != r.template }) {
+		ch.instTpl = instTpl
+	}
+	if ch.mix != "" || ch.instTpl != nil {
+		r.changing = &ch
 	}
 	return r
 }
@@ -211,22 +230,22 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 // image is the AMI known for instance j before this snapshot's reads: the one the listing
 // reported, or for a group kept from the last listing the one the last fleet showed (an
 // instance's AMI never changes). "" when none.
-func (r *groupRead) image(j int) string {
+func (r *groupRead) image(j int) model.Sym {
 	if r.kept {
 		return r.g.Instances[j].ImageID
 	}
 	if r.instImage == nil {
-		return ""
+		return model.Sym{}
 	}
 	return r.instImage[j]
 }
 
 // tpl is the template key instance j launched from.
 func (r *groupRead) tpl(j int) string {
-	if r.instTpl == nil {
+	if r.changing == nil || r.changing.instTpl == nil {
 		return r.template
 	}
-	return r.instTpl[j]
+	return r.changing.instTpl[j]
 }
 
 // GroupOf maps one described group for the action layer: the model's view of it and the key of

@@ -287,6 +287,7 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 	runTasks(ctx, tasks)
 
 	fleet.Groups = inv.assemble(reads, s)
+	inv.keepFacts(fleet.Groups, s)
 	inv.prune()
 	fleet.BuildServices(inv.opts.SkipUntagged)
 	fleet.Problems = s.problemList()
@@ -363,7 +364,7 @@ func (inv *Inventory) readAllAliases(ctx context.Context, o *oneShotRun) error {
 			}
 			inv.templates.aliases[string(key)] = a.a
 			for n, img := range a.images {
-				inv.templates.images[ltKey{string(key), n}] = inv.in.str(img)
+				inv.templates.images[ltKey{string(key), n}] = inv.in.sym(img)
 			}
 		}
 	}
@@ -426,7 +427,7 @@ func (o *oneShotRun) instanceTask(call instanceCall) task {
 			facts := make([]instanceFacts, len(got))
 			for i, info := range got {
 				facts[i] = instanceFacts{id: info.id, launched: info.launched}
-				inv.images[info.id] = inv.in.str(info.image)
+				inv.images[info.id] = inv.in.sym(info.image)
 			}
 			inv.instances.add(facts)
 		}
@@ -509,15 +510,16 @@ func (o *oneShotRun) balancerTask(b *balancer) task {
 				return
 			}
 			b.err = ""
-			inv.applyHealth(b, reads, s)
+			// The delay first: the draining targets' notes carry it.
 			if needDelay {
 				if delayErr != nil {
 					o.missing(what+"'s drain delay (the drain countdown is unknown)", delayErr)
 				} else {
-					b.delay, b.delayAt = delay, s.now
+					b.delay, b.delayAt = delay, stampOf(s.now)
 					inv.timings.storeDelay(balancerRef{b.kind, b.name}, delay, s.now)
 				}
 			}
+			inv.applyHealth(b, reads, s)
 		}
 	}
 }
@@ -537,10 +539,10 @@ func (o *oneShotRun) refreshTasks(reads []groupRead) []task {
 			inv.refreshes[r.g.Name] = st
 		}
 		st.gen = inv.gen
-		if !all && !r.moving && r.mix == "" && !r.draining {
+		if !all && !r.moving && r.mix() == "" && !r.draining {
 			continue
 		}
-		name, template, mix := r.g.Name, r.template, r.mix
+		name, template, mix := r.g.Name, r.template, r.mix()
 		tasks = append(tasks, func(ctx context.Context) func() {
 			var got *astypes.InstanceRefresh
 			err := o.call(ctx, o.as, func(ctx context.Context) error {
@@ -554,7 +556,7 @@ func (o *oneShotRun) refreshTasks(reads []groupRead) []task {
 					o.missing("the rollouts of group "+name, err)
 					return
 				}
-				st.checkedAt = o.s.now
+				st.checkedAt = stampOf(o.s.now)
 				if got == nil {
 					st.last, st.template, st.quietMix = nil, "", mix
 					return

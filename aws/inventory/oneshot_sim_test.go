@@ -172,8 +172,8 @@ func compareWithTruth(t *testing.T, fleet model.Fleet, truth []sim.GroupTruth) {
 			}
 			check(in.Lifecycle.String() == it.Lifecycle, "%s: lifecycle %s, want %s", it.ID, in.Lifecycle, it.Lifecycle)
 			check(in.Healthy == it.Healthy, "%s: healthy %v, want %v", it.ID, in.Healthy, it.Healthy)
-			check(in.ImageID == it.ImageID, "%s: AMI %q, want %q", it.ID, in.ImageID, it.ImageID)
-			check(in.LaunchedAt == it.LaunchedAt.Unix(), "%s: launched %d, want %d", it.ID, in.LaunchedAt, it.LaunchedAt.Unix())
+			check(in.ImageID.String() == it.ImageID, "%s: AMI %q, want %q", it.ID, in.ImageID.String(), it.ImageID)
+			check(in.LaunchedAt.Sec() == it.LaunchedAt.Unix(), "%s: launched %d, want %d", it.ID, in.LaunchedAt, it.LaunchedAt.Unix())
 			got := map[string]model.TargetState{}
 			for _, th := range in.Targets {
 				got[th.Balancer] = th.State

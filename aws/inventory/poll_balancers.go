@@ -41,32 +41,36 @@ const classicDraining = "Instance deregistration currently in progress"
 // balancer is what the inventory remembers of one target group or classic ELB between
 // snapshots: the last health it read, when, and the drain delay.
 type balancer struct {
-	kind model.BalancerKind
 	key  string // target group ARN or classic ELB name
 	name string // what the console shows: the target group or ELB name
-	// rows are the targets of the last read, sorted by instance ID: a slice, not a map, and
-	// 24 bytes a row, to keep 20,000 of them small; the few with a reason or draining keep
-	// those in notes.
-	rows  []targetRow
-	notes []targetNote
-	// drainingN counts targets draining at the last read: most balancers have none, and
-	// asking them about each instance every tick would cost a search per instance.
-	drainingN int32
+	// healthy are the instance IDs of the targets the last read found healthy with nothing
+	// more to say, sorted: 16 bytes each, most of 20,000 targets. rows are the others (also
+	// sorted by instance ID, 24 bytes a row); the few with a reason or draining keep those in
+	// notes, which the fleet's rows share (a read makes new ones, never writes them).
+	healthy []string
+	rows    []targetRow
+	notes   []model.TargetNote
+	// errNote is the note of its targets while it was never read and its last read failed.
+	errNote *model.TargetNote
 	// checkedAt is the unix second of the last successful read; 0 means never read.
 	checkedAt int64
 	turn      uint64 // when it was last picked, in picks: the round-robin order
-	readNow   bool   // read successfully by the current snapshot
 	err       string // why the last attempt failed; "" when it succeeded
-	delay     int32
-	delayAt   time.Time
+	delayAt   stamp
 	gen       uint64 // the last snapshot whose groups referenced it
 	// attempted is the last snapshot that chose it for a read (or created it): a group's
 	// rows can change only in that snapshot and the next (when they turn Stale).
 	attempted uint64
+	retryAt   int64 // unix second
+	// drainingN counts targets draining at the last read: most balancers have none, and
+	// asking them about each instance every tick would cost a search per instance.
+	drainingN int32
+	delay     int32
 	// failures counts consecutive failed reads (not throttling: the breaker handles that);
 	// until retryAt the balancer is not picked again (see backoff).
 	failures int32
-	retryAt  int64 // unix second
+	kind     model.BalancerKind
+	readNow  bool // read successfully by the current snapshot
 }
 
 // target is one instance's health at one balancer, with the drain bookkeeping.
@@ -80,41 +84,78 @@ type target struct {
 
 // targetRow is a target as the balancer keeps it; note indexes notes, -1 for none.
 type targetRow struct {
-	id       string
-	note     int32
-	state    model.TargetState
-	observed bool
+	id    string
+	note  int32
+	state model.TargetState
 }
 
-// targetNote is what only unhealthy or draining targets have.
-type targetNote struct {
-	reason     string
-	drainSince int64
-}
+// Notes of targets whose health the inventory does not know from a read: shared, never written.
+var (
+	noteNotRead       = &model.TargetNote{Reason: "not read yet"}
+	noteNotRegistered = &model.TargetNote{Reason: "not registered"}
+)
 
 // target finds the instance's last health at the balancer.
 func (b *balancer) target(id string) (target, bool) {
-	i, ok := slices.BinarySearchFunc(b.rows, id, func(t targetRow, id string) int { return strings.Compare(t.id, id) })
-	if !ok {
-		return target{}, false
+	if i, ok := b.find(id); ok {
+		return b.at(i), true
 	}
-	r := &b.rows[i]
-	t := target{id: r.id, state: r.state, observed: r.observed}
-	if r.note >= 0 {
-		t.reason, t.drainSince = b.notes[r.note].reason, b.notes[r.note].drainSince
+	if i, ok := slices.BinarySearch(b.healthy, id); ok {
+		return target{id: b.healthy[i], state: model.TargetHealthy}, true
 	}
-	return t, true
+	return target{}, false
 }
 
-// keep stores a read's targets, sorted by instance ID, as rows and notes.
+// find is the index of the instance's row, among the targets not plainly healthy.
+func (b *balancer) find(id string) (int, bool) {
+	if len(b.rows) == 0 {
+		return 0, false
+	}
+	return slices.BinarySearchFunc(b.rows, id, func(t targetRow, id string) int { return strings.Compare(t.id, id) })
+}
+
+// at is row i as a target.
+func (b *balancer) at(i int) target {
+	r := &b.rows[i]
+	t := target{id: r.id, state: r.state}
+	if r.note >= 0 {
+		n := &b.notes[r.note]
+		t.reason, t.drainSince, t.observed = n.Reason, n.DrainSince, n.DrainObserved
+	}
+	return t
+}
+
+// keep stores a read's targets, sorted by instance ID, as healthy IDs, rows and notes.
 func (b *balancer) keep(ts []target) {
-	b.rows, b.notes, b.drainingN = make([]targetRow, len(ts)), nil, 0
-	for i, t := range ts {
-		b.rows[i] = targetRow{id: t.id, note: -1, state: t.state, observed: t.observed}
-		if t.reason != "" || t.drainSince != 0 {
-			b.rows[i].note = int32(len(b.notes))
-			b.notes = append(b.notes, targetNote{reason: t.reason, drainSince: t.drainSince})
+	plain := func(t target) bool { return t.state == model.TargetHealthy && t.reason == "" && t.drainSince == 0 }
+	n := 0
+	for _, t := range ts {
+		if plain(t) {
+			n++
 		}
+	}
+	b.healthy, b.rows, b.notes, b.drainingN = nil, nil, nil, 0
+	if n > 0 {
+		b.healthy = make([]string, 0, n)
+	}
+	if len(ts) > n {
+		b.rows = make([]targetRow, 0, len(ts)-n)
+	}
+	for _, t := range ts {
+		if plain(t) {
+			b.healthy = append(b.healthy, t.id)
+			continue
+		}
+		r := targetRow{id: t.id, note: -1, state: t.state}
+		if t.reason != "" || t.drainSince != 0 {
+			r.note = int32(len(b.notes))
+			n := model.TargetNote{Reason: t.reason, DrainSince: t.drainSince, DrainObserved: t.observed}
+			if t.state == model.TargetDraining {
+				n.DrainDelay = b.delay
+			}
+			b.notes = append(b.notes, n)
+		}
+		b.rows = append(b.rows, r)
 		if t.state == model.TargetDraining {
 			b.drainingN++
 		}
@@ -293,7 +334,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 		var delay int32
 		var delayErr error
 		needDelay := false
-		if err == nil && (b.delayAt.IsZero() || s.now.Sub(b.delayAt) >= drainAttrEvery) {
+		if err == nil && (b.delayAt.isZero() || b.delayAt.since(s.now) >= drainAttrEvery) {
 			for _, r := range reads {
 				if r.state == model.TargetDraining {
 					needDelay = true
@@ -321,16 +362,17 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 				return
 			}
 			b.err, b.failures, b.retryAt = "", 0, 0
-			inv.applyHealth(b, reads, s)
+			// The delay first: the draining targets' notes carry it.
 			if needDelay {
 				inv.elbBudget.spend(1)
 				if delayErr != nil {
 					s.problem(delayErr)
 				} else {
-					b.delay, b.delayAt = delay, s.now
+					b.delay, b.delayAt = delay, stampOf(s.now)
 					inv.timings.storeDelay(balancerRef{b.kind, b.name}, delay, s.now)
 				}
 			}
+			inv.applyHealth(b, reads, s)
 		}
 	}
 }
@@ -345,12 +387,13 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 	recent := b.checkedAt != 0 && now-b.checkedAt <= gap
 	fresh := make([]target, 0, len(reads))
 	for _, r := range reads {
-		if f, ok := inv.instances.get(r.id); ok {
-			r.id = f.id // the shared copy of the ID
+		old, known := b.target(r.id)
+		if known {
+			r.id = old.id // the shared copy of the ID (the fleet's: see health)
 		}
 		t := target{id: r.id, state: r.state, reason: inv.in.str(r.reason)}
 		if r.state == model.TargetDraining {
-			if old, ok := b.target(r.id); ok && old.state == model.TargetDraining {
+			if known && old.state == model.TargetDraining {
 				t.drainSince, t.observed = old.drainSince, old.observed
 			} else {
 				t.drainSince, t.observed = now, recent
@@ -370,34 +413,44 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 // that is not in service is not expected to be registered, so it gets no row until it is.
 func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bool) {
 	th := model.TargetHealth{
-		Balancer:   b.name,
-		DrainDelay: b.delay,
-		Kind:       b.kind,
-		Stale:      !b.readNow,
-		CheckedAt:  b.checkedAt,
+		Balancer:  b.name,
+		Kind:      b.kind,
+		Stale:     !b.readNow,
+		CheckedAt: model.UnixSec(b.checkedAt),
 	}
 	if b.checkedAt == 0 {
 		if lc != model.InService {
 			return th, false
 		}
-		th.State, th.Reason = model.TargetUnknown, "not read yet"
+		th.State, th.Note = model.TargetUnknown, noteNotRead
 		if b.err != "" {
-			th.Reason = "not read: " + b.err
+			if n := b.errNote; n == nil || n.Reason[len("not read: "):] != b.err {
+				b.errNote = &model.TargetNote{Reason: "not read: " + b.err}
+			}
+			th.Note = b.errNote
 		}
 		return th, true
 	}
-	t, ok := b.target(id)
-	if !ok {
-		if lc != model.InService {
-			return th, false
+	// The balancer takes the fleet's copy of the ID, so that the balancer and the fleet hold
+	// one string per instance whatever response each came in.
+	if i, ok := b.find(id); ok {
+		r := &b.rows[i]
+		r.id = id
+		th.State = r.state
+		if r.note >= 0 {
+			th.Note = &b.notes[r.note]
 		}
-		th.State, th.Reason = model.TargetUnused, "not registered"
 		return th, true
 	}
-	th.State, th.Reason = t.state, t.reason
-	if t.state == model.TargetDraining {
-		th.DrainSince, th.DrainObserved = t.drainSince, t.observed
+	if i, ok := slices.BinarySearch(b.healthy, id); ok {
+		b.healthy[i] = id
+		th.State = model.TargetHealthy
+		return th, true
 	}
+	if lc != model.InService {
+		return th, false
+	}
+	th.State, th.Note = model.TargetUnused, noteNotRegistered
 	return th, true
 }
 
@@ -406,6 +459,6 @@ func (b *balancer) draining(id string) bool {
 	if b.drainingN == 0 {
 		return false
 	}
-	t, ok := b.target(id)
-	return ok && t.state == model.TargetDraining
+	i, ok := b.find(id)
+	return ok && b.rows[i].state == model.TargetDraining
 }

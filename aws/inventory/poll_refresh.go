@@ -43,7 +43,7 @@ const (
 type refreshState struct {
 	last      *model.Refresh
 	template  string // the template key of last's desired configuration
-	checkedAt time.Time
+	checkedAt stamp
 	quietMix  string // instance versions when a look last found no active refresh
 	gen       uint64
 	// triedAt is the last attempt, failed or not: candidates go oldest attempt first, so a
@@ -97,7 +97,7 @@ func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (
 			// backing off after a failure
 		case c.must || c.urgent:
 			musts = keepFirst(musts, c, must)
-		case c.state.checkedAt.IsZero() || now.Sub(c.state.checkedAt) >= refreshSweepEvery:
+		case c.state.checkedAt.isZero() || c.state.checkedAt.since(now) >= refreshSweepEvery:
 			swept = keepFirst(swept, c, sweep)
 		}
 	}
@@ -193,7 +193,7 @@ func (inv *Inventory) refreshTask(c refreshCandidate, s *snapshotRun) task {
 				return
 			}
 			st.failures, st.retryAt = 0, 0
-			st.checkedAt = s.now
+			st.checkedAt = stampOf(s.now)
 			if r == nil {
 				st.last, st.template, st.quietMix = nil, "", c.mix
 				return

@@ -126,7 +126,7 @@ func allReadSince(fl model.Fleet, t int64) bool {
 	for i := range fl.Groups {
 		for j := range fl.Groups[i].Instances {
 			for _, th := range fl.Groups[i].Instances[j].Targets {
-				if th.CheckedAt < t {
+				if th.CheckedAt.Sec() < t {
 					return false
 				}
 			}
@@ -160,6 +160,7 @@ func BenchmarkMemory(b *testing.B) {
 // modelBytes sums the struct and distinct string bytes a fleet's groups hold.
 func modelBytes(fl model.Fleet) (bytes, instances int) {
 	seen := map[*byte]bool{}
+	notes := map[*model.TargetNote]bool{}
 	str := func(s string) {
 		if len(s) == 0 {
 			return
@@ -195,13 +196,17 @@ func modelBytes(fl model.Fleet) (bytes, instances int) {
 			in := &g.Instances[j]
 			instances++
 			str(in.ID)
-			str(in.AZ)
-			str(in.ImageID)
-			str(in.LTVersion)
+			str(in.AZ.String())
+			str(in.ImageID.String())
+			str(in.LTVersion.String())
 			bytes += cap(in.Targets) * int(unsafe.Sizeof(model.TargetHealth{}))
 			for _, th := range in.Targets {
 				str(th.Balancer)
-				str(th.Reason)
+				if n := th.Note; n != nil && !notes[n] { // shared: counted once
+					notes[n] = true
+					bytes += int(unsafe.Sizeof(*n))
+					str(n.Reason)
+				}
 			}
 		}
 	}

@@ -67,7 +67,7 @@ type Inventory struct {
 	in          interner
 	templates   templateCache
 	instances   factTable
-	images      map[string]string    // instance ID -> AMI, for instances the group listing gives none
+	images      map[string]model.Sym // instance ID -> AMI, for instances the group listing gives none
 	balancers   map[string]*balancer // by target group ARN or classic ELB name
 	refreshes   map[string]*refreshState
 	elbBudget   *budget
@@ -88,6 +88,10 @@ type Inventory struct {
 	// listedTimings is the timings' version when listedGroups were assembled.
 	listedTimings uint64
 	listedAt      time.Time
+	// listedN is how many instances the last fleet listed; assembledN how many the one
+	// being assembled lists, unknown those of its instances whose launch time is unknown.
+	listedN, assembledN int
+	unknown             map[string]bool
 	// assembled, when set (by tests), sees every snapshot's reads and groups: it checks
 	// that the groups taken from the last assembly equal a fresh one (see reuseOff).
 	assembled func(reads []groupRead, groups []model.Group, s *snapshotRun)
@@ -117,7 +121,7 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 		opts:        opts,
 		in:          newInterner(),
 		templates:   newTemplateCache(),
-		images:      map[string]string{},
+		images:      map[string]model.Sym{},
 		balancers:   map[string]*balancer{},
 		refreshes:   map[string]*refreshState{},
 		elbBudget:   newBudget(opts.ELBReadsPerSecond, opts.Refresh),
@@ -186,7 +190,7 @@ func listingSignature(g *model.Group) uint64 {
 		} else {
 			mix(0)
 		}
-		str(in.LTVersion)
+		str(in.LTVersion.String())
 	}
 	return h
 }
@@ -378,6 +382,7 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	if inv.assembled != nil {
 		inv.assembled(reads, fleet.Groups, s)
 	}
+	inv.keepFacts(fleet.Groups, s)
 	// The listing kept for the next snapshot is this fleet's groups (nothing writes to them
 	// any more: assemble copies a group before it changes it) and, beside them, what the
 	// merge needs that the fleet does not show.
@@ -454,6 +459,7 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 	byName := func(a, b groupRead) int { return strings.Compare(a.g.Name, b.g.Name) }
 	slices.SortFunc(got, byName)
 	inv.carryLaunchFacts(got)
+	shareTemplateRefs(got)
 	if full {
 		s.stats.FullListing = true
 		return got, true, nil
@@ -476,10 +482,13 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 }
 
 // carryLaunchFacts gives the instances a group lists again the launch time (and the shared ID
-// string) the last fleet showed for them, when they are at the same place in the group: the
-// snapshot then looks up only instances it has not shown before (a lookup per instance was
-// most of a full listing's cost).
+// string) the last fleet showed for them: the last fleet is where the inventory keeps an
+// instance's launch time once it has shown it (the fact table holds only facts not shown
+// yet), so the snapshot looks up and reads only instances it has not shown before. An
+// instance is looked for at the same place in the group first, then anywhere in it (an
+// instance that left shifts the ones after it).
 func (inv *Inventory) carryLaunchFacts(reads []groupRead) {
+	var at map[string]int // the last fleet's group's instances by ID, built on a first miss
 	for i := range reads {
 		r := &reads[i]
 		k, ok := slices.BinarySearchFunc(inv.listedGroups, r.g.Name, func(g model.Group, name string) int { return strings.Compare(g.Name, name) })
@@ -487,11 +496,43 @@ func (inv *Inventory) carryLaunchFacts(reads []groupRead) {
 			continue
 		}
 		prev := inv.listedGroups[k].Instances
+		clear(at)
 		for j := range r.g.Instances {
 			inst := &r.g.Instances[j]
-			if j < len(prev) && prev[j].ID == inst.ID && prev[j].LaunchedAt != 0 {
-				inst.ID, inst.LaunchedAt = prev[j].ID, prev[j].LaunchedAt
+			p := j
+			if p >= len(prev) || prev[p].ID != inst.ID {
+				if len(at) == 0 {
+					if at == nil {
+						at = map[string]int{}
+					}
+					for q := range prev {
+						at[prev[q].ID] = q
+					}
+				}
+				if p, ok = at[inst.ID]; !ok {
+					continue
+				}
 			}
+			if prev[p].LaunchedAt != 0 {
+				inst.ID, inst.LaunchedAt = prev[p].ID, prev[p].LaunchedAt
+			}
+		}
+	}
+}
+
+// shareTemplateRefs gives groups that name the same launch template and version one
+// LaunchTemplateRef (never written once made): often a service's groups in each environment.
+func shareTemplateRefs(reads []groupRead) {
+	refs := map[model.LaunchTemplateRef]*model.LaunchTemplateRef{}
+	for i := range reads {
+		g := reads[i].g
+		if g.LaunchTemplate == nil {
+			continue
+		}
+		if p, ok := refs[*g.LaunchTemplate]; ok {
+			g.LaunchTemplate = p
+		} else {
+			refs[*g.LaunchTemplate] = g.LaunchTemplate
 		}
 	}
 }
@@ -541,9 +582,9 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 		}
 		for j := range r.g.Instances {
 			inst := &r.g.Instances[j]
-			if r.image(j) == "" && r.tpl(j) != "" {
-				if _, ok := awsapi.NumericVersion(inst.LTVersion); ok {
-					wants.want(&inv.templates, s.now, r.tpl(j), inst.LTVersion)
+			if r.image(j) == (model.Sym{}) && r.tpl(j) != "" {
+				if v := inst.LTVersion.String(); isNumeric(v) {
+					wants.want(&inv.templates, s.now, r.tpl(j), v)
 				}
 			}
 			if inst.LaunchedAt != 0 {
@@ -551,7 +592,7 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 			}
 			if !inv.instances.has(inst.ID) {
 				fresh = append(fresh, inst.ID)
-				if r.image(j) == "" {
+				if r.image(j) == (model.Sym{}) {
 					needImage[inst.ID] = true
 				}
 			}
@@ -612,7 +653,7 @@ func (inv *Inventory) instanceTask(call instanceCall, needImage map[string]bool,
 			for i, info := range got {
 				facts[i] = instanceFacts{id: info.id, launched: info.launched}
 				if needImage[info.id] {
-					inv.images[info.id] = inv.in.str(info.image)
+					inv.images[info.id] = inv.in.sym(info.image)
 				}
 			}
 			inv.instances.add(facts)
@@ -727,6 +768,12 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	return tasks
 }
 
+// isNumeric reports whether a launch template version is a number (not an alias).
+func isNumeric(v string) bool {
+	_, ok := awsapi.NumericVersion(v)
+	return ok
+}
+
 // serviceKey is the service a group is listed under.
 func serviceKey(g *model.Group) model.ServiceKey {
 	if g.Service == "" {
@@ -779,8 +826,8 @@ func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s
 		}
 		st.gen = inv.gen
 		urgent := st.last.Active() || watched[r.g.Name]
-		must := r.moving || (r.mix != "" && r.mix != st.quietMix) || r.draining
-		cands = append(cands, refreshCandidate{name: r.g.Name, template: r.template, mix: r.mix, must: must, urgent: urgent, state: st})
+		must := r.moving || (r.mix() != "" && r.mix() != st.quietMix) || r.draining
+		cands = append(cands, refreshCandidate{name: r.g.Name, template: r.template, mix: r.mix(), must: must, urgent: urgent, state: st})
 	}
 	musts, swept := selectRefreshes(cands, s.now, inv.mustRefresh.available(s.now), inv.sweep.available(s.now))
 	inv.mustRefresh.spend(len(musts))
@@ -796,7 +843,10 @@ func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s
 // assemble finishes the groups: AMIs, launch times, load-balancer health and refreshes.
 func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group {
 	groups := make([]model.Group, len(reads))
-	live := 0 // instances with cached facts that the fleet still lists
+	listed := 0 // instances the fleet lists
+	// unknown are the listed instances whose launch time is still unknown after the
+	// assembly: the fact table keeps only their facts (the fleet keeps the others).
+	var unknown map[string]bool
 	// A group kept from the last listing whose balancers were not read since the last
 	// snapshot's assembly takes that assembly's instances and target rows as they are.
 	reuse := make([]bool, len(reads))
@@ -821,7 +871,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 		r := &reads[i]
 		if reuse[i] {
 			g := *r.g
-			live += len(g.Instances)
+			listed += len(g.Instances)
 			if lt := g.LaunchTemplate; lt != nil {
 				g.ImageID = inv.templates.image(r.template, lt.Version)
 			}
@@ -851,24 +901,29 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 			inst := &g.Instances[j]
 			inst.Targets = nil
 			inst.ImageID = r.image(j)
-			if inst.ImageID == "" && r.tpl(j) != "" {
-				if _, ok := awsapi.NumericVersion(inst.LTVersion); ok {
-					inst.ImageID = inv.templates.image(r.tpl(j), inst.LTVersion)
+			if inst.ImageID == (model.Sym{}) && r.tpl(j) != "" {
+				if v := inst.LTVersion.String(); isNumeric(v) {
+					inst.ImageID = inv.templates.imageSym(r.tpl(j), v)
 				}
 			}
+			listed++
 			if inst.LaunchedAt != 0 {
 				// Shown before with its launch time: its facts are known (carryLaunchFacts).
-				live++
-				if inst.ImageID == "" {
+				if inst.ImageID == (model.Sym{}) {
 					inst.ImageID = inv.images[inst.ID]
 				}
 			} else if f, ok := inv.instances.get(inst.ID); ok {
-				live++
 				inst.ID = f.id // the shared copy
-				inst.LaunchedAt = f.launched
-				if inst.ImageID == "" {
+				inst.LaunchedAt = model.UnixSec(f.launched)
+				if inst.ImageID == (model.Sym{}) {
 					inst.ImageID = inv.images[f.id]
 				}
+			}
+			if inst.LaunchedAt == 0 {
+				if unknown == nil {
+					unknown = map[string]bool{}
+				}
+				unknown[inst.ID] = true
 			}
 			start := len(targets)
 			for _, b := range bals {
@@ -890,10 +945,23 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 			s.stats.BalancersStale++
 		}
 	}
-	if live < inv.instances.len() {
-		inv.pruneInstances(groups)
-	}
+	inv.unknown, inv.assembledN = unknown, listed
 	return groups
+}
+
+// keepFacts trims the instance caches once a fleet is assembled. The facts the fleet shows
+// are kept in it (the next snapshot carries them over, see carryLaunchFacts): the table keeps
+// only those of listed instances it could not give a launch time (EC2 reported none). An AMI
+// kept for an instance the listing gives none goes when the instance leaves: one may have
+// left when the fleet lists another number of instances, or new ones.
+func (inv *Inventory) keepFacts(groups []model.Group, s *snapshotRun) {
+	if inv.instances.len() > 0 {
+		inv.instances.keep(func(id string) bool { return inv.unknown[id] })
+	}
+	if len(inv.images) > 0 && (inv.assembledN != inv.listedN || s.stats.NewInstances > 0) {
+		inv.pruneImages(groups)
+	}
+	inv.unknown, inv.listedN = nil, inv.assembledN
 }
 
 // unchanged reports whether a group's last assembly still holds: it was kept from the last
@@ -905,7 +973,7 @@ func (inv *Inventory) unchanged(r *groupRead) bool {
 		return false
 	}
 	for j := range r.g.Instances {
-		if inst := &r.g.Instances[j]; inst.LaunchedAt == 0 || inst.ImageID == "" {
+		if inst := &r.g.Instances[j]; inst.LaunchedAt == 0 || inst.ImageID == (model.Sym{}) {
 			return false
 		}
 	}
@@ -939,22 +1007,22 @@ func (inv *Inventory) refreshOf(group string) *model.Refresh {
 	return &ref
 }
 
-// pruneInstances forgets the cached facts of instances the fleet no longer lists. It runs
-// only when some left, so a steady fleet pays no per-instance bookkeeping for it.
-func (inv *Inventory) pruneInstances(groups []model.Group) {
-	listed := make(map[string]struct{}, inv.instances.len())
+// pruneImages forgets the AMIs of instances the fleet no longer lists. It runs only when some
+// left, so a steady fleet pays no per-instance bookkeeping for it.
+func (inv *Inventory) pruneImages(groups []model.Group) {
+	listed := make(map[string]struct{}, len(inv.images))
 	for i := range groups {
 		for j := range groups[i].Instances {
-			listed[groups[i].Instances[j].ID] = struct{}{}
+			if id := groups[i].Instances[j].ID; inv.images[id] != (model.Sym{}) {
+				listed[id] = struct{}{}
+			}
 		}
 	}
-	inv.instances.keep(func(id string) bool {
-		_, ok := listed[id]
-		if !ok {
+	for id := range inv.images {
+		if _, ok := listed[id]; !ok {
 			delete(inv.images, id)
 		}
-		return ok
-	})
+	}
 }
 
 // prune forgets balancers, groups and instances the fleet no longer has.

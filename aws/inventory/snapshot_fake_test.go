@@ -254,17 +254,17 @@ func TestSnapshotMapsGroupsInstancesAndHealth(t *testing.T) {
 		t.Errorf("target group names = %v, want the name from the ARN", prod.TargetGroups)
 	}
 	in := prod.Instances[0]
-	if in.ImageID != "ami-1" || in.LTVersion != "1" || in.LaunchedAt != clock.Now().Add(-time.Hour).Unix() || in.AZ != "eu-west-1a" || in.Lifecycle != model.InService || !in.Healthy {
+	if in.ImageID.String() != "ami-1" || in.LTVersion.String() != "1" || in.LaunchedAt.Sec() != clock.Now().Add(-time.Hour).Unix() || in.AZ.String() != "eu-west-1a" || in.Lifecycle != model.InService || !in.Healthy {
 		t.Errorf("instance = %+v", in)
 	}
-	if len(in.Targets) != 1 || in.Targets[0].State != model.TargetHealthy || in.Targets[0].Stale || in.Targets[0].Balancer != "api-production" || in.Targets[0].CheckedAt != clock.Now().Unix() {
+	if len(in.Targets) != 1 || in.Targets[0].State != model.TargetHealthy || in.Targets[0].Stale || in.Targets[0].Balancer != "api-production" || in.Targets[0].CheckedAt.Sec() != clock.Now().Unix() {
 		t.Errorf("targets = %+v", in.Targets)
 	}
-	if st := findGroup(t, fl, "api-staging"); st.ImageID != "ami-2" || st.Instances[0].ImageID != "ami-2" {
+	if st := findGroup(t, fl, "api-staging"); st.ImageID != "ami-2" || st.Instances[0].ImageID.String() != "ami-2" {
 		t.Errorf("staging AMI = %s / %s, want ami-2", st.ImageID, st.Instances[0].ImageID)
 	}
 	legacy := findGroup(t, fl, "legacy")
-	if !legacy.Legacy() || legacy.Service != "" || legacy.Instances[0].ImageID != "ami-lc" {
+	if !legacy.Legacy() || legacy.Service != "" || legacy.Instances[0].ImageID.String() != "ami-lc" {
 		t.Errorf("legacy group = %+v", legacy)
 	}
 	if th := legacy.Instances[0].Targets; len(th) != 1 || th[0].Kind != model.ClassicELB || th[0].State != model.TargetHealthy {
@@ -370,19 +370,39 @@ func TestNewInstanceCostsOneDescribeInstancesAndLeavingIsPruned(t *testing.T) {
 		t.Errorf("DescribeLaunchTemplateVersions called for a cached version")
 	}
 	st := findGroup(t, fl, "api-staging")
-	if st.Instances[1].ImageID != "ami-2" || st.Instances[1].LaunchedAt != clock.Now().Add(-5*time.Second).Unix() || len(st.Instances[1].Targets) != 0 {
+	if st.Instances[1].ImageID.String() != "ami-2" || st.Instances[1].LaunchedAt.Sec() != clock.Now().Add(-5*time.Second).Unix() || len(st.Instances[1].Targets) != 0 {
 		t.Errorf("new instance = %+v", st.Instances[1])
 	}
-	if !inv.instances.has("i-s2") {
-		t.Fatal("new instance not cached")
+	// Once shown, the launch time is kept in the fleet alone: the fact table is empty, and
+	// the next snapshots carry it over, also when an instance before it leaves and it moves
+	// up in its group's list.
+	if n := inv.instances.len(); n != 0 {
+		t.Errorf("fact table holds %d instances after they were shown, want 0", n)
+	}
+	launched := st.Instances[1].LaunchedAt
+	ff.mu.Lock()
+	ff.groups[0].Instances = ff.groups[0].Instances[1:]
+	ff.mu.Unlock()
+	f.ResetCalls()
+	clock.Advance(5 * time.Second)
+	fl, err = inv.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.DescribeInstancesOp.Calls(); n != 0 {
+		t.Errorf("DescribeInstances called %d times for instances already shown", n)
+	}
+	st = findGroup(t, fl, "api-staging")
+	if len(st.Instances) != 1 || st.Instances[0].ID != "i-s2" || st.Instances[0].LaunchedAt != launched || st.Instances[0].ImageID.String() != "ami-2" {
+		t.Errorf("instances after the first left = %+v, want i-s2 launched at %d", st.Instances, launched)
 	}
 	ff.mu.Lock()
-	ff.groups[0].Instances = ff.groups[0].Instances[:1]
+	ff.groups[0].Instances = nil
 	ff.mu.Unlock()
 	if _, err := inv.Snapshot(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if inv.instances.has("i-s2") {
+	if inv.instances.has("i-s2") || inv.instances.has("i-s1") {
 		t.Error("instance that left the fleet still cached")
 	}
 }
@@ -400,7 +420,7 @@ func TestDrainCountdownObservedAndAbout(t *testing.T) {
 	}
 	start := clock.Now()
 	th := findGroup(t, fl, "api-production").Instances[1].Targets
-	if len(th) != 1 || th[0].State != model.TargetDraining || th[0].DrainDelay != 30 || th[0].DrainObserved {
+	if len(th) != 1 || th[0].State != model.TargetDraining || th[0].DrainDelay() != 30 || th[0].DrainObserved() {
 		t.Fatalf("first look at a draining target = %+v, want draining, delay 30, not observed", th)
 	}
 	if left, exact := th[0].DrainRemaining(start.Add(10 * time.Second)); left != 20*time.Second || exact {
@@ -418,10 +438,10 @@ func TestDrainCountdownObservedAndAbout(t *testing.T) {
 	}
 	prod := findGroup(t, fl, "api-production")
 	p1, p2 := prod.Instances[0].Targets[0], prod.Instances[1].Targets[0]
-	if !p1.DrainObserved || p1.DrainSince != clock.Now().Unix() {
+	if !p1.DrainObserved() || p1.DrainSince() != clock.Now().Unix() {
 		t.Errorf("i-p1 = %+v, want observed since now", p1)
 	}
-	if p2.DrainObserved || p2.DrainSince != start.Unix() {
+	if p2.DrainObserved() || p2.DrainSince() != start.Unix() {
 		t.Errorf("i-p2 = %+v, want the first-seen time kept and still about", p2)
 	}
 	if left, exact := p1.DrainRemaining(clock.Now().Add(12 * time.Second)); left != 18*time.Second || !exact {
@@ -451,7 +471,7 @@ func TestClassicDrainingFromDescription(t *testing.T) {
 		t.Fatal(err)
 	}
 	th := findGroup(t, fl, "legacy").Instances[0].Targets
-	if len(th) != 1 || th[0].State != model.TargetDraining || th[0].DrainDelay != 20 || th[0].Kind != model.ClassicELB {
+	if len(th) != 1 || th[0].State != model.TargetDraining || th[0].DrainDelay() != 20 || th[0].Kind != model.ClassicELB {
 		t.Errorf("classic draining = %+v", th)
 	}
 	if f.DescribeLoadBalancerAttributesOp.Calls() != 1 {
@@ -478,7 +498,7 @@ func TestBalancerFailureKeepsStaleHealthAndReports(t *testing.T) {
 		t.Fatalf("a failed per-balancer call failed the snapshot: %v", err)
 	}
 	th := findGroup(t, fl, "legacy").Instances[0].Targets
-	if len(th) != 1 || th[0].State != model.TargetHealthy || !th[0].Stale || th[0].CheckedAt != first {
+	if len(th) != 1 || th[0].State != model.TargetHealthy || !th[0].Stale || th[0].CheckedAt.Sec() != first {
 		t.Errorf("targets after a failed read = %+v, want last health, stale, checked at %d", th, first)
 	}
 	if len(fl.Problems) != 1 {

@@ -134,7 +134,7 @@ func TestSimSnapshotContents(t *testing.T) {
 			t.Errorf("%s has %d instances", g.Name, len(g.Instances))
 		}
 		for _, in := range g.Instances {
-			if in.ImageID == "" || in.LaunchedAt == 0 || !in.Serving() {
+			if in.ImageID.String() == "" || in.LaunchedAt == 0 || !in.Serving() {
 				t.Errorf("%s/%s = %+v", g.Name, in.ID, in)
 			}
 			if len(in.Targets) != len(g.TargetGroups)+len(g.ClassicELBs) {
@@ -179,7 +179,7 @@ func TestSimDrainCountdownObservedAndAbout(t *testing.T) {
 	if seenAt.IsZero() {
 		t.Fatal("no draining target within 20 s of the scale-in")
 	}
-	if !drain.DrainObserved || drain.DrainDelay != 30 || drain.DrainSince != seenAt.Unix() {
+	if !drain.DrainObserved() || drain.DrainDelay() != 30 || drain.DrainSince() != seenAt.Unix() {
 		t.Errorf("draining target = %+v, want observed, delay 30, since %d", drain, seenAt.Unix())
 	}
 	if left, exact := drain.DrainRemaining(seenAt.Add(10 * time.Second)); left != 20*time.Second || !exact {
@@ -190,12 +190,12 @@ func TestSimDrainCountdownObservedAndAbout(t *testing.T) {
 	clk.Advance(5 * time.Second)
 	late := inventory.NewInventory(cloud.Clients().Read(), inventory.Options{Now: clk.Now})
 	th, ok := invDrainingTarget(invSnapshot(t, late), "api-production")
-	if !ok || th.DrainObserved || th.DrainSince != clk.Now().Unix() {
+	if !ok || th.DrainObserved() || th.DrainSince() != clk.Now().Unix() {
 		t.Errorf("late console sees %+v, want draining, not observed", th)
 	}
 	// The first console's countdown keeps its start.
 	th, ok = invDrainingTarget(invSnapshot(t, inv), "api-production")
-	if !ok || th.DrainSince != seenAt.Unix() || !th.DrainObserved {
+	if !ok || th.DrainSince() != seenAt.Unix() || !th.DrainObserved() {
 		t.Errorf("first console now sees %+v", th)
 	}
 	// ... and its countdown moves with the clock: 5 s after it was first seen, 25 s are left.
@@ -257,13 +257,13 @@ func TestSimTieredPollingFocusedEveryTickRestWithinBudget(t *testing.T) {
 				t.Errorf("tick %d: focused %s is stale", tick, g.Name)
 			}
 			if !th.Stale {
-				lastRead[g.Name] = th.CheckedAt
+				lastRead[g.Name] = th.CheckedAt.Sec()
 			}
 			// 2 reads per tick for 14 others: every group is read at least every 7 ticks.
-			if tick >= 7 && clk.Now().Unix()-th.CheckedAt > 7*5 {
-				t.Errorf("tick %d: %s last read %d s ago", tick, g.Name, clk.Now().Unix()-th.CheckedAt)
+			if tick >= 7 && clk.Now().Unix()-th.CheckedAt.Sec() > 7*5 {
+				t.Errorf("tick %d: %s last read %d s ago", tick, g.Name, clk.Now().Unix()-th.CheckedAt.Sec())
 			}
-			if th.Stale && th.CheckedAt >= clk.Now().Unix() {
+			if th.Stale && th.CheckedAt.Sec() >= clk.Now().Unix() {
 				t.Errorf("tick %d: %s stale but checked now", tick, g.Name)
 			}
 		}
@@ -311,7 +311,7 @@ func TestSimThrottledMinuteRecoversWithinTwoTicks(t *testing.T) {
 		for _, g := range fl.Groups {
 			for _, in := range g.Instances {
 				for _, th := range in.Targets {
-					fresh = fresh && !th.Stale && th.CheckedAt == clk.Now().Unix()
+					fresh = fresh && !th.Stale && th.CheckedAt.Sec() == clk.Now().Unix()
 				}
 			}
 		}
@@ -340,7 +340,7 @@ func TestSimBalancerThrottledKeepsLastHealth(t *testing.T) {
 		for _, in := range g.Instances {
 			for _, th := range in.Targets {
 				wantStale := th.Kind == model.ClassicELB
-				if th.Stale != wantStale || (wantStale && (th.CheckedAt != first || th.State != model.TargetHealthy)) {
+				if th.Stale != wantStale || (wantStale && (th.CheckedAt.Sec() != first || th.State != model.TargetHealthy)) {
 					t.Errorf("%s/%s %s = %+v", g.Name, in.ID, th.Balancer, th)
 				}
 			}

@@ -156,7 +156,7 @@ func onReleases(f *groupFacts, version int64) (onTo, onFrom, launching int) {
 		case in.Lifecycle.Leaving():
 		case in.Lifecycle != model.InService:
 			launching++
-		case version > 0 && in.LTVersion == itoa(version):
+		case version > 0 && in.LTVersion.String() == itoa(version):
 			onTo++
 		default:
 			onFrom++

@@ -509,9 +509,9 @@ func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusO
 			}
 			for j := range g.Instances {
 				in := &g.Instances[j]
-				io := instanceOut{ID: in.ID, AZ: in.AZ, Lifecycle: in.Lifecycle.String(), Healthy: in.Healthy, Image: in.ImageID, AgeSec: int64(in.Age(now).Seconds())}
+				io := instanceOut{ID: in.ID, AZ: in.AZ.String(), Lifecycle: in.Lifecycle.String(), Healthy: in.Healthy, Image: in.ImageID.String(), AgeSec: int64(in.Age(now).Seconds())}
 				for _, t := range in.Targets {
-					to := targetOut{Balancer: t.Balancer, State: t.State.String(), Reason: t.Reason}
+					to := targetOut{Balancer: t.Balancer, State: t.State.String(), Reason: t.Reason()}
 					if left, exact := t.DrainRemaining(now); t.State == model.TargetDraining {
 						to.DrainLeft, to.DrainAbout = int64(left.Seconds()), !exact
 					}
