@@ -29,10 +29,31 @@ const drainAttrEvery = 10 * time.Minute
 // budget: no balancer is starved. With the default 25 reads a tick that is 5.
 const restShare = 5
 
-// elbBurst is the most load-balancer reads one snapshot makes when it spends the budget's
+// elbBurst is the most reads of one ELB API one snapshot makes when it spends the budget's
 // burst on balancers on screen that were never read (the first screen): AWS's own bucket
 // for these reads holds 40 (the simulator models the same), so the burst never throttles.
 const elbBurst = 40
+
+// elbAPI is the Elastic Load Balancing API that reads a balancer: version 2 for target
+// groups, version 1 for classic ELBs. "Each ELB API version has its own buckets and tokens"
+// ("Request throttling for the Elastic Load Balancing API",
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-throttling.html),
+// so each has its own budget, breaker and one-shot pacer: classic ELB reads do not take
+// target group reads' share.
+type elbAPI int
+
+const (
+	elbV2 elbAPI = iota
+	elbV1
+	elbAPIs // how many
+)
+
+func apiOf(kind model.BalancerKind) elbAPI {
+	if kind == model.ClassicELB {
+		return elbV1
+	}
+	return elbV2
+}
 
 // classicDraining is how a classic ELB describes an instance in connection draining: it stays
 // "InService" with this description until the timeout.
@@ -276,7 +297,8 @@ func selectBalancers(all []*balancer, prio map[*balancer]int, n int, reserve boo
 // its drain delay) and returns the merge that applies it.
 func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 	return func(ctx context.Context) func() {
-		if s.elbBreaker.tripped() {
+		api := apiOf(b.kind)
+		if s.elbBreaker[api].tripped() {
 			// Not attempted: it comes first next tick.
 			return func() { b.err = errSkipped.Error(); b.turn = 0 }
 		}
@@ -289,7 +311,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 			s.count("DescribeTargetHealth")
 			reads, err = readTargetHealth(ctx, inv.c.ELBv2, b.key)
 		}
-		s.elbBreaker.observe(err)
+		s.elbBreaker[api].observe(err)
 		var delay int32
 		var delayErr error
 		needDelay := false
@@ -308,7 +330,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 				s.count("DescribeTargetGroupAttributes")
 			}
 			delay, delayErr = readDrainDelay(ctx, inv.c, b)
-			s.elbBreaker.observe(delayErr)
+			s.elbBreaker[api].observe(delayErr)
 		}
 		return func() {
 			if err != nil {
@@ -323,7 +345,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 			b.err, b.failures, b.retryAt = "", 0, 0
 			inv.applyHealth(b, reads, s)
 			if needDelay {
-				inv.elbBudget.spend(1)
+				inv.elbBudget[api].spend(1)
 				if delayErr != nil {
 					s.problem(delayErr)
 				} else {

@@ -226,3 +226,29 @@ func TestListingPagesFocusedEachTickFullEveryMinute_Sim(t *testing.T) {
 		}
 	}
 }
+
+// TestClassicAndV2BalancersHaveTheirOwnBudget_Sim: AWS gives ELB API version 1 (classic ELBs)
+// and version 2 (target groups) a bucket each, so the console gives each its own budget of
+// 25 reads a tick: with 300 target groups and 30 classic ELBs, every steady tick reads 25 of
+// each, and the classic reads take nothing from the target groups' share. With Throttle on,
+// nothing is throttled: each budget stays within its own AWS bucket.
+func TestClassicAndV2BalancersHaveTheirOwnBudget_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{Throttle: true}, sim.ScaleSpec{Groups: 300, InstancesPerGroup: 1, TargetGroups: 300, ClassicELBs: 30})
+	inv := inventory.NewInventory(c.Clients().Read(), inventory.Options{Now: clk.Now, After: clk.After})
+	invSnapshot(t, inv)
+	for tick := range 12 {
+		clk.Advance(5 * time.Second)
+		invSnapshot(t, inv)
+		calls := inv.LastPoll().Calls
+		if tick < 2 {
+			continue // the first ticks spend the budgets' slack
+		}
+		if calls["DescribeTargetHealth"] != 25 || calls["DescribeInstanceHealth"] != 25 {
+			t.Errorf("tick %d: %d target group and %d classic ELB reads, want 25 and 25", tick, calls["DescribeTargetHealth"], calls["DescribeInstanceHealth"])
+		}
+	}
+	if thr := c.Throttled(); len(thr) != 0 {
+		t.Errorf("throttled: %v", thr)
+	}
+}

@@ -39,7 +39,9 @@ import (
 //   - Target health is one DescribeTargetHealth per target group and one DescribeInstanceHealth
 //     per classic ELB, tiered: the balancers of services on screen (Focus), rolling out,
 //     draining or scaling are read every tick; the others round-robin, oldest first, within
-//     ELBReadsPerSecond x Refresh reads per tick (default 5/s: half of AWS's refill rate). When
+//     ELBReadsPerSecond x Refresh reads per tick (default 5/s: half of AWS's refill rate) for
+//     target groups and as many for classic ELBs (each ELB API version has its own bucket at
+//     AWS, see elbAPI). When
 //     the fleet fits in that budget every balancer is read every tick, and a refresh then costs
 //     exactly Cmin = ceil(groups/100) + target groups + classic ELBs calls. Health carried over
 //     from an earlier read is marked Stale with its CheckedAt.
@@ -70,7 +72,7 @@ type Inventory struct {
 	images      map[string]string    // instance ID -> AMI, for instances the group listing gives none
 	balancers   map[string]*balancer // by target group ARN or classic ELB name
 	refreshes   map[string]*refreshState
-	elbBudget   *budget
+	elbBudget   [elbAPIs]*budget // per ELB API version, as AWS's buckets
 	ec2Budget   *budget
 	sweep       *budget
 	mustRefresh *budget
@@ -120,7 +122,7 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 		images:      map[string]string{},
 		balancers:   map[string]*balancer{},
 		refreshes:   map[string]*refreshState{},
-		elbBudget:   newBudget(opts.ELBReadsPerSecond, opts.Refresh),
+		elbBudget:   [elbAPIs]*budget{newBudget(opts.ELBReadsPerSecond, opts.Refresh), newBudget(opts.ELBReadsPerSecond, opts.Refresh)},
 		ec2Budget:   newBudget(opts.EC2ReadsPerSecond, opts.Refresh),
 		sweep:       newBudget(sweepRate, opts.Refresh),
 		mustRefresh: newBudget(mustRate, opts.Refresh),
@@ -292,7 +294,7 @@ const maxProblems = 20
 // snapshotRun is the bookkeeping of one Snapshot call.
 type snapshotRun struct {
 	now        time.Time
-	elbBreaker breaker
+	elbBreaker [elbAPIs]breaker // per ELB API version: each has its own bucket
 	ec2Breaker breaker
 
 	// holdBalancers keeps the first snapshot's balancer budget for the screen (Snapshot).
@@ -690,27 +692,39 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 			ready = append(ready, b)
 		}
 	}
-	n := inv.elbBudget.available(s.now)
-	// First screen: while a balancer on screen (or under the cursor, or of a changed group)
-	// has never been read, the snapshot spends the bucket's burst, up to AWS's own burst, on
-	// them before anything else: the screen is complete in a tick or two, and the sustained
-	// rate stays the budget's.
-	reserve := true
-	if inv.firstScreen {
-		inv.firstScreen = false
-		for _, b := range ready {
-			if prio[b] > tierRest && b.checkedAt == 0 {
-				n = max(n, min(inv.elbBudget.spare(), elbBurst))
-				reserve, inv.firstScreen = false, true
-				break
+	// Each ELB API version has its own bucket at AWS, so each has its own budget: target
+	// groups and classic ELBs are chosen apart, each within its own.
+	var byAPI [elbAPIs][]*balancer
+	for _, b := range ready {
+		byAPI[apiOf(b.kind)] = append(byAPI[apiOf(b.kind)], b)
+	}
+	first := inv.firstScreen
+	inv.firstScreen = false
+	var chosen []*balancer
+	for api := range elbAPIs {
+		bud, ready := inv.elbBudget[api], byAPI[api]
+		n := bud.available(s.now)
+		// First screen: while a balancer on screen (or under the cursor, or of a changed
+		// group) has never been read, the snapshot spends the bucket's burst, up to AWS's
+		// own burst, on them before anything else: the screen is complete in a tick or two,
+		// and the sustained rate stays the budget's.
+		reserve := true
+		if first {
+			for _, b := range ready {
+				if prio[b] > tierRest && b.checkedAt == 0 {
+					n = max(n, min(bud.spare(), elbBurst))
+					reserve, inv.firstScreen = false, true
+					break
+				}
 			}
 		}
+		if s.holdBalancers && len(ready) > n {
+			n, inv.firstScreen = 0, true
+		}
+		picked := selectBalancers(ready, prio, n, reserve, &inv.turns)
+		bud.spend(len(picked))
+		chosen = append(chosen, picked...)
 	}
-	if s.holdBalancers && len(ready) > n {
-		n, inv.firstScreen = 0, true
-	}
-	chosen := selectBalancers(ready, prio, n, reserve, &inv.turns)
-	inv.elbBudget.spend(len(chosen))
 	for _, b := range chosen {
 		b.attempted = inv.gen
 	}
