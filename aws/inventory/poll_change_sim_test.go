@@ -252,3 +252,63 @@ func TestClassicAndV2BalancersHaveTheirOwnBudget_Sim(t *testing.T) {
 		t.Errorf("throttled: %v", thr)
 	}
 }
+
+// TestListingAt2000GroupsWithinFortyPagesAMinute_Sim: 2,000 groups (20 pages) with 54
+// services on screen (108 groups: 2 tag-filtered pages a tick). A full listing every minute
+// would be 20 + 11 x 2 = 42 pages a minute, so the console lists in full every 14 ticks
+// (70 s) instead: 46 pages in 70 s. Every tick in between lists the services on screen, so
+// a scale-out of one of them shows on the very next tick.
+func TestListingAt2000GroupsWithinFortyPagesAMinute_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{Throttle: true}, sim.ScaleSpec{Groups: 2000, InstancesPerGroup: 1, TargetGroups: 2000})
+	inv := inventory.NewInventory(c.Clients().Read(), inventory.Options{Now: clk.Now, After: clk.After})
+	var focus []model.ServiceKey
+	for i := range 27 {
+		svc := fmt.Sprintf("svc-%04d", i)
+		focus = append(focus, model.ServiceKey{Name: svc, Env: "production"}, model.ServiceKey{Name: svc, Env: "staging"})
+	}
+	invSnapshot(t, inv) // the first full listing
+	inv.Focus(focus)
+	c.ResetCalls()
+	var fullAt []int
+	const ticks = 3 * 14
+	asw := c.Clients().AutoScaling
+	for tick := 1; tick <= ticks; tick++ {
+		// Two ticks before each full listing is due, an on-screen group scales out by one.
+		g := fmt.Sprintf("svc-%04d-staging-1", tick%27)
+		before := 0
+		if tick%14 == 12 {
+			if _, err := asw.UpdateAutoScalingGroup(context.Background(), &autoscaling.UpdateAutoScalingGroupInput{
+				AutoScalingGroupName: aws.String(g), MaxSize: aws.Int32(4), DesiredCapacity: aws.Int32(2)}); err != nil {
+				t.Fatal(err)
+			}
+			before = 1
+		}
+		clk.Advance(5 * time.Second)
+		pages := c.Calls()["DescribeAutoScalingGroups"]
+		fl := invSnapshot(t, inv)
+		pages = c.Calls()["DescribeAutoScalingGroups"] - pages
+		if inv.LastPoll().FullListing {
+			fullAt = append(fullAt, tick)
+			if pages != 20 {
+				t.Errorf("tick %d: a full listing of %d pages, want 20", tick, pages)
+			}
+		} else if pages != 2 {
+			t.Errorf("tick %d: %d pages, want the 2 of the services on screen", tick, pages)
+		}
+		if before > 0 {
+			for _, gr := range fl.Groups {
+				if gr.Name == g && len(gr.Instances) <= before {
+					t.Errorf("tick %d: %s scaled out to 2 in this tick, the snapshot shows %d instances", tick, g, len(gr.Instances))
+				}
+			}
+		}
+	}
+	if fmt.Sprint(fullAt) != "[14 28 42]" {
+		t.Errorf("full listings at ticks %v, want [14 28 42]", fullAt)
+	}
+	perMinute := float64(c.Calls()["DescribeAutoScalingGroups"]) / (ticks * 5) * 60
+	if perMinute > 40 {
+		t.Errorf("%.1f DescribeAutoScalingGroups pages a minute, want at most 40", perMinute)
+	}
+}

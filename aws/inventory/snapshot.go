@@ -402,11 +402,41 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	return fleet, nil
 }
 
-// fullListEvery is how often the console's snapshots list every group of the account. In
-// between, a snapshot lists only the services it must see every tick (on screen, under the
-// cursor, rolling out, moving or draining) with a tag filter, and keeps the other groups from
-// the last full listing: at 2,000 groups that is 2 pages a tick instead of 20.
+// fullListEvery is how often the console's snapshots list every group of the account, at
+// least (see fullListInterval). In between, a snapshot lists only the services it must see
+// every tick (on screen, under the cursor, rolling out, moving or draining) with a tag
+// filter, and keeps the other groups from the last full listing: at 2,000 groups that is 2
+// pages a tick instead of 20.
 const fullListEvery = time.Minute
+
+// listPagesPerMinute is what the console's group listing may cost: DescribeAutoScalingGroups
+// pages a minute, full and tag-filtered listings together (issue 12's goal at 2,000 groups).
+const listPagesPerMinute = 40
+
+// fullListMax is the longest the console goes without a full listing, whatever it costs.
+const fullListMax = 2 * time.Minute
+
+// fullListInterval is the time between two full listings of fullPages pages when every other
+// tick lists focusedPages: fullListEvery, or the shortest whole number of ticks past it that
+// keeps the listing within listPagesPerMinute, up to fullListMax. Every tick still lists the
+// services it must see, so a change to one of them shows on the next tick; only the groups
+// no tick asks for wait longer. At 2,000 groups (20 pages) with 54 services on screen (108
+// groups, 2 pages a tick) a minute would cost 20 + 11 x 2 = 42 pages; 14 ticks (70 s) cost
+// 20 + 13 x 2 = 46 pages, 39.4 a minute. Up to 100 focused groups (1 page a tick) it stays
+// a minute: 20 + 11 = 31.
+func fullListInterval(fullPages, focusedPages int, tick time.Duration) time.Duration {
+	if tick <= 0 {
+		return fullListEvery
+	}
+	k := int((fullListEvery + tick - 1) / tick)
+	for ; time.Duration(k)*tick < fullListMax; k++ {
+		pages := float64(fullPages + (k-1)*focusedPages)
+		if pages*float64(time.Minute) <= listPagesPerMinute*float64(time.Duration(k)*tick) {
+			break
+		}
+	}
+	return min(time.Duration(k)*tick, fullListMax)
+}
 
 // listGroups lists the groups this snapshot works on, sorted by name: every group (a full
 // listing, full is true) when one is due, else the wanted services' groups, tag-filtered,
@@ -435,7 +465,8 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 		}
 	}
 	pages := func(n int) int { return (n + maxGroupsPerPage - 1) / maxGroupsPerPage }
-	full = inv.listedAt.IsZero() || s.now.Sub(inv.listedAt) >= fullListEvery || len(names) == 0 ||
+	every := fullListInterval(pages(len(inv.listed)), pages(wanted), inv.opts.Refresh)
+	full = inv.listedAt.IsZero() || s.now.Sub(inv.listedAt) >= every || len(names) == 0 ||
 		pages(wanted) >= pages(len(inv.listed))
 	var filters []astypes.Filter
 	switch {
