@@ -255,7 +255,9 @@ const (
 // of it (at least one read) stays reserved for the rest, so that no balancer is starved: the
 // priority ones are then read every few ticks instead of every tick.
 //
-// Without reserve (the first screen) the priority tier takes the whole budget.
+// Without reserve (the first screen) the priority tier takes the whole budget, and its
+// balancers never read come before those read already (even the cursor's, read a tick ago):
+// the screen is complete as soon as the budget allows.
 func selectBalancers(all []*balancer, prio map[*balancer]int, n int, reserve bool, turns *uint64) []*balancer {
 	var hot, rest []*balancer
 	for _, b := range all {
@@ -268,6 +270,9 @@ func selectBalancers(all []*balancer, prio map[*balancer]int, n int, reserve boo
 	oldestFirst := func(bs []*balancer) {
 		sort.SliceStable(bs, func(i, j int) bool {
 			a, b := bs[i], bs[j]
+			if !reserve && (a.checkedAt == 0) != (b.checkedAt == 0) {
+				return a.checkedAt == 0
+			}
 			if prio[a] != prio[b] {
 				return prio[a] > prio[b]
 			}

@@ -312,3 +312,52 @@ func TestListingAt2000GroupsWithinFortyPagesAMinute_Sim(t *testing.T) {
 		t.Errorf("%.1f DescribeAutoScalingGroups pages a minute, want at most 40", perMinute)
 	}
 }
+
+// TestFirstScreenReadsUnreadBalancersBeforeTheCursorsAgain_Sim: 37 services on screen (74
+// target groups, the cursor on the first) over a fleet of 400: the first screen spends the
+// burst (40 reads) at once and the budget (35) a tick later, 75 reads, and the balancers
+// never read come before a second read of the cursor's, so the whole screen is read 5 s
+// after the start (with the cursor's read again first, 76 reads would be needed).
+func TestFirstScreenReadsUnreadBalancersBeforeTheCursorsAgain_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{Throttle: true}, sim.ScaleSpec{Groups: 400, InstancesPerGroup: 1, TargetGroups: 400})
+	inv := inventory.NewInventory(c.Clients().Read(), inventory.Options{Now: clk.Now, After: clk.After})
+	fl := invSnapshot(t, inv)
+	var keys []model.ServiceKey
+	for i := 0; i < 37; i++ {
+		keys = append(keys, fl.Services[i].ServiceKey)
+	}
+	inv.Focus(keys)
+	inv.Cursor(keys[0])
+	on := map[model.ServiceKey]bool{}
+	for _, k := range keys {
+		on[k] = true
+	}
+	unread := func(fl *model.Fleet) (n int) {
+		for _, g := range fl.Groups {
+			if !on[model.ServiceKey{Name: g.Service, Env: g.Env}] {
+				continue
+			}
+			for _, in := range g.Instances {
+				for _, th := range in.Targets {
+					if th.CheckedAt == 0 {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	fl = invSnapshot(t, inv) // at once, as the console does
+	if n := unread(&fl); n != 74-40 {
+		t.Errorf("%d balancers on screen unread after the burst, want 34", n)
+	}
+	clk.Advance(5 * time.Second)
+	fl = invSnapshot(t, inv)
+	if n := unread(&fl); n != 0 {
+		t.Errorf("%d balancers on screen unread 5 s after the start, want 0", n)
+	}
+	if thr := c.Throttled(); len(thr) != 0 {
+		t.Errorf("throttled: %v", thr)
+	}
+}
