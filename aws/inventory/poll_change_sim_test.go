@@ -361,3 +361,36 @@ func TestFirstScreenReadsUnreadBalancersBeforeTheCursorsAgain_Sim(t *testing.T) 
 		t.Errorf("throttled: %v", thr)
 	}
 }
+
+// TestOffScreenBalancersReadOncePerFullListing_Sim: 400 groups (4 pages), 400 target groups
+// and 40 classic ELBs, one service (no classic ELB) on screen. The classic ELBs are all off
+// screen and their budget (25 a tick) exceeds them, yet each is read once between two full
+// listings (every minute), not every tick: its group's instances are no fresher than that.
+// The target groups' round robin keeps its 25 reads a tick.
+func TestOffScreenBalancersReadOncePerFullListing_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{Throttle: true}, sim.ScaleSpec{Groups: 400, InstancesPerGroup: 1, TargetGroups: 400, ClassicELBs: 40})
+	inv := inventory.NewInventory(c.Clients().Read(), inventory.Options{Now: clk.Now, After: clk.After})
+	inv.Focus([]model.ServiceKey{{Name: "svc-0001", Env: "production"}}) // groups 4 and 5
+	invSnapshot(t, inv)                                                  // a full listing: 25 classic ELBs read
+	classic, full := 0, 0
+	for tick := 1; tick <= 23; tick++ {
+		clk.Advance(5 * time.Second)
+		invSnapshot(t, inv)
+		st := inv.LastPoll()
+		if st.FullListing {
+			full++
+		}
+		classic += st.Calls["DescribeInstanceHealth"]
+		if tick >= 2 && st.Calls["DescribeTargetHealth"] != 25 {
+			t.Errorf("tick %d: %d target group reads, want 25", tick, st.Calls["DescribeTargetHealth"])
+		}
+	}
+	// The other 15 after the first listing, then all 40 after the one at 60 s.
+	if full != 1 || classic != 15+40 {
+		t.Errorf("%d full listings and %d classic ELB reads in 23 ticks, want 1 and 55", full, classic)
+	}
+	if thr := c.Throttled(); len(thr) != 0 {
+		t.Errorf("throttled: %v", thr)
+	}
+}

@@ -299,6 +299,8 @@ type snapshotRun struct {
 
 	// holdBalancers keeps the first snapshot's balancer budget for the screen (Snapshot).
 	holdBalancers bool
+	// listedAt is when the groups of this snapshot were last listed in full.
+	listedAt time.Time
 
 	mu          sync.Mutex
 	calls       map[string]int
@@ -360,6 +362,10 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	// is on screen yet: it keeps the load-balancer burst for the console's next snapshot,
 	// which spends it on the balancers on screen (see balancerTasks).
 	s.holdBalancers = first && !inv.focusedOnce()
+	s.listedAt = inv.listedAt
+	if full {
+		s.listedAt = s.now
+	}
 
 	for i := range reads {
 		reads[i].draining = inv.groupDraining(&reads[i])
@@ -716,12 +722,18 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		}
 	}
 	s.stats.GroupsChanged = len(changed)
-	// A balancer whose last read failed waits out its back-off.
+	// A balancer whose last read failed waits out its back-off. One of the rest (off screen,
+	// at rest) read since the last full listing waits for the next: its group's instances are
+	// no fresher than that listing, and a budget bigger than its API's balancers (a few
+	// classic ELBs beside 2,000 target groups) would otherwise read the same ones every tick.
+	// A fleet listed in full every tick (up to 100 groups) is read every tick as before.
+	listed := s.listedAt.Unix()
 	ready := all[:0:0]
 	for _, b := range all {
-		if s.now.Unix() >= b.retryAt {
-			ready = append(ready, b)
+		if s.now.Unix() < b.retryAt || prio[b] == tierRest && b.checkedAt != 0 && b.checkedAt >= listed {
+			continue
 		}
+		ready = append(ready, b)
 	}
 	// Each ELB API version has its own bucket at AWS, so each has its own budget: target
 	// groups and classic ELBs are chosen apart, each within its own.
