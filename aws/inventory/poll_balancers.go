@@ -77,6 +77,7 @@ type balancer struct {
 	checkedAt int64
 	turn      uint64 // when it was last picked, in picks: the round-robin order
 	readNow   bool   // read successfully by the current snapshot
+	prio      int8   // its tier in the current snapshot (balancerTasks)
 	err       string // why the last attempt failed; "" when it succeeded
 	delay     int32
 	delayAt   time.Time
@@ -244,7 +245,7 @@ func deregistrationDelay(attrs []elbv2types.TargetGroupAttribute) int32 {
 // Balancer tiers, highest first: the service under the cursor and groups whose listing just
 // changed (tierNow), services on screen, rolling out, draining or scaling (tierHot), the rest.
 const (
-	tierRest = iota
+	tierRest int8 = iota
 	tierHot
 	tierNow
 )
@@ -258,10 +259,10 @@ const (
 // Without reserve (the first screen) the priority tier takes the whole budget, and its
 // balancers never read come before those read already (even the cursor's, read a tick ago):
 // the screen is complete as soon as the budget allows.
-func selectBalancers(all []*balancer, prio map[*balancer]int, n int, reserve bool, turns *uint64) []*balancer {
+func selectBalancers(all []*balancer, n int, reserve bool, turns *uint64) []*balancer {
 	var hot, rest []*balancer
 	for _, b := range all {
-		if prio[b] > tierRest {
+		if b.prio > tierRest {
 			hot = append(hot, b)
 		} else {
 			rest = append(rest, b)
@@ -273,8 +274,8 @@ func selectBalancers(all []*balancer, prio map[*balancer]int, n int, reserve boo
 			if !reserve && (a.checkedAt == 0) != (b.checkedAt == 0) {
 				return a.checkedAt == 0
 			}
-			if prio[a] != prio[b] {
-				return prio[a] > prio[b]
+			if a.prio != b.prio {
+				return a.prio > b.prio
 			}
 			if a.turn != b.turn {
 				return a.turn < b.turn

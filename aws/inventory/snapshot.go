@@ -672,6 +672,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		if b.gen != inv.gen {
 			b.gen = inv.gen
 			b.readNow = false
+			b.prio = tierRest
 			all = append(all, b)
 		}
 		return b
@@ -680,7 +681,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	// of every group of a hot service is read every tick (within the budget). The service
 	// under the cursor, and a group whose listing changed since the last tick (instances
 	// launched or leaving, lifecycle, health or version changed), go first.
-	tier := map[model.ServiceKey]int{}
+	tier := map[model.ServiceKey]int8{}
 	changed := map[string]bool{}
 	for i := range reads {
 		r := &reads[i]
@@ -705,7 +706,6 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		}
 		st.sig, st.sigSet = sig, true
 	}
-	prio := map[*balancer]int{}
 	for i := range reads {
 		r := &reads[i]
 		t := tier[serviceKey(r.g)]
@@ -714,11 +714,11 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		}
 		for j, arn := range r.tgARNs {
 			b := use(arn, r.g.TargetGroups[j], model.TargetGroup)
-			prio[b] = max(prio[b], t)
+			b.prio = max(b.prio, t)
 		}
 		for _, name := range r.g.ClassicELBs {
 			b := use(name, name, model.ClassicELB)
-			prio[b] = max(prio[b], t)
+			b.prio = max(b.prio, t)
 		}
 	}
 	s.stats.GroupsChanged = len(changed)
@@ -730,7 +730,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	listed := s.listedAt.Unix()
 	ready := all[:0:0]
 	for _, b := range all {
-		if s.now.Unix() < b.retryAt || prio[b] == tierRest && b.checkedAt != 0 && b.checkedAt >= listed {
+		if s.now.Unix() < b.retryAt || b.prio == tierRest && b.checkedAt != 0 && b.checkedAt >= listed {
 			continue
 		}
 		ready = append(ready, b)
@@ -754,7 +754,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		reserve := true
 		if first {
 			for _, b := range ready {
-				if prio[b] > tierRest && b.checkedAt == 0 {
+				if b.prio > tierRest && b.checkedAt == 0 {
 					n = max(n, min(bud.spare(), elbBurst))
 					reserve, inv.firstScreen = false, true
 					break
@@ -764,7 +764,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		if s.holdBalancers && len(ready) > n {
 			n, inv.firstScreen = 0, true
 		}
-		picked := selectBalancers(ready, prio, n, reserve, &inv.turns)
+		picked := selectBalancers(ready, n, reserve, &inv.turns)
 		bud.spend(len(picked))
 		chosen = append(chosen, picked...)
 	}
@@ -773,7 +773,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	}
 	s.stats.Balancers, s.stats.BalancersRead = len(all), len(chosen)
 	for _, b := range all {
-		if prio[b] > tierRest {
+		if b.prio > tierRest {
 			s.stats.BalancersPriority++
 		}
 	}
