@@ -683,19 +683,26 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	// launched or leaving, lifecycle, health or version changed), go first.
 	tier := map[model.ServiceKey]int8{}
 	changed := map[string]bool{}
+	// Groups come sorted by name, so a service's groups are mostly next to each other: its
+	// focus is looked up once for the run.
+	var lastKey model.ServiceKey
+	lastFocused, haveLast := false, false
 	for i := range reads {
 		r := &reads[i]
 		k := serviceKey(r.g)
-		if focus[k] || r.moving || inv.refreshes[r.g.Name] != nil && inv.refreshes[r.g.Name].last.Active() || r.draining {
-			tier[k] = max(tier[k], tierHot)
-		}
-		if k == cursor {
-			tier[k] = tierNow
+		if !haveLast || k != lastKey {
+			lastKey, lastFocused, haveLast = k, focus[k], true
 		}
 		st, ok := inv.refreshes[r.g.Name]
 		if !ok {
 			st = &refreshState{}
 			inv.refreshes[r.g.Name] = st
+		}
+		if lastFocused || r.moving || st.last.Active() || r.draining {
+			tier[k] = max(tier[k], tierHot)
+		}
+		if k == cursor {
+			tier[k] = tierNow
 		}
 		if r.kept && st.sigSet {
 			continue // kept from the last listing: nothing new to compare
