@@ -394,3 +394,19 @@ func TestOffScreenBalancersReadOncePerFullListing_Sim(t *testing.T) {
 		t.Errorf("throttled: %v", thr)
 	}
 }
+
+// TestFleetListedEveryTickReadsEveryBalancerEveryTime_Sim: a fleet listed in full by every
+// snapshot (up to 100 groups) has every balancer read by every snapshot, even two in the same
+// second: "read since the last full listing" is by snapshot, not by the second.
+func TestFleetListedEveryTickReadsEveryBalancerEveryTime_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{}, sim.ScaleSpec{Groups: 8, InstancesPerGroup: 1, TargetGroups: 4, ClassicELBs: 2})
+	inv := inventory.NewInventory(c.Clients().Read(), inventory.Options{Now: clk.Now, After: clk.After})
+	for i := range 3 {
+		invSnapshot(t, inv)
+		calls := inv.LastPoll().Calls
+		if calls["DescribeTargetHealth"] != 4 || calls["DescribeInstanceHealth"] != 2 {
+			t.Errorf("snapshot %d: %d target group and %d classic ELB reads, want 4 and 2", i, calls["DescribeTargetHealth"], calls["DescribeInstanceHealth"])
+		}
+	}
+}

@@ -77,6 +77,7 @@ type Inventory struct {
 	sweep       *budget
 	mustRefresh *budget
 	gen         uint64
+	fullGen     uint64 // the last snapshot that listed every group
 	turns       uint64 // balancer picks so far: the round-robin clock
 	// firstScreen is set while the console's first screen is being read: from a first
 	// snapshot that held its balancer budget until every balancer on screen was read.
@@ -299,8 +300,6 @@ type snapshotRun struct {
 
 	// holdBalancers keeps the first snapshot's balancer budget for the screen (Snapshot).
 	holdBalancers bool
-	// listedAt is when the groups of this snapshot were last listed in full.
-	listedAt time.Time
 
 	mu          sync.Mutex
 	calls       map[string]int
@@ -362,9 +361,8 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	// is on screen yet: it keeps the load-balancer burst for the console's next snapshot,
 	// which spends it on the balancers on screen (see balancerTasks).
 	s.holdBalancers = first && !inv.focusedOnce()
-	s.listedAt = inv.listedAt
 	if full {
-		s.listedAt = s.now
+		inv.fullGen = inv.gen
 	}
 
 	for i := range reads {
@@ -734,10 +732,9 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	// no fresher than that listing, and a budget bigger than its API's balancers (a few
 	// classic ELBs beside 2,000 target groups) would otherwise read the same ones every tick.
 	// A fleet listed in full every tick (up to 100 groups) is read every tick as before.
-	listed := s.listedAt.Unix()
 	ready := all[:0:0]
 	for _, b := range all {
-		if s.now.Unix() < b.retryAt || b.prio == tierRest && b.checkedAt != 0 && b.checkedAt >= listed {
+		if s.now.Unix() < b.retryAt || b.prio == tierRest && b.checkedAt != 0 && b.attempted >= inv.fullGen {
 			continue
 		}
 		ready = append(ready, b)
