@@ -53,9 +53,10 @@ var scaleStart = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 
 // Operation names by throttling bucket, for the sustained read rates.
 var (
-	scaleELBOps = []string{"DescribeTargetHealth", "DescribeInstanceHealth", "DescribeTargetGroupAttributes",
-		"DescribeLoadBalancerAttributes", "DescribeTargetGroups", "DescribeLoadBalancers"}
-	scaleEC2Ops = []string{"DescribeInstances", "DescribeLaunchTemplateVersions", "DescribeImages", "DescribeSnapshots"}
+	// ELB API version 2 (target groups) and version 1 (classic ELBs): a bucket each at AWS.
+	scaleELBv2Ops = []string{"DescribeTargetHealth", "DescribeTargetGroupAttributes", "DescribeTargetGroups"}
+	scaleELBv1Ops = []string{"DescribeInstanceHealth", "DescribeLoadBalancerAttributes", "DescribeLoadBalancers"}
+	scaleEC2Ops   = []string{"DescribeInstances", "DescribeLaunchTemplateVersions", "DescribeImages", "DescribeSnapshots"}
 )
 
 // scaleFleet is the scale fleet with its clock and an inventory over it.
@@ -316,8 +317,9 @@ const scalePassTicks = 600
 //   - balancer-reads-vs-min: the balancer (target health) reads of those passes divided by
 //     TGs + CLBs: 1.00 means no balancer is read twice in a pass.
 //   - ticks/full-refresh and s/full-refresh: how long a full pass takes in simulated time.
-//   - elb-reads/s, ec2-reads/s, asg-reads/s: calls per simulated second over all steady-state
-//     ticks (goal at most 5 and 10 for the first two: half of AWS's refill rates).
+//   - elbv2-reads/s, clb-reads/s, ec2-reads/s, asg-reads/s: calls per simulated second over
+//     all steady-state ticks (goal at most 5, 5 and 10 for the first three: half of AWS's
+//     refill rates; ELB API versions 2 and 1 have a bucket each).
 //   - throttled: calls the simulated AWS refused (goal 0).
 //   - oldest-health-s and never-read: the age of the oldest balancer health on screen at the
 //     end, and how many balancers were never read at all.
@@ -380,7 +382,8 @@ func scaleRefresh(b *testing.B, focus int) {
 		b.ReportMetric(float64(p.ticks)/float64(p.passes), "ticks/full-refresh")
 		b.ReportMetric(seconds/float64(p.passes), "s/full-refresh")
 	}
-	b.ReportMetric(float64(scaleSumCalls(calls, scaleELBOps))/seconds, "elb-reads/s")
+	b.ReportMetric(float64(scaleSumCalls(calls, scaleELBv2Ops))/seconds, "elbv2-reads/s")
+	b.ReportMetric(float64(scaleSumCalls(calls, scaleELBv1Ops))/seconds, "clb-reads/s")
 	b.ReportMetric(float64(scaleSumCalls(calls, scaleEC2Ops))/seconds, "ec2-reads/s")
 	b.ReportMetric(float64(calls["DescribeAutoScalingGroups"]+calls["DescribeInstanceRefreshes"])/seconds, "asg-reads/s")
 	b.ReportMetric(float64(scaleTotalCalls(f.cloud.Throttled())), "throttled")

@@ -383,32 +383,38 @@ func liveInstances(g *model.Group) int {
 // the budget every tick they are spread over the following ticks. A service whose settings
 // arrive gets its readiness answer recomputed, so that its "ready ~" estimate uses them.
 func (inv *Inventory) timingTask(reads []groupRead, s *snapshotRun) task {
-	n := inv.elbBudget.spare() / 2
-	if n <= 0 || inv.firstScreen {
+	// Target group settings come out of the ELB API version 2 budget, classic ELBs' out of
+	// version 1's.
+	var n [elbAPIs]int
+	for api := range elbAPIs {
+		n[api] = inv.elbBudget[api].spare() / 2
+	}
+	if n[elbV2] <= 0 && n[elbV1] <= 0 || inv.firstScreen {
 		return nil // the first screen's health comes first
 	}
 	now := s.now
 	var groups []*model.Group
 	keys := map[model.ServiceKey]bool{}
-	picked := 0
+	var picked [elbAPIs]int
 	inv.timings.mu.Lock()
 	for i := range reads {
 		g := reads[i].g
-		due := 0
+		var due [elbAPIs]int
 		for _, name := range g.TargetGroups {
 			if inv.timings.due(balancerRef{model.TargetGroup, name}, now) {
-				due++
+				due[elbV2]++
 			}
 		}
 		for _, name := range g.ClassicELBs {
 			if inv.timings.due(balancerRef{model.ClassicELB, name}, now) {
-				due++
+				due[elbV1]++
 			}
 		}
-		if due == 0 || picked+due > n {
+		if due[elbV2]+due[elbV1] == 0 || picked[elbV2]+due[elbV2] > n[elbV2] || picked[elbV1]+due[elbV1] > n[elbV1] {
 			continue
 		}
-		picked += due
+		picked[elbV2] += due[elbV2]
+		picked[elbV1] += due[elbV1]
 		// A copy: the task runs beside the others, which do not touch the group itself.
 		groups = append(groups, &model.Group{Name: g.Name, TargetGroups: g.TargetGroups, ClassicELBs: g.ClassicELBs})
 		keys[serviceKey(g)] = true
@@ -418,10 +424,15 @@ func (inv *Inventory) timingTask(reads []groupRead, s *snapshotRun) task {
 		return nil
 	}
 	return func(ctx context.Context) func() {
-		calls := 0
-		read, err := inv.loadTimings(ctx, groups, func(op string) { calls++; s.count(op) })
+		var calls [elbAPIs]int
+		read, err := inv.loadTimings(ctx, groups, func(op string) {
+			calls[timingAPI(op)]++
+			s.count(op)
+		})
 		return func() {
-			inv.elbBudget.spend(calls)
+			for api := range elbAPIs {
+				inv.elbBudget[api].spend(calls[api])
+			}
 			if err != nil {
 				s.problem(err)
 			}
@@ -435,4 +446,15 @@ func (inv *Inventory) timingTask(reads []groupRead, s *snapshotRun) task {
 			inv.ready.mu.Unlock()
 		}
 	}
+}
+
+// timingAPI is the ELB API version of one of loadTimings' reads: the classic ELB's
+// DescribeLoadBalancers and DescribeLoadBalancerAttributes are version 1, the target group
+// reads version 2.
+func timingAPI(op string) elbAPI {
+	switch op {
+	case "DescribeLoadBalancers", "DescribeLoadBalancerAttributes":
+		return elbV1
+	}
+	return elbV2
 }

@@ -45,7 +45,9 @@ type rateSpec struct{ burst, refill float64 }
 var (
 	autoScalingRate = rateSpec{40, 10}  // Auto Scaling API: 40, refilling 10 a second
 	ec2ReadRate     = rateSpec{100, 20} // EC2 Describe* (non-mutating) actions: 100, 20 a second
-	elbReadRate     = rateSpec{40, 10}  // Elastic Load Balancing Describe*: 40, 10 a second
+	// Elastic Load Balancing Describe*: 40, 10 a second, a bucket for each API version (v2:
+	// target groups, v1: classic ELBs; see elbAPI).
+	elbReadRate = rateSpec{40, 10}
 )
 
 // defaultAttempts is OneShot.Attempts' default.
@@ -111,7 +113,8 @@ func (p *pacer) throttled(attempt int) {
 type oneShotRun struct {
 	inv           *Inventory
 	s             *snapshotRun
-	as, ec2, elb  *pacer
+	as, ec2       *pacer
+	elb           [elbAPIs]*pacer // per ELB API version
 	attempts      int
 	progress      func(Progress)
 	mu            sync.Mutex
@@ -184,7 +187,7 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 	o := &oneShotRun{inv: inv, s: s, attempts: cfg.Attempts, progress: cfg.Progress,
 		as:  newPacer(autoScalingRate, inv.opts.Now, inv.opts.After),
 		ec2: newPacer(ec2ReadRate, inv.opts.Now, inv.opts.After),
-		elb: newPacer(elbReadRate, inv.opts.Now, inv.opts.After)}
+		elb: [elbAPIs]*pacer{newPacer(elbReadRate, inv.opts.Now, inv.opts.After), newPacer(elbReadRate, inv.opts.Now, inv.opts.After)}}
 	if o.attempts <= 0 {
 		o.attempts = defaultAttempts
 	}
@@ -470,7 +473,7 @@ func (o *oneShotRun) balancerTask(b *balancer) task {
 	}
 	return func(ctx context.Context) func() {
 		var reads []targetRead
-		err := o.call(ctx, o.elb, func(ctx context.Context) error {
+		err := o.call(ctx, o.elb[apiOf(b.kind)], func(ctx context.Context) error {
 			var err error
 			if b.kind == model.ClassicELB {
 				s.count("DescribeInstanceHealth")
@@ -492,7 +495,7 @@ func (o *oneShotRun) balancerTask(b *balancer) task {
 		}
 		if needDelay {
 			o.plan(1)
-			delayErr = o.call(ctx, o.elb, func(ctx context.Context) error {
+			delayErr = o.call(ctx, o.elb[apiOf(b.kind)], func(ctx context.Context) error {
 				if b.kind == model.ClassicELB {
 					s.count("DescribeLoadBalancerAttributes")
 				} else {

@@ -290,3 +290,34 @@ func TestOneShotCutShortNamesWhatIsUnread_Sim(t *testing.T) {
 		t.Errorf("problems do not say why: %q", fleet.Problems[:min(3, len(fleet.Problems))])
 	}
 }
+
+// TestOneShotPacesEachELBAPIToItsOwnBucket_Sim: a one-shot read of 120 groups behind 80
+// target groups and 40 classic ELBs (more than 100 groups: no refresh reads of groups at
+// rest) paces each ELB API version to its own bucket, as AWS throttles them: the 40
+// classic reads fit their own burst, and the target groups take their burst (40) and 4 s of
+// refill (10/s) for the other 40, so the read ends about 4 s (simulated) after it starts;
+// one shared bucket would need (120 - 40) / 10 = 8 s. Nothing is throttled.
+func TestOneShotPacesEachELBAPIToItsOwnBucket_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{Throttle: true}, sim.ScaleSpec{Groups: 120, InstancesPerGroup: 1, TargetGroups: 80, ClassicELBs: 40})
+	inv := oneShotInventory(c, clk)
+	stop := autoAdvance(clk, 100*time.Millisecond)
+	fleet, err := inv.Snapshot(context.Background())
+	stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fleet.Problems) > 0 || inv.LastPoll().Unread != 0 {
+		t.Fatalf("problems %v, unread %d", fleet.Problems, inv.LastPoll().Unread)
+	}
+	calls := c.Calls()
+	if calls["DescribeTargetHealth"] != 80 || calls["DescribeInstanceHealth"] != 40 {
+		t.Errorf("calls %v, want 80 target group and 40 classic ELB reads", calls)
+	}
+	if took := clk.Now().Sub(invStart); took < 4*time.Second || took >= 5*time.Second {
+		t.Errorf("the read took %s of simulated time, want 4 s to 5 s (the target groups' refill); calls %v", took, calls)
+	}
+	if thr := c.Throttled(); len(thr) != 0 {
+		t.Errorf("throttled: %v", thr)
+	}
+}

@@ -17,7 +17,8 @@ type Options struct {
 	// Refresh is the tick of the live view; the call budget is spread over it.
 	Refresh time.Duration
 	// ELBReadsPerSecond and EC2ReadsPerSecond cap the background polling rate (default half of
-	// AWS's documented refill rates: 5 and 10).
+	// AWS's documented refill rates: 5 and 10). ELBReadsPerSecond applies to each ELB API
+	// version apart (target groups, classic ELBs), as AWS gives each its own bucket.
 	ELBReadsPerSecond float64
 	EC2ReadsPerSecond float64
 	// Rollout holds the instance refresh preferences promote uses; readiness estimates the

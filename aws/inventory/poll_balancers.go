@@ -29,10 +29,31 @@ const drainAttrEvery = 10 * time.Minute
 // budget: no balancer is starved. With the default 25 reads a tick that is 5.
 const restShare = 5
 
-// elbBurst is the most load-balancer reads one snapshot makes when it spends the budget's
+// elbBurst is the most reads of one ELB API one snapshot makes when it spends the budget's
 // burst on balancers on screen that were never read (the first screen): AWS's own bucket
 // for these reads holds 40 (the simulator models the same), so the burst never throttles.
 const elbBurst = 40
+
+// elbAPI is the Elastic Load Balancing API that reads a balancer: version 2 for target
+// groups, version 1 for classic ELBs. "Each ELB API version has its own buckets and tokens"
+// ("Request throttling for the Elastic Load Balancing API",
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-throttling.html),
+// so each has its own budget, breaker and one-shot pacer: classic ELB reads do not take
+// target group reads' share.
+type elbAPI int
+
+const (
+	elbV2 elbAPI = iota
+	elbV1
+	elbAPIs // how many
+)
+
+func apiOf(kind model.BalancerKind) elbAPI {
+	if kind == model.ClassicELB {
+		return elbV1
+	}
+	return elbV2
+}
 
 // classicDraining is how a classic ELB describes an instance in connection draining: it stays
 // "InService" with this description until the timeout.
@@ -71,6 +92,7 @@ type balancer struct {
 	failures int32
 	kind     model.BalancerKind
 	readNow  bool // read successfully by the current snapshot
+	prio     int8 // its tier in the current snapshot (balancerTasks)
 }
 
 // target is one instance's health at one balancer, with the drain bookkeeping.
@@ -264,7 +286,7 @@ func deregistrationDelay(attrs []elbv2types.TargetGroupAttribute) int32 {
 // Balancer tiers, highest first: the service under the cursor and groups whose listing just
 // changed (tierNow), services on screen, rolling out, draining or scaling (tierHot), the rest.
 const (
-	tierRest = iota
+	tierRest int8 = iota
 	tierHot
 	tierNow
 )
@@ -275,11 +297,13 @@ const (
 // of it (at least one read) stays reserved for the rest, so that no balancer is starved: the
 // priority ones are then read every few ticks instead of every tick.
 //
-// Without reserve (the first screen) the priority tier takes the whole budget.
-func selectBalancers(all []*balancer, prio map[*balancer]int, n int, reserve bool, turns *uint64) []*balancer {
+// Without reserve (the first screen) the priority tier takes the whole budget, and its
+// balancers never read come before those read already (even the cursor's, read a tick ago):
+// the screen is complete as soon as the budget allows.
+func selectBalancers(all []*balancer, n int, reserve bool, turns *uint64) []*balancer {
 	var hot, rest []*balancer
 	for _, b := range all {
-		if prio[b] > tierRest {
+		if b.prio > tierRest {
 			hot = append(hot, b)
 		} else {
 			rest = append(rest, b)
@@ -288,8 +312,11 @@ func selectBalancers(all []*balancer, prio map[*balancer]int, n int, reserve boo
 	oldestFirst := func(bs []*balancer) {
 		sort.SliceStable(bs, func(i, j int) bool {
 			a, b := bs[i], bs[j]
-			if prio[a] != prio[b] {
-				return prio[a] > prio[b]
+			if !reserve && (a.checkedAt == 0) != (b.checkedAt == 0) {
+				return a.checkedAt == 0
+			}
+			if a.prio != b.prio {
+				return a.prio > b.prio
 			}
 			if a.turn != b.turn {
 				return a.turn < b.turn
@@ -317,7 +344,8 @@ func selectBalancers(all []*balancer, prio map[*balancer]int, n int, reserve boo
 // its drain delay) and returns the merge that applies it.
 func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 	return func(ctx context.Context) func() {
-		if s.elbBreaker.tripped() {
+		api := apiOf(b.kind)
+		if s.elbBreaker[api].tripped() {
 			// Not attempted: it comes first next tick.
 			return func() { b.err = errSkipped.Error(); b.turn = 0 }
 		}
@@ -330,7 +358,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 			s.count("DescribeTargetHealth")
 			reads, err = readTargetHealth(ctx, inv.c.ELBv2, b.key)
 		}
-		s.elbBreaker.observe(err)
+		s.elbBreaker[api].observe(err)
 		var delay int32
 		var delayErr error
 		needDelay := false
@@ -349,7 +377,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 				s.count("DescribeTargetGroupAttributes")
 			}
 			delay, delayErr = readDrainDelay(ctx, inv.c, b)
-			s.elbBreaker.observe(delayErr)
+			s.elbBreaker[api].observe(delayErr)
 		}
 		return func() {
 			if err != nil {
@@ -364,7 +392,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 			b.err, b.failures, b.retryAt = "", 0, 0
 			// The delay first: the draining targets' notes carry it.
 			if needDelay {
-				inv.elbBudget.spend(1)
+				inv.elbBudget[api].spend(1)
 				if delayErr != nil {
 					s.problem(delayErr)
 				} else {

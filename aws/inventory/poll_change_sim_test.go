@@ -226,3 +226,187 @@ func TestListingPagesFocusedEachTickFullEveryMinute_Sim(t *testing.T) {
 		}
 	}
 }
+
+// TestClassicAndV2BalancersHaveTheirOwnBudget_Sim: AWS gives ELB API version 1 (classic ELBs)
+// and version 2 (target groups) a bucket each, so the console gives each its own budget of
+// 25 reads a tick: with 300 target groups and 30 classic ELBs, every steady tick reads 25 of
+// each, and the classic reads take nothing from the target groups' share. With Throttle on,
+// nothing is throttled: each budget stays within its own AWS bucket.
+func TestClassicAndV2BalancersHaveTheirOwnBudget_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{Throttle: true}, sim.ScaleSpec{Groups: 300, InstancesPerGroup: 1, TargetGroups: 300, ClassicELBs: 30})
+	inv := inventory.NewInventory(c.Clients().Read(), inventory.Options{Now: clk.Now, After: clk.After})
+	invSnapshot(t, inv)
+	for tick := range 12 {
+		clk.Advance(5 * time.Second)
+		invSnapshot(t, inv)
+		calls := inv.LastPoll().Calls
+		if tick < 2 {
+			continue // the first ticks spend the budgets' slack
+		}
+		if calls["DescribeTargetHealth"] != 25 || calls["DescribeInstanceHealth"] != 25 {
+			t.Errorf("tick %d: %d target group and %d classic ELB reads, want 25 and 25", tick, calls["DescribeTargetHealth"], calls["DescribeInstanceHealth"])
+		}
+	}
+	if thr := c.Throttled(); len(thr) != 0 {
+		t.Errorf("throttled: %v", thr)
+	}
+}
+
+// TestListingAt2000GroupsWithinFortyPagesAMinute_Sim: 2,000 groups (20 pages) with 54
+// services on screen (108 groups: 2 tag-filtered pages a tick). A full listing every minute
+// would be 20 + 11 x 2 = 42 pages a minute, so the console lists in full every 14 ticks
+// (70 s) instead: 46 pages in 70 s. Every tick in between lists the services on screen, so
+// a scale-out of one of them shows on the very next tick.
+func TestListingAt2000GroupsWithinFortyPagesAMinute_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{Throttle: true}, sim.ScaleSpec{Groups: 2000, InstancesPerGroup: 1, TargetGroups: 2000})
+	inv := inventory.NewInventory(c.Clients().Read(), inventory.Options{Now: clk.Now, After: clk.After})
+	var focus []model.ServiceKey
+	for i := range 27 {
+		svc := fmt.Sprintf("svc-%04d", i)
+		focus = append(focus, model.ServiceKey{Name: svc, Env: "production"}, model.ServiceKey{Name: svc, Env: "staging"})
+	}
+	invSnapshot(t, inv) // the first full listing
+	inv.Focus(focus)
+	c.ResetCalls()
+	var fullAt []int
+	const ticks = 3 * 14
+	asw := c.Clients().AutoScaling
+	for tick := 1; tick <= ticks; tick++ {
+		// Two ticks before each full listing is due, an on-screen group scales out by one.
+		g := fmt.Sprintf("svc-%04d-staging-1", tick%27)
+		before := 0
+		if tick%14 == 12 {
+			if _, err := asw.UpdateAutoScalingGroup(context.Background(), &autoscaling.UpdateAutoScalingGroupInput{
+				AutoScalingGroupName: aws.String(g), MaxSize: aws.Int32(4), DesiredCapacity: aws.Int32(2)}); err != nil {
+				t.Fatal(err)
+			}
+			before = 1
+		}
+		clk.Advance(5 * time.Second)
+		pages := c.Calls()["DescribeAutoScalingGroups"]
+		fl := invSnapshot(t, inv)
+		pages = c.Calls()["DescribeAutoScalingGroups"] - pages
+		if inv.LastPoll().FullListing {
+			fullAt = append(fullAt, tick)
+			if pages != 20 {
+				t.Errorf("tick %d: a full listing of %d pages, want 20", tick, pages)
+			}
+		} else if pages != 2 {
+			t.Errorf("tick %d: %d pages, want the 2 of the services on screen", tick, pages)
+		}
+		if before > 0 {
+			for _, gr := range fl.Groups {
+				if gr.Name == g && len(gr.Instances) <= before {
+					t.Errorf("tick %d: %s scaled out to 2 in this tick, the snapshot shows %d instances", tick, g, len(gr.Instances))
+				}
+			}
+		}
+	}
+	if fmt.Sprint(fullAt) != "[14 28 42]" {
+		t.Errorf("full listings at ticks %v, want [14 28 42]", fullAt)
+	}
+	perMinute := float64(c.Calls()["DescribeAutoScalingGroups"]) / (ticks * 5) * 60
+	if perMinute > 40 {
+		t.Errorf("%.1f DescribeAutoScalingGroups pages a minute, want at most 40", perMinute)
+	}
+}
+
+// TestFirstScreenReadsUnreadBalancersBeforeTheCursorsAgain_Sim: 37 services on screen (74
+// target groups, the cursor on the first) over a fleet of 400: the first screen spends the
+// burst (40 reads) at once and the budget (35) a tick later, 75 reads, and the balancers
+// never read come before a second read of the cursor's, so the whole screen is read 5 s
+// after the start (with the cursor's read again first, 76 reads would be needed).
+func TestFirstScreenReadsUnreadBalancersBeforeTheCursorsAgain_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{Throttle: true}, sim.ScaleSpec{Groups: 400, InstancesPerGroup: 1, TargetGroups: 400})
+	inv := inventory.NewInventory(c.Clients().Read(), inventory.Options{Now: clk.Now, After: clk.After})
+	fl := invSnapshot(t, inv)
+	var keys []model.ServiceKey
+	for i := 0; i < 37; i++ {
+		keys = append(keys, fl.Services[i].ServiceKey)
+	}
+	inv.Focus(keys)
+	inv.Cursor(keys[0])
+	on := map[model.ServiceKey]bool{}
+	for _, k := range keys {
+		on[k] = true
+	}
+	unread := func(fl *model.Fleet) (n int) {
+		for _, g := range fl.Groups {
+			if !on[model.ServiceKey{Name: g.Service, Env: g.Env}] {
+				continue
+			}
+			for _, in := range g.Instances {
+				for _, th := range in.Targets {
+					if th.CheckedAt == 0 {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	fl = invSnapshot(t, inv) // at once, as the console does
+	if n := unread(&fl); n != 74-40 {
+		t.Errorf("%d balancers on screen unread after the burst, want 34", n)
+	}
+	clk.Advance(5 * time.Second)
+	fl = invSnapshot(t, inv)
+	if n := unread(&fl); n != 0 {
+		t.Errorf("%d balancers on screen unread 5 s after the start, want 0", n)
+	}
+	if thr := c.Throttled(); len(thr) != 0 {
+		t.Errorf("throttled: %v", thr)
+	}
+}
+
+// TestOffScreenBalancersReadOncePerFullListing_Sim: 400 groups (4 pages), 400 target groups
+// and 40 classic ELBs, one service (no classic ELB) on screen. The classic ELBs are all off
+// screen and their budget (25 a tick) exceeds them, yet each is read once between two full
+// listings (every minute), not every tick: its group's instances are no fresher than that.
+// The target groups' round robin keeps its 25 reads a tick.
+func TestOffScreenBalancersReadOncePerFullListing_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{Throttle: true}, sim.ScaleSpec{Groups: 400, InstancesPerGroup: 1, TargetGroups: 400, ClassicELBs: 40})
+	inv := inventory.NewInventory(c.Clients().Read(), inventory.Options{Now: clk.Now, After: clk.After})
+	inv.Focus([]model.ServiceKey{{Name: "svc-0001", Env: "production"}}) // groups 4 and 5
+	invSnapshot(t, inv)                                                  // a full listing: 25 classic ELBs read
+	classic, full := 0, 0
+	for tick := 1; tick <= 23; tick++ {
+		clk.Advance(5 * time.Second)
+		invSnapshot(t, inv)
+		st := inv.LastPoll()
+		if st.FullListing {
+			full++
+		}
+		classic += st.Calls["DescribeInstanceHealth"]
+		if tick >= 2 && st.Calls["DescribeTargetHealth"] != 25 {
+			t.Errorf("tick %d: %d target group reads, want 25", tick, st.Calls["DescribeTargetHealth"])
+		}
+	}
+	// The other 15 after the first listing, then all 40 after the one at 60 s.
+	if full != 1 || classic != 15+40 {
+		t.Errorf("%d full listings and %d classic ELB reads in 23 ticks, want 1 and 55", full, classic)
+	}
+	if thr := c.Throttled(); len(thr) != 0 {
+		t.Errorf("throttled: %v", thr)
+	}
+}
+
+// TestFleetListedEveryTickReadsEveryBalancerEveryTime_Sim: a fleet listed in full by every
+// snapshot (up to 100 groups) has every balancer read by every snapshot, even two in the same
+// second: "read since the last full listing" is by snapshot, not by the second.
+func TestFleetListedEveryTickReadsEveryBalancerEveryTime_Sim(t *testing.T) {
+	clk := sim.NewManualClock(invStart)
+	c := sim.NewScale(clk, sim.Options{}, sim.ScaleSpec{Groups: 8, InstancesPerGroup: 1, TargetGroups: 4, ClassicELBs: 2})
+	inv := inventory.NewInventory(c.Clients().Read(), inventory.Options{Now: clk.Now, After: clk.After})
+	for i := range 3 {
+		invSnapshot(t, inv)
+		calls := inv.LastPoll().Calls
+		if calls["DescribeTargetHealth"] != 4 || calls["DescribeInstanceHealth"] != 2 {
+			t.Errorf("snapshot %d: %d target group and %d classic ELB reads, want 4 and 2", i, calls["DescribeTargetHealth"], calls["DescribeInstanceHealth"])
+		}
+	}
+}

@@ -39,7 +39,9 @@ import (
 //   - Target health is one DescribeTargetHealth per target group and one DescribeInstanceHealth
 //     per classic ELB, tiered: the balancers of services on screen (Focus), rolling out,
 //     draining or scaling are read every tick; the others round-robin, oldest first, within
-//     ELBReadsPerSecond x Refresh reads per tick (default 5/s: half of AWS's refill rate). When
+//     ELBReadsPerSecond x Refresh reads per tick (default 5/s: half of AWS's refill rate) for
+//     target groups and as many for classic ELBs (each ELB API version has its own bucket at
+//     AWS, see elbAPI). When
 //     the fleet fits in that budget every balancer is read every tick, and a refresh then costs
 //     exactly Cmin = ceil(groups/100) + target groups + classic ELBs calls. Health carried over
 //     from an earlier read is marked Stale with its CheckedAt.
@@ -70,11 +72,12 @@ type Inventory struct {
 	images      map[string]model.Sym // instance ID -> AMI, for instances the group listing gives none
 	balancers   map[string]*balancer // by target group ARN or classic ELB name
 	refreshes   map[string]*refreshState
-	elbBudget   *budget
+	elbBudget   [elbAPIs]*budget // per ELB API version, as AWS's buckets
 	ec2Budget   *budget
 	sweep       *budget
 	mustRefresh *budget
 	gen         uint64
+	fullGen     uint64 // the last snapshot that listed every group
 	turns       uint64 // balancer picks so far: the round-robin clock
 	// firstScreen is set while the console's first screen is being read: from a first
 	// snapshot that held its balancer budget until every balancer on screen was read.
@@ -124,7 +127,7 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 		images:      map[string]model.Sym{},
 		balancers:   map[string]*balancer{},
 		refreshes:   map[string]*refreshState{},
-		elbBudget:   newBudget(opts.ELBReadsPerSecond, opts.Refresh),
+		elbBudget:   [elbAPIs]*budget{newBudget(opts.ELBReadsPerSecond, opts.Refresh), newBudget(opts.ELBReadsPerSecond, opts.Refresh)},
 		ec2Budget:   newBudget(opts.EC2ReadsPerSecond, opts.Refresh),
 		sweep:       newBudget(sweepRate, opts.Refresh),
 		mustRefresh: newBudget(mustRate, opts.Refresh),
@@ -296,7 +299,7 @@ const maxProblems = 20
 // snapshotRun is the bookkeeping of one Snapshot call.
 type snapshotRun struct {
 	now        time.Time
-	elbBreaker breaker
+	elbBreaker [elbAPIs]breaker // per ELB API version: each has its own bucket
 	ec2Breaker breaker
 
 	// holdBalancers keeps the first snapshot's balancer budget for the screen (Snapshot).
@@ -362,6 +365,9 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	// is on screen yet: it keeps the load-balancer burst for the console's next snapshot,
 	// which spends it on the balancers on screen (see balancerTasks).
 	s.holdBalancers = first && !inv.focusedOnce()
+	if full {
+		inv.fullGen = inv.gen
+	}
 
 	for i := range reads {
 		reads[i].draining = inv.groupDraining(&reads[i])
@@ -405,11 +411,41 @@ func (inv *Inventory) Snapshot(ctx context.Context) (model.Fleet, error) {
 	return fleet, nil
 }
 
-// fullListEvery is how often the console's snapshots list every group of the account. In
-// between, a snapshot lists only the services it must see every tick (on screen, under the
-// cursor, rolling out, moving or draining) with a tag filter, and keeps the other groups from
-// the last full listing: at 2,000 groups that is 2 pages a tick instead of 20.
+// fullListEvery is how often the console's snapshots list every group of the account, at
+// least (see fullListInterval). In between, a snapshot lists only the services it must see
+// every tick (on screen, under the cursor, rolling out, moving or draining) with a tag
+// filter, and keeps the other groups from the last full listing: at 2,000 groups that is 2
+// pages a tick instead of 20.
 const fullListEvery = time.Minute
+
+// listPagesPerMinute is what the console's group listing may cost: DescribeAutoScalingGroups
+// pages a minute, full and tag-filtered listings together (issue 12's goal at 2,000 groups).
+const listPagesPerMinute = 40
+
+// fullListMax is the longest the console goes without a full listing, whatever it costs.
+const fullListMax = 2 * time.Minute
+
+// fullListInterval is the time between two full listings of fullPages pages when every other
+// tick lists focusedPages: fullListEvery, or the shortest whole number of ticks past it that
+// keeps the listing within listPagesPerMinute, up to fullListMax. Every tick still lists the
+// services it must see, so a change to one of them shows on the next tick; only the groups
+// no tick asks for wait longer. At 2,000 groups (20 pages) with 54 services on screen (108
+// groups, 2 pages a tick) a minute would cost 20 + 11 x 2 = 42 pages; 14 ticks (70 s) cost
+// 20 + 13 x 2 = 46 pages, 39.4 a minute. Up to 100 focused groups (1 page a tick) it stays
+// a minute: 20 + 11 = 31.
+func fullListInterval(fullPages, focusedPages int, tick time.Duration) time.Duration {
+	if tick <= 0 {
+		return fullListEvery
+	}
+	k := int((fullListEvery + tick - 1) / tick)
+	for ; time.Duration(k)*tick < fullListMax; k++ {
+		pages := float64(fullPages + (k-1)*focusedPages)
+		if pages*float64(time.Minute) <= listPagesPerMinute*float64(time.Duration(k)*tick) {
+			break
+		}
+	}
+	return min(time.Duration(k)*tick, fullListMax)
+}
 
 // listGroups lists the groups this snapshot works on, sorted by name: every group (a full
 // listing, full is true) when one is due, else the wanted services' groups, tag-filtered,
@@ -438,7 +474,8 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 		}
 	}
 	pages := func(n int) int { return (n + maxGroupsPerPage - 1) / maxGroupsPerPage }
-	full = inv.listedAt.IsZero() || s.now.Sub(inv.listedAt) >= fullListEvery || len(names) == 0 ||
+	every := fullListInterval(pages(len(inv.listed)), pages(wanted), inv.opts.Refresh)
+	full = inv.listedAt.IsZero() || s.now.Sub(inv.listedAt) >= every || len(names) == 0 ||
 		pages(wanted) >= pages(len(inv.listed))
 	var filters []astypes.Filter
 	switch {
@@ -674,6 +711,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		if b.gen != inv.gen {
 			b.gen = inv.gen
 			b.readNow = false
+			b.prio = tierRest
 			all = append(all, b)
 		}
 		return b
@@ -682,21 +720,28 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	// of every group of a hot service is read every tick (within the budget). The service
 	// under the cursor, and a group whose listing changed since the last tick (instances
 	// launched or leaving, lifecycle, health or version changed), go first.
-	tier := map[model.ServiceKey]int{}
+	tier := map[model.ServiceKey]int8{}
 	changed := map[string]bool{}
+	// Groups come sorted by name, so a service's groups are mostly next to each other: its
+	// focus is looked up once for the run.
+	var lastKey model.ServiceKey
+	lastFocused, haveLast := false, false
 	for i := range reads {
 		r := &reads[i]
 		k := serviceKey(r.g)
-		if focus[k] || r.moving || inv.refreshes[r.g.Name] != nil && inv.refreshes[r.g.Name].last.Active() || r.draining {
-			tier[k] = max(tier[k], tierHot)
-		}
-		if k == cursor {
-			tier[k] = tierNow
+		if !haveLast || k != lastKey {
+			lastKey, lastFocused, haveLast = k, focus[k], true
 		}
 		st, ok := inv.refreshes[r.g.Name]
 		if !ok {
 			st = &refreshState{}
 			inv.refreshes[r.g.Name] = st
+		}
+		if lastFocused || r.moving || st.last.Active() || r.draining {
+			tier[k] = max(tier[k], tierHot)
+		}
+		if k == cursor {
+			tier[k] = tierNow
 		}
 		if r.kept && st.sigSet {
 			continue // kept from the last listing: nothing new to compare
@@ -707,7 +752,6 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		}
 		st.sig, st.sigSet = sig, true
 	}
-	prio := map[*balancer]int{}
 	for i := range reads {
 		r := &reads[i]
 		t := tier[serviceKey(r.g)]
@@ -716,48 +760,65 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		}
 		for j, arn := range r.tgARNs {
 			b := use(arn, r.g.TargetGroups[j], model.TargetGroup)
-			prio[b] = max(prio[b], t)
+			b.prio = max(b.prio, t)
 		}
 		for _, name := range r.g.ClassicELBs {
 			b := use(name, name, model.ClassicELB)
-			prio[b] = max(prio[b], t)
+			b.prio = max(b.prio, t)
 		}
 	}
 	s.stats.GroupsChanged = len(changed)
-	// A balancer whose last read failed waits out its back-off.
+	// A balancer whose last read failed waits out its back-off. One of the rest (off screen,
+	// at rest) read since the last full listing waits for the next: its group's instances are
+	// no fresher than that listing, and a budget bigger than its API's balancers (a few
+	// classic ELBs beside 2,000 target groups) would otherwise read the same ones every tick.
+	// A fleet listed in full every tick (up to 100 groups) is read every tick as before.
 	ready := all[:0:0]
 	for _, b := range all {
-		if s.now.Unix() >= b.retryAt {
-			ready = append(ready, b)
+		if s.now.Unix() < b.retryAt || b.prio == tierRest && b.checkedAt != 0 && b.attempted >= inv.fullGen {
+			continue
 		}
+		ready = append(ready, b)
 	}
-	n := inv.elbBudget.available(s.now)
-	// First screen: while a balancer on screen (or under the cursor, or of a changed group)
-	// has never been read, the snapshot spends the bucket's burst, up to AWS's own burst, on
-	// them before anything else: the screen is complete in a tick or two, and the sustained
-	// rate stays the budget's.
-	reserve := true
-	if inv.firstScreen {
-		inv.firstScreen = false
-		for _, b := range ready {
-			if prio[b] > tierRest && b.checkedAt == 0 {
-				n = max(n, min(inv.elbBudget.spare(), elbBurst))
-				reserve, inv.firstScreen = false, true
-				break
+	// Each ELB API version has its own bucket at AWS, so each has its own budget: target
+	// groups and classic ELBs are chosen apart, each within its own.
+	var byAPI [elbAPIs][]*balancer
+	for _, b := range ready {
+		byAPI[apiOf(b.kind)] = append(byAPI[apiOf(b.kind)], b)
+	}
+	first := inv.firstScreen
+	inv.firstScreen = false
+	var chosen []*balancer
+	for api := range elbAPIs {
+		bud, ready := inv.elbBudget[api], byAPI[api]
+		n := bud.available(s.now)
+		// First screen: while a balancer on screen (or under the cursor, or of a changed
+		// group) has never been read, the snapshot spends the bucket's burst, up to AWS's
+		// own burst, on them before anything else: the screen is complete in a tick or two,
+		// and the sustained rate stays the budget's.
+		reserve := true
+		if first {
+			for _, b := range ready {
+				if b.prio > tierRest && b.checkedAt == 0 {
+					n = max(n, min(bud.spare(), elbBurst))
+					reserve, inv.firstScreen = false, true
+					break
+				}
 			}
 		}
+		if s.holdBalancers && len(ready) > n {
+			n, inv.firstScreen = 0, true
+		}
+		picked := selectBalancers(ready, n, reserve, &inv.turns)
+		bud.spend(len(picked))
+		chosen = append(chosen, picked...)
 	}
-	if s.holdBalancers && len(ready) > n {
-		n, inv.firstScreen = 0, true
-	}
-	chosen := selectBalancers(ready, prio, n, reserve, &inv.turns)
-	inv.elbBudget.spend(len(chosen))
 	for _, b := range chosen {
 		b.attempted = inv.gen
 	}
 	s.stats.Balancers, s.stats.BalancersRead = len(all), len(chosen)
 	for _, b := range all {
-		if prio[b] > tierRest {
+		if b.prio > tierRest {
 			s.stats.BalancersPriority++
 		}
 	}

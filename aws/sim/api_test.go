@@ -14,6 +14,7 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -209,7 +210,7 @@ func TestPaginationAt100(t *testing.T) {
 
 func TestThrottlingBuckets(t *testing.T) {
 	clk := NewManualClock(t0)
-	c := NewScale(clk, Options{Throttle: true}, ScaleSpec{Groups: 4, InstancesPerGroup: 1, TargetGroups: 4})
+	c := NewScale(clk, Options{Throttle: true}, ScaleSpec{Groups: 4, InstancesPerGroup: 1, TargetGroups: 4, ClassicELBs: 1})
 	cl := c.Clients()
 	ctx := context.Background()
 	arn := c.st.TargetGroups[0].ARN
@@ -234,10 +235,16 @@ func TestThrottlingBuckets(t *testing.T) {
 		_, err := cl.ELBv2.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
 		return err
 	}
+	classicCall := func() error {
+		_, err := cl.ELB.DescribeInstanceHealth(ctx, &elb.DescribeInstanceHealthInput{LoadBalancerName: aws.String("clb-000")})
+		return err
+	}
 	asCall := func() error {
 		_, err := cl.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
 		return err
 	}
+	// ELB API version 1 (classic) has its own bucket ("Each ELB API version has its own
+	// buckets and tokens"): its burst is whole right after version 2's was spent.
 	for _, tc := range []struct {
 		name       string
 		call       func() error
@@ -245,7 +252,8 @@ func TestThrottlingBuckets(t *testing.T) {
 		code       string
 	}{
 		{"ec2", ec2Call, 100, 20, "RequestLimitExceeded"},
-		{"elb", elbCall, 40, 10, "Throttling"},
+		{"elbv2", elbCall, 40, 10, "Throttling"},
+		{"classic elb", classicCall, 40, 10, "Throttling"},
 		{"autoscaling", asCall, 40, 10, "Throttling"},
 	} {
 		if ok, thr, code := count(tc.burst+5, tc.call); ok != tc.burst || thr != 5 || code != tc.code {
@@ -257,17 +265,21 @@ func TestThrottlingBuckets(t *testing.T) {
 		name string
 		call func() error
 		per  int
-	}{{"ec2", ec2Call, 20}, {"elb", elbCall, 10}, {"autoscaling", asCall, 10}} {
+	}{{"ec2", ec2Call, 20}, {"elbv2", elbCall, 10}, {"classic elb", classicCall, 10}, {"autoscaling", asCall, 10}} {
 		if ok, thr, _ := count(tc.per+3, tc.call); ok != tc.per || thr != 3 {
 			t.Errorf("%s after 1 s: %d ok, %d throttled, want %d and 3", tc.name, ok, thr, tc.per)
 		}
 	}
-	// Classic and v2 load balancer reads share one bucket.
-	if _, err := cl.ELB.DescribeInstanceHealth(ctx, nil); errCode(err) != "Throttling" {
-		t.Errorf("classic read with the shared bucket empty: %v", err)
+	// Emptying the classic bucket leaves version 2's refill alone.
+	clk.Advance(time.Second)
+	if ok, thr, _ := count(13, classicCall); ok != 10 || thr != 3 {
+		t.Errorf("classic after 1 s more: %d ok, %d throttled, want 10 and 3", ok, thr)
+	}
+	if ok, thr, _ := count(10, elbCall); ok != 10 || thr != 0 {
+		t.Errorf("elbv2 with the classic bucket empty: %d ok, %d throttled, want 10 and 0", ok, thr)
 	}
 	thr := c.Throttled()
-	if thr["DescribeImages"] != 8 || thr["DescribeTargetHealth"] != 8 || thr["DescribeAutoScalingGroups"] != 8 || thr["DescribeInstanceHealth"] != 1 {
+	if thr["DescribeImages"] != 8 || thr["DescribeTargetHealth"] != 8 || thr["DescribeAutoScalingGroups"] != 8 || thr["DescribeInstanceHealth"] != 11 {
 		t.Errorf("throttled counts %v", thr)
 	}
 	if c.Calls()["DescribeImages"] != 128 {

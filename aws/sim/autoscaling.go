@@ -59,11 +59,12 @@ func (a *autoScalingClient) DescribeAutoScalingGroups(_ context.Context, in *aut
 		return nil, apiError(svcAutoScaling, op, "ValidationError", "1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value less than or equal to 100", aws.ToInt32(in.MaxRecords))
 	}
 	var match []*Group
+	filters := newGroupFilters(in.Filters)
 	for _, g := range c.st.Groups {
 		if len(in.AutoScalingGroupNames) > 0 && !slices.Contains(in.AutoScalingGroupNames, g.Name) {
 			continue
 		}
-		if !groupMatches(g, in.Filters) {
+		if !groupMatches(g, filters) {
 			continue
 		}
 		match = append(match, g)
@@ -79,20 +80,38 @@ func (a *autoScalingClient) DescribeAutoScalingGroups(_ context.Context, in *aut
 	return out, nil
 }
 
+// groupFilter is one DescribeAutoScalingGroups filter with its values as a set, built once
+// per call (a page of a 2,000-group account is matched against every group).
+type groupFilter struct {
+	name   string
+	values map[string]bool
+}
+
+func newGroupFilters(filters []astypes.Filter) []groupFilter {
+	out := make([]groupFilter, len(filters))
+	for i, f := range filters {
+		out[i] = groupFilter{name: aws.ToString(f.Name), values: make(map[string]bool, len(f.Values))}
+		for _, v := range f.Values {
+			out[i].values[v] = true
+		}
+	}
+	return out
+}
+
 // groupMatches applies DescribeAutoScalingGroups filters: values of one filter are ORed,
 // filters are ANDed.
-func groupMatches(g *Group, filters []astypes.Filter) bool {
+func groupMatches(g *Group, filters []groupFilter) bool {
 	for _, f := range filters {
-		name := aws.ToString(f.Name)
+		name := f.name
 		ok := false
 		for _, t := range g.Tags {
 			switch {
 			case name == "tag-key":
-				ok = slices.Contains(f.Values, t.Key)
+				ok = f.values[t.Key]
 			case name == "tag-value":
-				ok = slices.Contains(f.Values, t.Value)
+				ok = f.values[t.Value]
 			case strings.HasPrefix(name, "tag:"):
-				ok = t.Key == name[len("tag:"):] && slices.Contains(f.Values, t.Value)
+				ok = t.Key == name[len("tag:"):] && f.values[t.Value]
 			}
 			if ok {
 				break

@@ -21,7 +21,8 @@
 //   - IAM is modelled only as actions taken away with Deny (ec2:RunInstances also where Auto
 //     Scaling checks it); templates name no instance profile, so iam:PassRole is not checked.
 //   - CreateImage does not reboot the instance; every image has one 8 GiB root snapshot.
-//   - Load balancer reads (ELBv2 and classic) share one token bucket; STS is not throttled.
+//   - Load balancer API writes are not throttled (the simulator's ELB APIs are reads only);
+//     STS is not throttled.
 //   - Several accounts and regions are a Partition (partition.go): images are shared and
 //     copied across them (images.go). CreateLaunchTemplateVersion accepts an image the
 //     account cannot launch and warns, as AWS does; launching from it fails as on AWS
@@ -60,8 +61,9 @@ type Options struct {
 	// benchmarks.
 	Latency time.Duration
 	// Throttle models AWS's per-account token buckets on the simulated clock: EC2 reads
-	// (bucket 100, refill 20/s), EC2 writes (200, 5/s), load balancer reads, classic and v2
-	// together (40, 10/s), Auto Scaling (40, 10/s).
+	// (bucket 100, refill 20/s), EC2 writes (200, 5/s), ELB API version 2 reads (target
+	// groups: 40, 10/s), ELB API version 1 reads (classic ELBs: a bucket of their own, 40,
+	// 10/s), Auto Scaling (40, 10/s).
 	Throttle bool
 	// Account and Region default to 123456789012 and us-east-1.
 	Account string
@@ -299,10 +301,20 @@ func (b *bucket) take(now time.Time) bool {
 }
 
 // Throttle bucket names and their AWS-documented sizes and refill rates.
+//
+// Elastic Load Balancing: "Request throttling for the Elastic Load Balancing API"
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-throttling.html):
+// "ELB API version 2 supports ... Application Load Balancers, Network Load Balancers, and
+// Gateway Load Balancers. ELB API version 1 supports Classic Load Balancers. Each ELB API
+// version has its own buckets and tokens", and the non-mutating (Describe*) bucket holds 40
+// tokens and refills 10 a second. So target group reads (elbv2-read) and classic ELB reads
+// (elb-read) are two buckets of 40 + 10/s. The page's mutating buckets are not modelled: the
+// simulator serves no load balancer writes.
 var bucketSpecs = map[string][2]float64{
 	"ec2-read":    {100, 20},
 	"ec2-write":   {200, 5},
-	"elb":         {40, 10},
+	"elbv2-read":  {40, 10},
+	"elb-read":    {40, 10},
 	"autoscaling": {40, 10},
 }
 

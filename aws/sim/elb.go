@@ -20,7 +20,7 @@ type elbv2Client struct{ c *Cloud }
 func (e *elbv2Client) DescribeTargetHealth(_ context.Context, in *elbv2.DescribeTargetHealthInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error) {
 	const op = "DescribeTargetHealth"
 	c := e.c
-	if err := c.begin(svcELBv2, op, "elb"); err != nil {
+	if err := c.begin(svcELBv2, op, "elbv2-read"); err != nil {
 		return nil, err
 	}
 	defer c.mu.Unlock()
@@ -79,7 +79,7 @@ func (e *elbv2Client) DescribeTargetHealth(_ context.Context, in *elbv2.Describe
 func (e *elbv2Client) DescribeTargetGroupAttributes(_ context.Context, in *elbv2.DescribeTargetGroupAttributesInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupAttributesOutput, error) {
 	const op = "DescribeTargetGroupAttributes"
 	c := e.c
-	if err := c.begin(svcELBv2, op, "elb"); err != nil {
+	if err := c.begin(svcELBv2, op, "elbv2-read"); err != nil {
 		return nil, err
 	}
 	defer c.mu.Unlock()
@@ -108,7 +108,7 @@ func (e *elbv2Client) DescribeTargetGroupAttributes(_ context.Context, in *elbv2
 func (e *elbv2Client) DescribeTargetGroups(_ context.Context, in *elbv2.DescribeTargetGroupsInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupsOutput, error) {
 	const op = "DescribeTargetGroups"
 	c := e.c
-	if err := c.begin(svcELBv2, op, "elb"); err != nil {
+	if err := c.begin(svcELBv2, op, "elbv2-read"); err != nil {
 		return nil, err
 	}
 	defer c.mu.Unlock()
@@ -174,7 +174,7 @@ type elbClient struct{ c *Cloud }
 func (e *elbClient) DescribeInstanceHealth(_ context.Context, in *elb.DescribeInstanceHealthInput, _ ...func(*elb.Options)) (*elb.DescribeInstanceHealthOutput, error) {
 	const op = "DescribeInstanceHealth"
 	c := e.c
-	if err := c.begin(svcELB, op, "elb"); err != nil {
+	if err := c.begin(svcELB, op, "elb-read"); err != nil {
 		return nil, err
 	}
 	defer c.mu.Unlock()
@@ -234,7 +234,7 @@ func (e *elbClient) DescribeInstanceHealth(_ context.Context, in *elb.DescribeIn
 func (e *elbClient) DescribeLoadBalancerAttributes(_ context.Context, in *elb.DescribeLoadBalancerAttributesInput, _ ...func(*elb.Options)) (*elb.DescribeLoadBalancerAttributesOutput, error) {
 	const op = "DescribeLoadBalancerAttributes"
 	c := e.c
-	if err := c.begin(svcELB, op, "elb"); err != nil {
+	if err := c.begin(svcELB, op, "elb-read"); err != nil {
 		return nil, err
 	}
 	defer c.mu.Unlock()
@@ -257,7 +257,7 @@ func (e *elbClient) DescribeLoadBalancerAttributes(_ context.Context, in *elb.De
 func (e *elbClient) DescribeLoadBalancers(_ context.Context, in *elb.DescribeLoadBalancersInput, _ ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error) {
 	const op = "DescribeLoadBalancers"
 	c := e.c
-	if err := c.begin(svcELB, op, "elb"); err != nil {
+	if err := c.begin(svcELB, op, "elb-read"); err != nil {
 		return nil, err
 	}
 	defer c.mu.Unlock()
