@@ -45,6 +45,22 @@ func motoURL(t *testing.T) string {
 	return ""
 }
 
+// motoEnv points the standard credential chain at moto (test credentials, us-east-1, no
+// profile or shared files, one attempt per call) and returns moto's URL.
+func motoEnv(t *testing.T) string {
+	t.Helper()
+	base := motoURL(t)
+	t.Setenv("AWS_ENDPOINT_URL", base)
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	return base
+}
+
 func motoPost(t *testing.T, base, path string) []byte {
 	t.Helper()
 	resp, err := http.Post(base+path, "application/json", nil)
@@ -228,18 +244,11 @@ var isRead = func(action string) bool {
 // moto with request recording on, and proves that only read operations reached it. The same
 // sweep in normal mode must record mutating requests, so the test can fail.
 func TestMoto_ReadOnlyKeySweepSendsOnlyReads(t *testing.T) {
-	base := motoURL(t)
-	t.Setenv("AWS_ENDPOINT_URL", base)
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
 	// moto answers DescribeInstanceRefreshes (not implemented there) with HTTP 500, which the
 	// retryer would back off on and retry five times per call: most of the sweep's time. Which
-	// operations reach moto, the sweep's subject, does not depend on retries.
-	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	// operations reach moto, the sweep's subject, does not depend on retries (motoEnv sets
+	// AWS_MAX_ATTEMPTS=1).
+	base := motoEnv(t)
 	// Tag this test's requests, so that the recording can be told from other tests' traffic.
 	appID := fmt.Sprintf("sweep-%d", time.Now().UnixNano())
 	t.Setenv("AWS_SDK_UA_APP_ID", appID)

@@ -20,15 +20,7 @@ import (
 // operator's action from the group next to this machine's, `audit --send` sends this machine's
 // event once, and read-only `audit` sends nothing.
 func TestMoto_AuditCommandSharesTheLog(t *testing.T) {
-	base := motoURL(t)
-	t.Setenv("AWS_ENDPOINT_URL", base)
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	motoEnv(t)
 	state := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", state)
 	ctx := context.Background()
