@@ -71,7 +71,11 @@ func TestGoldenServiceScreenWithDrainingTargets(t *testing.T) {
 	tm.Send(press(keys.Filter.Apply))
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("filter: web pro")) }, teatest.WithDuration(5*time.Second))
 	tm.Send(press(keys.Services.Open))
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("Baked images")) }, teatest.WithDuration(5*time.Second))
+	// The images and the release ledger are read apart: wait for both (the ledger also puts
+	// the release marks on the sparklines).
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		return bytes.Contains(b, []byte("Baked images")) && bytes.Contains(b, []byte("was live"))
+	}, teatest.WithDuration(5*time.Second))
 	fm := finish(t, tm)
 	if fm.detail.key.Name != "web" || fm.detail.key.Env != "production" {
 		t.Fatalf("opened %v", fm.detail.key)
