@@ -142,7 +142,8 @@ func (c *Console) Snapshot(ctx context.Context) (model.Fleet, error) {
 		for _, g := range m.last {
 			// Two members may read one account and region (different roles or tag keys):
 			// a group is listed once.
-			k := g.Origin.Account + "/" + g.Origin.Region + "/" + g.Name
+			o := g.From()
+			k := o.Account + "/" + o.Region + "/" + g.Name
 			if seen[k] {
 				continue
 			}
@@ -166,7 +167,7 @@ func (c *Console) Snapshot(ctx context.Context) (model.Fleet, error) {
 		s := &fleet.Services[i]
 		s.Origin = model.Origin{}
 		for _, g := range s.Groups {
-			s.Origin = s.Origin.Merge(g.Origin)
+			s.Origin = s.Origin.Merge(g.From())
 		}
 		// A row of one region is unread only when that region's member failed (or one
 		// whose region was never read).
@@ -225,11 +226,12 @@ func (c *Console) read(ctx context.Context, m *member) []string {
 	m.lastAt = f.FetchedAt
 	m.origin = model.Origin{Account: f.Account, Region: f.Region, Identity: f.Identity}
 	var keep []model.Group
+	origin := m.origin // one per read, shared by its groups
 	for _, g := range f.Groups {
 		if g.Env != "" && !c.serves(m, g.Env) {
 			continue
 		}
-		g.Origin = m.origin
+		g.Origin = &origin
 		keep = append(keep, g)
 	}
 	m.last = keep
