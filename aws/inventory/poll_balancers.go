@@ -1,7 +1,9 @@
 package inventory
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -65,10 +67,11 @@ type balancer struct {
 	key  string // target group ARN or classic ELB name
 	name string // what the console shows: the target group or ELB name
 	// healthy are the instance IDs of the targets the last read found healthy with nothing
-	// more to say, sorted: 16 bytes each, most of 20,000 targets. rows are the others (also
-	// sorted by instance ID, 24 bytes a row); the few with a reason or draining keep those in
-	// notes, which the fleet's rows share (a read makes new ones, never writes them).
-	healthy []string
+	// more to say, sorted and packed (see packedIDs): 9 bytes each, most of 20,000 targets.
+	// rows are the others (also sorted by instance ID, 24 bytes a row), and any healthy
+	// target whose ID does not pack; the few with a reason or draining keep those in notes,
+	// which the fleet's rows share (a read makes new ones, never writes them).
+	healthy packedIDs
 	rows    []targetRow
 	notes   []model.TargetNote
 	// errNote is the note of its targets while it was never read and its last read failed.
@@ -104,6 +107,55 @@ type target struct {
 	observed   bool
 }
 
+// packedIDs are instance IDs of the form "i-" and 17 lowercase hex digits (EC2's current
+// IDs), packedIDLen bytes each (the first digit, then the other 16 as a big-endian
+// uint64), sorted. It is only a way of storing an ID AWS returned, read back exactly; an ID of
+// any other form is kept as a string instead (a targetRow). 9 bytes where a string is 16.
+type packedIDs []byte
+
+const packedIDLen = 9
+
+// packID packs id, if it has the form packedIDs stores.
+func packID(id string) (p [packedIDLen]byte, ok bool) {
+	if len(id) != 2+17 || id[:2] != "i-" {
+		return p, false
+	}
+	var lo uint64
+	for i := 2; i < len(id); i++ {
+		c := id[i]
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'f':
+			d = c - 'a' + 10
+		default:
+			return p, false
+		}
+		if i == 2 {
+			p[0] = d
+			continue
+		}
+		lo = lo<<4 | uint64(d)
+	}
+	binary.BigEndian.PutUint64(p[1:], lo)
+	return p, true
+}
+
+// has reports whether id is among the packed IDs.
+func (ps packedIDs) has(id string) bool {
+	if len(ps) == 0 {
+		return false
+	}
+	p, ok := packID(id)
+	if !ok {
+		return false
+	}
+	n := len(ps) / packedIDLen
+	_, found := sort.Find(n, func(i int) int { return bytes.Compare(p[:], ps[i*packedIDLen:(i+1)*packedIDLen]) })
+	return found
+}
+
 // targetRow is a target as the balancer keeps it; note indexes notes, -1 for none.
 type targetRow struct {
 	id    string
@@ -122,8 +174,8 @@ func (b *balancer) target(id string) (target, bool) {
 	if i, ok := b.find(id); ok {
 		return b.at(i), true
 	}
-	if i, ok := slices.BinarySearch(b.healthy, id); ok {
-		return target{id: b.healthy[i], state: model.TargetHealthy}, true
+	if b.healthy.has(id) {
+		return target{id: id, state: model.TargetHealthy}, true
 	}
 	return target{}, false
 }
@@ -149,7 +201,10 @@ func (b *balancer) at(i int) target {
 
 // keep stores a read's targets, sorted by instance ID, as healthy IDs, rows and notes.
 func (b *balancer) keep(ts []target) {
-	plain := func(t target) bool { return t.state == model.TargetHealthy && t.reason == "" && t.drainSince == 0 }
+	plain := func(t target) bool {
+		_, packs := packID(t.id)
+		return packs && t.state == model.TargetHealthy && t.reason == "" && t.drainSince == 0
+	}
 	n := 0
 	for _, t := range ts {
 		if plain(t) {
@@ -158,14 +213,15 @@ func (b *balancer) keep(ts []target) {
 	}
 	b.healthy, b.rows, b.notes, b.drainingN = nil, nil, nil, 0
 	if n > 0 {
-		b.healthy = make([]string, 0, n)
+		b.healthy = make(packedIDs, 0, n*packedIDLen)
 	}
 	if len(ts) > n {
 		b.rows = make([]targetRow, 0, len(ts)-n)
 	}
 	for _, t := range ts {
 		if plain(t) {
-			b.healthy = append(b.healthy, t.id)
+			p, _ := packID(t.id)
+			b.healthy = append(b.healthy, p[:]...)
 			continue
 		}
 		r := targetRow{id: t.id, note: -1, state: t.state}
@@ -470,8 +526,7 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 		}
 		return th, true
 	}
-	if i, ok := slices.BinarySearch(b.healthy, id); ok {
-		b.healthy[i] = id
+	if b.healthy.has(id) {
 		th.State = model.TargetHealthy
 		return th, true
 	}
