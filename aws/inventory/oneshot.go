@@ -446,8 +446,8 @@ func (inv *Inventory) allBalancers(reads []groupRead) []*balancer {
 			b = &balancer{kind: kind, key: key, name: name}
 			inv.balancers[key] = b
 		}
-		if b.gen != inv.gen {
-			b.gen, b.readNow = inv.gen, false
+		if b.gen != uint32(inv.gen) {
+			b.gen, b.readNow = uint32(inv.gen), false
 			all = append(all, b)
 		}
 	}
@@ -508,11 +508,11 @@ func (o *oneShotRun) balancerTask(b *balancer) task {
 		}
 		return func() {
 			if err != nil {
-				b.err = o.why(err)
+				b.setErr(o.why(err))
 				o.missing(what+" (its targets' health is unknown)", err)
 				return
 			}
-			b.err = ""
+			b.setErr("")
 			// The delay first: the draining targets' notes carry it.
 			if needDelay {
 				if delayErr != nil {

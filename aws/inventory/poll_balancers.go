@@ -74,18 +74,18 @@ type balancer struct {
 	healthy packedIDs
 	rows    []targetRow
 	notes   []model.TargetNote
-	// errNote is the note of its targets while it was never read and its last read failed.
+	// errNote says why the last attempt failed ("not read: " and the reason; nil when it
+	// succeeded): the note of its targets while it was never read.
 	errNote *model.TargetNote
 	// checkedAt is the unix second of the last successful read; 0 means never read.
 	checkedAt int64
-	turn      uint64 // when it was last picked, in picks: the round-robin order
-	err       string // why the last attempt failed; "" when it succeeded
 	delayAt   stamp
-	gen       uint64 // the last snapshot whose groups referenced it
+	turn      uint32 // when it was last picked, in picks: the round-robin order
+	gen       uint32 // the last snapshot whose groups referenced it (Inventory.gen, as uint32)
 	// attempted is the last snapshot that chose it for a read (or created it): a group's
 	// rows can change only in that snapshot and the next (when they turn Stale).
-	attempted uint64
-	retryAt   int64 // unix second
+	attempted uint32
+	retryAt   uint32 // unix second
 	// drainingN counts targets draining at the last read: most balancers have none, and
 	// asking them about each instance every tick would cost a search per instance.
 	drainingN int32
@@ -96,6 +96,22 @@ type balancer struct {
 	kind     model.BalancerKind
 	readNow  bool // read successfully by the current snapshot
 	prio     int8 // its tier in the current snapshot (balancerTasks)
+}
+
+// notReadPrefix begins the note of a balancer's targets when its last read failed.
+const notReadPrefix = "not read: "
+
+// setErr records why the last attempt failed ("" when it succeeded); the note is made again
+// only when the reason changed.
+func (b *balancer) setErr(why string) {
+	if why == "" {
+		b.errNote = nil
+		return
+	}
+	if n := b.errNote; n != nil && len(n.Reason) == len(notReadPrefix)+len(why) && n.Reason[len(notReadPrefix):] == why {
+		return
+	}
+	b.errNote = &model.TargetNote{Reason: notReadPrefix + why}
 }
 
 // target is one instance's health at one balancer, with the drain bookkeeping.
@@ -356,7 +372,7 @@ const (
 // Without reserve (the first screen) the priority tier takes the whole budget, and its
 // balancers never read come before those read already (even the cursor's, read a tick ago):
 // the screen is complete as soon as the budget allows.
-func selectBalancers(all []*balancer, n int, reserve bool, turns *uint64) []*balancer {
+func selectBalancers(all []*balancer, n int, reserve bool, turns *uint32) []*balancer {
 	var hot, rest []*balancer
 	for _, b := range all {
 		if b.prio > tierRest {
@@ -403,7 +419,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 		api := apiOf(b.kind)
 		if s.elbBreaker[api].tripped() {
 			// Not attempted: it comes first next tick.
-			return func() { b.err = errSkipped.Error(); b.turn = 0 }
+			return func() { b.setErr(errSkipped.Error()); b.turn = 0 }
 		}
 		var reads []targetRead
 		var err error
@@ -437,15 +453,16 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 		}
 		return func() {
 			if err != nil {
-				b.err = err.Error()
+				b.setErr(err.Error())
 				if !awsapi.Throttled(err) {
 					b.failures++
-					b.retryAt = s.now.Add(backoff(int(b.failures))).Unix()
+					b.retryAt = uint32(s.now.Add(backoff(int(b.failures))).Unix())
 				}
 				s.problem(err)
 				return
 			}
-			b.err, b.failures, b.retryAt = "", 0, 0
+			b.setErr("")
+			b.failures, b.retryAt = 0, 0
 			// The delay first: the draining targets' notes carry it.
 			if needDelay {
 				inv.elbBudget[api].spend(1)
@@ -507,10 +524,7 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 			return th, false
 		}
 		th.State, th.Note = model.TargetUnknown, noteNotRead
-		if b.err != "" {
-			if n := b.errNote; n == nil || n.Reason[len("not read: "):] != b.err {
-				b.errNote = &model.TargetNote{Reason: "not read: " + b.err}
-			}
+		if b.errNote != nil {
 			th.Note = b.errNote
 		}
 		return th, true

@@ -78,7 +78,7 @@ type Inventory struct {
 	mustRefresh *budget
 	gen         uint64
 	fullGen     uint64 // the last snapshot that listed every group
-	turns       uint64 // balancer picks so far: the round-robin clock
+	turns       uint32 // balancer picks so far: the round-robin clock
 	// firstScreen is set while the console's first screen is being read: from a first
 	// snapshot that held its balancer budget until every balancer on screen was read.
 	firstScreen bool
@@ -705,11 +705,11 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	use := func(key, name string, kind model.BalancerKind) *balancer {
 		b, ok := inv.balancers[key]
 		if !ok {
-			b = &balancer{kind: kind, key: key, name: name, attempted: inv.gen}
+			b = &balancer{kind: kind, key: key, name: name, attempted: uint32(inv.gen)}
 			inv.balancers[key] = b
 		}
-		if b.gen != inv.gen {
-			b.gen = inv.gen
+		if b.gen != uint32(inv.gen) {
+			b.gen = uint32(inv.gen)
 			b.readNow = false
 			b.prio = tierRest
 			all = append(all, b)
@@ -775,7 +775,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	// A fleet listed in full every tick (up to 100 groups) is read every tick as before.
 	ready := all[:0:0]
 	for _, b := range all {
-		if s.now.Unix() < b.retryAt || b.prio == tierRest && b.checkedAt != 0 && b.attempted >= inv.fullGen {
+		if s.now.Unix() < int64(b.retryAt) || b.prio == tierRest && b.checkedAt != 0 && b.attempted >= uint32(inv.fullGen) {
 			continue
 		}
 		ready = append(ready, b)
@@ -814,7 +814,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		chosen = append(chosen, picked...)
 	}
 	for _, b := range chosen {
-		b.attempted = inv.gen
+		b.attempted = uint32(inv.gen)
 	}
 	s.stats.Balancers, s.stats.BalancersRead = len(all), len(chosen)
 	for _, b := range all {
@@ -1002,7 +1002,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 		groups[i] = g
 	}
 	for _, b := range inv.balancers {
-		if b.gen == inv.gen && !b.readNow {
+		if b.gen == uint32(inv.gen) && !b.readNow {
 			s.stats.BalancersStale++
 		}
 	}
@@ -1040,7 +1040,7 @@ func (inv *Inventory) unchanged(r *groupRead) bool {
 	}
 	quiet := func(key string) bool {
 		b := inv.balancers[key]
-		return b != nil && b.attempted < inv.listedGen
+		return b != nil && b.attempted < uint32(inv.listedGen)
 	}
 	for _, arn := range r.tgARNs {
 		if !quiet(arn) {
@@ -1089,7 +1089,7 @@ func (inv *Inventory) pruneImages(groups []model.Group) {
 // prune forgets balancers, groups and instances the fleet no longer has.
 func (inv *Inventory) prune() {
 	for k, b := range inv.balancers {
-		if b.gen != inv.gen {
+		if b.gen != uint32(inv.gen) {
 			delete(inv.balancers, k)
 		}
 	}
