@@ -143,7 +143,7 @@ const (
 // reason, a drain countdown) is in Note, so that the row of a healthy target, most of a
 // fleet's 20,000, is 32 bytes.
 type TargetHealth struct {
-	Balancer string // target group name or classic ELB name
+	Balancer Sym // target group name or classic ELB name (interned: 8 bytes a row)
 	// Note is the reason and the drain countdown, nil when there is neither. Notes are
 	// shared (between the rows of a balancer, and between snapshots): never written once made.
 	Note *TargetNote

@@ -196,8 +196,8 @@ func scaleOldestHealth(fl *model.Fleet) int64 {
 		g := &fl.Groups[gi]
 		for ii := range g.Instances {
 			for _, th := range g.Instances[ii].Targets {
-				if at, ok := newest[th.Balancer]; !ok || th.CheckedAt.Sec() > at {
-					newest[th.Balancer] = th.CheckedAt.Sec()
+				if at, ok := newest[th.Balancer.String()]; !ok || th.CheckedAt.Sec() > at {
+					newest[th.Balancer.String()] = th.CheckedAt.Sec()
 				}
 			}
 		}
@@ -279,8 +279,8 @@ func scaleHealthAge(fl *model.Fleet, now time.Time) (float64, int) {
 		g := &fl.Groups[gi]
 		for ii := range g.Instances {
 			for _, th := range g.Instances[ii].Targets {
-				if at, ok := newest[th.Balancer]; !ok || th.CheckedAt.Sec() > at {
-					newest[th.Balancer] = th.CheckedAt.Sec()
+				if at, ok := newest[th.Balancer.String()]; !ok || th.CheckedAt.Sec() > at {
+					newest[th.Balancer.String()] = th.CheckedAt.Sec()
 				}
 			}
 		}

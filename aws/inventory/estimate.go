@@ -284,7 +284,7 @@ func (inv *Inventory) readClassicTimings(ctx context.Context, names []string, no
 	var errs []error
 	for _, name := range attrs {
 		count("DescribeLoadBalancerAttributes")
-		b := &balancer{kind: model.ClassicELB, key: name, name: name}
+		b := &balancer{kind: model.ClassicELB, key: name, name: model.Intern(name)}
 		delay, err := readDrainDelay(ctx, inv.c, b)
 		if err != nil {
 			inv.failed(model.ClassicELB, []string{name}, now)

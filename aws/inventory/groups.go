@@ -170,10 +170,11 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 	}
 	for _, arn := range a.TargetGroupARNs {
 		r.tgARNs = append(r.tgARNs, arn)
-		g.TargetGroups = append(g.TargetGroups, in.str(targetGroupName(arn)))
+		// Balancer names are Syms: the fleet's target rows name them in 8 bytes.
+		g.TargetGroups = append(g.TargetGroups, in.sym(targetGroupName(arn)).String())
 	}
 	for _, n := range a.LoadBalancerNames {
-		g.ClassicELBs = append(g.ClassicELBs, in.str(n))
+		g.ClassicELBs = append(g.ClassicELBs, in.sym(n).String())
 	}
 	if len(room) == len(a.Instances) {
 		g.Instances = room

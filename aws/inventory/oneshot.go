@@ -443,7 +443,7 @@ func (inv *Inventory) allBalancers(reads []groupRead) []*balancer {
 	use := func(key, name string, kind model.BalancerKind) {
 		b, ok := inv.balancers[key]
 		if !ok {
-			b = &balancer{kind: kind, key: key, name: name}
+			b = &balancer{kind: kind, key: key, name: model.Intern(name)}
 			inv.balancers[key] = b
 		}
 		if b.gen != uint32(inv.gen) {
@@ -467,9 +467,9 @@ func (inv *Inventory) allBalancers(reads []groupRead) []*balancer {
 // balancerTask reads one balancer's health, and its drain delay when a target drains.
 func (o *oneShotRun) balancerTask(b *balancer) task {
 	inv, s := o.inv, o.s
-	what := "target group " + b.name
+	what := "target group " + b.name.String()
 	if b.kind == model.ClassicELB {
-		what = "classic ELB " + b.name
+		what = "classic ELB " + b.name.String()
 	}
 	return func(ctx context.Context) func() {
 		var reads []targetRead
@@ -519,7 +519,7 @@ func (o *oneShotRun) balancerTask(b *balancer) task {
 					o.missing(what+"'s drain delay (the drain countdown is unknown)", delayErr)
 				} else {
 					b.delay, b.delayAt = delay, stampOf(s.now)
-					inv.timings.storeDelay(balancerRef{b.kind, b.name}, delay, s.now)
+					inv.timings.storeDelay(balancerRef{b.kind, b.name.String()}, delay, s.now)
 				}
 			}
 			inv.applyHealth(b, reads, s)

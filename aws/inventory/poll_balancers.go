@@ -64,8 +64,8 @@ const classicDraining = "Instance deregistration currently in progress"
 // balancer is what the inventory remembers of one target group or classic ELB between
 // snapshots: the last health it read, when, and the drain delay.
 type balancer struct {
-	key  string // target group ARN or classic ELB name
-	name string // what the console shows: the target group or ELB name
+	key  string    // target group ARN or classic ELB name
+	name model.Sym // what the console shows: the target group or ELB name
 	// healthy are the instance IDs of the targets the last read found healthy with nothing
 	// more to say, sorted and packed (see packedIDs): 9 bytes each, most of 20,000 targets.
 	// rows are the others (also sorted by instance ID, 24 bytes a row), and any healthy
@@ -329,7 +329,7 @@ func readDrainDelay(ctx context.Context, c awsapi.ReadClients, b *balancer) (int
 	if b.kind == model.ClassicELB {
 		out, err := c.ELB.DescribeLoadBalancerAttributes(ctx, &elb.DescribeLoadBalancerAttributesInput{LoadBalancerName: aws.String(b.key)})
 		if err != nil {
-			return 0, fmt.Errorf("read connection draining of classic ELB %s: %w", b.name, err)
+			return 0, fmt.Errorf("read connection draining of classic ELB %s: %w", b.name.String(), err)
 		}
 		if a := out.LoadBalancerAttributes; a != nil && a.ConnectionDraining != nil && a.ConnectionDraining.Enabled {
 			return aws.ToInt32(a.ConnectionDraining.Timeout), nil
@@ -338,7 +338,7 @@ func readDrainDelay(ctx context.Context, c awsapi.ReadClients, b *balancer) (int
 	}
 	out, err := c.ELBv2.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(b.key)})
 	if err != nil {
-		return 0, fmt.Errorf("read deregistration delay of %s: %w", b.name, err)
+		return 0, fmt.Errorf("read deregistration delay of %s: %w", b.name.String(), err)
 	}
 	return deregistrationDelay(out.Attributes), nil
 }
@@ -470,7 +470,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 					s.problem(delayErr)
 				} else {
 					b.delay, b.delayAt = delay, stampOf(s.now)
-					inv.timings.storeDelay(balancerRef{b.kind, b.name}, delay, s.now)
+					inv.timings.storeDelay(balancerRef{b.kind, b.name.String()}, delay, s.now)
 				}
 			}
 			inv.applyHealth(b, reads, s)

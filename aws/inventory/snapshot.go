@@ -705,7 +705,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	use := func(key, name string, kind model.BalancerKind) *balancer {
 		b, ok := inv.balancers[key]
 		if !ok {
-			b = &balancer{kind: kind, key: key, name: name, attempted: uint32(inv.gen)}
+			b = &balancer{kind: kind, key: key, name: model.Intern(name), attempted: uint32(inv.gen)}
 			inv.balancers[key] = b
 		}
 		if b.gen != uint32(inv.gen) {
