@@ -76,7 +76,9 @@ func (e *timingEntry) retryAfter(now time.Time, d time.Duration) {
 // timingCache holds the settings; Readiness, plans and snapshots use it concurrently.
 type timingCache struct {
 	mu sync.Mutex
-	m  map[balancerRef]*timingEntry
+	// m holds the entries by name, one map per kind (model.TargetGroup, model.ClassicELB):
+	// a string key is 16 bytes where a balancerRef is 24.
+	m [2]map[string]*timingEntry
 	// changes counts the writes to what known returns: a snapshot keeps a group's settings
 	// from its last assembly while it has not moved.
 	changes uint64
@@ -90,13 +92,15 @@ func (c *timingCache) version() uint64 {
 }
 
 func (c *timingCache) entry(ref balancerRef) *timingEntry {
-	if c.m == nil {
-		c.m = map[balancerRef]*timingEntry{}
+	m := c.m[ref.kind]
+	if m == nil {
+		m = map[string]*timingEntry{}
+		c.m[ref.kind] = m
 	}
-	e := c.m[ref]
+	e := m[ref.name]
 	if e == nil {
 		e = &timingEntry{}
-		c.m[ref] = e
+		m[ref.name] = e
 	}
 	return e
 }
@@ -126,7 +130,7 @@ func (c *timingCache) known(g *model.Group) []model.BalancerTiming {
 	defer c.mu.Unlock()
 	var out []model.BalancerTiming
 	add := func(ref balancerRef) {
-		if e := c.m[ref]; e != nil && e.hasChecks && e.hasDelay {
+		if e := c.m[ref.kind][ref.name]; e != nil && e.hasChecks && e.hasDelay {
 			out = append(out, model.BalancerTiming{Name: ref.name, Kind: ref.kind, Interval: e.interval, HealthyThreshold: e.threshold, DrainDelay: e.drainDelay})
 		}
 	}

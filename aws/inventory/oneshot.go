@@ -541,7 +541,7 @@ func (o *oneShotRun) refreshTasks(reads []groupRead) []task {
 			st = &refreshState{}
 			inv.refreshes[r.g.Name] = st
 		}
-		st.gen = inv.gen
+		st.gen = uint32(inv.gen)
 		if !all && !r.moving && r.mix() == "" && !r.draining {
 			continue
 		}

@@ -885,7 +885,7 @@ func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s
 			st = &refreshState{}
 			inv.refreshes[r.g.Name] = st
 		}
-		st.gen = inv.gen
+		st.gen = uint32(inv.gen)
 		urgent := st.last.Active() || watched[r.g.Name]
 		must := r.moving || (r.mix() != "" && r.mix() != st.quietMix) || r.draining
 		cands = append(cands, refreshCandidate{name: r.g.Name, template: r.template, mix: r.mix(), must: must, urgent: urgent, state: st})
@@ -1094,7 +1094,7 @@ func (inv *Inventory) prune() {
 		}
 	}
 	for k, st := range inv.refreshes {
-		if st.gen != inv.gen {
+		if st.gen != uint32(inv.gen) {
 			delete(inv.refreshes, k)
 		}
 	}
