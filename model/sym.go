@@ -3,8 +3,6 @@ package model
 import (
 	"strings"
 	"sync"
-
-	"github.com/adstage/adstage-ops/internal/symtest"
 )
 
 // Sym is an interned string: one pointer to a shared copy, 8 bytes where a string takes 16.
@@ -25,12 +23,13 @@ var syms struct {
 	m  map[string]*string
 }
 
-func init() {
-	symtest.Reset = func() {
-		syms.mu.Lock()
-		syms.m = nil
-		syms.mu.Unlock()
-	}
+// ResetSyms empties the table: only for a heap benchmark, in a process that holds no Sym it
+// will compare again, so that what it interns is counted (BenchmarkMemoryHeap). A Sym made
+// before and one made after with the same string are not equal. The console never calls it.
+func ResetSyms() {
+	syms.mu.Lock()
+	syms.m = nil
+	syms.mu.Unlock()
 }
 
 // Intern is the Sym of s.

@@ -21,7 +21,6 @@ import (
 	"github.com/adstage/adstage-ops/aws/awsapi"
 	"github.com/adstage/adstage-ops/aws/inventory"
 	"github.com/adstage/adstage-ops/aws/sim"
-	"github.com/adstage/adstage-ops/internal/symtest"
 	"github.com/adstage/adstage-ops/model"
 )
 
@@ -554,7 +553,7 @@ func scaleMemory(b *testing.B) scaleMem {
 	// model.Sym's table is process-wide and never forgets: it is emptied here and again at
 	// the end, so that what the inventory interned is counted as the console's (the simulator
 	// makes no Syms).
-	symtest.Reset()
+	model.ResetSyms()
 	clk := sim.NewManualClock(scaleStart)
 	cloud := sim.NewScale(clk, sim.Options{}, scaleSpec())
 	cloud.Advance()
@@ -590,7 +589,7 @@ func scaleMemory(b *testing.B) scaleMem {
 	// Let the inventory and both fleets go; what remains above base is the simulator's.
 	older, fl, inv, f = model.Fleet{}, model.Fleet{}, nil, nil
 	restSyms := scaleHeapAfterGC()
-	symtest.Reset()
+	model.ResetSyms()
 	rest := scaleHeapAfterGC()
 	runtime.KeepAlive(cloud)
 	per := func(d int64) float64 { return float64(d) / float64(n) }
