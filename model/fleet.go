@@ -491,11 +491,19 @@ type Service struct {
 	ServiceKey
 	Groups []*Group
 	// Origin is where its groups were read (the groups' origins merged), when the console
-	// reads several accounts or regions.
-	Origin Origin
+	// reads several accounts or regions; nil otherwise. From gives it as a value.
+	Origin *Origin
 	// Unread says why the service's environment could not be read on the last refresh (its
 	// groups, if any, are from an earlier one); "" when it was.
 	Unread string
+}
+
+// From is where the service's groups were read (Origin; the zero Origin when not set).
+func (s *Service) From() Origin {
+	if s.Origin == nil {
+		return Origin{}
+	}
+	return *s.Origin
 }
 
 // NotRead is the service name of the row that stands for an environment the console could
@@ -720,11 +728,15 @@ func (f *Fleet) SplitRegions() {
 		for _, r := range regions {
 			row := Service{ServiceKey: s.ServiceKey, Unread: s.Unread}
 			row.Region = r
+			var o Origin
 			for _, g := range s.Groups {
 				if g.From().Region == r {
 					row.Groups = append(row.Groups, g)
-					row.Origin = row.Origin.Merge(g.From())
+					o = o.Merge(g.From())
 				}
+			}
+			if o != (Origin{}) {
+				row.Origin = &o
 			}
 			out = append(out, row)
 		}

@@ -35,7 +35,7 @@ func TestSplitRegions(t *testing.T) {
 			}
 		}
 	}
-	if s, ok := f.ServiceAt(want[1].key); !ok || s.Origin.Region != "eu-west-1" || s.String() != "web/production in eu-west-1" {
+	if s, ok := f.ServiceAt(want[1].key); !ok || s.From().Region != "eu-west-1" || s.String() != "web/production in eu-west-1" {
 		t.Errorf("ServiceAt(%s) = %+v, %v", want[1].key, s, ok)
 	}
 }

@@ -304,7 +304,7 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 			return s.Env
 		}
 		r := s.Region
-		if rs := model.Merged(s.Origin.Region); r == "" && len(rs) == 1 {
+		if rs := model.Merged(s.From().Region); r == "" && len(rs) == 1 {
 			r = rs[0]
 		}
 		return s.Env + "\t" + orDash(r)
