@@ -91,8 +91,19 @@ type listing struct {
 	tgARNs   []string // target group ARNs, in the order of g.TargetGroups
 	// changing is what only a group in the middle of a change has; nil for the others.
 	changing *changing
+	// state is the group's instance refresh bookkeeping, carried from listing to listing
+	// by name (see carryLaunchFacts); nil until a snapshot first needs it (stateOf).
+	state    *refreshState
 	moving   bool // instances arriving or leaving
 	draining bool // the last balancer reads had one of its instances draining
+}
+
+// stateOf is the group's refresh state, made when it has none yet.
+func stateOf(r *groupRead) *refreshState {
+	if r.state == nil {
+		r.state = &refreshState{}
+	}
+	return r.state
 }
 
 // changing is the listing of a group whose instances launched from more than one template

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -241,6 +243,7 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 	inv.gen++
 	reads := inv.mapListing(raw)
 	raw = nil
+	inv.carryStates(reads)
 	if cfg.ListOnly {
 		for i := range reads {
 			fleet.Groups = append(fleet.Groups, *reads[i].g)
@@ -292,6 +295,12 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 	fleet.Groups = inv.assemble(reads, s)
 	inv.keepFacts(fleet.Groups, s)
 	inv.prune()
+	// The refresh states go with the listing to the next read (carryStates).
+	inv.listed = slices.Grow(inv.listed[:0], len(reads))[:len(reads)]
+	for i := range reads {
+		inv.listed[i] = reads[i].listing
+	}
+	inv.listedGroups = fleet.Groups
 	fleet.BuildServices(inv.opts.SkipUntagged)
 	fleet.Problems = s.problemList()
 	inv.mu.Lock()
@@ -385,7 +394,7 @@ func (o *oneShotRun) templateTasks(reads []groupRead, groups bool) []task {
 			if lt := r.g.LaunchTemplate; lt != nil {
 				wants.want(&inv.templates, o.s.now, r.template, lt.Version)
 			}
-		} else if st := inv.refreshes[r.g.Name]; st != nil && st.last.Active() && st.last.DesiredVersion != "" {
+		} else if st := r.state; st != nil && st.last.Active() && st.last.DesiredVersion != "" {
 			wants.want(&inv.templates, o.s.now, st.template, st.last.DesiredVersion)
 		}
 	}
@@ -536,12 +545,7 @@ func (o *oneShotRun) refreshTasks(reads []groupRead) []task {
 	var tasks []task
 	for i := range reads {
 		r := &reads[i]
-		st, ok := inv.refreshes[r.g.Name]
-		if !ok {
-			st = &refreshState{}
-			inv.refreshes[r.g.Name] = st
-		}
-		st.gen = uint32(inv.gen)
+		st := stateOf(r)
 		if !all && !r.moving && r.mix() == "" && !r.draining {
 			continue
 		}
@@ -583,4 +587,14 @@ func isNotFound(err error) bool {
 		return true
 	}
 	return false
+}
+
+// carryStates gives the groups read again their refresh state from the last read's listing.
+func (inv *Inventory) carryStates(reads []groupRead) {
+	for i := range reads {
+		r := &reads[i]
+		if k, ok := slices.BinarySearchFunc(inv.listedGroups, r.g.Name, func(g model.Group, name string) int { return strings.Compare(g.Name, name) }); ok {
+			r.state = inv.listed[k].state
+		}
+	}
 }

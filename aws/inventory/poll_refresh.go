@@ -48,7 +48,6 @@ type refreshState struct {
 	// sig is the group's listing signature at the last snapshot (sigSet once there was one):
 	// a change puts its balancers first (see balancerTasks).
 	sig uint64
-	gen uint32 // the last snapshot that listed it (Inventory.gen, as uint32)
 	// triedAt is the last attempt, failed or not: candidates go oldest attempt first, so a
 	// group whose read keeps failing (a policy without the permission, say) goes to the back
 	// instead of being asked again ahead of every other group each tick.

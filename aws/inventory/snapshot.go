@@ -71,8 +71,7 @@ type Inventory struct {
 	instances   factTable
 	images      map[string]model.Sym // instance ID -> AMI, for instances the group listing gives none
 	balancers   map[string]*balancer // by target group ARN or classic ELB name
-	refreshes   map[string]*refreshState
-	elbBudget   [elbAPIs]*budget // per ELB API version, as AWS's buckets
+	elbBudget   [elbAPIs]*budget     // per ELB API version, as AWS's buckets
 	ec2Budget   *budget
 	sweep       *budget
 	mustRefresh *budget
@@ -126,7 +125,6 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 		templates:   newTemplateCache(),
 		images:      map[string]model.Sym{},
 		balancers:   map[string]*balancer{},
-		refreshes:   map[string]*refreshState{},
 		elbBudget:   [elbAPIs]*budget{newBudget(opts.ELBReadsPerSecond, opts.Refresh), newBudget(opts.ELBReadsPerSecond, opts.Refresh)},
 		ec2Budget:   newBudget(opts.EC2ReadsPerSecond, opts.Refresh),
 		sweep:       newBudget(sweepRate, opts.Refresh),
@@ -460,7 +458,7 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 	names[cursor.Name] = true
 	for i := range inv.listed {
 		r, g := &inv.listed[i], &inv.listedGroups[i]
-		st := inv.refreshes[g.Name]
+		st := r.state
 		if r.moving || r.draining || watched[g.Name] || st != nil && st.last.Active() {
 			names[g.Service] = true
 		}
@@ -531,6 +529,9 @@ func (inv *Inventory) carryLaunchFacts(reads []groupRead) {
 		k, ok := slices.BinarySearchFunc(inv.listedGroups, r.g.Name, func(g model.Group, name string) int { return strings.Compare(g.Name, name) })
 		if !ok {
 			continue
+		}
+		if r.state == nil {
+			r.state = inv.listed[k].state
 		}
 		prev := inv.listedGroups[k].Instances
 		clear(at)
@@ -614,7 +615,7 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 		if lt := r.g.LaunchTemplate; lt != nil {
 			wants.want(&inv.templates, s.now, r.template, lt.Version)
 		}
-		if st := inv.refreshes[r.g.Name]; st != nil && st.last.Active() && st.last.DesiredVersion != "" {
+		if st := r.state; st != nil && st.last.Active() && st.last.DesiredVersion != "" {
 			wants.want(&inv.templates, s.now, st.template, st.last.DesiredVersion)
 		}
 		for j := range r.g.Instances {
@@ -732,11 +733,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		if !haveLast || k != lastKey {
 			lastKey, lastFocused, haveLast = k, focus[k], true
 		}
-		st, ok := inv.refreshes[r.g.Name]
-		if !ok {
-			st = &refreshState{}
-			inv.refreshes[r.g.Name] = st
-		}
+		st := stateOf(r)
 		if lastFocused || r.moving || st.last.Active() || r.draining {
 			tier[k] = max(tier[k], tierHot)
 		}
@@ -880,12 +877,7 @@ func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s
 	cands := make([]refreshCandidate, 0, len(reads))
 	for i := range reads {
 		r := &reads[i]
-		st, ok := inv.refreshes[r.g.Name]
-		if !ok {
-			st = &refreshState{}
-			inv.refreshes[r.g.Name] = st
-		}
-		st.gen = uint32(inv.gen)
+		st := stateOf(r)
 		urgent := st.last.Active() || watched[r.g.Name]
 		must := r.moving || (r.mix() != "" && r.mix() != st.quietMix) || r.draining
 		cands = append(cands, refreshCandidate{name: r.g.Name, template: r.template, mix: r.mix(), must: must, urgent: urgent, state: st})
@@ -939,7 +931,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 			if timingsMoved {
 				g.Balancers = inv.timings.known(&g)
 			}
-			g.Refresh = inv.refreshOf(g.Name)
+			g.Refresh = inv.refreshOf(r.state)
 			groups[i] = g
 			continue
 		}
@@ -998,7 +990,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 		}
 		room = targets[len(targets):]
 		g.Balancers = inv.timings.known(&g)
-		g.Refresh = inv.refreshOf(g.Name)
+		g.Refresh = inv.refreshOf(r.state)
 		groups[i] = g
 	}
 	for _, b := range inv.balancers {
@@ -1056,8 +1048,7 @@ func (inv *Inventory) unchanged(r *groupRead) bool {
 }
 
 // refreshOf is the group's last instance refresh as the fleet shows it.
-func (inv *Inventory) refreshOf(group string) *model.Refresh {
-	st := inv.refreshes[group]
+func (inv *Inventory) refreshOf(st *refreshState) *model.Refresh {
 	if st == nil || st.last == nil {
 		return nil
 	}
@@ -1091,11 +1082,6 @@ func (inv *Inventory) prune() {
 	for k, b := range inv.balancers {
 		if b.gen != uint32(inv.gen) {
 			delete(inv.balancers, k)
-		}
-	}
-	for k, st := range inv.refreshes {
-		if st.gen != uint32(inv.gen) {
-			delete(inv.refreshes, k)
 		}
 	}
 
