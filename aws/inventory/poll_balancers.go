@@ -77,25 +77,25 @@ type balancer struct {
 	// errNote says why the last attempt failed ("not read: " and the reason; nil when it
 	// succeeded): the note of its targets while it was never read.
 	errNote *model.TargetNote
-	// checkedAt is the unix second of the last successful read; 0 means never read.
-	checkedAt int64
-	delayAt   stamp
+	delayAt stamp
+	// checkedAt is the last successful read (a unix second); 0 means never read.
+	checkedAt model.Unix
 	turn      uint32 // when it was last picked, in picks: the round-robin order
 	gen       uint32 // the last snapshot whose groups referenced it (Inventory.gen, as uint32)
 	// attempted is the last snapshot that chose it for a read (or created it): a group's
 	// rows can change only in that snapshot and the next (when they turn Stale).
 	attempted uint32
 	retryAt   uint32 // unix second
-	// drainingN counts targets draining at the last read: most balancers have none, and
-	// asking them about each instance every tick would cost a search per instance.
-	drainingN int32
 	delay     int32
 	// failures counts consecutive failed reads (not throttling: the breaker handles that);
 	// until retryAt the balancer is not picked again (see backoff).
 	failures int32
 	kind     model.BalancerKind
 	readNow  bool // read successfully by the current snapshot
-	prio     int8 // its tier in the current snapshot (balancerTasks)
+	// anyDraining is set when a target was draining at the last read: most balancers have
+	// none, and asking them about each instance every tick would cost a search per instance.
+	anyDraining bool
+	prio        int8 // its tier in the current snapshot (balancerTasks)
 }
 
 // notReadPrefix begins the note of a balancer's targets when its last read failed.
@@ -227,7 +227,7 @@ func (b *balancer) keep(ts []target) {
 			n++
 		}
 	}
-	b.healthy, b.rows, b.notes, b.drainingN = nil, nil, nil, 0
+	b.healthy, b.rows, b.notes, b.anyDraining = nil, nil, nil, false
 	if n > 0 {
 		b.healthy = make(packedIDs, 0, n*packedIDLen)
 	}
@@ -251,7 +251,7 @@ func (b *balancer) keep(ts []target) {
 		}
 		b.rows = append(b.rows, r)
 		if t.state == model.TargetDraining {
-			b.drainingN++
+			b.anyDraining = true
 		}
 	}
 	b.notes = slices.Clip(b.notes)
@@ -485,7 +485,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRun) {
 	now := s.now.Unix()
 	gap := int64(2*inv.opts.Refresh/time.Second) + 1
-	recent := b.checkedAt != 0 && now-b.checkedAt <= gap
+	recent := b.checkedAt != 0 && now-b.checkedAt.Sec() <= gap
 	fresh := make([]target, 0, len(reads))
 	for _, r := range reads {
 		old, known := b.target(r.id)
@@ -506,7 +506,7 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 	// A target listed twice (two ports) keeps one row: the first after sorting.
 	fresh = slices.CompactFunc(fresh, func(a, b target) bool { return a.id == b.id })
 	b.keep(fresh)
-	b.checkedAt = now
+	b.checkedAt = model.UnixSec(now)
 	b.readNow = true
 }
 
@@ -517,7 +517,7 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 		Balancer:  b.name,
 		Kind:      b.kind,
 		Stale:     !b.readNow,
-		CheckedAt: model.UnixSec(b.checkedAt),
+		CheckedAt: b.checkedAt,
 	}
 	if b.checkedAt == 0 {
 		if lc != model.InService {
@@ -553,7 +553,7 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 
 // draining reports whether the balancer's last read had the instance draining.
 func (b *balancer) draining(id string) bool {
-	if b.drainingN == 0 {
+	if !b.anyDraining {
 		return false
 	}
 	i, ok := b.find(id)

@@ -844,12 +844,12 @@ func serviceKey(g *model.Group) model.ServiceKey {
 func (inv *Inventory) groupDraining(r *groupRead) bool {
 	some := false
 	for _, arn := range r.tgARNs {
-		if b := inv.balancers[arn]; b != nil && b.drainingN > 0 {
+		if b := inv.balancers[arn]; b != nil && b.anyDraining {
 			some = true
 		}
 	}
 	for _, name := range r.g.ClassicELBs {
-		if b := inv.balancers[name]; b != nil && b.drainingN > 0 {
+		if b := inv.balancers[name]; b != nil && b.anyDraining {
 			some = true
 		}
 	}
