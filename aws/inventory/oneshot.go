@@ -395,7 +395,7 @@ func (o *oneShotRun) templateTasks(reads []groupRead, groups bool) []task {
 				wants.want(&inv.templates, o.s.now, r.template, lt.Version)
 			}
 		} else if st := r.state; st != nil && st.last.Active() && st.last.DesiredVersion != "" {
-			wants.want(&inv.templates, o.s.now, st.template, st.last.DesiredVersion)
+			wants.want(&inv.templates, o.s.now, st.last.template, st.last.DesiredVersion)
 		}
 	}
 	var tasks []task
@@ -565,10 +565,10 @@ func (o *oneShotRun) refreshTasks(reads []groupRead) []task {
 				}
 				st.checkedAt = stampOf(o.s.now)
 				if got == nil {
-					st.last, st.template, st.quietMix = nil, "", mix
+					st.last, st.quietMix = nil, mix
 					return
 				}
-				st.last, st.template = mapRefresh(got, template, &inv.in)
+				st.last = newLastRefresh(mapRefresh(got, template, &inv.in))
 			}
 		})
 	}

@@ -41,8 +41,7 @@ const (
 
 // refreshState is what the inventory remembers of one group's instance refreshes.
 type refreshState struct {
-	last      *model.Refresh
-	template  string // the template key of last's desired configuration
+	last      *lastRefresh
 	quietMix  string // instance versions when a look last found no active refresh
 	checkedAt stamp
 	// sig is the group's listing signature at the last snapshot (sigSet once there was one):
@@ -57,6 +56,24 @@ type refreshState struct {
 	failures int32
 	retryAt  uint32 // unix second
 	sigSet   bool
+}
+
+// lastRefresh is the newest refresh of a group and the template key of its desired
+// configuration (kept together: most groups have no refresh to remember).
+type lastRefresh struct {
+	model.Refresh
+	template string
+}
+
+// Active reports whether the refresh is still running; false for nil.
+func (l *lastRefresh) Active() bool { return l != nil && l.Refresh.Active() }
+
+// newLastRefresh keeps a mapped refresh (nil for none).
+func newLastRefresh(r *model.Refresh, template string) *lastRefresh {
+	if r == nil {
+		return nil
+	}
+	return &lastRefresh{Refresh: *r, template: template}
 }
 
 // Back-off of a failing read (instance refreshes, balancer health).
@@ -194,10 +211,10 @@ func (inv *Inventory) refreshTask(c refreshCandidate, s *snapshotRun) task {
 			st.failures, st.retryAt = 0, 0
 			st.checkedAt = stampOf(s.now)
 			if r == nil {
-				st.last, st.template, st.quietMix = nil, "", c.mix
+				st.last, st.quietMix = nil, c.mix
 				return
 			}
-			st.last, st.template = mapRefresh(r, c.template, &inv.in)
+			st.last = newLastRefresh(mapRefresh(r, c.template, &inv.in))
 			if st.last.Active() {
 				inv.unwatch(c.name)
 			} else {

@@ -616,7 +616,7 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 			wants.want(&inv.templates, s.now, r.template, lt.Version)
 		}
 		if st := r.state; st != nil && st.last.Active() && st.last.DesiredVersion != "" {
-			wants.want(&inv.templates, s.now, st.template, st.last.DesiredVersion)
+			wants.want(&inv.templates, s.now, st.last.template, st.last.DesiredVersion)
 		}
 		for j := range r.g.Instances {
 			inst := &r.g.Instances[j]
@@ -1052,9 +1052,9 @@ func (inv *Inventory) refreshOf(st *refreshState) *model.Refresh {
 	if st == nil || st.last == nil {
 		return nil
 	}
-	ref := *st.last
+	ref := st.last.Refresh
 	if ref.DesiredVersion != "" {
-		ref.DesiredImage = inv.templates.image(st.template, ref.DesiredVersion)
+		ref.DesiredImage = inv.templates.image(st.last.template, ref.DesiredVersion)
 	}
 	return &ref
 }
