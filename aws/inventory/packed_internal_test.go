@@ -31,7 +31,7 @@ func TestBalancerKeepsHealthyIDsPackedOrAsRows(t *testing.T) {
 	if got, want := len(b.healthy)/packedIDLen, 5; got != want {
 		t.Errorf("%d IDs packed, want %d", got, want)
 	}
-	if got, want := len(b.rows), 4; got != want {
+	if got, want := len(b.odd.rows), 4; got != want {
 		t.Errorf("%d rows, want %d", got, want)
 	}
 	for _, w := range ts {

@@ -68,12 +68,11 @@ type balancer struct {
 	name model.Sym // what the console shows: the target group or ELB name
 	// healthy are the instance IDs of the targets the last read found healthy with nothing
 	// more to say, sorted and packed (see packedIDs): 9 bytes each, most of 20,000 targets.
-	// rows are the others (also sorted by instance ID, 24 bytes a row), and any healthy
-	// target whose ID does not pack; the few with a reason or draining keep those in notes,
-	// which the fleet's rows share (a read makes new ones, never writes them).
+	// odd has the others as rows (also sorted by instance ID, 24 bytes a row), and any
+	// healthy target whose ID does not pack; the few with a reason or draining keep those in
+	// notes, which the fleet's rows share (a read makes new ones, never writes them).
 	healthy packedIDs
-	rows    []targetRow
-	notes   []model.TargetNote
+	odd     *oddTargets // nil when every target is plainly healthy (most balancers)
 	// errNote says why the last attempt failed ("not read: " and the reason; nil when it
 	// succeeded): the note of its targets while it was never read.
 	errNote *model.TargetNote
@@ -112,6 +111,13 @@ func (b *balancer) setErr(why string) {
 		return
 	}
 	b.errNote = &model.TargetNote{Reason: notReadPrefix + why}
+}
+
+// oddTargets are a balancer's targets that are not plainly healthy: rows, sorted by
+// instance ID, and their notes.
+type oddTargets struct {
+	rows  []targetRow
+	notes []model.TargetNote
 }
 
 // target is one instance's health at one balancer, with the drain bookkeeping.
@@ -198,18 +204,18 @@ func (b *balancer) target(id string) (target, bool) {
 
 // find is the index of the instance's row, among the targets not plainly healthy.
 func (b *balancer) find(id string) (int, bool) {
-	if len(b.rows) == 0 {
+	if b.odd == nil {
 		return 0, false
 	}
-	return slices.BinarySearchFunc(b.rows, id, func(t targetRow, id string) int { return strings.Compare(t.id, id) })
+	return slices.BinarySearchFunc(b.odd.rows, id, func(t targetRow, id string) int { return strings.Compare(t.id, id) })
 }
 
 // at is row i as a target.
 func (b *balancer) at(i int) target {
-	r := &b.rows[i]
+	r := &b.odd.rows[i]
 	t := target{id: r.id, state: r.state}
 	if r.note >= 0 {
-		n := &b.notes[r.note]
+		n := &b.odd.notes[r.note]
 		t.reason, t.drainSince, t.observed = n.Reason, n.DrainSince, n.DrainObserved
 	}
 	return t
@@ -227,12 +233,14 @@ func (b *balancer) keep(ts []target) {
 			n++
 		}
 	}
-	b.healthy, b.rows, b.notes, b.anyDraining = nil, nil, nil, false
+	b.healthy, b.odd, b.anyDraining = nil, nil, false
 	if n > 0 {
 		b.healthy = make(packedIDs, 0, n*packedIDLen)
 	}
+	var rows []targetRow
+	var notes []model.TargetNote
 	if len(ts) > n {
-		b.rows = make([]targetRow, 0, len(ts)-n)
+		rows = make([]targetRow, 0, len(ts)-n)
 	}
 	for _, t := range ts {
 		if plain(t) {
@@ -242,19 +250,21 @@ func (b *balancer) keep(ts []target) {
 		}
 		r := targetRow{id: t.id, note: -1, state: t.state}
 		if t.reason != "" || t.drainSince != 0 {
-			r.note = int32(len(b.notes))
+			r.note = int32(len(notes))
 			n := model.TargetNote{Reason: t.reason, DrainSince: t.drainSince, DrainObserved: t.observed}
 			if t.state == model.TargetDraining {
 				n.DrainDelay = b.delay
 			}
-			b.notes = append(b.notes, n)
+			notes = append(notes, n)
 		}
-		b.rows = append(b.rows, r)
+		rows = append(rows, r)
 		if t.state == model.TargetDraining {
 			b.anyDraining = true
 		}
 	}
-	b.notes = slices.Clip(b.notes)
+	if len(rows) > 0 {
+		b.odd = &oddTargets{rows: rows, notes: slices.Clip(notes)}
+	}
 }
 
 // targetRead is one target as AWS reported it.
@@ -532,11 +542,11 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 	// The balancer takes the fleet's copy of the ID, so that the balancer and the fleet hold
 	// one string per instance whatever response each came in.
 	if i, ok := b.find(id); ok {
-		r := &b.rows[i]
+		r := &b.odd.rows[i]
 		r.id = id
 		th.State = r.state
 		if r.note >= 0 {
-			th.Note = &b.notes[r.note]
+			th.Note = &b.odd.notes[r.note]
 		}
 		return th, true
 	}
@@ -557,5 +567,5 @@ func (b *balancer) draining(id string) bool {
 		return false
 	}
 	i, ok := b.find(id)
-	return ok && b.rows[i].state == model.TargetDraining
+	return ok && b.odd.rows[i].state == model.TargetDraining
 }
