@@ -66,10 +66,10 @@ func buildFleet(groups, perGroup int, oneArray bool) model.Fleet {
 		for ii := range g.Instances {
 			start := len(targets)
 			for _, tg := range g.TargetGroups {
-				targets = append(targets, model.TargetHealth{Balancer: tg, Kind: model.TargetGroup, State: model.TargetHealthy, CheckedAt: model.UnixOf(at)})
+				targets = append(targets, model.TargetHealth{Balancer: model.Intern(tg), Kind: model.TargetGroup, State: model.TargetHealthy, CheckedAt: model.UnixOf(at)})
 			}
 			for _, lb := range g.ClassicELBs {
-				targets = append(targets, model.TargetHealth{Balancer: lb, Kind: model.ClassicELB, State: model.TargetHealthy, CheckedAt: model.UnixOf(at)})
+				targets = append(targets, model.TargetHealth{Balancer: model.Intern(lb), Kind: model.ClassicELB, State: model.TargetHealthy, CheckedAt: model.UnixOf(at)})
 			}
 			g.Instances[ii] = model.Instance{ID: fmt.Sprintf("i-%017x", gi*perGroup+ii), AZ: model.Intern(azs[ii%len(azs)]),
 				ImageID: model.Intern(ami), LTVersion: model.Intern(version), LaunchedAt: model.UnixOf(at.Add(-6 * time.Hour)),

@@ -7,7 +7,7 @@ import (
 
 func TestCountsDuringARollout(t *testing.T) {
 	in := func(life Lifecycle, healthy bool, state TargetState) Instance {
-		return Instance{ID: "i", Lifecycle: life, Healthy: healthy, Targets: []TargetHealth{{Balancer: "tg", State: state}}}
+		return Instance{ID: "i", Lifecycle: life, Healthy: healthy, Targets: []TargetHealth{{Balancer: Intern("tg"), State: state}}}
 	}
 	cases := []struct {
 		name      string

@@ -10,7 +10,8 @@ import (
 // each, repeated on every instance. The zero Sym is "". Two Syms are equal when their
 // strings are.
 //
-// The copies live in one process-wide table for the life of the process, about 40 bytes
+// The copies live in one process-wide table for the life of the process (target group
+// names too: BenchmarkMemoryHeap counts the table as the console's), about 40 bytes
 // each besides the string: fine for zones, AMIs and version numbers (a few thousand in an
 // account), not for values that are new on every read (instance IDs). The standard
 // library's unique package frees unused entries but costs about 180 bytes an entry, more than
@@ -20,6 +21,15 @@ type Sym struct{ p *string }
 var syms struct {
 	mu sync.RWMutex
 	m  map[string]*string
+}
+
+// ResetSyms empties the table: only for a heap benchmark, in a process that holds no Sym it
+// will compare again, so that what it interns is counted (BenchmarkMemoryHeap). A Sym made
+// before and one made after with the same string are not equal. The console never calls it.
+func ResetSyms() {
+	syms.mu.Lock()
+	syms.m = nil
+	syms.mu.Unlock()
 }
 
 // Intern is the Sym of s.

@@ -6,7 +6,7 @@ func TestServiceUndecided(t *testing.T) {
 	inst := func(states ...TargetState) Instance {
 		in := Instance{ID: "i", Lifecycle: InService, Healthy: true}
 		for _, s := range states {
-			in.Targets = append(in.Targets, TargetHealth{Balancer: "tg", State: s})
+			in.Targets = append(in.Targets, TargetHealth{Balancer: Intern("tg"), State: s})
 		}
 		return in
 	}

@@ -338,7 +338,7 @@ func (m *Model) firstScreen(first bool) tea.Cmd {
 	}
 	for gi := range m.c.fleet.Groups {
 		g := &m.c.fleet.Groups[gi]
-		if !on[model.ServiceKey{Name: g.Service, Env: g.Env}] && !on[model.ServiceKey{Name: g.Service, Env: g.Env, Region: g.Origin.Region}] {
+		if !on[model.ServiceKey{Name: g.Service, Env: g.Env}] && !on[model.ServiceKey{Name: g.Service, Env: g.Env, Region: g.From().Region}] {
 			continue
 		}
 		for ii := range g.Instances {

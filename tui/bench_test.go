@@ -52,7 +52,7 @@ func bigFleet(services, perService int) model.Fleet {
 		for i := range g.Instances {
 			g.Instances[i] = model.Instance{ID: fmt.Sprintf("i-%017x", s*perService+i), AZ: model.Intern("us-east-1a"), ImageID: model.Intern("ami-0123456789abcdef0"),
 				LaunchedAt: model.UnixOf(t0.Add(-time.Hour)), Lifecycle: model.InService, Healthy: true,
-				Targets: []model.TargetHealth{{Balancer: "tg", State: model.TargetHealthy}}}
+				Targets: []model.TargetHealth{{Balancer: model.Intern("tg"), State: model.TargetHealthy}}}
 		}
 	}
 	f.BuildServices(false)

@@ -727,7 +727,7 @@ func (m *Model) rowOrigin() (o model.Origin, unread bool) {
 		return model.Origin{}, false
 	}
 	if s, found := m.c.fleet.ServiceAt(k); found {
-		return s.Origin, s.Unread != ""
+		return s.From(), s.Unread != ""
 	}
 	return model.Origin{}, false
 }

@@ -688,7 +688,7 @@ func targetsText(st Styles, in *model.Instance, now time.Time, w int) string {
 func targetText(st Styles, t model.TargetHealth, now time.Time, form int) string {
 	s := t.State.String()
 	if form < 2 {
-		s = t.Balancer + " " + s
+		s = t.Balancer.String() + " " + s
 	}
 	style := st.OK
 	switch t.State {

@@ -638,7 +638,7 @@ func rowRegion(s *model.Service) string {
 	if s.Region != "" {
 		return s.Region
 	}
-	if rs := model.Merged(s.Origin.Region); len(rs) == 1 {
+	if rs := model.Merged(s.From().Region); len(rs) == 1 {
 		return rs[0]
 	}
 	return ""

@@ -132,7 +132,7 @@ func (c *Console) Snapshot(ctx context.Context) (model.Fleet, error) {
 			}
 			if len(m.last) == 0 {
 				for _, e := range m.Envs {
-					fleet.Services = append(fleet.Services, model.Service{ServiceKey: model.ServiceKey{Name: model.NotRead, Env: e}, Unread: why, Origin: m.origin})
+					fleet.Services = append(fleet.Services, model.Service{ServiceKey: model.ServiceKey{Name: model.NotRead, Env: e}, Unread: why, Origin: originPtr(m.origin)})
 				}
 			}
 		}
@@ -142,7 +142,8 @@ func (c *Console) Snapshot(ctx context.Context) (model.Fleet, error) {
 		for _, g := range m.last {
 			// Two members may read one account and region (different roles or tag keys):
 			// a group is listed once.
-			k := g.Origin.Account + "/" + g.Origin.Region + "/" + g.Name
+			o := g.From()
+			k := o.Account + "/" + o.Region + "/" + g.Name
 			if seen[k] {
 				continue
 			}
@@ -164,10 +165,11 @@ func (c *Console) Snapshot(ctx context.Context) (model.Fleet, error) {
 	fleet.SplitRegions()
 	for i := range fleet.Services {
 		s := &fleet.Services[i]
-		s.Origin = model.Origin{}
+		var o model.Origin
 		for _, g := range s.Groups {
-			s.Origin = s.Origin.Merge(g.Origin)
+			o = o.Merge(g.From())
 		}
+		s.Origin = originPtr(o)
 		// A row of one region is unread only when that region's member failed (or one
 		// whose region was never read).
 		var whys []string
@@ -225,11 +227,12 @@ func (c *Console) read(ctx context.Context, m *member) []string {
 	m.lastAt = f.FetchedAt
 	m.origin = model.Origin{Account: f.Account, Region: f.Region, Identity: f.Identity}
 	var keep []model.Group
+	origin := m.origin // one per read, shared by its groups
 	for _, g := range f.Groups {
 		if g.Env != "" && !c.serves(m, g.Env) {
 			continue
 		}
-		g.Origin = m.origin
+		g.Origin = &origin
 		keep = append(keep, g)
 	}
 	m.last = keep
@@ -441,7 +444,7 @@ func (c *Console) Signals(ctx context.Context, services []model.Service) (map[mo
 		}
 		var mine []model.Service
 		for _, s := range services {
-			if c.owns(m, s.ServiceKey) && (s.Region != "" || s.Origin.Region == "" || s.Origin.Region == m.region() || len(model.Merged(s.Origin.Region)) > 1) {
+			if c.owns(m, s.ServiceKey) && (s.Region != "" || s.From().Region == "" || s.From().Region == m.region() || len(model.Merged(s.From().Region)) > 1) {
 				mine = append(mine, s)
 			}
 		}
@@ -547,4 +550,12 @@ func (c *Console) LastPoll() inventory.PollStats {
 		out.Unread += s.Unread
 	}
 	return out
+}
+
+// originPtr is o for a model.Service's Origin: nil when o is the zero Origin.
+func originPtr(o model.Origin) *model.Origin {
+	if o == (model.Origin{}) {
+		return nil
+	}
+	return &o
 }

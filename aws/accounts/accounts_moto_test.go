@@ -139,7 +139,7 @@ func TestMoto_MergedConsoleAcrossAccountsAndRegions(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, s := range f.Services {
-		got[s.ServiceKey.String()] = s.Origin.Account + " " + s.Origin.Region
+		got[s.ServiceKey.String()] = s.From().Account + " " + s.From().Region
 	}
 	want := map[string]string{"web/staging": stagingAcct + " us-east-1", "web/production": prodAcct + " eu-west-1"}
 	for k, v := range want {

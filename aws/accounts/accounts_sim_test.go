@@ -89,7 +89,7 @@ func TestConsole_MergesAccountsAndNamesTheOneThatCannotBeRead_Sim(t *testing.T) 
 			t.Errorf("unexpected service %s", s.ServiceKey)
 			continue
 		}
-		if got := strings.TrimSpace(s.Origin.Account + " " + s.Origin.Region); got != w {
+		if got := strings.TrimSpace(s.From().Account + " " + s.From().Region); got != w {
 			t.Errorf("%s read in %q, want %q", s.ServiceKey, got, w)
 		}
 		if s.Env == "review" {

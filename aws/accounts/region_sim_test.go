@@ -84,8 +84,8 @@ func TestConsole_ActsOnTheRegionOfTheRow_Sim(t *testing.T) {
 	}
 	var keys []string
 	for _, s := range f.Services {
-		keys = append(keys, s.ServiceKey.String()+" "+s.Origin.Region)
-		if s.Env == "production" && (len(s.Groups) != 1 || s.Groups[0].Origin.Region != s.Region) {
+		keys = append(keys, s.ServiceKey.String()+" "+s.From().Region)
+		if s.Env == "production" && (len(s.Groups) != 1 || s.Groups[0].From().Region != s.Region) {
 			t.Errorf("%s: groups %+v", s.ServiceKey, s.Groups)
 		}
 	}

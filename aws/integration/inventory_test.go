@@ -168,9 +168,9 @@ func TestMoto_Inventory_NoInstanceRefresh(t *testing.T) {
 			}
 			var balancers []string
 			for _, th := range in.Targets {
-				balancers = append(balancers, th.Balancer)
+				balancers = append(balancers, th.Balancer.String())
 				wantKind := model.TargetGroup
-				if slices.Contains(w.classic, th.Balancer) {
+				if slices.Contains(w.classic, th.Balancer.String()) {
 					wantKind = model.ClassicELB
 				}
 				if th.Kind != wantKind || th.State != model.TargetHealthy || th.Reason() != "" || th.Stale || th.CheckedAt.Sec() != now.Unix() || th.DrainSince() != 0 {

@@ -54,22 +54,31 @@ type balancerRef struct {
 	name string
 }
 
-// timingEntry is what the inventory knows of one balancer's settings.
+// timingEntry is what the inventory knows of one balancer's settings (its name and kind are
+// the map's key): 48 bytes a balancer.
 type timingEntry struct {
-	t         model.BalancerTiming
-	arn       string // target groups: for DescribeTargetGroupAttributes
-	checkAt   stamp  // when interval and threshold were read; zero when never
-	delayAt   stamp  // when the drain delay was read (here or by a snapshot)
-	triedAt   stamp  // the last failed attempt
-	missingAt stamp  // when AWS last did not list it (deleted since the group was read)
-	hasChecks bool
-	hasDelay  bool
+	interval, threshold, drainDelay int32 // as in model.BalancerTiming
+	hasChecks                       bool
+	hasDelay                        bool
+	checkAt                         stamp // when interval and threshold were read; zero when never
+	delayAt                         stamp // when the drain delay was read (here or by a snapshot)
+	// notBefore is when it may be asked again: timingRetry after the last failed attempt,
+	// timingTTL after AWS last did not list it (deleted since the group was read), whichever
+	// is later; zero when neither.
+	notBefore stamp
+}
+
+// retryAfter makes the entry wait until at least d after now.
+func (e *timingEntry) retryAfter(now time.Time, d time.Duration) {
+	e.notBefore = max(e.notBefore, stampOf(now.Add(d)))
 }
 
 // timingCache holds the settings; Readiness, plans and snapshots use it concurrently.
 type timingCache struct {
 	mu sync.Mutex
-	m  map[balancerRef]*timingEntry
+	// m holds the entries by name, one map per kind (model.TargetGroup, model.ClassicELB):
+	// a string key is 16 bytes where a balancerRef is 24.
+	m [2]map[string]*timingEntry
 	// changes counts the writes to what known returns: a snapshot keeps a group's settings
 	// from its last assembly while it has not moved.
 	changes uint64
@@ -83,13 +92,15 @@ func (c *timingCache) version() uint64 {
 }
 
 func (c *timingCache) entry(ref balancerRef) *timingEntry {
-	if c.m == nil {
-		c.m = map[balancerRef]*timingEntry{}
+	m := c.m[ref.kind]
+	if m == nil {
+		m = map[string]*timingEntry{}
+		c.m[ref.kind] = m
 	}
-	e := c.m[ref]
+	e := m[ref.name]
 	if e == nil {
-		e = &timingEntry{t: model.BalancerTiming{Name: ref.name, Kind: ref.kind}}
-		c.m[ref] = e
+		e = &timingEntry{}
+		m[ref.name] = e
 	}
 	return e
 }
@@ -98,7 +109,7 @@ func (c *timingCache) entry(ref balancerRef) *timingEntry {
 // timingTTL, and not failed within timingRetry. c.mu is held.
 func (c *timingCache) due(ref balancerRef, now time.Time) bool {
 	e := c.entry(ref)
-	if !e.triedAt.isZero() && e.triedAt.since(now) < timingRetry || !e.missingAt.isZero() && e.missingAt.since(now) < timingTTL {
+	if !e.notBefore.isZero() && e.notBefore.since(now) < 0 {
 		return false
 	}
 	return !e.hasChecks || e.checkAt.since(now) >= timingTTL || !e.hasDelay || e.delayAt.since(now) >= timingTTL
@@ -109,7 +120,7 @@ func (c *timingCache) storeDelay(ref balancerRef, delay int32, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entry(ref)
-	e.t.DrainDelay, e.hasDelay, e.delayAt = delay, true, stampOf(at)
+	e.drainDelay, e.hasDelay, e.delayAt = delay, true, stampOf(at)
 	c.changes++
 }
 
@@ -119,8 +130,8 @@ func (c *timingCache) known(g *model.Group) []model.BalancerTiming {
 	defer c.mu.Unlock()
 	var out []model.BalancerTiming
 	add := func(ref balancerRef) {
-		if e := c.m[ref]; e != nil && e.hasChecks && e.hasDelay {
-			out = append(out, e.t)
+		if e := c.m[ref.kind][ref.name]; e != nil && e.hasChecks && e.hasDelay {
+			out = append(out, model.BalancerTiming{Name: ref.name, Kind: ref.kind, Interval: e.interval, HealthyThreshold: e.threshold, DrainDelay: e.drainDelay})
 		}
 	}
 	for _, n := range g.TargetGroups {
@@ -189,7 +200,7 @@ func (inv *Inventory) failed(kind model.BalancerKind, names []string, now time.T
 	inv.timings.mu.Lock()
 	defer inv.timings.mu.Unlock()
 	for _, n := range names {
-		inv.timings.entry(balancerRef{kind, n}).triedAt = stampOf(now)
+		inv.timings.entry(balancerRef{kind, n}).retryAfter(now, timingRetry)
 	}
 }
 
@@ -198,8 +209,9 @@ func (inv *Inventory) failed(kind model.BalancerKind, names []string, now time.T
 func (c *timingCache) missing(kind model.BalancerKind, asked []string, listed map[string]bool, now time.Time) {
 	for _, n := range asked {
 		if !listed[n] {
+			// The attempt's own retry (failed) ends sooner; an older one ended by now.
 			e := c.entry(balancerRef{kind, n})
-			e.missingAt, e.triedAt = stampOf(now), 0
+			e.notBefore = stampOf(now.Add(timingTTL))
 		}
 	}
 }
@@ -222,13 +234,12 @@ func (inv *Inventory) readTargetGroupTimings(ctx context.Context, names []string
 		name := aws.ToString(tg.TargetGroupName)
 		listed[name] = true
 		e := inv.timings.entry(balancerRef{model.TargetGroup, name})
-		e.arn = aws.ToString(tg.TargetGroupArn)
-		e.t.Interval = aws.ToInt32(tg.HealthCheckIntervalSeconds)
-		e.t.HealthyThreshold = aws.ToInt32(tg.HealthyThresholdCount)
-		e.hasChecks, e.checkAt, e.triedAt, e.missingAt = true, stampOf(now), 0, 0
+		e.interval = aws.ToInt32(tg.HealthCheckIntervalSeconds)
+		e.threshold = aws.ToInt32(tg.HealthyThresholdCount)
+		e.hasChecks, e.checkAt, e.notBefore = true, stampOf(now), 0
 		inv.timings.changes++
 		if !e.hasDelay || e.delayAt.since(now) >= timingTTL {
-			attrs = append(attrs, attrRead{name, e.arn})
+			attrs = append(attrs, attrRead{name, aws.ToString(tg.TargetGroupArn)})
 		}
 	}
 	inv.timings.missing(model.TargetGroup, names, listed, now)
@@ -264,9 +275,9 @@ func (inv *Inventory) readClassicTimings(ctx context.Context, names []string, no
 		listed[name] = true
 		e := inv.timings.entry(balancerRef{model.ClassicELB, name})
 		if hc := lb.HealthCheck; hc != nil {
-			e.t.Interval, e.t.HealthyThreshold = aws.ToInt32(hc.Interval), aws.ToInt32(hc.HealthyThreshold)
+			e.interval, e.threshold = aws.ToInt32(hc.Interval), aws.ToInt32(hc.HealthyThreshold)
 		}
-		e.hasChecks, e.checkAt, e.triedAt, e.missingAt = true, stampOf(now), 0, 0
+		e.hasChecks, e.checkAt, e.notBefore = true, stampOf(now), 0
 		inv.timings.changes++
 		if !e.hasDelay || e.delayAt.since(now) >= timingTTL {
 			attrs = append(attrs, name)
@@ -277,7 +288,7 @@ func (inv *Inventory) readClassicTimings(ctx context.Context, names []string, no
 	var errs []error
 	for _, name := range attrs {
 		count("DescribeLoadBalancerAttributes")
-		b := &balancer{kind: model.ClassicELB, key: name, name: name}
+		b := &balancer{kind: model.ClassicELB, key: name, name: model.Intern(name)}
 		delay, err := readDrainDelay(ctx, inv.c, b)
 		if err != nil {
 			inv.failed(model.ClassicELB, []string{name}, now)

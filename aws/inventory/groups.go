@@ -91,8 +91,19 @@ type listing struct {
 	tgARNs   []string // target group ARNs, in the order of g.TargetGroups
 	// changing is what only a group in the middle of a change has; nil for the others.
 	changing *changing
+	// state is the group's instance refresh bookkeeping, carried from listing to listing
+	// by name (see carryLaunchFacts); nil until a snapshot first needs it (stateOf).
+	state    *refreshState
 	moving   bool // instances arriving or leaving
 	draining bool // the last balancer reads had one of its instances draining
+}
+
+// stateOf is the group's refresh state, made when it has none yet.
+func stateOf(r *groupRead) *refreshState {
+	if r.state == nil {
+		r.state = &refreshState{}
+	}
+	return r.state
 }
 
 // changing is the listing of a group whose instances launched from more than one template
@@ -170,10 +181,11 @@ func mapGroupInto(a *astypes.AutoScalingGroup, tags model.TagKeys, in *interner,
 	}
 	for _, arn := range a.TargetGroupARNs {
 		r.tgARNs = append(r.tgARNs, arn)
-		g.TargetGroups = append(g.TargetGroups, in.str(targetGroupName(arn)))
+		// Balancer names are Syms: the fleet's target rows name them in 8 bytes.
+		g.TargetGroups = append(g.TargetGroups, in.sym(targetGroupName(arn)).String())
 	}
 	for _, n := range a.LoadBalancerNames {
-		g.ClassicELBs = append(g.ClassicELBs, in.str(n))
+		g.ClassicELBs = append(g.ClassicELBs, in.sym(n).String())
 	}
 	if len(room) == len(a.Instances) {
 		g.Instances = room

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -241,6 +243,7 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 	inv.gen++
 	reads := inv.mapListing(raw)
 	raw = nil
+	inv.carryStates(reads)
 	if cfg.ListOnly {
 		for i := range reads {
 			fleet.Groups = append(fleet.Groups, *reads[i].g)
@@ -292,6 +295,12 @@ func (inv *Inventory) readAll(ctx context.Context) (model.Fleet, error) {
 	fleet.Groups = inv.assemble(reads, s)
 	inv.keepFacts(fleet.Groups, s)
 	inv.prune()
+	// The refresh states go with the listing to the next read (carryStates).
+	inv.listed = slices.Grow(inv.listed[:0], len(reads))[:len(reads)]
+	for i := range reads {
+		inv.listed[i] = reads[i].listing
+	}
+	inv.listedGroups = fleet.Groups
 	fleet.BuildServices(inv.opts.SkipUntagged)
 	fleet.Problems = s.problemList()
 	inv.mu.Lock()
@@ -385,8 +394,8 @@ func (o *oneShotRun) templateTasks(reads []groupRead, groups bool) []task {
 			if lt := r.g.LaunchTemplate; lt != nil {
 				wants.want(&inv.templates, o.s.now, r.template, lt.Version)
 			}
-		} else if st := inv.refreshes[r.g.Name]; st != nil && st.last.Active() && st.last.DesiredVersion != "" {
-			wants.want(&inv.templates, o.s.now, st.template, st.last.DesiredVersion)
+		} else if st := r.state; st != nil && st.last.Active() && st.last.DesiredVersion != "" {
+			wants.want(&inv.templates, o.s.now, st.last.template, st.last.DesiredVersion)
 		}
 	}
 	var tasks []task
@@ -443,11 +452,11 @@ func (inv *Inventory) allBalancers(reads []groupRead) []*balancer {
 	use := func(key, name string, kind model.BalancerKind) {
 		b, ok := inv.balancers[key]
 		if !ok {
-			b = &balancer{kind: kind, key: key, name: name}
+			b = &balancer{kind: kind, key: key, name: model.Intern(name)}
 			inv.balancers[key] = b
 		}
-		if b.gen != inv.gen {
-			b.gen, b.readNow = inv.gen, false
+		if b.gen != uint32(inv.gen) {
+			b.gen, b.readNow = uint32(inv.gen), false
 			all = append(all, b)
 		}
 	}
@@ -467,9 +476,9 @@ func (inv *Inventory) allBalancers(reads []groupRead) []*balancer {
 // balancerTask reads one balancer's health, and its drain delay when a target drains.
 func (o *oneShotRun) balancerTask(b *balancer) task {
 	inv, s := o.inv, o.s
-	what := "target group " + b.name
+	what := "target group " + b.name.String()
 	if b.kind == model.ClassicELB {
-		what = "classic ELB " + b.name
+		what = "classic ELB " + b.name.String()
 	}
 	return func(ctx context.Context) func() {
 		var reads []targetRead
@@ -508,18 +517,18 @@ func (o *oneShotRun) balancerTask(b *balancer) task {
 		}
 		return func() {
 			if err != nil {
-				b.err = o.why(err)
+				b.setErr(o.why(err))
 				o.missing(what+" (its targets' health is unknown)", err)
 				return
 			}
-			b.err = ""
+			b.setErr("")
 			// The delay first: the draining targets' notes carry it.
 			if needDelay {
 				if delayErr != nil {
 					o.missing(what+"'s drain delay (the drain countdown is unknown)", delayErr)
 				} else {
 					b.delay, b.delayAt = delay, stampOf(s.now)
-					inv.timings.storeDelay(balancerRef{b.kind, b.name}, delay, s.now)
+					inv.timings.storeDelay(balancerRef{b.kind, b.name.String()}, delay, s.now)
 				}
 			}
 			inv.applyHealth(b, reads, s)
@@ -536,12 +545,7 @@ func (o *oneShotRun) refreshTasks(reads []groupRead) []task {
 	var tasks []task
 	for i := range reads {
 		r := &reads[i]
-		st, ok := inv.refreshes[r.g.Name]
-		if !ok {
-			st = &refreshState{}
-			inv.refreshes[r.g.Name] = st
-		}
-		st.gen = inv.gen
+		st := stateOf(r)
 		if !all && !r.moving && r.mix() == "" && !r.draining {
 			continue
 		}
@@ -561,10 +565,10 @@ func (o *oneShotRun) refreshTasks(reads []groupRead) []task {
 				}
 				st.checkedAt = stampOf(o.s.now)
 				if got == nil {
-					st.last, st.template, st.quietMix = nil, "", mix
+					st.last, st.quietMix = nil, mix
 					return
 				}
-				st.last, st.template = mapRefresh(got, template, &inv.in)
+				st.last = newLastRefresh(mapRefresh(got, template, &inv.in))
 			}
 		})
 	}
@@ -583,4 +587,14 @@ func isNotFound(err error) bool {
 		return true
 	}
 	return false
+}
+
+// carryStates gives the groups read again their refresh state from the last read's listing.
+func (inv *Inventory) carryStates(reads []groupRead) {
+	for i := range reads {
+		r := &reads[i]
+		if k, ok := slices.BinarySearchFunc(inv.listedGroups, r.g.Name, func(g model.Group, name string) int { return strings.Compare(g.Name, name) }); ok {
+			r.state = inv.listed[k].state
+		}
+	}
 }

@@ -176,7 +176,7 @@ func compareWithTruth(t *testing.T, fleet model.Fleet, truth []sim.GroupTruth) {
 			check(in.LaunchedAt.Sec() == it.LaunchedAt.Unix(), "%s: launched %d, want %d", it.ID, in.LaunchedAt, it.LaunchedAt.Unix())
 			got := map[string]model.TargetState{}
 			for _, th := range in.Targets {
-				got[th.Balancer] = th.State
+				got[th.Balancer.String()] = th.State
 			}
 			check(maps.Equal(got, it.Targets), "%s: targets %v, want %v", it.ID, got, it.Targets)
 			for _, s := range it.Targets {

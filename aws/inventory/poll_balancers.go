@@ -1,7 +1,9 @@
 package inventory
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -62,37 +64,60 @@ const classicDraining = "Instance deregistration currently in progress"
 // balancer is what the inventory remembers of one target group or classic ELB between
 // snapshots: the last health it read, when, and the drain delay.
 type balancer struct {
-	key  string // target group ARN or classic ELB name
-	name string // what the console shows: the target group or ELB name
+	key  string    // target group ARN or classic ELB name
+	name model.Sym // what the console shows: the target group or ELB name
 	// healthy are the instance IDs of the targets the last read found healthy with nothing
-	// more to say, sorted: 16 bytes each, most of 20,000 targets. rows are the others (also
-	// sorted by instance ID, 24 bytes a row); the few with a reason or draining keep those in
+	// more to say, sorted and packed (see packedIDs): 9 bytes each, most of 20,000 targets.
+	// odd has the others as rows (also sorted by instance ID, 24 bytes a row), and any
+	// healthy target whose ID does not pack; the few with a reason or draining keep those in
 	// notes, which the fleet's rows share (a read makes new ones, never writes them).
-	healthy []string
-	rows    []targetRow
-	notes   []model.TargetNote
-	// errNote is the note of its targets while it was never read and its last read failed.
+	healthy packedIDs
+	odd     *oddTargets // nil when every target is plainly healthy (most balancers)
+	// errNote says why the last attempt failed ("not read: " and the reason; nil when it
+	// succeeded): the note of its targets while it was never read.
 	errNote *model.TargetNote
-	// checkedAt is the unix second of the last successful read; 0 means never read.
-	checkedAt int64
-	turn      uint64 // when it was last picked, in picks: the round-robin order
-	err       string // why the last attempt failed; "" when it succeeded
-	delayAt   stamp
-	gen       uint64 // the last snapshot whose groups referenced it
+	delayAt stamp
+	// checkedAt is the last successful read (a unix second); 0 means never read.
+	checkedAt model.Unix
+	turn      uint32 // when it was last picked, in picks: the round-robin order
+	gen       uint32 // the last snapshot whose groups referenced it (Inventory.gen, as uint32)
 	// attempted is the last snapshot that chose it for a read (or created it): a group's
 	// rows can change only in that snapshot and the next (when they turn Stale).
-	attempted uint64
-	retryAt   int64 // unix second
-	// drainingN counts targets draining at the last read: most balancers have none, and
-	// asking them about each instance every tick would cost a search per instance.
-	drainingN int32
+	attempted uint32
+	retryAt   uint32 // unix second
 	delay     int32
 	// failures counts consecutive failed reads (not throttling: the breaker handles that);
 	// until retryAt the balancer is not picked again (see backoff).
 	failures int32
 	kind     model.BalancerKind
 	readNow  bool // read successfully by the current snapshot
-	prio     int8 // its tier in the current snapshot (balancerTasks)
+	// anyDraining is set when a target was draining at the last read: most balancers have
+	// none, and asking them about each instance every tick would cost a search per instance.
+	anyDraining bool
+	prio        int8 // its tier in the current snapshot (balancerTasks)
+}
+
+// notReadPrefix begins the note of a balancer's targets when its last read failed.
+const notReadPrefix = "not read: "
+
+// setErr records why the last attempt failed ("" when it succeeded); the note is made again
+// only when the reason changed.
+func (b *balancer) setErr(why string) {
+	if why == "" {
+		b.errNote = nil
+		return
+	}
+	if n := b.errNote; n != nil && len(n.Reason) == len(notReadPrefix)+len(why) && n.Reason[len(notReadPrefix):] == why {
+		return
+	}
+	b.errNote = &model.TargetNote{Reason: notReadPrefix + why}
+}
+
+// oddTargets are a balancer's targets that are not plainly healthy: rows, sorted by
+// instance ID, and their notes.
+type oddTargets struct {
+	rows  []targetRow
+	notes []model.TargetNote
 }
 
 // target is one instance's health at one balancer, with the drain bookkeeping.
@@ -102,6 +127,55 @@ type target struct {
 	drainSince int64
 	state      model.TargetState
 	observed   bool
+}
+
+// packedIDs are instance IDs of the form "i-" and 17 lowercase hex digits (EC2's current
+// IDs), packedIDLen bytes each (the first digit, then the other 16 as a big-endian
+// uint64), sorted. It is only a way of storing an ID AWS returned, read back exactly; an ID of
+// any other form is kept as a string instead (a targetRow). 9 bytes where a string is 16.
+type packedIDs []byte
+
+const packedIDLen = 9
+
+// packID packs id, if it has the form packedIDs stores.
+func packID(id string) (p [packedIDLen]byte, ok bool) {
+	if len(id) != 2+17 || id[:2] != "i-" {
+		return p, false
+	}
+	var lo uint64
+	for i := 2; i < len(id); i++ {
+		c := id[i]
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'f':
+			d = c - 'a' + 10
+		default:
+			return p, false
+		}
+		if i == 2 {
+			p[0] = d
+			continue
+		}
+		lo = lo<<4 | uint64(d)
+	}
+	binary.BigEndian.PutUint64(p[1:], lo)
+	return p, true
+}
+
+// has reports whether id is among the packed IDs.
+func (ps packedIDs) has(id string) bool {
+	if len(ps) == 0 {
+		return false
+	}
+	p, ok := packID(id)
+	if !ok {
+		return false
+	}
+	n := len(ps) / packedIDLen
+	_, found := sort.Find(n, func(i int) int { return bytes.Compare(p[:], ps[i*packedIDLen:(i+1)*packedIDLen]) })
+	return found
 }
 
 // targetRow is a target as the balancer keeps it; note indexes notes, -1 for none.
@@ -122,26 +196,26 @@ func (b *balancer) target(id string) (target, bool) {
 	if i, ok := b.find(id); ok {
 		return b.at(i), true
 	}
-	if i, ok := slices.BinarySearch(b.healthy, id); ok {
-		return target{id: b.healthy[i], state: model.TargetHealthy}, true
+	if b.healthy.has(id) {
+		return target{id: id, state: model.TargetHealthy}, true
 	}
 	return target{}, false
 }
 
 // find is the index of the instance's row, among the targets not plainly healthy.
 func (b *balancer) find(id string) (int, bool) {
-	if len(b.rows) == 0 {
+	if b.odd == nil {
 		return 0, false
 	}
-	return slices.BinarySearchFunc(b.rows, id, func(t targetRow, id string) int { return strings.Compare(t.id, id) })
+	return slices.BinarySearchFunc(b.odd.rows, id, func(t targetRow, id string) int { return strings.Compare(t.id, id) })
 }
 
 // at is row i as a target.
 func (b *balancer) at(i int) target {
-	r := &b.rows[i]
+	r := &b.odd.rows[i]
 	t := target{id: r.id, state: r.state}
 	if r.note >= 0 {
-		n := &b.notes[r.note]
+		n := &b.odd.notes[r.note]
 		t.reason, t.drainSince, t.observed = n.Reason, n.DrainSince, n.DrainObserved
 	}
 	return t
@@ -149,40 +223,48 @@ func (b *balancer) at(i int) target {
 
 // keep stores a read's targets, sorted by instance ID, as healthy IDs, rows and notes.
 func (b *balancer) keep(ts []target) {
-	plain := func(t target) bool { return t.state == model.TargetHealthy && t.reason == "" && t.drainSince == 0 }
+	plain := func(t target) bool {
+		_, packs := packID(t.id)
+		return packs && t.state == model.TargetHealthy && t.reason == "" && t.drainSince == 0
+	}
 	n := 0
 	for _, t := range ts {
 		if plain(t) {
 			n++
 		}
 	}
-	b.healthy, b.rows, b.notes, b.drainingN = nil, nil, nil, 0
+	b.healthy, b.odd, b.anyDraining = nil, nil, false
 	if n > 0 {
-		b.healthy = make([]string, 0, n)
+		b.healthy = make(packedIDs, 0, n*packedIDLen)
 	}
+	var rows []targetRow
+	var notes []model.TargetNote
 	if len(ts) > n {
-		b.rows = make([]targetRow, 0, len(ts)-n)
+		rows = make([]targetRow, 0, len(ts)-n)
 	}
 	for _, t := range ts {
 		if plain(t) {
-			b.healthy = append(b.healthy, t.id)
+			p, _ := packID(t.id)
+			b.healthy = append(b.healthy, p[:]...)
 			continue
 		}
 		r := targetRow{id: t.id, note: -1, state: t.state}
 		if t.reason != "" || t.drainSince != 0 {
-			r.note = int32(len(b.notes))
+			r.note = int32(len(notes))
 			n := model.TargetNote{Reason: t.reason, DrainSince: t.drainSince, DrainObserved: t.observed}
 			if t.state == model.TargetDraining {
 				n.DrainDelay = b.delay
 			}
-			b.notes = append(b.notes, n)
+			notes = append(notes, n)
 		}
-		b.rows = append(b.rows, r)
+		rows = append(rows, r)
 		if t.state == model.TargetDraining {
-			b.drainingN++
+			b.anyDraining = true
 		}
 	}
-	b.notes = slices.Clip(b.notes)
+	if len(rows) > 0 {
+		b.odd = &oddTargets{rows: rows, notes: slices.Clip(notes)}
+	}
 }
 
 // targetRead is one target as AWS reported it.
@@ -257,7 +339,7 @@ func readDrainDelay(ctx context.Context, c awsapi.ReadClients, b *balancer) (int
 	if b.kind == model.ClassicELB {
 		out, err := c.ELB.DescribeLoadBalancerAttributes(ctx, &elb.DescribeLoadBalancerAttributesInput{LoadBalancerName: aws.String(b.key)})
 		if err != nil {
-			return 0, fmt.Errorf("read connection draining of classic ELB %s: %w", b.name, err)
+			return 0, fmt.Errorf("read connection draining of classic ELB %s: %w", b.name.String(), err)
 		}
 		if a := out.LoadBalancerAttributes; a != nil && a.ConnectionDraining != nil && a.ConnectionDraining.Enabled {
 			return aws.ToInt32(a.ConnectionDraining.Timeout), nil
@@ -266,7 +348,7 @@ func readDrainDelay(ctx context.Context, c awsapi.ReadClients, b *balancer) (int
 	}
 	out, err := c.ELBv2.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(b.key)})
 	if err != nil {
-		return 0, fmt.Errorf("read deregistration delay of %s: %w", b.name, err)
+		return 0, fmt.Errorf("read deregistration delay of %s: %w", b.name.String(), err)
 	}
 	return deregistrationDelay(out.Attributes), nil
 }
@@ -300,7 +382,7 @@ const (
 // Without reserve (the first screen) the priority tier takes the whole budget, and its
 // balancers never read come before those read already (even the cursor's, read a tick ago):
 // the screen is complete as soon as the budget allows.
-func selectBalancers(all []*balancer, n int, reserve bool, turns *uint64) []*balancer {
+func selectBalancers(all []*balancer, n int, reserve bool, turns *uint32) []*balancer {
 	var hot, rest []*balancer
 	for _, b := range all {
 		if b.prio > tierRest {
@@ -347,7 +429,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 		api := apiOf(b.kind)
 		if s.elbBreaker[api].tripped() {
 			// Not attempted: it comes first next tick.
-			return func() { b.err = errSkipped.Error(); b.turn = 0 }
+			return func() { b.setErr(errSkipped.Error()); b.turn = 0 }
 		}
 		var reads []targetRead
 		var err error
@@ -381,15 +463,16 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 		}
 		return func() {
 			if err != nil {
-				b.err = err.Error()
+				b.setErr(err.Error())
 				if !awsapi.Throttled(err) {
 					b.failures++
-					b.retryAt = s.now.Add(backoff(int(b.failures))).Unix()
+					b.retryAt = uint32(s.now.Add(backoff(int(b.failures))).Unix())
 				}
 				s.problem(err)
 				return
 			}
-			b.err, b.failures, b.retryAt = "", 0, 0
+			b.setErr("")
+			b.failures, b.retryAt = 0, 0
 			// The delay first: the draining targets' notes carry it.
 			if needDelay {
 				inv.elbBudget[api].spend(1)
@@ -397,7 +480,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 					s.problem(delayErr)
 				} else {
 					b.delay, b.delayAt = delay, stampOf(s.now)
-					inv.timings.storeDelay(balancerRef{b.kind, b.name}, delay, s.now)
+					inv.timings.storeDelay(balancerRef{b.kind, b.name.String()}, delay, s.now)
 				}
 			}
 			inv.applyHealth(b, reads, s)
@@ -412,7 +495,7 @@ func (inv *Inventory) balancerTask(b *balancer, s *snapshotRun) task {
 func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRun) {
 	now := s.now.Unix()
 	gap := int64(2*inv.opts.Refresh/time.Second) + 1
-	recent := b.checkedAt != 0 && now-b.checkedAt <= gap
+	recent := b.checkedAt != 0 && now-b.checkedAt.Sec() <= gap
 	fresh := make([]target, 0, len(reads))
 	for _, r := range reads {
 		old, known := b.target(r.id)
@@ -433,7 +516,7 @@ func (inv *Inventory) applyHealth(b *balancer, reads []targetRead, s *snapshotRu
 	// A target listed twice (two ports) keeps one row: the first after sorting.
 	fresh = slices.CompactFunc(fresh, func(a, b target) bool { return a.id == b.id })
 	b.keep(fresh)
-	b.checkedAt = now
+	b.checkedAt = model.UnixSec(now)
 	b.readNow = true
 }
 
@@ -444,17 +527,14 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 		Balancer:  b.name,
 		Kind:      b.kind,
 		Stale:     !b.readNow,
-		CheckedAt: model.UnixSec(b.checkedAt),
+		CheckedAt: b.checkedAt,
 	}
 	if b.checkedAt == 0 {
 		if lc != model.InService {
 			return th, false
 		}
 		th.State, th.Note = model.TargetUnknown, noteNotRead
-		if b.err != "" {
-			if n := b.errNote; n == nil || n.Reason[len("not read: "):] != b.err {
-				b.errNote = &model.TargetNote{Reason: "not read: " + b.err}
-			}
+		if b.errNote != nil {
 			th.Note = b.errNote
 		}
 		return th, true
@@ -462,16 +542,15 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 	// The balancer takes the fleet's copy of the ID, so that the balancer and the fleet hold
 	// one string per instance whatever response each came in.
 	if i, ok := b.find(id); ok {
-		r := &b.rows[i]
+		r := &b.odd.rows[i]
 		r.id = id
 		th.State = r.state
 		if r.note >= 0 {
-			th.Note = &b.notes[r.note]
+			th.Note = &b.odd.notes[r.note]
 		}
 		return th, true
 	}
-	if i, ok := slices.BinarySearch(b.healthy, id); ok {
-		b.healthy[i] = id
+	if b.healthy.has(id) {
 		th.State = model.TargetHealthy
 		return th, true
 	}
@@ -484,9 +563,9 @@ func (b *balancer) health(id string, lc model.Lifecycle) (model.TargetHealth, bo
 
 // draining reports whether the balancer's last read had the instance draining.
 func (b *balancer) draining(id string) bool {
-	if b.drainingN == 0 {
+	if !b.anyDraining {
 		return false
 	}
 	i, ok := b.find(id)
-	return ok && b.rows[i].state == model.TargetDraining
+	return ok && b.odd.rows[i].state == model.TargetDraining
 }

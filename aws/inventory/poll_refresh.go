@@ -41,23 +41,39 @@ const (
 
 // refreshState is what the inventory remembers of one group's instance refreshes.
 type refreshState struct {
-	last      *model.Refresh
-	template  string // the template key of last's desired configuration
-	checkedAt stamp
+	last      *lastRefresh
 	quietMix  string // instance versions when a look last found no active refresh
-	gen       uint64
+	checkedAt stamp
+	// sig is the group's listing signature at the last snapshot (sigSet once there was one):
+	// a change puts its balancers first (see balancerTasks).
+	sig uint64
 	// triedAt is the last attempt, failed or not: candidates go oldest attempt first, so a
 	// group whose read keeps failing (a policy without the permission, say) goes to the back
 	// instead of being asked again ahead of every other group each tick.
-	triedAt int64 // unix second
+	triedAt uint32 // unix second
 	// failures counts consecutive failed reads; until retryAt the group is not asked again
 	// (back-off: retryBase doubling per failure, at most retryMax).
 	failures int32
-	retryAt  int64 // unix second
-	// sig is the group's listing signature at the last snapshot (sigSet once there was one):
-	// a change puts its balancers first (see balancerTasks).
-	sig    uint64
-	sigSet bool
+	retryAt  uint32 // unix second
+	sigSet   bool
+}
+
+// lastRefresh is the newest refresh of a group and the template key of its desired
+// configuration (kept together: most groups have no refresh to remember).
+type lastRefresh struct {
+	model.Refresh
+	template string
+}
+
+// Active reports whether the refresh is still running; false for nil.
+func (l *lastRefresh) Active() bool { return l != nil && l.Refresh.Active() }
+
+// newLastRefresh keeps a mapped refresh (nil for none).
+func newLastRefresh(r *model.Refresh, template string) *lastRefresh {
+	if r == nil {
+		return nil
+	}
+	return &lastRefresh{Refresh: *r, template: template}
 }
 
 // Back-off of a failing read (instance refreshes, balancer health).
@@ -93,7 +109,7 @@ func selectRefreshes(cands []refreshCandidate, now time.Time, must, sweep int) (
 	// groups nearly every one is due for the sweep, which takes one or two a tick.
 	for _, c := range cands {
 		switch {
-		case now.Unix() < c.state.retryAt:
+		case now.Unix() < int64(c.state.retryAt):
 			// backing off after a failure
 		case c.must || c.urgent:
 			musts = keepFirst(musts, c, must)
@@ -185,20 +201,20 @@ func (inv *Inventory) refreshTask(c refreshCandidate, s *snapshotRun) task {
 		r, err := ReadRefresh(ctx, inv.c.AutoScaling, c.name)
 		return func() {
 			st := c.state
-			st.triedAt = s.now.Unix()
+			st.triedAt = uint32(s.now.Unix())
 			if err != nil {
 				st.failures++
-				st.retryAt = s.now.Add(backoff(int(st.failures))).Unix()
+				st.retryAt = uint32(s.now.Add(backoff(int(st.failures))).Unix())
 				s.problem(err)
 				return
 			}
 			st.failures, st.retryAt = 0, 0
 			st.checkedAt = stampOf(s.now)
 			if r == nil {
-				st.last, st.template, st.quietMix = nil, "", c.mix
+				st.last, st.quietMix = nil, c.mix
 				return
 			}
-			st.last, st.template = mapRefresh(r, c.template, &inv.in)
+			st.last = newLastRefresh(mapRefresh(r, c.template, &inv.in))
 			if st.last.Active() {
 				inv.unwatch(c.name)
 			} else {

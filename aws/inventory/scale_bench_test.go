@@ -204,7 +204,7 @@ func modelBytes(fl model.Fleet) (bytes, instances int) {
 			str(in.LTVersion.String())
 			bytes += cap(in.Targets) * int(unsafe.Sizeof(model.TargetHealth{}))
 			for _, th := range in.Targets {
-				str(th.Balancer)
+				str(th.Balancer.String())
 				if n := th.Note; n != nil && !notes[n] { // shared: counted once
 					notes[n] = true
 					bytes += int(unsafe.Sizeof(*n))

@@ -71,14 +71,13 @@ type Inventory struct {
 	instances   factTable
 	images      map[string]model.Sym // instance ID -> AMI, for instances the group listing gives none
 	balancers   map[string]*balancer // by target group ARN or classic ELB name
-	refreshes   map[string]*refreshState
-	elbBudget   [elbAPIs]*budget // per ELB API version, as AWS's buckets
+	elbBudget   [elbAPIs]*budget     // per ELB API version, as AWS's buckets
 	ec2Budget   *budget
 	sweep       *budget
 	mustRefresh *budget
 	gen         uint64
 	fullGen     uint64 // the last snapshot that listed every group
-	turns       uint64 // balancer picks so far: the round-robin clock
+	turns       uint32 // balancer picks so far: the round-robin clock
 	// firstScreen is set while the console's first screen is being read: from a first
 	// snapshot that held its balancer budget until every balancer on screen was read.
 	firstScreen bool
@@ -126,7 +125,6 @@ func NewInventory(c awsapi.ReadClients, opts Options) *Inventory {
 		templates:   newTemplateCache(),
 		images:      map[string]model.Sym{},
 		balancers:   map[string]*balancer{},
-		refreshes:   map[string]*refreshState{},
 		elbBudget:   [elbAPIs]*budget{newBudget(opts.ELBReadsPerSecond, opts.Refresh), newBudget(opts.ELBReadsPerSecond, opts.Refresh)},
 		ec2Budget:   newBudget(opts.EC2ReadsPerSecond, opts.Refresh),
 		sweep:       newBudget(sweepRate, opts.Refresh),
@@ -460,7 +458,7 @@ func (inv *Inventory) listGroups(ctx context.Context, s *snapshotRun, focus map[
 	names[cursor.Name] = true
 	for i := range inv.listed {
 		r, g := &inv.listed[i], &inv.listedGroups[i]
-		st := inv.refreshes[g.Name]
+		st := r.state
 		if r.moving || r.draining || watched[g.Name] || st != nil && st.last.Active() {
 			names[g.Service] = true
 		}
@@ -531,6 +529,9 @@ func (inv *Inventory) carryLaunchFacts(reads []groupRead) {
 		k, ok := slices.BinarySearchFunc(inv.listedGroups, r.g.Name, func(g model.Group, name string) int { return strings.Compare(g.Name, name) })
 		if !ok {
 			continue
+		}
+		if r.state == nil {
+			r.state = inv.listed[k].state
 		}
 		prev := inv.listedGroups[k].Instances
 		clear(at)
@@ -614,8 +615,8 @@ func (inv *Inventory) ec2Tasks(reads []groupRead, s *snapshotRun) []task {
 		if lt := r.g.LaunchTemplate; lt != nil {
 			wants.want(&inv.templates, s.now, r.template, lt.Version)
 		}
-		if st := inv.refreshes[r.g.Name]; st != nil && st.last.Active() && st.last.DesiredVersion != "" {
-			wants.want(&inv.templates, s.now, st.template, st.last.DesiredVersion)
+		if st := r.state; st != nil && st.last.Active() && st.last.DesiredVersion != "" {
+			wants.want(&inv.templates, s.now, st.last.template, st.last.DesiredVersion)
 		}
 		for j := range r.g.Instances {
 			inst := &r.g.Instances[j]
@@ -705,11 +706,11 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	use := func(key, name string, kind model.BalancerKind) *balancer {
 		b, ok := inv.balancers[key]
 		if !ok {
-			b = &balancer{kind: kind, key: key, name: name, attempted: inv.gen}
+			b = &balancer{kind: kind, key: key, name: model.Intern(name), attempted: uint32(inv.gen)}
 			inv.balancers[key] = b
 		}
-		if b.gen != inv.gen {
-			b.gen = inv.gen
+		if b.gen != uint32(inv.gen) {
+			b.gen = uint32(inv.gen)
 			b.readNow = false
 			b.prio = tierRest
 			all = append(all, b)
@@ -732,11 +733,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		if !haveLast || k != lastKey {
 			lastKey, lastFocused, haveLast = k, focus[k], true
 		}
-		st, ok := inv.refreshes[r.g.Name]
-		if !ok {
-			st = &refreshState{}
-			inv.refreshes[r.g.Name] = st
-		}
+		st := stateOf(r)
 		if lastFocused || r.moving || st.last.Active() || r.draining {
 			tier[k] = max(tier[k], tierHot)
 		}
@@ -775,7 +772,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 	// A fleet listed in full every tick (up to 100 groups) is read every tick as before.
 	ready := all[:0:0]
 	for _, b := range all {
-		if s.now.Unix() < b.retryAt || b.prio == tierRest && b.checkedAt != 0 && b.attempted >= inv.fullGen {
+		if s.now.Unix() < int64(b.retryAt) || b.prio == tierRest && b.checkedAt != 0 && b.attempted >= uint32(inv.fullGen) {
 			continue
 		}
 		ready = append(ready, b)
@@ -814,7 +811,7 @@ func (inv *Inventory) balancerTasks(reads []groupRead, focus map[model.ServiceKe
 		chosen = append(chosen, picked...)
 	}
 	for _, b := range chosen {
-		b.attempted = inv.gen
+		b.attempted = uint32(inv.gen)
 	}
 	s.stats.Balancers, s.stats.BalancersRead = len(all), len(chosen)
 	for _, b := range all {
@@ -847,12 +844,12 @@ func serviceKey(g *model.Group) model.ServiceKey {
 func (inv *Inventory) groupDraining(r *groupRead) bool {
 	some := false
 	for _, arn := range r.tgARNs {
-		if b := inv.balancers[arn]; b != nil && b.drainingN > 0 {
+		if b := inv.balancers[arn]; b != nil && b.anyDraining {
 			some = true
 		}
 	}
 	for _, name := range r.g.ClassicELBs {
-		if b := inv.balancers[name]; b != nil && b.drainingN > 0 {
+		if b := inv.balancers[name]; b != nil && b.anyDraining {
 			some = true
 		}
 	}
@@ -880,12 +877,7 @@ func (inv *Inventory) refreshTasks(reads []groupRead, watched map[string]bool, s
 	cands := make([]refreshCandidate, 0, len(reads))
 	for i := range reads {
 		r := &reads[i]
-		st, ok := inv.refreshes[r.g.Name]
-		if !ok {
-			st = &refreshState{}
-			inv.refreshes[r.g.Name] = st
-		}
-		st.gen = inv.gen
+		st := stateOf(r)
 		urgent := st.last.Active() || watched[r.g.Name]
 		must := r.moving || (r.mix() != "" && r.mix() != st.quietMix) || r.draining
 		cands = append(cands, refreshCandidate{name: r.g.Name, template: r.template, mix: r.mix(), must: must, urgent: urgent, state: st})
@@ -939,7 +931,7 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 			if timingsMoved {
 				g.Balancers = inv.timings.known(&g)
 			}
-			g.Refresh = inv.refreshOf(g.Name)
+			g.Refresh = inv.refreshOf(r.state)
 			groups[i] = g
 			continue
 		}
@@ -998,11 +990,11 @@ func (inv *Inventory) assemble(reads []groupRead, s *snapshotRun) []model.Group 
 		}
 		room = targets[len(targets):]
 		g.Balancers = inv.timings.known(&g)
-		g.Refresh = inv.refreshOf(g.Name)
+		g.Refresh = inv.refreshOf(r.state)
 		groups[i] = g
 	}
 	for _, b := range inv.balancers {
-		if b.gen == inv.gen && !b.readNow {
+		if b.gen == uint32(inv.gen) && !b.readNow {
 			s.stats.BalancersStale++
 		}
 	}
@@ -1040,7 +1032,7 @@ func (inv *Inventory) unchanged(r *groupRead) bool {
 	}
 	quiet := func(key string) bool {
 		b := inv.balancers[key]
-		return b != nil && b.attempted < inv.listedGen
+		return b != nil && b.attempted < uint32(inv.listedGen)
 	}
 	for _, arn := range r.tgARNs {
 		if !quiet(arn) {
@@ -1056,14 +1048,13 @@ func (inv *Inventory) unchanged(r *groupRead) bool {
 }
 
 // refreshOf is the group's last instance refresh as the fleet shows it.
-func (inv *Inventory) refreshOf(group string) *model.Refresh {
-	st := inv.refreshes[group]
+func (inv *Inventory) refreshOf(st *refreshState) *model.Refresh {
 	if st == nil || st.last == nil {
 		return nil
 	}
-	ref := *st.last
+	ref := st.last.Refresh
 	if ref.DesiredVersion != "" {
-		ref.DesiredImage = inv.templates.image(st.template, ref.DesiredVersion)
+		ref.DesiredImage = inv.templates.image(st.last.template, ref.DesiredVersion)
 	}
 	return &ref
 }
@@ -1089,13 +1080,8 @@ func (inv *Inventory) pruneImages(groups []model.Group) {
 // prune forgets balancers, groups and instances the fleet no longer has.
 func (inv *Inventory) prune() {
 	for k, b := range inv.balancers {
-		if b.gen != inv.gen {
+		if b.gen != uint32(inv.gen) {
 			delete(inv.balancers, k)
-		}
-	}
-	for k, st := range inv.refreshes {
-		if st.gen != inv.gen {
-			delete(inv.refreshes, k)
 		}
 	}
 

@@ -257,7 +257,7 @@ func TestSnapshotMapsGroupsInstancesAndHealth(t *testing.T) {
 	if in.ImageID.String() != "ami-1" || in.LTVersion.String() != "1" || in.LaunchedAt.Sec() != clock.Now().Add(-time.Hour).Unix() || in.AZ.String() != "eu-west-1a" || in.Lifecycle != model.InService || !in.Healthy {
 		t.Errorf("instance = %+v", in)
 	}
-	if len(in.Targets) != 1 || in.Targets[0].State != model.TargetHealthy || in.Targets[0].Stale || in.Targets[0].Balancer != "api-production" || in.Targets[0].CheckedAt.Sec() != clock.Now().Unix() {
+	if len(in.Targets) != 1 || in.Targets[0].State != model.TargetHealthy || in.Targets[0].Stale || in.Targets[0].Balancer.String() != "api-production" || in.Targets[0].CheckedAt.Sec() != clock.Now().Unix() {
 		t.Errorf("targets = %+v", in.Targets)
 	}
 	if st := findGroup(t, fl, "api-staging"); st.ImageID != "ami-2" || st.Instances[0].ImageID.String() != "ami-2" {

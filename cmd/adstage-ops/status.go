@@ -304,7 +304,7 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 			return s.Env
 		}
 		r := s.Region
-		if rs := model.Merged(s.Origin.Region); r == "" && len(rs) == 1 {
+		if rs := model.Merged(s.From().Region); r == "" && len(rs) == 1 {
 			r = rs[0]
 		}
 		return s.Env + "\t" + orDash(r)
@@ -338,7 +338,7 @@ func printStatus(w io.Writer, f *model.Fleet, services []model.Service, now time
 						if !exact {
 							about = "about "
 						}
-						fmt.Fprintf(w, "%s: %s draining from %s, %s%s left\n", s.ServiceKey, in.ID, t.Balancer, about, left.Round(time.Second))
+						fmt.Fprintf(w, "%s: %s draining from %s, %s%s left\n", s.ServiceKey, in.ID, t.Balancer.String(), about, left.Round(time.Second))
 					}
 				}
 			}
@@ -511,7 +511,7 @@ func statusJSON(f *model.Fleet, services []model.Service, now time.Time) statusO
 				in := &g.Instances[j]
 				io := instanceOut{ID: in.ID, AZ: in.AZ.String(), Lifecycle: in.Lifecycle.String(), Healthy: in.Healthy, Image: in.ImageID.String(), AgeSec: int64(in.Age(now).Seconds())}
 				for _, t := range in.Targets {
-					to := targetOut{Balancer: t.Balancer, State: t.State.String(), Reason: t.Reason()}
+					to := targetOut{Balancer: t.Balancer.String(), State: t.State.String(), Reason: t.Reason()}
 					if left, exact := t.DrainRemaining(now); t.State == model.TargetDraining {
 						to.DrainLeft, to.DrainAbout = int64(left.Seconds()), !exact
 					}

@@ -14,12 +14,12 @@ import (
 func rolloutService(newTarget model.TargetState) model.Service {
 	old := func(id string) model.Instance {
 		return model.Instance{ID: id, ImageID: model.Intern("ami-old"), Lifecycle: model.InService, Healthy: true,
-			Targets: []model.TargetHealth{{Balancer: "tg", State: model.TargetHealthy}}}
+			Targets: []model.TargetHealth{{Balancer: model.Intern("tg"), State: model.TargetHealthy}}}
 	}
 	g := &model.Group{Name: "svc-production", Service: "svc", Env: "production", Min: 2, Desired: 2, Max: 4,
 		Refresh: &model.Refresh{ID: "r-1", Status: "InProgress"},
 		Instances: []model.Instance{old("i-1"), old("i-2"), {ID: "i-3", ImageID: model.Intern("ami-new"), Lifecycle: model.InService, Healthy: true,
-			Targets: []model.TargetHealth{{Balancer: "tg", State: newTarget}}}}}
+			Targets: []model.TargetHealth{{Balancer: model.Intern("tg"), State: newTarget}}}}}
 	return model.Service{ServiceKey: model.ServiceKey{Name: "svc", Env: "production"}, Groups: []*model.Group{g}}
 }
 
