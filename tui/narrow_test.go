@@ -411,3 +411,48 @@ func TestNarrowStateKeepsTheState(t *testing.T) {
 		t.Fatalf("STATE at 200 lacks the action's progress:\n%s", v)
 	}
 }
+
+// TestFilterBurstActsOnTheFilteredList: "/web pro", enter, enter arriving in one burst, before
+// the filter's result (computed off the update loop) is back, opens web/production, not the
+// row that was first before the filter; r in such a burst plans for web/production too.
+func TestFilterBurstActsOnTheFilteredList(t *testing.T) {
+	for _, last := range []string{"open", "rollback"} {
+		t.Run(last, func(t *testing.T) {
+			op := &recordingOperator{}
+			m, _ := newConsole(t, op)
+			run(m, tea.WindowSizeMsg{Width: 120, Height: 40})
+			if k, _ := m.list.selected(); k.Name == "web" {
+				t.Fatal("the cursor starts on web: the test would prove nothing")
+			}
+			// Each key is handled and its commands (the filter run among them) dropped, as if
+			// the next key arrived before any of them answered.
+			m.Update(typeText("/web"))
+			m.Update(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
+			m.Update(typeText("pro"))
+			m.Update(press(m.keys.Filter.Apply))
+			switch last {
+			case "open":
+				run(m, press(m.keys.Services.Open))
+				if m.screen != screenService || m.detail.key.Name != "web" || m.detail.key.Env != "production" {
+					t.Fatalf("opened %v (screen %v), want web/production", m.detail.key, m.screen)
+				}
+			case "rollback":
+				_, cmd := m.Update(press(m.keys.Services.Rollback))
+				var got []tea.Msg
+				got = append(got, resolve(cmd)...)
+				found := false
+				for _, msg := range got {
+					if pr, ok := msg.(planRequestMsg); ok {
+						found = true
+						if pr.req.key.Name != "web" || pr.req.key.Env != "production" {
+							t.Fatalf("rollback asked for %v, want web/production", pr.req.key)
+						}
+					}
+				}
+				if !found {
+					t.Fatalf("no rollback request from the burst: %v", got)
+				}
+			}
+		})
+	}
+}

@@ -34,6 +34,10 @@ type servicesView struct {
 	filtering bool
 	query     string // the query the rows answer
 	gen       int    // newest filter request
+	applied   int    // the request whose result the list shows
+	// pending is the newest filter request while its result has not arrived (filterCmd runs
+	// it off the update loop): a key that acts on a row settles it first.
+	pending *filterRequest
 
 	// regionW is the REGION column's width: 0 (no column) unless the fleet has a service
 	// with a row per region (model.Fleet.SplitRegions).
@@ -112,6 +116,7 @@ func (v *servicesView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if v.filtering {
 			return v, v.filterKey(msg)
 		}
+		v.settle()
 		return v, v.handleKey(msg)
 	}
 	return v, nil
@@ -148,8 +153,7 @@ func (v *servicesView) fleetChanged(f *model.Fleet) tea.Cmd {
 		v.clamp()
 		return nil
 	}
-	v.gen++
-	return filterCmd(v.gen, v.query, v.all)
+	return v.request(v.query, v.all)
 }
 
 // candidate is a service and the text the filter searches: "name env", built once per fleet
@@ -275,9 +279,10 @@ func matchTier(words []string, text string) int {
 
 // applyFilter takes a filter result unless a newer request was made since.
 func (v *servicesView) applyFilter(msg filterMsg) {
-	if msg.gen != v.gen {
-		return
+	if msg.gen != v.gen || msg.gen == v.applied {
+		return // a newer request was made, or this one was settled already
 	}
+	v.applied, v.pending = msg.gen, nil
 	// The same query again is a refresh: the cursor stays on its service. A new query starts
 	// at the best match.
 	at, keep := v.selected()
@@ -306,12 +311,34 @@ func (v *servicesView) cursorTo(k model.ServiceKey) {
 // setQuery starts a filter request. When the query only grew, only the rows that matched the
 // previous query can match, so only they are searched.
 func (v *servicesView) setQuery(q string) tea.Cmd {
-	v.gen++
 	cands := v.all
 	if v.query != "" && strings.HasPrefix(q, v.query) {
 		cands = v.matched
 	}
+	return v.request(q, cands)
+}
+
+// filterRequest is a filter run asked for and not yet applied.
+type filterRequest struct {
+	gen   int
+	query string
+	cands []candidate
+}
+
+// request asks for a filter run off the update loop.
+func (v *servicesView) request(q string, cands []candidate) tea.Cmd {
+	v.gen++
+	v.pending = &filterRequest{gen: v.gen, query: q, cands: cands}
 	return filterCmd(v.gen, q, cands)
+}
+
+// settle applies the newest filter request now if its result has not arrived: keys typed in
+// one burst ("/web pro", enter, enter) act on the list the query selects, never on the list
+// before it.
+func (v *servicesView) settle() {
+	if p := v.pending; p != nil && p.gen == v.gen {
+		v.applyFilter(runFilter(p.gen, p.query, p.cands))
+	}
 }
 
 func (v *servicesView) filterKey(msg tea.KeyMsg) tea.Cmd {
@@ -325,6 +352,7 @@ func (v *servicesView) filterKey(msg tea.KeyMsg) tea.Cmd {
 	case k.Apply.Matches(msg):
 		v.filtering = false
 		v.input.Blur()
+		v.settle()
 		return nil
 	}
 	before := v.input.Value()

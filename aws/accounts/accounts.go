@@ -250,14 +250,21 @@ func (c *Console) read(ctx context.Context, m *member) []string {
 func (c *Console) route(env, service, region string) (*member, error) {
 	var cands []*member
 	for _, m := range c.members {
-		if c.serves(m, env) && (region == "" || m.region() == region) {
+		// Untagged groups (no environment) belong to whichever member read them.
+		if (env == "" || c.serves(m, env)) && (region == "" || m.region() == region) {
 			cands = append(cands, m)
 		}
+	}
+	if env == "" && len(cands) == 1 && !cands[0].has(env, service) {
+		cands = nil
 	}
 	switch len(cands) {
 	case 0:
 		if region != "" {
 			return nil, fmt.Errorf("no AWS identity the console reads environment %s with has read region %s: wait for the next refresh, or check the environment's regions in the config", env, region)
+		}
+		if env == "" {
+			return nil, fmt.Errorf("no AWS identity the console reads with found untagged groups named %q: wait for the next refresh", service)
 		}
 		return nil, fmt.Errorf("no AWS identity in the config reads environment %s: add it under environments: with its profile or role", env)
 	case 1:
@@ -269,15 +276,17 @@ func (c *Console) route(env, service, region string) (*member, error) {
 	var found []*member
 	var regions []string
 	for _, m := range cands {
-		m.mu.Lock()
-		for _, g := range m.last {
-			if g.Env == env && g.Service == service {
-				found = append(found, m)
-				regions = append(regions, m.origin.Region)
-				break
-			}
+		if m.has(env, service) {
+			found = append(found, m)
+			regions = append(regions, m.region())
 		}
-		m.mu.Unlock()
+	}
+	if env == "" && len(found) > 1 {
+		var names []string
+		for _, m := range found {
+			names = append(names, m.Name)
+		}
+		return nil, fmt.Errorf("untagged groups are read by several identities (%s): tag them with a service and an environment to act on them here, or use --profile and --region on the command line", strings.Join(names, "; "))
 	}
 	switch len(found) {
 	case 0:
@@ -296,6 +305,22 @@ func (c *Console) route(env, service, region string) (*member, error) {
 		return nil, fmt.Errorf("%s/%s in %s is read by several identities (%s): give the environment one identity per region in the config", service, env, region, strings.Join(names, "; "))
 	}
 	return nil, fmt.Errorf("%s/%s runs in %s: act on one region's row in the console, or pass --env %s --region R on the command line", service, env, strings.Join(regions, " and "), env)
+}
+
+// has reports whether the member's last read found the service in the environment.
+func (m *member) has(env, service string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, g := range m.last {
+		name := g.Service
+		if name == "" {
+			name = model.Untagged // groups without a service tag are listed under it
+		}
+		if g.Env == env && (name == service || g.Service == service) {
+			return true
+		}
+	}
+	return false
 }
 
 // region is the region of the member's last good read ("" before it has one).

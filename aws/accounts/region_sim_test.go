@@ -168,3 +168,37 @@ func TestConsole_ActsOnTheRegionOfTheRow_Sim(t *testing.T) {
 		t.Errorf("promote from the eu-west-1 row sent %d writes to us-east-1", got-usBefore)
 	}
 }
+
+// TestUntaggedGroupsRouteToTheIdentityThatReadThem_Sim: groups without tags have no
+// environment, so no environment's identity serves them; the console asks the member whose
+// read found them, and names the identities when several did.
+func TestUntaggedGroupsRouteToTheIdentityThatReadThem_Sim(t *testing.T) {
+	r := newRegions(t)
+	c := r.prod["eu-west-1"]
+	img := c.AddImage("bastion", t0.Add(-72*time.Hour), nil)
+	c.AddTemplate("bastion", []string{img}, nil, 1)
+	if _, err := c.AddGroup(sim.GroupSpec{Name: "bastion", Min: 1, Desired: 1, Max: 1, Template: "bastion", Version: "1", Age: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.console.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.console.History(ctx, model.Untagged, ""); err != nil {
+		t.Fatalf("history of the untagged groups: %v", err)
+	}
+	// The same untagged group name read by a second identity: which one is meant is not a guess.
+	s := r.staging
+	img2 := s.AddImage("bastion", t0.Add(-72*time.Hour), nil)
+	s.AddTemplate("bastion", []string{img2}, nil, 1)
+	if _, err := s.AddGroup(sim.GroupSpec{Name: "bastion", Min: 1, Desired: 1, Max: 1, Template: "bastion", Version: "1", Age: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.console.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.console.History(ctx, model.Untagged, "")
+	if err == nil || !strings.Contains(err.Error(), "several identities") || !strings.Contains(err.Error(), "staging (profile staging") {
+		t.Errorf("history of untagged groups in two accounts: %v, want the identities named", err)
+	}
+}
