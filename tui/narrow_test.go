@@ -53,7 +53,9 @@ func TestColumnRuleAtEveryWidth(t *testing.T) {
 			for _, x := range ws {
 				sum += x
 			}
-			if sum+gutter != w {
+			// Never more than the screen; on a wide one the spare room stays at the end of
+			// the row instead of stretching a name column across it.
+			if sum+gutter > w || w <= 100 && sum+gutter != w {
 				t.Errorf("%s at %d: columns take %d of %d", name, w, sum+gutter, w)
 			}
 		}

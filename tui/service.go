@@ -509,6 +509,7 @@ const (
 	colAge      = 5
 	minLBCol    = 20
 	wantLBCol   = 34
+	maxLBCol    = 2 * wantLBCol // two balancers side by side; wider screens leave the rest empty
 	// Baked image columns (the AMI column is colAMI, the label colLabel).
 	colImageState = 14
 	colBakedBy    = 24
@@ -518,7 +519,7 @@ const (
 
 // instanceLayout is the instance table's column rule at a screen width.
 func instanceLayout(width int) []int {
-	return layoutColumns(instanceColumns, width-gutter, []growStep{{instLB, wantLBCol}, {instAMI, colAMI}, {instLB, 0}})
+	return layoutColumns(instanceColumns, width-gutter, []growStep{{instLB, wantLBCol}, {instAMI, colAMI}, {instLB, maxLBCol}})
 }
 
 func (v *serviceView) line(l *detailLine, now time.Time) string {

@@ -635,7 +635,7 @@ func (v *servicesView) columnWidths() []int {
 // servicesLayout is the column rule of the services screen at a width, for names up to
 // longest, a ROLLBACK cell up to backMax and a REGION column regionW wide (0: none).
 func servicesLayout(width, longest, backMax, regionW int) []int {
-	grow := []growStep{{svcName, longest + 1}, {svcRelease, colReleaseWide}, {svcBack, backMax}, {svcState, colStateWide}, {svcName, 0}}
+	grow := []growStep{{svcName, longest + 1}, {svcRelease, colReleaseWide}, {svcBack, backMax}, {svcState, colStateWide}}
 	cols := servicesColumns
 	if regionW > 0 {
 		cols = slices.Clone(servicesColumns)
