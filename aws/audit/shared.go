@@ -74,13 +74,14 @@ type Shared struct {
 	Timeout time.Duration
 	Now     func() time.Time
 
-	mu      sync.Mutex // guards the fields below
-	sending bool
-	again   bool
-	done    chan struct{} // closed when the running background send ends
-	lastErr error
-	skipped int
-	stream  bool // the stream is known to exist
+	mu       sync.Mutex // guards the fields below
+	appended bool       // this process appended an event: Close sends
+	sending  bool
+	again    bool
+	done     chan struct{} // closed when the running background send ends
+	lastErr  error
+	skipped  int
+	stream   bool // the stream is known to exist
 }
 
 var _ Sink = (*Shared)(nil)
@@ -95,6 +96,9 @@ func (s *Shared) Append(e model.AuditEvent) error {
 		return err
 	}
 	if s.Writer != nil {
+		s.mu.Lock()
+		s.appended = true
+		s.mu.Unlock()
 		s.kick()
 	}
 	return nil
@@ -130,14 +134,16 @@ func (s *Shared) kick() {
 }
 
 // Close waits for a background send to end, then sends what is still unsent, within ctx: a
-// CLI run calls it before it exits. What cannot be sent stays for the next run.
+// CLI run that appended an event calls it before it exits. A run that appended nothing (a
+// `status`, say) sends nothing, so that it never waits on the group; what is left is sent by
+// the next action or `audit --send`.
 func (s *Shared) Close(ctx context.Context) error {
-	if s.Writer == nil {
+	s.mu.Lock()
+	done, appended := s.done, s.appended
+	s.mu.Unlock()
+	if s.Writer == nil || !appended {
 		return nil
 	}
-	s.mu.Lock()
-	done := s.done
-	s.mu.Unlock()
 	if done != nil {
 		select {
 		case <-done:
@@ -150,6 +156,13 @@ func (s *Shared) Close(ctx context.Context) error {
 	s.lastErr = err
 	s.mu.Unlock()
 	return err
+}
+
+// Appended reports whether this process appended an event (and so tried to send it).
+func (s *Shared) Appended() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appended
 }
 
 func (s *Shared) timeout() time.Duration {

@@ -274,3 +274,30 @@ func TestShared_HostileRemoteEventsAreData(t *testing.T) {
 		t.Errorf("terminal control reached the event: %q %q", got[0].Who, got[0].Reason)
 	}
 }
+
+// TestShared_CloseWithoutAnEventSendsNothing: a run that appended nothing (a status) does not
+// wait on the group at exit, even with events of earlier runs unsent; the next action sends them.
+func TestShared_CloseWithoutAnEventSendsNothing(t *testing.T) {
+	g := newFakeGroup()
+	dir := t.TempDir()
+	if err := audit.New(filepath.Join(dir, "audit.jsonl")).Append(ev("alice", "earlier run", sharedNow)); err != nil {
+		t.Fatal(err)
+	}
+	status := newShared(t, g, dir, "adstage-ops/a/alice")
+	if err := status.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if g.puts != 0 || g.creates != 0 {
+		t.Errorf("a run that appended nothing made %d PutLogEvents and %d CreateLogStream calls", g.puts, g.creates)
+	}
+	action := newShared(t, g, dir, "adstage-ops/a/alice")
+	if err := action.Append(ev("alice", "this run", sharedNow.Add(time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	if err := action.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := g.count(); n != 2 {
+		t.Errorf("the next action sent %d events, want the earlier one and its own", n)
+	}
+}

@@ -98,10 +98,11 @@ func (a *app) consoleAudit() ([]model.AuditEvent, error) {
 	return events, err
 }
 
-// closeAudit sends what the shared log has not sent yet, for a few seconds at most; what is
-// left is named and sent by the next run.
+// closeAudit sends, for a few seconds at most, what the shared log has not sent yet when this
+// run appended an event; what is left is named and sent by the next action. A run that
+// appended nothing neither waits on the group nor warns.
 func (a *app) closeAudit() {
-	if a.shared == nil || a.shared.Writer == nil {
+	if a.shared == nil || a.shared.Writer == nil || !a.shared.Appended() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
